@@ -1,0 +1,39 @@
+# abm — make targets. Each creates .venv on first use (Python 3.11 + PyPI only).
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: help setup demo test lint bench fixtures clean
+
+help:  ## list targets
+	@grep -E '^[a-z]+:.*##' Makefile | sed 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml
+	@command -v $(PY) >/dev/null 2>&1 || { echo "$(PY) not found; set PY=/path/to/python3.11"; exit 1; }
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv and install abm with dev tools
+
+demo: $(STAMP)  ## run abm on the bundled demo world and score it against its truth
+	$(BIN)/abm run fixtures/demo --out abm-out
+	$(BIN)/abm evaluate abm-out --truth fixtures/demo/truth
+
+test: $(STAMP)  ## lint and run the test suite
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)  ## ruff
+	$(BIN)/ruff check .
+
+fixtures: $(STAMP)  ## regenerate the committed demo world
+	$(BIN)/python -m fixtures.generate --companies 120 --seed 7 --out fixtures/demo
+
+bench: $(STAMP)  ## accuracy + speed benchmarks; writes bench/results.md
+	$(BIN)/python -m bench.run --out bench/results.md
+
+clean:  ## remove outputs (keeps .venv)
+	rm -rf abm-out .pytest_cache

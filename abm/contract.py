@@ -1,0 +1,140 @@
+"""../shared/CONTRACT.md (v1.1) as code: input kinds and their columns, output tables.
+
+Every stage refers to these names instead of repeating string literals.
+"""
+
+from __future__ import annotations
+
+CONTRACT_VERSION = "1.1"
+
+#: kind -> canonical columns; the first column is the kind's id (unique within the kind).
+KINDS: dict[str, tuple[str, ...]] = {
+    "cards": (
+        "card_id", "company_name", "department", "title", "family_name", "given_name",
+        "family_name_kana", "given_name_kana", "email", "phone", "mobile", "postal_code", "address",
+        "url", "exchanged_on", "owner_name", "owner_department",
+    ),
+    "crm_accounts": (
+        "account_id", "name", "name_kana", "corporate_number", "website", "phone", "postal_code",
+        "address", "parent_account_id", "owner_name", "owner_department",
+    ),
+    "crm_contacts": (
+        "contact_id", "account_id", "family_name", "given_name", "family_name_kana", "given_name_kana",
+        "department", "title", "email", "phone", "mobile", "owner_name", "owner_department",
+        "created_on", "last_activity_on",
+    ),
+    "crm_leads": (
+        "lead_id", "company_name", "department", "title", "family_name", "given_name", "email", "phone",
+        "status", "owner_name", "owner_department", "created_on",
+    ),
+    "crm_opportunities": (
+        "opportunity_id", "account_id", "contact_id", "name", "product", "stage", "amount", "is_closed",
+        "owner_name", "owner_department", "created_on", "close_on",
+    ),
+    "ma_leads": (
+        "lead_id", "email", "company_name", "department", "title", "full_name", "phone", "score",
+        "created_on",
+    ),
+    "ma_activities": ("activity_id", "lead_id", "activity_on", "activity_type", "program", "program_department"),
+}
+
+#: Kinds whose records name a company (every one of them gets an account_id).
+COMPANY_KINDS = ("cards", "crm_accounts", "crm_contacts", "crm_leads", "crm_opportunities", "ma_leads")
+#: Kinds whose records are about one person.
+PERSON_KINDS = ("cards", "crm_contacts", "crm_leads", "ma_leads")
+#: Date-valued columns per kind (parsed to ISO dates by the loader).
+DATE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "cards": ("exchanged_on",),
+    "crm_contacts": ("created_on", "last_activity_on"),
+    "crm_leads": ("created_on",),
+    "crm_opportunities": ("created_on", "close_on"),
+    "ma_leads": ("created_on",),
+    "ma_activities": ("activity_on",),
+}
+
+
+def id_column(kind: str) -> str:
+    return KINDS[kind][0]
+
+
+def record_key(kind: str, source_id: str) -> str:
+    return f"{kind}:{source_id}"
+
+
+#: Output tables (file stem -> required columns), in the order the pipeline writes them.
+OUTPUTS: dict[str, tuple[str, ...]] = {
+    "records": ("record_key", "kind", "account_id", "person_id"),
+    "accounts": ("account_id", "name", "corporate_number", "domains", "n_records"),
+    "persons": ("person_id", "account_id", "name", "department", "title", "rank"),
+    "touches": ("account_id", "person_id", "counterpart_department", "internal_department", "touched_on",
+                "record_key"),
+    "committee_edges": ("account_id", "src", "dst", "relation"),
+    "collisions": ("level", "account_id", "counterpart_department", "person_id", "internal_departments",
+                   "window_start", "window_end", "severity", "evidence"),
+    "key_person_gaps": ("account_id", "counterpart_department", "gap_type", "person_id", "evidence"),
+    "quarantine": ("source_file", "row_number", "kind", "reason", "raw"),
+    "id_history": ("id", "kind", "change", "new_id", "run_at"),
+}
+
+
+# --- internal stage tables ---------------------------------------------------------------------
+# `loaded` (load stage): one polars DataFrame per kind with that kind's canonical columns, all Utf8
+# (dates already ISO 'YYYY-MM-DD' or null), plus the lineage columns below.
+LINEAGE_COLUMNS = ("source_file", "row_number", "makes_touch")
+
+#: `records_normalized` (normalize stage): one row per input record of every kind, the columns
+#: every later stage reads. Unused fields of a kind are null. Strings are already normalised.
+NORMALIZED_SCHEMA: dict[str, str] = {
+    # identity / lineage
+    "record_key": "str",           # "<kind>:<id>"
+    "kind": "str",
+    "source_id": "str",
+    "source_file": "str",
+    "row_number": "int",           # 1-based data row in its file (header excluded)
+    # references to other records (record keys); resolved by the pipeline
+    "account_ref": "str",          # contacts/opportunities -> "crm_accounts:<id>"; activities -> "ma_leads:<id>"
+    "contact_ref": "str",          # opportunities -> "crm_contacts:<id>"
+    "parent_account_ref": "str",   # crm_accounts.parent_account_id -> "crm_accounts:<id>"
+    # company evidence
+    "company_name": "str",         # display form: NFKC, width, legal form removed, spaces collapsed
+    "company_key": "str",          # matching key: company_name folded (variant kanji, case, no spaces/punct)
+    "company_romaji": "str",       # a-z0-9 reading key (kana/kanji via pykakasi, English words via rules)
+    "company_kana": "str",         # crm_accounts.name_kana folded to katakana, no legal form
+    "legal_form": "str",           # canonical legal form ("株式会社", "有限会社", …) or null
+    "corporate_number": "str",     # 13-digit 法人番号 with a valid check digit, else null
+    "corporate_number_invalid": "bool",  # a value was given but failed validation (counted)
+    "email_domain": "str",         # registrable domain of the e-mail address
+    "is_free_mail": "bool",
+    "company_domain": "str",       # registrable domain from a non-free e-mail, url or website
+    "phone": "str",                # landline (代表/direct) as national digits, e.g. "0312345678"
+    "mobile": "str",               # 070/080/090 mobile as national digits
+    "postal_code": "str",          # 7 digits
+    "prefecture": "str",           # 東京都, 大阪府, … (from address or postal code)
+    # person evidence
+    "family_name": "str",          # normalised (NFKC, variant kanji folded), no spaces
+    "given_name": "str",
+    "person_name": "str",          # display full name, e.g. "山田 太郎" / "Taro Yamada"
+    "person_name_key": "str",      # kanji/kana/latin full name, folded, no spaces
+    "name_kana": "str",            # full reading in katakana, no spaces ("ヤマダタロウ")
+    "name_romaji": "str",          # hepburn tokens sorted + joined by space ("taro yamada")
+    "email": "str",                # lower-cased full address
+    "has_person": "bool",          # the record is about one person
+    # organisation
+    "department": "str",           # counterpart department, normalised (abm.normalize.org)
+    "department_raw": "str",
+    "title": "str",                # as written (NFKC)
+    "rank": "int",                 # 0-9 from the contract's rank table
+    "internal_department": "str",  # OUR department (owner_department / program_department), normalised
+    "owner_name": "str",
+    "makes_touch": "bool",         # false for rows whose owner is unknown (e.g. Eight export without sources.yaml)
+    # dates (ISO strings) and opportunity / activity facts
+    "record_date": "date",         # exchanged_on / created_on / activity_on
+    "last_activity_on": "date",
+    "close_on": "date",
+    "product": "str",
+    "stage": "str",
+    "amount": "float",
+    "is_closed": "bool",
+    "activity_type": "str",
+    "program": "str",
+}
