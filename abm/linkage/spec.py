@@ -1,9 +1,171 @@
-"""STUB — being written; replaced by its owner."""
+"""Linkage specs: what to block on, how to compare, when to merge and what may never merge.
+
+A spec is data (``rules/linkage_*.yaml``). The engine knows nothing about companies or persons;
+accounts and persons are two specs over normalised columns, and a third (Febrl) proves it generic.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from abm.errors import RulesError
+from abm.rules import Rules, require, string_list
 
-def linkage_specs(rules: Any) -> Any:
-    return None
+LEVEL_KINDS = ("exact", "jaro_winkler", "ratio", "token_set", "prefix", "abs_diff")
+GUARD_KINDS = ("distinct_values", "sql")
+
+
+@dataclass(frozen=True)
+class BlockingRule:
+    """Candidate pairs share every column of ``on`` (all non-null). Blocks larger than
+    ``max_block`` records are skipped (and logged): a key that common carries no evidence."""
+
+    name: str
+    on: tuple[str, ...]
+    max_block: int
+
+
+@dataclass(frozen=True)
+class Level:
+    """One comparison level: ``kind`` applied to ``column`` (default: the comparison's column)."""
+
+    name: str
+    kind: str
+    column: str
+    threshold: float = 1.0
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Ordered levels; the first that holds wins. Null (either side missing) and 'else' are implicit."""
+
+    name: str
+    column: str
+    levels: tuple[Level, ...]
+
+    @property
+    def n_levels(self) -> int:
+        """Levels + the implicit 'else'; the null level is coded -1."""
+        return len(self.levels) + 1
+
+    def level_names(self) -> list[str]:
+        return [lv.name for lv in self.levels] + ["else"]
+
+
+@dataclass(frozen=True)
+class Guard:
+    """Evidence that forbids a merge. ``distinct_values``: a cluster may not hold two different
+    non-null values of ``column``. ``sql``: a DuckDB boolean over ``l.``/``r.`` columns marking a
+    candidate pair as cannot-link (it may not end in one cluster, directly or through others)."""
+
+    name: str
+    kind: str
+    column: str | None = None
+    sql: str | None = None
+    params: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+@dataclass(frozen=True)
+class LinkageSpec:
+    name: str
+    id_column: str
+    derived: tuple[tuple[str, str], ...]   # (column, DuckDB expression) added before blocking
+    blocking: tuple[BlockingRule, ...]
+    comparisons: tuple[Comparison, ...]
+    guards: tuple[Guard, ...]
+    threshold: float                        # match probability needed to link
+    prior: float                            # initial λ for EM (share of candidate pairs that match)
+    u_sample_pairs: int                     # random pairs to estimate u
+    u_within: str | None                    # draw u's random pairs within one value of this column
+    em_iterations: int
+    seed: int
+
+    def columns(self) -> list[str]:
+        """Every column the spec reads (before derived columns are added)."""
+        derived = {c for c, _ in self.derived}
+        cols = {self.id_column}
+        for rule in self.blocking:
+            cols.update(rule.on)
+        for comp in self.comparisons:
+            cols.add(comp.column)
+            cols.update(lv.column for lv in comp.levels)
+        cols.update(g.column for g in self.guards if g.column)
+        return sorted(cols - derived)
+
+
+def _parse_level(raw: Any, comp_column: str, file: str, key: str) -> Level:
+    kind = require(raw, "kind", str, file)
+    if kind not in LEVEL_KINDS:
+        raise RulesError(file, f"{key}.kind", f"unknown level kind {kind!r}; use one of {', '.join(LEVEL_KINDS)}")
+    threshold = float(raw.get("threshold", 1.0 if kind != "abs_diff" else 0.0))
+    if kind in {"jaro_winkler", "ratio", "token_set"} and not 0.0 < threshold <= 1.0:
+        raise RulesError(file, f"{key}.threshold", "similarity thresholds lie in (0, 1]")
+    column = raw.get("column", comp_column)
+    name = raw.get("name") or (kind if kind == "exact" else f"{kind}>={threshold:g}")
+    return Level(name=str(name), kind=kind, column=str(column), threshold=threshold)
+
+
+def parse_spec(doc: Any, file: str) -> LinkageSpec:
+    """Validate one spec document; every error names the file and the key."""
+    if not isinstance(doc, dict):
+        raise RulesError(file, "<root>", "a linkage spec is a mapping")
+    derived_raw = doc.get("derived", {}) or {}
+    if not isinstance(derived_raw, dict):
+        raise RulesError(file, "derived", "expected a mapping column -> DuckDB expression")
+    blocking = []
+    for i, rule in enumerate(require(doc, "blocking", list, file)):
+        # 'keys', not 'on': YAML 1.1 reads a bare `on` as the boolean true
+        on = string_list(require(rule, "keys", list, file), file, f"blocking[{i}].keys")
+        blocking.append(BlockingRule(str(rule.get("name", "+".join(on))), on, int(rule.get("max_block", 5000))))
+    comparisons = []
+    for i, comp in enumerate(require(doc, "comparisons", list, file)):
+        column = require(comp, "column", str, file)
+        levels = tuple(
+            _parse_level(lv, column, file, f"comparisons[{i}].levels[{j}]")
+            for j, lv in enumerate(require(comp, "levels", list, file))
+        )
+        if not levels:
+            raise RulesError(file, f"comparisons[{i}].levels", "a comparison needs at least one level")
+        comparisons.append(Comparison(str(comp.get("name", column)), column, levels))
+    guards = []
+    for i, g in enumerate(doc.get("guards", []) or []):
+        kind = require(g, "kind", str, file)
+        if kind not in GUARD_KINDS:
+            raise RulesError(file, f"guards[{i}].kind", f"unknown guard kind {kind!r}; use one of {GUARD_KINDS}")
+        if kind == "distinct_values":
+            require(g, "column", str, file)
+        else:
+            require(g, "sql", str, file)
+        params = tuple((k, string_list(v, file, f"guards[{i}].params.{k}")) for k, v in (g.get("params") or {}).items())
+        guards.append(Guard(str(g.get("name", kind)), kind, g.get("column"), g.get("sql"), params))
+    threshold = float(doc.get("threshold", 0.9))
+    if not 0.0 < threshold < 1.0:
+        raise RulesError(file, "threshold", "a match probability threshold lies in (0, 1)")
+    return LinkageSpec(
+        name=require(doc, "name", str, file),
+        id_column=str(doc.get("id_column", "record_key")),
+        derived=tuple((str(k), str(v)) for k, v in derived_raw.items()),
+        blocking=tuple(blocking),
+        comparisons=tuple(comparisons),
+        guards=tuple(guards),
+        threshold=threshold,
+        prior=float(doc.get("prior", 0.05)),
+        u_sample_pairs=int(doc.get("u_sample_pairs", 200_000)),
+        u_within=doc.get("u_within"),
+        em_iterations=int(doc.get("em_iterations", 40)),
+        seed=int(doc.get("seed", 42)),
+    )
+
+
+@dataclass(frozen=True)
+class LinkageSpecs:
+    accounts: LinkageSpec
+    persons: LinkageSpec
+
+
+def linkage_specs(rules: Rules) -> LinkageSpecs:
+    return LinkageSpecs(
+        accounts=parse_spec(rules.doc("linkage_accounts.yaml"), rules.path("linkage_accounts.yaml")),
+        persons=parse_spec(rules.doc("linkage_persons.yaml"), rules.path("linkage_persons.yaml")),
+    )

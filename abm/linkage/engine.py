@@ -1,0 +1,165 @@
+"""The linkage engine: block → compare → score → cluster, driven by one ``LinkageSpec``.
+
+Knows nothing about companies or persons. Every stage's table is kept on the result so that
+``--keep-intermediate`` and ``abm explain`` can show the evidence behind each merge.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from abm.db import query
+from abm.linkage.block import RID, block
+from abm.linkage.cluster import cluster
+from abm.linkage.compare import compare_pairs
+from abm.linkage.score import Model, estimate_u, predict, train
+from abm.linkage.spec import LinkageSpec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    units: pl.DataFrame         # input units + __rid + cluster (the id of the cluster's smallest unit) + link_score
+    pairs: pl.DataFrame         # every candidate pair: rule, gammas, weight, probability, cannot_link, linked
+    refused: pl.DataFrame       # merges refused by a guard, with the guard's name
+    model: Model
+    counts: dict[str, int]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "units": self.units.height,
+            "candidate_pairs_per_rule": self.counts,
+            "candidate_pairs": self.pairs.height,
+            "links": int(self.pairs.get_column("linked").sum()) if self.pairs.height else 0,
+            "clusters": int(self.units.get_column("cluster").n_unique()) if self.units.height else 0,
+            "refused_merges": self.refused.height,
+            "lambda": round(self.model.lam, 6),
+            "em_iterations": self.model.iterations,
+            "em_converged": self.model.converged,
+            "weights": self.model.table(),
+            "timings_s": {k: round(v, 3) for k, v in self.timings.items()},
+        }
+
+
+def _cannot_links(con: duckdb.DuckDBPyConnection, prepared: pl.DataFrame, pairs: pl.DataFrame,
+                  spec: LinkageSpec) -> pl.DataFrame:
+    """Candidate pairs a pair-level (``sql``) guard forbids, with the guard's name."""
+    schema = {f"{RID}_l": pl.UInt32, f"{RID}_r": pl.UInt32, "cannot_link": pl.Utf8}
+    sql_guards = [g for g in spec.guards if g.kind == "sql"]
+    if not sql_guards or pairs.height == 0:
+        return pl.DataFrame(schema=schema)
+    con.register("__prep", prepared.to_arrow())
+    con.register("__pairs", pairs.select(f"{RID}_l", f"{RID}_r").to_arrow())
+    parts = []
+    for g in sql_guards:
+        params = {k: list(v) for k, v in g.params}
+        sql = (f"SELECT p.{RID}_l, p.{RID}_r, '{g.name}' AS cannot_link FROM __pairs p "
+               f"JOIN __prep l ON l.{RID} = p.{RID}_l JOIN __prep r ON r.{RID} = p.{RID}_r "
+               f"WHERE coalesce(({g.sql}), false)")
+        parts.append(query(con, sql, params).cast(schema))
+    con.unregister("__prep")
+    con.unregister("__pairs")
+    # one guard name per pair: the first guard listed in the spec wins
+    return pl.concat(parts).unique([f"{RID}_l", f"{RID}_r"], keep="first", maintain_order=True)
+
+
+def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None = None) -> LinkResult:
+    """Resolve ``units`` (one row per unit, ``spec.id_column`` unique) into clusters.
+
+    ``must_link``: optional (id_l, id_r) pairs that are linked whatever their score (e.g. user
+    overrides); guards still apply to them.
+    """
+    timings: dict[str, float] = {}
+    con = duckdb.connect()
+    t = time.perf_counter()
+    blocked = block(units, spec, con)
+    timings["block"] = time.perf_counter() - t
+    prepared = blocked.prepared
+
+    t = time.perf_counter()
+    vectors = compare_pairs(prepared, blocked.pairs, spec)
+    timings["compare"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    u = estimate_u(prepared, spec, spec.u_within)
+    model = train(vectors, spec, u, rule_masks(prepared, vectors, spec))
+    scored = predict(vectors, model)
+    timings["score"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    cannot = _cannot_links(con, prepared, scored, spec)
+    scored = scored.join(cannot, on=[f"{RID}_l", f"{RID}_r"], how="left")
+    accepted = scored.filter((pl.col("match_probability") >= spec.threshold) & pl.col("cannot_link").is_null())
+    links = accepted.select(f"{RID}_l", f"{RID}_r", "match_weight")
+    if must_link is not None and must_link.height:
+        links = pl.concat([links, _must_link_rids(prepared, must_link, spec)])
+    values = {
+        g.name: prepared.get_column(g.column).to_numpy().astype(object)  # type: ignore[arg-type]
+        for g in spec.guards if g.kind == "distinct_values"
+    }
+    for arr in values.values():
+        arr[pl.Series(arr).is_null().to_numpy()] = None
+    clusters = cluster(prepared.height, links, values, cannot)
+    timings["cluster"] = time.perf_counter() - t
+
+    labels = clusters.labels
+    scored = scored.with_columns(
+        linked=(pl.col("match_probability") >= spec.threshold)
+        & pl.col("cannot_link").is_null()
+        & pl.Series(labels[scored.get_column(f"{RID}_l").to_numpy()]
+                    == labels[scored.get_column(f"{RID}_r").to_numpy()]),
+    )
+    ids = prepared.get_column(spec.id_column)
+    best = _strongest_link(prepared.height, scored)
+    out_units = prepared.with_columns(
+        pl.Series("cluster", ids.gather(labels)),
+        pl.Series("link_score", best, dtype=pl.Float64),
+    )
+    log.info("linkage %s: %d units -> %d clusters", spec.name, prepared.height,
+             out_units.get_column("cluster").n_unique() if prepared.height else 0)
+    return LinkResult(out_units, scored, clusters.refused, model, blocked.counts, timings)
+
+
+def rule_masks(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec) -> list[np.ndarray]:
+    """Per blocking rule, which candidate pairs satisfy it (not only those it found first)."""
+    left = pairs.get_column(f"{RID}_l").to_numpy()
+    right = pairs.get_column(f"{RID}_r").to_numpy()
+    masks = []
+    for rule in spec.blocking:
+        mask = np.ones(len(left), dtype=bool)
+        for col in rule.on:
+            a, b = prepared.get_column(col).gather(left), prepared.get_column(col).gather(right)
+            mask &= (a == b).fill_null(False).to_numpy()
+        masks.append(mask)
+    return masks
+
+
+def _must_link_rids(prepared: pl.DataFrame, must_link: pl.DataFrame, spec: LinkageSpec) -> pl.DataFrame:
+    index = prepared.select(pl.col(spec.id_column).alias("id"), pl.col(RID))
+    left = must_link.join(index.rename({"id": "id_l", RID: f"{RID}_l"}), on="id_l")
+    both = left.join(index.rename({"id": "id_r", RID: f"{RID}_r"}), on="id_r")
+    return both.select(
+        pl.min_horizontal(f"{RID}_l", f"{RID}_r").alias(f"{RID}_l"),
+        pl.max_horizontal(f"{RID}_l", f"{RID}_r").alias(f"{RID}_r"),
+        pl.lit(float("inf")).alias("match_weight"),
+    ).cast({f"{RID}_l": pl.UInt32, f"{RID}_r": pl.UInt32})
+
+
+def _strongest_link(n: int, scored: pl.DataFrame) -> np.ndarray:
+    """Per unit, the probability of its strongest accepted link (NaN for a unit linked to nothing)."""
+    linked = scored.filter(pl.col("linked"))
+    both = pl.concat([
+        linked.select(pl.col(f"{RID}_l").alias("rid"), "match_probability"),
+        linked.select(pl.col(f"{RID}_r").alias("rid"), "match_probability"),
+    ]).group_by("rid").agg(pl.col("match_probability").max())
+    best = np.full(n, np.nan)
+    best[both.get_column("rid").to_numpy()] = both.get_column("match_probability").to_numpy()
+    return best

@@ -1,0 +1,212 @@
+"""Fellegi–Sunter match weights learned without labels (as Splink does).
+
+u (how often a level holds for two *different* entities) comes from random pairs; m (how often it
+holds for the *same* entity) and λ (the share of candidate pairs that match) come from EM over
+the candidate pairs. EM runs on the distinct comparison patterns with their counts, so its cost
+does not grow with the number of pairs.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from abm.linkage.block import RID
+from abm.linkage.compare import NULL_LEVEL, compare_pairs, gamma_column
+from abm.linkage.spec import LinkageSpec
+
+log = logging.getLogger(__name__)
+
+EPS = 1e-5
+
+
+@dataclass(frozen=True)
+class Model:
+    """Learned parameters: ``m[c][k]``, ``u[c][k]`` per comparison c and level k (incl. 'else')."""
+
+    names: tuple[str, ...]
+    level_names: tuple[tuple[str, ...], ...]
+    m: tuple[np.ndarray, ...]
+    u: tuple[np.ndarray, ...]
+    lam: float
+    iterations: int
+    converged: bool
+
+    def weights(self) -> list[np.ndarray]:
+        """log2 Bayes factor per level; a null level contributes 0."""
+        return [np.log2(m / u) for m, u in zip(self.m, self.u, strict=True)]
+
+    def table(self) -> list[dict[str, object]]:
+        """One row per comparison level, for run.json and ``abm explain``."""
+        rows: list[dict[str, object]] = []
+        for c, name in enumerate(self.names):
+            for k, level in enumerate(self.level_names[c]):
+                rows.append({
+                    "comparison": name, "level": level,
+                    "m": round(float(self.m[c][k]), 6), "u": round(float(self.u[c][k]), 6),
+                    "weight": round(float(np.log2(self.m[c][k] / self.u[c][k])), 3),
+                })
+        return rows
+
+
+def _random_pairs(prepared: pl.DataFrame, n: int, seed: int, within: str | None) -> pl.DataFrame:
+    """``n`` random distinct-row pairs (within one value of ``within`` when given)."""
+    rng = np.random.default_rng(seed)
+    size = prepared.height
+    if size < 2:
+        return pl.DataFrame({f"{RID}_l": [], f"{RID}_r": []}, schema={f"{RID}_l": pl.UInt32, f"{RID}_r": pl.UInt32})
+    if within is None:
+        left = rng.integers(0, size, n)
+        right = rng.integers(0, size, n)
+    else:
+        # group rows, pick a row, then a partner from the same group
+        grouped = prepared.select(RID, within).filter(pl.col(within).is_not_null()).sort(within, RID)
+        keys = grouped.get_column(within).to_numpy()
+        rids = grouped.get_column(RID).to_numpy()
+        start_of = np.r_[0, np.flatnonzero(keys[1:] != keys[:-1]) + 1]
+        sizes = np.diff(np.r_[start_of, len(keys)])
+        group_of = np.repeat(np.arange(len(start_of)), sizes)
+        eligible = np.flatnonzero(sizes[group_of] > 1)
+        if eligible.size == 0:
+            return _random_pairs(prepared, n, seed, None)
+        pick = rng.choice(eligible, n)
+        g = group_of[pick]
+        partner = start_of[g] + rng.integers(0, sizes[g])
+        left, right = rids[pick], rids[partner]
+    keep = left != right
+    lo, hi = np.minimum(left, right)[keep], np.maximum(left, right)[keep]
+    return pl.DataFrame({f"{RID}_l": lo.astype(np.uint32), f"{RID}_r": hi.astype(np.uint32)})
+
+
+def _level_shares(gamma: np.ndarray, n_levels: int, weights: np.ndarray | None = None) -> np.ndarray:
+    present = gamma != NULL_LEVEL
+    w = np.ones(len(gamma)) if weights is None else weights
+    counts = np.bincount(gamma[present].astype(np.int64), weights=w[present], minlength=n_levels)
+    counts = counts + EPS * max(counts.sum(), 1.0)   # smoothing: no level is impossible
+    return counts / counts.sum()
+
+
+def estimate_u(prepared: pl.DataFrame, spec: LinkageSpec, within: str | None = None) -> list[np.ndarray]:
+    sample = _random_pairs(prepared, spec.u_sample_pairs, spec.seed, within)
+    vectors = compare_pairs(prepared, sample, spec)
+    return [
+        _level_shares(vectors.get_column(gamma_column(c)).to_numpy(), c.n_levels) for c in spec.comparisons
+    ]
+
+
+def _initial_m(n_levels: int) -> np.ndarray:
+    # most mass on the strictest level, geometric decay below: a neutral, documented start
+    raw = 0.5 ** np.arange(n_levels, dtype=float)
+    raw[-1] = 0.05
+    return raw / raw.sum()
+
+
+def _posterior(patterns: np.ndarray, m: list[np.ndarray], u: list[np.ndarray], lam: float) -> np.ndarray:
+    log_m = np.full(len(patterns), np.log(lam))
+    log_u = np.full(len(patterns), np.log(1 - lam))
+    for c in range(patterns.shape[1]):
+        g = patterns[:, c]
+        present = g != NULL_LEVEL
+        log_m[present] += np.log(m[c][g[present]])
+        log_u[present] += np.log(u[c][g[present]])
+    return 1.0 / (1.0 + np.exp(np.clip(log_u - log_m, -700, 700)))
+
+
+def _em(patterns: np.ndarray, counts: np.ndarray, n_levels: list[int], u: list[np.ndarray],
+        m: list[np.ndarray], lam: float, iterations: int, update_m: bool = True
+        ) -> tuple[list[np.ndarray], float, int, bool, float]:
+    """EM over distinct patterns; returns m, λ, iterations, converged, expected matches."""
+    it, converged, expected = 0, False, 0.0
+    while it < iterations:
+        it += 1
+        p = _posterior(patterns, m, u, lam) * counts
+        expected = float(p.sum())
+        new_m = [_level_shares(patterns[:, c], n_levels[c], p) for c in range(len(n_levels))] if update_m else m
+        new_lam = float(np.clip(expected / counts.sum(), EPS, 1 - EPS))
+        delta = max([abs(new_lam - lam)] + [float(np.abs(a - b).max()) for a, b in zip(new_m, m, strict=True)])
+        m, lam = new_m, new_lam
+        if delta < 1e-6:
+            converged = True
+            break
+    return m, lam, it, converged, expected
+
+
+def _patterns(gammas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if len(gammas) == 0:
+        return gammas.reshape(0, gammas.shape[1]), np.zeros(0)
+    patterns, counts = np.unique(gammas, axis=0, return_counts=True)
+    return patterns, counts.astype(float)
+
+
+def _held_out(spec: LinkageSpec, rule_index: int) -> list[int]:
+    """Comparisons a blocking rule forces to agree: their m cannot be learned from its pairs."""
+    keys = set(spec.blocking[rule_index].on)
+    derived = dict(spec.derived)
+    for key in list(keys):
+        if key in derived:   # a derived key holds out every column its expression reads
+            keys.update(c for c in spec.columns() if c in derived[key])
+    held = []
+    for c, comp in enumerate(spec.comparisons):
+        if {comp.column, *(lv.column for lv in comp.levels)} & keys:
+            held.append(c)
+    return held
+
+
+def train(vectors: pl.DataFrame, spec: LinkageSpec, u: list[np.ndarray],
+          rule_masks: list[np.ndarray]) -> Model:
+    """m per comparison by EM over each blocking rule's pairs with that rule's own comparisons held
+    out (as Splink trains), averaged over rules weighted by expected matches; then λ by EM over all
+    candidate pairs with m and u fixed."""
+    cols = [gamma_column(c) for c in spec.comparisons]
+    n_levels = [c.n_levels for c in spec.comparisons]
+    start = [_initial_m(k) for k in n_levels]
+    if vectors.height == 0:
+        return _model(spec, start, u, spec.prior, 0, True)
+    gammas = vectors.select(cols).to_numpy().astype(np.int64)
+    sums = [np.zeros(k) for k in n_levels]
+    weights = np.zeros(len(cols))
+    total_it, all_converged = 0, True
+    for r, mask in enumerate(rule_masks):
+        if not mask.any():
+            continue
+        g = gammas[mask].copy()
+        held = _held_out(spec, r)
+        g[:, held] = NULL_LEVEL
+        patterns, counts = _patterns(g)
+        m_r, _, it, ok, expected = _em(patterns, counts, n_levels, u, start, spec.prior, spec.em_iterations)
+        total_it += it
+        all_converged &= ok
+        for c in range(len(cols)):
+            if c not in held and expected > 0:
+                sums[c] += m_r[c] * expected
+                weights[c] += expected
+    m = [sums[c] / weights[c] if weights[c] > 0 else start[c] for c in range(len(cols))]
+    patterns, counts = _patterns(gammas)
+    _, lam, it, ok, _ = _em(patterns, counts, n_levels, u, m, spec.prior, spec.em_iterations, update_m=False)
+    log.info("EM %s: %d iterations, converged=%s, lambda=%.4f", spec.name, total_it + it, ok, lam)
+    return _model(spec, m, u, lam, total_it + it, all_converged and ok)
+
+
+def _model(spec: LinkageSpec, m: list[np.ndarray], u: list[np.ndarray], lam: float, it: int, ok: bool) -> Model:
+    return Model(
+        names=tuple(c.name for c in spec.comparisons),
+        level_names=tuple(tuple(c.level_names()) for c in spec.comparisons),
+        m=tuple(m), u=tuple(u), lam=lam, iterations=it, converged=ok,
+    )
+
+
+def predict(vectors: pl.DataFrame, model: Model) -> pl.DataFrame:
+    """Add ``match_weight`` (log2 odds) and ``match_probability`` to each pair."""
+    total = np.full(vectors.height, np.log2(model.lam / (1 - model.lam)))
+    for name, w in zip(model.names, model.weights(), strict=True):
+        g = vectors.get_column(f"gamma_{name}").to_numpy().astype(np.int64)
+        present = g != NULL_LEVEL
+        total[present] += w[g[present]]
+    prob = 1.0 / (1.0 + np.exp2(-np.clip(total, -1000, 1000)))
+    return vectors.with_columns(
+        pl.Series("match_weight", total, dtype=pl.Float64),
+        pl.Series("match_probability", prob, dtype=pl.Float64),
+    )
