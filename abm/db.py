@@ -9,7 +9,9 @@ import polars as pl
 
 
 def query(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
-    """Run ``sql`` and return the result as a polars DataFrame."""
-    cur = con.execute(sql, params) if params else con.execute(sql)
-    table = cur.to_arrow_table() if hasattr(cur, "to_arrow_table") else cur.arrow()
+    """Run ``sql`` (named ``$params``) and return the result as a polars DataFrame."""
+    rel = con.sql(sql, params=params) if params else con.sql(sql)
+    if rel is None:
+        return pl.DataFrame()
+    table = rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.arrow()
     return pl.from_arrow(table)  # type: ignore[return-value]
