@@ -71,12 +71,40 @@ def _cannot_links(con: duckdb.DuckDBPyConnection, prepared: pl.DataFrame, pairs:
     return pl.concat(parts).unique([f"{RID}_l", f"{RID}_r"], keep="first", maintain_order=True)
 
 
+REP = "__rep"
+
+
 def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None = None) -> LinkResult:
     """Resolve ``units`` (one row per unit, ``spec.id_column`` unique) into clusters.
 
-    ``must_link``: optional (id_l, id_r) pairs that are linked whatever their score (e.g. user
-    overrides); guards still apply to them.
+    Units identical in every column the spec reads are exact duplicates: they are collapsed to
+    one representative before blocking (10,000 copies of one card cost one unit, not 50 M pairs)
+    and share its cluster. ``must_link``: optional (id_l, id_r) pairs linked whatever their score
+    (e.g. user overrides); guards still apply to them.
     """
+    idc = spec.id_column
+    signature = [c for c in spec.columns() if c != idc]
+    units = units.with_columns(pl.col(idc).min().over(signature).alias(REP)) if signature else \
+        units.with_columns(pl.col(idc).alias(REP))
+    reps = units.filter(pl.col(idc) == pl.col(REP)).drop(REP)
+    if must_link is not None and must_link.height:
+        rep_of = units.select(idc, REP)
+        must_link = (must_link.join(rep_of.rename({idc: "id_l"}), on="id_l")
+                     .drop("id_l").rename({REP: "id_l"})
+                     .join(rep_of.rename({idc: "id_r"}), on="id_r").drop("id_r").rename({REP: "id_r"}))
+    result = _link_distinct(reps, spec, must_link)
+    dup = pl.len().over(REP) > 1
+    expanded = units.join(
+        result.units.select(pl.col(idc).alias(REP), RID, "cluster", "link_score"), on=REP, how="left",
+    ).with_columns(
+        link_score=pl.when(dup).then(pl.lit(1.0)).otherwise(pl.col("link_score")),
+    ).sort(idc)
+    return LinkResult(expanded, result.pairs, result.refused, result.model,
+                      {**result.counts, "exact_duplicates_collapsed": units.height - reps.height},
+                      result.timings)
+
+
+def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None) -> LinkResult:
     timings: dict[str, float] = {}
     con = duckdb.connect()
     t = time.perf_counter()

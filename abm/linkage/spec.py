@@ -106,7 +106,21 @@ def _parse_level(raw: Any, comp_column: str, file: str, key: str) -> Level:
     return Level(name=str(name), kind=kind, column=str(column), threshold=threshold)
 
 
-def parse_spec(doc: Any, file: str) -> LinkageSpec:
+def _param(value: Any, file: str, key: str, rules: Rules | None) -> tuple[str, ...]:
+    """A guard parameter: a list of strings, or ``"other.yaml#key"`` naming one in another rules file."""
+    if isinstance(value, str) and "#" in value:
+        if rules is None:
+            raise RulesError(file, key, "a reference to another rules file needs the rules directory")
+        ref_file, ref_key = value.split("#", 1)
+        doc = rules.doc(ref_file)
+        value = doc.get(ref_key) if isinstance(doc, dict) else None
+        if value is None:
+            raise RulesError(file, key, f"{ref_file} has no key {ref_key!r}")
+    # guard values are compared with matching keys: case-folded, no spaces
+    return tuple("".join(v.casefold().split()) for v in string_list(value, file, key))
+
+
+def parse_spec(doc: Any, file: str, rules: Rules | None = None) -> LinkageSpec:
     """Validate one spec document; every error names the file and the key."""
     if not isinstance(doc, dict):
         raise RulesError(file, "<root>", "a linkage spec is a mapping")
@@ -137,7 +151,8 @@ def parse_spec(doc: Any, file: str) -> LinkageSpec:
             require(g, "column", str, file)
         else:
             require(g, "sql", str, file)
-        params = tuple((k, string_list(v, file, f"guards[{i}].params.{k}")) for k, v in (g.get("params") or {}).items())
+        params = tuple((k, _param(v, file, f"guards[{i}].params.{k}", rules))
+                       for k, v in (g.get("params") or {}).items())
         guards.append(Guard(str(g.get("name", kind)), kind, g.get("column"), g.get("sql"), params))
     threshold = float(doc.get("threshold", 0.9))
     if not 0.0 < threshold < 1.0:
@@ -166,6 +181,6 @@ class LinkageSpecs:
 
 def linkage_specs(rules: Rules) -> LinkageSpecs:
     return LinkageSpecs(
-        accounts=parse_spec(rules.doc("linkage_accounts.yaml"), rules.path("linkage_accounts.yaml")),
-        persons=parse_spec(rules.doc("linkage_persons.yaml"), rules.path("linkage_persons.yaml")),
+        accounts=parse_spec(rules.doc("linkage_accounts.yaml"), rules.path("linkage_accounts.yaml"), rules),
+        persons=parse_spec(rules.doc("linkage_persons.yaml"), rules.path("linkage_persons.yaml"), rules),
     )

@@ -1,0 +1,96 @@
+"""Command line: parse options, call one library function, turn AbmError into a clear message.
+
+Exit codes: 0 success; 1 other abm error; 2 unusable input; 3 invalid rules; 4 unusable truth.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from abm import __version__
+from abm.errors import AbmError
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def _fail(exc: AbmError) -> None:
+    click.echo(f"Error: {exc.message()}", err=True)
+    sys.exit(exc.exit_code)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="abm")
+def main() -> None:
+    """abm — resolve Japanese B2B sales records into accounts and persons, map buying committees,
+    flag 社内バッティング and missing key persons."""
+
+
+@main.command()
+@click.argument("input_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("abm-out"),
+              show_default=True, help="Output directory (replaced only when the run succeeds).")
+@click.option("--rules", "rules_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Rules directory (default: the project's rules/).")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="The 'today' of collision and engagement windows (default: latest touch date in the data).")
+@click.option("--keep-intermediate", is_flag=True, help="Also write stage tables to OUT_DIR/stages/.")
+@click.option("-v", "--verbose", count=True, help="Log stage progress (-vv: debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+def run(input_dir: Path, out_dir: Path, rules_dir: Path | None, as_of: object, keep_intermediate: bool,
+        verbose: int, quiet: bool) -> None:
+    """Resolve the exports in INPUT_DIR and write every output to --out."""
+    from abm.pipeline import run as run_pipeline
+    from abm.settings import Settings
+
+    _setup_logging(verbose, quiet)
+    day = as_of.date() if as_of is not None else None  # type: ignore[attr-defined]
+    settings = Settings(input_dir=input_dir, out_dir=out_dir, rules_dir=rules_dir, as_of=day,
+                        keep_intermediate=keep_intermediate)
+    try:
+        result = run_pipeline(settings)
+    except AbmError as exc:
+        _fail(exc)
+        return
+    if not quiet:
+        c = result.counts
+        click.echo(f"abm {__version__}: as of {result.as_of.isoformat()}")
+        click.echo(f"  {c['input_rows']} input rows -> {c['records']} records, {c['quarantine']} quarantined")
+        click.echo(f"  {c['accounts']} accounts, {c['persons']} persons, {c['touches']} touches")
+        levels = ", ".join(f"{k} {v}" for k, v in c["collisions_by_level"].items()) or "none"
+        gaps = ", ".join(f"{k} {v}" for k, v in c["gaps_by_type"].items()) or "none"
+        click.echo(f"  collisions: {c['collisions']} ({levels}); key-person gaps: {c['key_person_gaps']} ({gaps})")
+        click.echo(f"  outputs in {result.out_dir}/ (report.html, *.parquet, abm.duckdb, csv/, run.json)")
+
+
+@main.command()
+@click.argument("out_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--truth", "truth_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
+              help="Directory with records.csv (record_key, account, person) and optional collisions.csv, gaps.csv.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the scores as JSON (default: OUT_DIR/evaluation.json).")
+def evaluate(out_dir: Path, truth_dir: Path, json_path: Path | None) -> None:
+    """Score a run in OUT_DIR against ground truth."""
+    from abm.evaluate import evaluate as evaluate_run
+    from abm.evaluate import format_table
+
+    try:
+        result = evaluate_run(out_dir, truth_dir)
+    except AbmError as exc:
+        _fail(exc)
+        return
+    target = json_path or out_dir / "evaluation.json"
+    target.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    click.echo(format_table(result))
+    click.echo(f"\nwritten to {target}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

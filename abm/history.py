@@ -1,0 +1,47 @@
+"""ID history: what happened since the previous run to each account and person ID it published.
+
+Compares the previous run's ``records.parquet`` with this run's, record by record: an old ID whose
+records now all carry one other ID was ``merged_into`` it; one whose records now carry several
+IDs was split (``split_from``: one row per new ID); one whose records are all gone is ``retired``.
+IDs that still exist are stable and get no row.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+SCHEMA = {"id": pl.Utf8, "kind": pl.Utf8, "change": pl.Utf8, "new_id": pl.Utf8, "run_at": pl.Utf8}
+
+
+def _changes(old: pl.DataFrame, new: pl.DataFrame, column: str, kind: str, run_at: str) -> pl.DataFrame:
+    before = old.select("record_key", pl.col(column).alias("id")).drop_nulls("id")
+    after = new.select("record_key", pl.col(column).alias("new_id"))
+    still = set(after.get_column("new_id").drop_nulls().unique().to_list())
+    moved = before.join(after, on="record_key", how="left").filter(~pl.col("id").is_in(list(still)))
+    per_id = moved.group_by("id").agg(pl.col("new_id").drop_nulls().unique().sort().alias("targets"))
+    rows = per_id.with_columns(
+        pl.when(pl.col("targets").list.len() == 0).then(pl.lit("retired"))
+        .when(pl.col("targets").list.len() == 1).then(pl.lit("merged_into"))
+        .otherwise(pl.lit("split_from")).alias("change"),
+    ).explode("targets").rename({"targets": "new_id"})
+    return rows.select("id", pl.lit(kind).alias("kind"), "change", "new_id", pl.lit(run_at).alias("run_at"))
+
+
+def id_history(previous_out: Path, records: pl.DataFrame, run_at: datetime) -> pl.DataFrame:
+    """History rows for this run (empty on a first run), followed by the previous run's history."""
+    stamp = run_at.isoformat(timespec="seconds")
+    prev_records = previous_out / "records.parquet"
+    if not prev_records.exists():
+        return pl.DataFrame(schema=SCHEMA)
+    old = pl.read_parquet(prev_records, columns=["record_key", "account_id", "person_id"])
+    rows = [
+        _changes(old, records, "account_id", "account", stamp),
+        _changes(old, records, "person_id", "person", stamp),
+    ]
+    prev_history = previous_out / "id_history.parquet"
+    if prev_history.exists():
+        rows.append(pl.read_parquet(prev_history).cast(SCHEMA))  # type: ignore[arg-type]
+    return pl.concat([r.cast(SCHEMA) for r in rows]).unique(maintain_order=True)  # type: ignore[arg-type]

@@ -1,0 +1,150 @@
+"""The one place that knows the stage order.
+
+load → normalize → resolve (block → compare → score → cluster, for accounts then persons) →
+graph → detect (touches, collisions, gaps) → export/report. Each stage is timed; outputs are
+written to a staging directory and swapped in only when all of them are written.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any, TypeVar
+
+import polars as pl
+
+from abm import __version__
+from abm.contract import CONTRACT_VERSION
+from abm.detect.collisions import detect_collisions
+from abm.detect.current import current_persons
+from abm.detect.gaps import detect_gaps
+from abm.detect.policy import detect_policy
+from abm.detect.touches import build_touches
+from abm.export import staged, write_json, write_tables
+from abm.graph import committee_edges, resolve_departments, write_graphs
+from abm.history import id_history
+from abm.linkage.spec import linkage_specs
+from abm.load import load_inputs
+from abm.normalize.records import normalize_records
+from abm.report.html import write_report
+from abm.resolve import resolve
+from abm.rules import load_rules
+from abm.settings import Settings
+from abm.tables import accounts_table, records_table
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass
+class RunResult:
+    out_dir: Path
+    as_of: date
+    counts: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+
+    def __call__(self, stage: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        start = time.perf_counter()
+        result = fn(*args, **kwargs)
+        self.timings[stage] = round(time.perf_counter() - start, 3)
+        log.info("stage %s: %.2fs", stage, self.timings[stage])
+        return result
+
+
+def default_as_of(records: pl.DataFrame) -> date:
+    """The latest touch date in the data (a future close_on does not count)."""
+    latest = records.select(pl.max_horizontal(pl.col("record_date").max(), pl.col("last_activity_on").max())).item()
+    return latest if latest is not None else datetime.now(UTC).date()
+
+
+def _versions() -> dict[str, str]:
+    names = ["polars", "duckdb", "rapidfuzz", "networkx", "recordlinkage", "neologdn", "jntajis-python",
+             "pykakasi", "phonenumbers"]
+    out = {"abm": __version__, "contract": CONTRACT_VERSION, "python": platform.python_version()}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "missing"
+    return out
+
+
+def run(settings: Settings) -> RunResult:
+    """Run every stage on ``settings.input_dir`` and publish the outputs to ``settings.out_dir``."""
+    started = datetime.now(UTC)
+    timer = _Timer()
+    rules = timer("rules", load_rules, settings.rules_dir)
+    loaded = timer("load", load_inputs, settings.input_dir, rules)
+    records = timer("normalize", normalize_records, loaded.tables, rules)
+    as_of = settings.as_of or default_as_of(records)
+    resolution = timer("resolve", resolve, records, rules.view(linkage_specs))
+    resolved = timer("departments", resolve_departments, resolution.records)
+    policy = rules.view(detect_policy)
+    touches = timer("touches", build_touches, resolved, as_of)
+    persons = timer("persons", current_persons, resolved)
+    edges = timer("graph", committee_edges, resolved, persons, touches)
+    collisions = timer("collisions", detect_collisions, touches, resolved, policy, as_of)
+    gaps = timer("gaps", detect_gaps, touches, persons, resolved, policy, as_of)
+    accounts = timer("accounts", accounts_table, resolved)
+    records_out = records_table(resolved)
+    history = id_history(settings.out_dir, records_out, started)
+
+    tables = {
+        "records": records_out, "accounts": accounts, "persons": persons, "touches": touches,
+        "committee_edges": edges, "collisions": collisions, "key_person_gaps": gaps,
+        "quarantine": loaded.quarantine, "id_history": history,
+    }
+    counts: dict[str, Any] = {name: df.height for name, df in tables.items()}
+    counts["input_rows"] = sum(df.height for df in loaded.tables.values()) + loaded.quarantine.height
+    counts["resolution"] = resolution.counts
+    counts["corporate_numbers_invalid"] = int(records.get_column("corporate_number_invalid").fill_null(False).sum())
+    counts["rows_without_touch_owner"] = int((~records.get_column("makes_touch").fill_null(True)).sum())
+    counts["collisions_by_level"] = _value_counts(collisions, "level")
+    counts["gaps_by_type"] = _value_counts(gaps, "gap_type")
+
+    with staged(settings.out_dir) as stage:
+        timer("export", write_tables, stage, tables)
+        write_graphs(edges, stage / "graphs")
+        timer("report", write_report, stage / "report.html", tables, as_of, counts)
+        if settings.keep_intermediate:
+            (stage / "stages").mkdir()
+            records.write_parquet(stage / "stages" / "records_normalized.parquet")
+            resolution.accounts.pairs.write_parquet(stage / "stages" / "account_pairs.parquet")
+            resolution.persons.pairs.write_parquet(stage / "stages" / "person_pairs.parquet")
+        write_json(stage / "run.json", {
+            "abm_version": __version__,
+            "contract_version": CONTRACT_VERSION,
+            "run_at": started.isoformat(timespec="seconds"),
+            "as_of": as_of.isoformat(),
+            "as_of_source": "option" if settings.as_of else "latest touch date in the data",
+            "input_dir": str(settings.input_dir),
+            "rules_dir": str(rules.root),
+            "counts": counts,
+            "files": loaded.files,
+            "linkage": {
+                "accounts": resolution.accounts.summary()
+                | {"threshold": rules.view(linkage_specs).accounts.threshold},
+                "persons": resolution.persons.summary()
+                | {"threshold": rules.view(linkage_specs).persons.threshold},
+            },
+            "timings_s": timer.timings,
+            "versions": _versions(),
+        })
+    return RunResult(out_dir=settings.out_dir, as_of=as_of, counts=counts, timings=timer.timings)
+
+
+def _value_counts(df: pl.DataFrame, column: str) -> dict[str, int]:
+    if df.height == 0 or column not in df.columns:
+        return {}
+    return {str(k): int(v) for k, v in df.group_by(column).len().sort(column).iter_rows()}

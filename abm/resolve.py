@@ -1,0 +1,129 @@
+"""Resolution: every record to an account, every record about a person to a person.
+
+Two runs of the generic engine (``abm.linkage``): accounts over the records that name a company
+by themselves, then persons within each resolved account. Records that only *point* at another
+record inherit through that pointer: contacts and opportunities follow their CRM account,
+opportunities their contact, MA activities their MA lead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+
+import polars as pl
+
+from abm.linkage.engine import LinkResult, link
+from abm.linkage.spec import LinkageSpecs
+
+log = logging.getLogger(__name__)
+
+#: Kinds whose own fields name a company (they are account linkage units).
+ACCOUNT_UNIT_KINDS = ("crm_accounts", "cards", "crm_leads", "ma_leads")
+#: When a cluster's ID is chosen, records of earlier kinds anchor it (CRM ids outlive a card).
+ID_ANCHOR_ORDER = ("crm_accounts", "crm_contacts", "cards", "crm_leads", "ma_leads", "crm_opportunities",
+                   "ma_activities")
+
+
+@dataclass(frozen=True)
+class Resolution:
+    records: pl.DataFrame            # normalised records + account_id, person_id, account_score, person_score
+    accounts: LinkResult
+    persons: LinkResult
+    counts: dict[str, int]
+
+
+def stable_id(prefix: str, anchor: pl.Expr) -> pl.Expr:
+    """A deterministic ID from the anchor record key: the same anchor gives the same ID every night."""
+    return anchor.map_elements(
+        lambda key: f"{prefix}{hashlib.sha1(key.encode('utf-8')).hexdigest()[:12]}", return_dtype=pl.Utf8,
+    )
+
+
+def _anchor_rank() -> pl.Expr:
+    order = {kind: i for i, kind in enumerate(ID_ANCHOR_ORDER)}
+    return pl.col("kind").replace_strict(order, default=len(order), return_dtype=pl.Int32)
+
+
+def _ids_for_clusters(clustered: pl.DataFrame, prefix: str, column: str) -> pl.DataFrame:
+    """record_key -> ID, the ID derived from each cluster's anchor (best kind, then smallest key)."""
+    anchors = (
+        clustered.with_columns(_anchor_rank().alias("__anchor_rank"))
+        .sort("__anchor_rank", "record_key")
+        .group_by("cluster", maintain_order=True)
+        .agg(pl.col("record_key").first().alias("__anchor"))
+    )
+    ids = anchors.with_columns(stable_id(prefix, pl.col("__anchor")).alias(column)).select("cluster", column)
+    return clustered.join(ids, on="cluster", how="left").select("record_key", column, "link_score")
+
+
+def _account_units(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Units of account linkage, and the contacts/opportunities that inherit instead."""
+    crm_keys = records.filter(pl.col("kind") == "crm_accounts").select(pl.col("record_key").alias("account_ref"))
+    crm_set = crm_keys.with_columns(pl.lit(True).alias("__known"))
+    pointed = records.filter(pl.col("kind").is_in(["crm_contacts", "crm_opportunities"]))
+    pointed = pointed.join(crm_set, on="account_ref", how="left")
+    # a contact whose CRM account is missing still names its company through its own evidence
+    orphan_contacts = pointed.filter(pl.col("__known").is_null() & (pl.col("kind") == "crm_contacts")).drop("__known")
+    units = pl.concat([records.filter(pl.col("kind").is_in(ACCOUNT_UNIT_KINDS)), orphan_contacts], how="vertical")
+    return units, pointed.drop("__known")
+
+
+def resolve_accounts(records: pl.DataFrame, specs: LinkageSpecs) -> tuple[pl.DataFrame, LinkResult, dict[str, int]]:
+    """``records`` + account_id, account_score."""
+    units, _ = _account_units(records)
+    result = link(units, specs.accounts)
+    assigned = _ids_for_clusters(result.units, "A", "account_id").rename({"link_score": "account_score"})
+    out = records.join(assigned, on="record_key", how="left")
+    out = _inherit(out, "account_ref", "account_id")          # contacts, opportunities -> CRM account
+    out = _inherit(out, "contact_ref", "account_id")          # opportunity with a missing account -> its contact's
+    out = _inherit(out, "account_ref", "account_id")          # MA activities -> their lead's account
+    # an opportunity pointing at nothing we know is its own (unresolved) account, never dropped
+    orphan = (pl.col("account_id").is_null() & (pl.col("kind") == "crm_opportunities"))
+    n_orphan_opportunities = out.filter(orphan).height
+    out = out.with_columns(
+        pl.when(orphan).then(stable_id("A", pl.col("record_key"))).otherwise(pl.col("account_id")).alias("account_id")
+    )
+    counts = {
+        "account_units": units.height,
+        "orphan_contacts_resolved_by_own_evidence": int(
+            units.filter(pl.col("kind") == "crm_contacts").height),
+        "orphan_opportunities": n_orphan_opportunities,
+        "activities_without_lead": int(out.filter((pl.col("kind") == "ma_activities")
+                                                  & pl.col("account_id").is_null()).height),
+    }
+    return out, result, counts
+
+
+def _inherit(records: pl.DataFrame, ref: str, column: str) -> pl.DataFrame:
+    """Fill ``column`` from the record that ``ref`` points at, where still null."""
+    source = records.select(pl.col("record_key").alias(ref), pl.col(column).alias("__inherited")).drop_nulls(
+        "__inherited")
+    return (
+        records.join(source, on=ref, how="left")
+        .with_columns(pl.coalesce(column, "__inherited").alias(column))
+        .drop("__inherited")
+    )
+
+
+def resolve_persons(records: pl.DataFrame, specs: LinkageSpecs) -> tuple[pl.DataFrame, LinkResult]:
+    """``records`` (with account_id) + person_id, person_score."""
+    units = records.filter(pl.col("has_person") & pl.col("account_id").is_not_null())
+    result = link(units, specs.persons)
+    assigned = _ids_for_clusters(result.units, "P", "person_id").rename({"link_score": "person_score"})
+    out = records.join(assigned, on="record_key", how="left")
+    out = _inherit(out, "contact_ref", "person_id")   # opportunity -> its contact's person
+    out = out.with_columns(  # activity -> its lead's person (account_ref points at the MA lead)
+        pl.when(pl.col("kind") == "ma_activities").then(pl.col("account_ref")).alias("__lead_ref"))
+    out = _inherit(out, "__lead_ref", "person_id").drop("__lead_ref")
+    return out, result
+
+
+def resolve(records: pl.DataFrame, specs: LinkageSpecs) -> Resolution:
+    with_accounts, account_result, counts = resolve_accounts(records, specs)
+    resolved, person_result = resolve_persons(with_accounts, specs)
+    resolved = resolved.sort("record_key")
+    log.info("resolved %d records into %d accounts and %d persons", resolved.height,
+             resolved.get_column("account_id").n_unique(), resolved.get_column("person_id").drop_nulls().n_unique())
+    return Resolution(resolved, account_result, person_result, counts)

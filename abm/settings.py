@@ -1,0 +1,16 @@
+"""Frozen run settings: everything a run depends on besides its input files and rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    input_dir: Path
+    out_dir: Path = Path("abm-out")
+    rules_dir: Path | None = None          # None: the project's own rules/
+    as_of: date | None = None              # None: the latest touch date in the data
+    keep_intermediate: bool = False        # also write every stage's table to OUT_DIR/stages/

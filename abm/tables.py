@@ -1,0 +1,59 @@
+"""Output tables built from resolved records: records, accounts (persons come from detect.current)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+RECORD_COLUMNS = ("record_key", "kind", "account_id", "person_id", "account_score", "person_score",
+                  "source_file", "row_number")
+
+
+def records_table(resolved: pl.DataFrame) -> pl.DataFrame:
+    """One row per input record: where it went and the score of its strongest link (null: linked to none)."""
+    return resolved.select(
+        *[pl.col(c) for c in RECORD_COLUMNS],
+        pl.col("company_name"), pl.col("person_name"), pl.col("department"), pl.col("title"), pl.col("rank"),
+        pl.col("internal_department"), pl.col("record_date"),
+    ).with_columns(pl.col("account_score").fill_nan(None), pl.col("person_score").fill_nan(None)).sort("record_key")
+
+
+def accounts_table(resolved: pl.DataFrame) -> pl.DataFrame:
+    """One row per account. The name prefers the CRM's spelling, then the most frequent one."""
+    named = resolved.filter(pl.col("account_id").is_not_null())
+    crm_name = (
+        named.filter(pl.col("kind") == "crm_accounts")
+        .group_by("account_id").agg(pl.col("company_name").drop_nulls().mode().sort().first().alias("__crm_name"))
+    )
+    domains = (
+        named.filter(pl.col("company_domain").is_not_null())
+        .group_by("account_id", "company_domain").len()
+        .sort(["account_id", "len", "company_domain"], descending=[False, True, False])
+        .group_by("account_id", maintain_order=True).agg(pl.col("company_domain").alias("domains"))
+    )
+    base = named.group_by("account_id").agg(
+        pl.col("company_name").drop_nulls().mode().sort().first().alias("__any_name"),
+        pl.col("legal_form").drop_nulls().mode().sort().first().alias("legal_form"),
+        pl.col("corporate_number").drop_nulls().unique().sort().alias("__numbers"),
+        pl.col("prefecture").drop_nulls().mode().sort().first().alias("prefecture"),
+        pl.len().alias("n_records"),
+        pl.col("person_id").drop_nulls().n_unique().alias("n_persons"),
+        pl.col("kind").unique().sort().alias("kinds"),
+        pl.col("account_score").fill_nan(None).max().alias("max_link_score"),
+        (pl.col("is_free_mail").fill_null(False) & (pl.col("kind") == "ma_leads")).all().alias("__webmail_only"),
+    )
+    out = (
+        base.join(crm_name, on="account_id", how="left").join(domains, on="account_id", how="left")
+        .with_columns(
+            pl.coalesce("__crm_name", "__any_name").alias("name"),
+            pl.col("__numbers").list.first().alias("corporate_number"),
+            pl.col("domains").fill_null(pl.lit([], dtype=pl.List(pl.Utf8))),
+            # low: nothing but a web form with a webmail address, linked to no other record
+            pl.when(pl.col("__webmail_only") & pl.col("max_link_score").is_null()).then(pl.lit("low"))
+            .when(pl.col("n_records") == 1).then(pl.lit("single_record"))
+            .otherwise(pl.lit("linked")).alias("confidence"),
+        )
+    )
+    return out.select(
+        "account_id", "name", "corporate_number", "domains", "n_records", "n_persons", "legal_form", "prefecture",
+        "kinds", "confidence",
+    ).sort("account_id")
