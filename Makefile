@@ -24,7 +24,7 @@ demo: $(STAMP)  ## run abm on the bundled demo world and score it against its tr
 
 test: $(STAMP)  ## lint and run the test suite
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)  ## ruff
 	$(BIN)/ruff check .
