@@ -1,0 +1,368 @@
+"""Read one input file into a raw grid: its header as written, and its data rows as strings.
+
+CSV/TSV/TXT are decoded (UTF-8, UTF-8 BOM, UTF-16 BOM, CP932; lines of mixed UTF-8/CP932 are decoded
+line by line), NUL bytes stripped and counted, the delimiter sniffed from the header line. A file that
+parses cleanly is read by polars (fast path); otherwise Python's csv module re-reads it record by record
+so every bad record can be quarantined with its reason (ragged row, unbalanced quote) while the rest load.
+Parquet and .xlsx are read in ``abm.load.sheets``. Frame columns are positional
+(``c0``, ``c1`` …) because headers may repeat or be blank; ``row_number`` is the 1-based record ordinal
+(header excluded, blank lines not counted).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from abm.errors import InputError
+
+log = logging.getLogger(__name__)
+
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # a 1 MB field is legal
+
+#: Longest value kept in a quarantined row's ``raw`` JSON (characters); the whole JSON is capped too.
+RAW_VALUE_LIMIT = 1000
+RAW_TOTAL_LIMIT = 8000
+DELIMITERS = (",", "\t", ";", "|")
+# two consecutive UTF-8 encoded CJK / kana characters: evidence of UTF-8 lines inside a non-UTF-8 file
+_UTF8_CJK = re.compile(rb"[\xe3-\xe9][\x80-\xbf]{2}[\xe3-\xe9][\x80-\xbf]{2}")
+
+
+@dataclass(frozen=True)
+class BadRow:
+    row_number: int
+    reason: str
+    raw: str
+
+
+@dataclass
+class RawTable:
+    """One file as read: header as written, rows as strings (``""`` for empty), bad records apart."""
+
+    header: list[str]
+    frame: pl.DataFrame  # c0..c{n-1} (Utf8) + row_number (Int64)
+    bad: list[BadRow] = field(default_factory=list)
+    encoding: str = ""
+    delimiter: str | None = None
+    notes: list[str] = field(default_factory=list)
+    issues: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rows_read(self) -> int:
+        return self.frame.height + len(self.bad)
+
+
+def raw_json(header: list[str], values: list[str] | tuple[Any, ...]) -> str:
+    """The original row as JSON text (header -> value; surplus values under ``_extra``), size-capped."""
+
+    def cut(v: Any) -> Any:
+        if isinstance(v, str) and len(v) > RAW_VALUE_LIMIT:
+            return v[:RAW_VALUE_LIMIT] + f"…[+{len(v) - RAW_VALUE_LIMIT} chars]"
+        return v
+
+    doc: dict[str, Any] = {}
+    for i, v in enumerate(values[: len(header)]):
+        name = header[i] or f"column_{i + 1}"
+        doc[name if name not in doc else f"{name}#{i + 1}"] = cut(v)
+    if len(values) > len(header):
+        doc["_extra"] = [cut(v) for v in values[len(header) :]]
+    text = json.dumps(doc, ensure_ascii=False)
+    return text if len(text) <= RAW_TOTAL_LIMIT else text[:RAW_TOTAL_LIMIT] + "…[truncated]"
+
+
+def frame_of(
+    columns: Sequence[Sequence[str] | pl.Series], width: int, row_numbers: Sequence[int] | pl.Series
+) -> pl.DataFrame:
+    data = {f"c{i}": pl.Series(f"c{i}", columns[i], dtype=pl.Utf8) for i in range(width)}
+    data["row_number"] = pl.Series("row_number", row_numbers, dtype=pl.Int64)
+    return pl.DataFrame(data)
+
+
+def empty_frame(width: int) -> pl.DataFrame:
+    return frame_of([[] for _ in range(width)], width, [])
+
+
+# --- decoding ----------------------------------------------------------------------------------
+
+
+def decode(data: bytes, name: str, encoding: str | None = None) -> tuple[str, str, list[str]]:
+    """Bytes -> (text, encoding used, notes). Strict: never replaces characters silently."""
+    if encoding:
+        try:
+            return data.decode(encoding), encoding, []
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise InputError(
+                name,
+                f"the file is not valid {encoding} as sources.yaml says ({exc})",
+                fix="correct `encoding:` in sources.yaml or remove it to let abm detect it",
+            ) from exc
+    if data.startswith(b"\xef\xbb\xbf"):
+        try:
+            return data[3:].decode("utf-8"), "utf-8-sig", []
+        except UnicodeDecodeError:
+            data = data[3:]  # a BOM followed by CP932 bytes: fall through to detection
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), "utf-16", []
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                name,
+                f"the file starts with a UTF-16 byte-order mark but is not valid UTF-16 ({exc})",
+                fix="save it again as UTF-8",
+            ) from exc
+    try:
+        return data.decode("utf-8"), "utf-8", []
+    except UnicodeDecodeError as exc:
+        utf8_error = exc
+    if _UTF8_CJK.search(data):
+        return _decode_mixed(data, name)
+    try:
+        return data.decode("cp932"), "cp932", []
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, utf8_error.start) + 1
+        raise InputError(
+            name,
+            f"line {line} (byte {utf8_error.start}) is neither UTF-8 nor CP932/Shift_JIS",
+            row=max(line - 1, 1),
+            fix="save the file as UTF-8, or name its encoding in sources.yaml (encoding: …)",
+        ) from exc
+
+
+def _decode_mixed(data: bytes, name: str) -> tuple[str, str, list[str]]:
+    """Some lines UTF-8, others CP932 (files concatenated from two exports): decode line by line."""
+    out: list[str] = []
+    n_utf8 = n_cp932 = 0
+    for i, line in enumerate(data.split(b"\n"), start=1):
+        try:
+            out.append(line.decode("utf-8"))
+            n_utf8 += line.isascii() is False
+        except UnicodeDecodeError:
+            try:
+                out.append(line.decode("cp932"))
+                n_cp932 += 1
+            except UnicodeDecodeError as exc:
+                raise InputError(
+                    name,
+                    f"line {i} is neither UTF-8 nor CP932/Shift_JIS (mixed encodings)",
+                    row=max(i - 1, 1),
+                    fix="save the whole file in one encoding, UTF-8",
+                ) from exc
+    note = f"mixed encodings: {n_utf8} non-ASCII lines decoded as UTF-8, {n_cp932} as CP932"
+    log.warning("%s: %s", name, note)
+    return "\n".join(out), "mixed(utf-8+cp932)", [note]
+
+
+def sniff_delimiter(header_line: str, default: str = ",") -> str:
+    """The delimiter that splits the header line (outside quotes) into the most fields."""
+    unquoted = re.sub(r'"[^"]*"', "", header_line)
+    counts = {d: unquoted.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: (counts[d], d == default))
+    return best if counts[best] else default
+
+
+# --- delimited text ----------------------------------------------------------------------------
+
+
+def read_delimited(
+    path: Path, name: str, encoding: str | None = None, delimiter: str | None = None
+) -> RawTable:
+    data = path.read_bytes()
+    notes: list[str] = []
+    issues: dict[str, int] = {}
+    if not data.startswith((b"\xff\xfe", b"\xfe\xff")) and b"\x00" in data:
+        issues["nul_bytes"] = data.count(b"\x00")
+        data = data.replace(b"\x00", b"")
+        notes.append(f"{issues['nul_bytes']} NUL bytes stripped")
+    text, used, dnotes = decode(data, name, encoding)
+    notes += dnotes
+    if "\x00" in text:  # UTF-16 input
+        issues["nul_bytes"] = text.count("\x00")
+        text = text.replace("\x00", "")
+    text = text.lstrip("\r\n")
+    if not text.strip():
+        return RawTable([], empty_frame(0), encoding=used, notes=notes + ["empty file"], issues=issues)
+    body = text.rstrip("\r\n") + "\n"
+    first_line = body[: body.find("\n")]
+    if delimiter is None:
+        delimiter = sniff_delimiter(first_line, "\t" if path.suffix.lower() == ".tsv" else ",")
+    table = _fast_path(body, delimiter) or _slow_path(body, delimiter, name)
+    table.encoding, table.delimiter = used, delimiter
+    table.notes[:0] = notes
+    table.issues.update(issues)
+    if table.rows_read == 0:
+        table.notes.append("header only: no data rows")
+    return table
+
+
+def _fast_path(body: str, delimiter: str) -> RawTable | None:
+    """polars parse, accepted only when every record is exactly one line with the header's width.
+
+    Proof by counting: the newlines and delimiters outside values must equal records and
+    (width - 1) x records. A ragged row, a blank line or a quote that runs to the end breaks one of
+    these (or makes polars raise); a stray quote pair that swallows whole rows is caught by
+    ``_swallows_rows`` on the few values that hold a newline.
+    """
+    if "\r" in body and body.count("\r") != body.count("\r\n"):
+        return None  # bare CR line ends: let the csv module handle them
+    raw = body.encode("utf-8")
+    try:
+        df = pl.read_csv(
+            raw,
+            has_header=False,
+            infer_schema=False,
+            separator=delimiter,
+            quote_char='"',
+            empty_string_is_null=False,
+            raise_if_empty=False,
+        )
+    except Exception:  # noqa: BLE001 - any polars parse failure means: diagnose with the csv module
+        return None
+    if df.height == 0:
+        return None
+    width = df.width
+    inner = df.select(
+        pl.sum_horizontal(pl.all().fill_null("").str.count_matches(delimiter, literal=True)).sum().alias("d"),
+        pl.sum_horizontal(pl.all().fill_null("").str.count_matches("\n", literal=True)).sum().alias("n"),
+    ).row(0)
+    d_total = raw.count(delimiter.encode())
+    n_total = raw.count(b"\n")
+    if d_total - inner[0] != (width - 1) * df.height or n_total - inner[1] != df.height:
+        return None
+    if inner[1] and _fast_swallow_check(df, delimiter):
+        return None
+    header = [v if v is not None else "" for v in df.row(0)]
+    body_df = df.slice(1).fill_null("")
+    frame = body_df.rename({c: f"c{i}" for i, c in enumerate(body_df.columns)}).with_columns(
+        pl.int_range(1, body_df.height + 1, dtype=pl.Int64).alias("row_number")
+    )
+    return RawTable([h.strip() for h in header], frame)
+
+
+def _swallows_rows(rec: list[str], width: int, delimiter: str) -> bool:
+    """A multi-line value holding a line with a full row's worth of delimiters: a stray quote."""
+    return width > 1 and any(
+        line.count(delimiter) >= width - 1
+        for v in rec
+        if "\n" in v or "\r" in v
+        for line in v.splitlines()[1:]
+    )
+
+
+def _fast_swallow_check(df: pl.DataFrame, delimiter: str) -> bool:
+    width = df.width
+    for col in df.columns:
+        values = df.get_column(col).filter(df.get_column(col).str.contains("\n", literal=True)).to_list()
+        if any(_swallows_rows([v], width, delimiter) for v in values):
+            return True
+    return False
+
+
+def _slow_path(body: str, delimiter: str, name: str) -> RawTable:
+    """Record-by-record parse that quarantines what it cannot read and resumes on the next line."""
+    lines: list[str] | None = None  # physical lines, built only when a restart is needed
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    bad: list[BadRow] = []
+    notes: list[str] = []
+    blank = 0
+    ordinal = 0
+    start_line = 0  # 0-based physical line where the current reader starts
+    while True:
+        source = io.StringIO(body if start_line == 0 else "".join(lines[start_line:]), newline="")  # type: ignore[index]
+        reader = csv.reader(source, delimiter=delimiter, strict=True)
+        last_end = 0  # reader.line_num after the last complete record
+        restart: int | None = None
+        while True:
+            try:
+                rec = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                # the record starting on line start_line + last_end + 1 is broken: quarantine that
+                # line alone (an unbalanced quote would otherwise swallow the rest) and resume after it
+                if lines is None:
+                    lines = io.StringIO(body, newline="").readlines()
+                first = start_line + last_end
+                if header is None:
+                    raise InputError(
+                        name,
+                        f"the header line cannot be parsed ({exc})",
+                        row=None,
+                        fix="check the quotes in the first line",
+                    ) from exc
+                ordinal += 1
+                code = "unbalanced_quote" if "end of data" in str(exc) else "bad_quoting"
+                bad.append(
+                    BadRow(
+                        ordinal,
+                        f"{code}: line {first + 1}: {exc}; the line is quarantined and "
+                        "reading resumes on the next line",
+                        raw_json(["_line"], [lines[first].rstrip("\r\n")]),
+                    )
+                )
+                restart = first + 1
+                break
+            span = (start_line + last_end + 1, start_line + reader.line_num)
+            last_end = reader.line_num
+            if not rec or (len(rec) == 1 and not rec[0].strip() and (header is None or len(header) > 1)):
+                blank += 1
+                continue
+            if header is None:
+                header = [h.strip() for h in rec]
+                continue
+            ordinal += 1
+            swallowed = span[1] > span[0] and _swallows_rows(rec, len(header), delimiter)
+            if len(rec) != len(header) or swallowed:
+                if span[1] > span[0]:
+                    # a ragged record spanning lines: probably a stray quote. Quarantine its first line
+                    # and re-read from the next, so the rows it swallowed are not lost
+                    if lines is None:
+                        lines = io.StringIO(body, newline="").readlines()
+                    first = span[0] - 1
+                    what = (
+                        "swallows whole rows"
+                        if swallowed
+                        else f"leaves {len(rec)} fields, expected {len(header)}"
+                    )
+                    bad.append(
+                        BadRow(
+                            ordinal,
+                            f"unbalanced_quote: line {span[0]} opens a quoted field that "
+                            f"spans to line {span[1]} and {what}; the line is quarantined and reading "
+                            "resumes on the next line",
+                            raw_json(["_line"], [lines[first].rstrip("\r\n")]),
+                        )
+                    )
+                    restart = first + 1
+                    break
+                bad.append(
+                    BadRow(
+                        ordinal,
+                        f"ragged_row: {len(rec)} fields, expected {len(header)} (line {span[0]})",
+                        raw_json(header, rec),
+                    )
+                )
+                continue
+            rows.append(rec)
+            numbers.append(ordinal)
+        if restart is None or restart >= len(lines or []):
+            break
+        start_line = restart
+    if blank:
+        notes.append(f"{blank} blank lines skipped")
+    if header is None:
+        return RawTable([], empty_frame(0), bad, notes=notes + ["empty file"])
+    width = len(header)
+    columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
+    return RawTable(header, frame_of(columns, width, numbers), bad, notes=notes)
