@@ -1,0 +1,90 @@
+"""The touch table: one dated contact between one of OUR departments and a counterpart.
+
+Reads the resolved records table (NORMALIZED_SCHEMA + account_id + person_id). Per the contract:
+
+| kind | touched_on | internal department |
+|---|---|---|
+| cards | record_date (exchanged_on) | internal_department |
+| crm_contacts | record_date (created_on), and last_activity_on | internal_department |
+| crm_leads | record_date (created_on) | internal_department |
+| crm_opportunities | record_date (created_on); an open one also on the as-of date | internal_department |
+| ma_activities | record_date (activity_on) | internal_department (program_department) |
+
+A touch's counterpart is the person the record is about and the department written on that record;
+an opportunity's is its contact's (contact_ref), an activity's its MA lead's (account_ref).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+TOUCH_KINDS = ("cards", "crm_contacts", "crm_leads", "crm_opportunities", "ma_activities")
+#: Kinds whose counterpart is another record: kind -> the column holding that record's key.
+REFERRING_KINDS = {"crm_opportunities": "contact_ref", "ma_activities": "account_ref"}
+
+TOUCH_SCHEMA: dict[str, pl.DataType] = {
+    "account_id": pl.String(), "person_id": pl.String(), "counterpart_department": pl.String(),
+    "internal_department": pl.String(), "touched_on": pl.Date(), "record_key": pl.String(),
+    "kind": pl.String(), "product": pl.String(), "is_open_opportunity": pl.Boolean(),
+    "date_source": pl.String(),
+}
+
+
+def as_date(name: str) -> pl.Expr:
+    """A date column that may arrive as an ISO string (the loader's form) or as a Date."""
+    col = pl.col(name)
+    return col.cast(pl.String).str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False).alias(name)
+
+
+def with_dates(records: pl.DataFrame) -> pl.DataFrame:
+    cols = [c for c in ("record_date", "last_activity_on", "close_on") if c in records.columns]
+    return records.with_columns(as_date(c) for c in cols if records.schema[c] != pl.Date)
+
+
+def is_open_opportunity(as_of: date) -> pl.Expr:
+    """Open on the as-of date: is_closed false (an unknown is_closed is not "false"), created by then."""
+    return ((pl.col("kind") == "crm_opportunities")
+            & pl.col("is_closed").not_().fill_null(False)
+            & (pl.col("record_date").is_null() | (pl.col("record_date") <= as_of))).fill_null(False)
+
+
+def counterparts(records: pl.DataFrame) -> pl.DataFrame:
+    """record_key -> counterpart person and department (an opportunity's contact, an activity's lead)."""
+    ref = pl.lit(None, dtype=pl.String)
+    for kind, column in REFERRING_KINDS.items():
+        ref = pl.when(pl.col("kind") == kind).then(pl.col(column)).otherwise(ref)
+    targets = records.select(pl.col("record_key").alias("_ref"), pl.col("person_id").alias("_ref_person"),
+                             pl.col("department").alias("_ref_department")).unique("_ref", keep="first")
+    return (records.select("record_key", "person_id", "department", ref.alias("_ref"))
+            .join(targets, on="_ref", how="left")
+            .select("record_key",
+                    pl.coalesce("_ref_person", "person_id").alias("counterpart_person_id"),
+                    pl.when(pl.col("_ref").is_not_null())
+                    .then(pl.coalesce("_ref_department", "department"))
+                    .otherwise(pl.col("department")).alias("counterpart_department")))
+
+
+def build_touches(records: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """touches.parquet: the contract's columns first, then kind, product, is_open_opportunity, date_source."""
+    recs = with_dates(records)
+    recs = (recs.filter(pl.col("kind").is_in(TOUCH_KINDS) & pl.col("makes_touch").fill_null(True))
+            .join(counterparts(recs), on="record_key", how="left")
+            .with_columns(is_open_opportunity(as_of).alias("is_open_opportunity")))
+    sources = [
+        recs.with_columns(pl.col("record_date").alias("touched_on"), pl.lit("record_date").alias("date_source")),
+        recs.filter(pl.col("kind") == "crm_contacts").with_columns(
+            pl.col("last_activity_on").alias("touched_on"), pl.lit("last_activity_on").alias("date_source")),
+        recs.filter(pl.col("is_open_opportunity")).with_columns(
+            pl.lit(as_of).alias("touched_on"), pl.lit("open_on_as_of").alias("date_source")),
+    ]
+    touches = (pl.concat([s.select(
+        "account_id", pl.col("counterpart_person_id").alias("person_id"), "counterpart_department",
+        "internal_department", pl.col("touched_on").cast(pl.Date), "record_key", "kind", "product",
+        "is_open_opportunity", "date_source") for s in sources])
+        .filter(pl.col("touched_on").is_not_null() & (pl.col("touched_on") <= as_of))
+        # one touch per record and day (a contact created and last active the same day touches once)
+        .unique(["record_key", "touched_on"], keep="first", maintain_order=True)
+        .sort(["account_id", "touched_on", "record_key", "date_source"], nulls_last=True))
+    return touches.cast(TOUCH_SCHEMA)  # type: ignore[arg-type]

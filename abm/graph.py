@@ -1,0 +1,201 @@
+"""The buying-committee graph: accounts, their departments and people, and OUR departments that know them.
+
+Nodes (string ids): ``account:<account_id>``, ``dept:<account_id>/<path>``, ``person:<person_id>``,
+``internal:<our department>``. Edges (committee_edges.parquet):
+
+- member_of   person -> their current department (-> the account when they have none)
+- part_of     department -> parent department (path prefix) or the account for a top-level one
+- reports_to  person -> the highest-ranked person above them in their department line (same
+              department or an ancestor); ties -> the most specific department, then person_id
+- knows       internal department -> person; weight = touches, first_on / last_on = their dates
+
+The tables are built set-wise in polars; networkx is used only to export one account at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import networkx as nx
+import polars as pl
+
+from abm.detect.touches import with_dates
+
+EDGE_SCHEMA: dict[str, pl.DataType] = {
+    "account_id": pl.String(), "src": pl.String(), "dst": pl.String(), "relation": pl.String(),
+    "weight": pl.Int64(), "first_on": pl.Date(), "last_on": pl.Date(),
+}
+RELATIONS = ("member_of", "part_of", "reports_to", "knows")
+_SEP = "/"
+
+
+def _suffixes(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    """Each path with every proper suffix of it ("a/b/c" -> "b/c", "c") as column ``suffix``."""
+    return (frame.with_columns(pl.col(column).str.split(_SEP).alias("_segs"))
+            .with_columns(pl.int_ranges(1, pl.col("_segs").list.len()).alias("_i"))
+            .explode("_i")
+            .filter(pl.col("_i").is_not_null())
+            .with_columns(pl.col("_segs").list.slice(pl.col("_i")).list.join(_SEP).alias("suffix"))
+            .drop("_segs", "_i"))
+
+
+def _prefixes(frame: pl.DataFrame, column: str, include_self: bool) -> pl.DataFrame:
+    """Each path with its ancestor paths ("a/b/c" -> "a", "a/b" [, "a/b/c"]) as ``ancestor`` + ``depth``."""
+    return (frame.with_columns(pl.col(column).str.split(_SEP).alias("_segs"))
+            .with_columns(pl.int_ranges(1, pl.col("_segs").list.len() + int(include_self)).alias("depth"))
+            .explode("depth")
+            .filter(pl.col("depth").is_not_null())
+            .with_columns(pl.col("_segs").list.head(pl.col("depth")).list.join(_SEP).alias("ancestor"))
+            .drop("_segs"))
+
+
+def resolve_departments(records: pl.DataFrame) -> pl.DataFrame:
+    """Within each account, rewrite a leaf department to the one full path that ends with it.
+
+    "第一営業部" becomes "営業本部/第一営業部" when that path is written elsewhere in the same account
+    and no other path (that is not itself a suffix of it) also ends with "第一営業部".
+    """
+    depts = (records.filter(pl.col("account_id").is_not_null() & pl.col("department").is_not_null())
+             .select("account_id", "department").unique())
+    candidates = (_suffixes(depts.rename({"department": "full"}), "full")
+                  .join(depts, left_on=["account_id", "suffix"], right_on=["account_id", "department"]))
+    if candidates.is_empty():
+        return records
+    best = (candidates.with_columns(pl.col("full").str.len_chars().alias("_len"))
+            .sort(["account_id", "suffix", "_len", "full"], descending=[False, False, True, False])
+            .group_by(["account_id", "suffix"], maintain_order=True)
+            .agg(pl.col("full").first().alias("longest"), pl.col("full").alias("all")))
+    # unambiguous: every candidate path is the longest one or a suffix of it (a chain a/b/c ⊃ b/c ⊃ c)
+    ok = (best.explode("all")
+          .with_columns(((pl.col("all") == pl.col("longest"))
+                         | pl.col("longest").str.ends_with(pl.lit(_SEP) + pl.col("all"))).alias("_nested"))
+          .group_by(["account_id", "suffix"]).agg(pl.col("_nested").all(), pl.col("longest").first())
+          .filter(pl.col("_nested")))
+    return (records.join(ok.select("account_id", pl.col("suffix").alias("department"), "longest"),
+                         on=["account_id", "department"], how="left", maintain_order="left")
+            .with_columns(pl.coalesce("longest", "department").alias("department"))
+            .drop("longest"))
+
+
+def _dept_node(account: pl.Expr, path: pl.Expr) -> pl.Expr:
+    return pl.concat_str([pl.lit("dept:"), account, pl.lit(_SEP), path])
+
+
+def _edges(frame: pl.DataFrame, src: pl.Expr, dst: pl.Expr, relation: str,
+           weight: pl.Expr | None = None, first_on: pl.Expr | None = None,
+           last_on: pl.Expr | None = None) -> pl.DataFrame:
+    return frame.select(
+        pl.col("account_id"), src.alias("src"), dst.alias("dst"), pl.lit(relation).alias("relation"),
+        (weight if weight is not None else pl.lit(1)).cast(pl.Int64).alias("weight"),
+        (first_on if first_on is not None else pl.lit(None)).cast(pl.Date).alias("first_on"),
+        (last_on if last_on is not None else pl.lit(None)).cast(pl.Date).alias("last_on"),
+    )
+
+
+def _reports_to(persons: pl.DataFrame) -> pl.DataFrame:
+    """person -> the highest-ranked person of higher rank in the same department or an ancestor."""
+    ranked = persons.filter(pl.col("department").is_not_null() & (pl.col("rank") > 0)
+                            & pl.col("account_id").is_not_null())
+    top = (ranked.sort(["rank", "person_id"], descending=[True, False])
+           .group_by(["account_id", "department"], maintain_order=True)
+           .agg(pl.col("person_id").first().alias("boss"), pl.col("rank").first().alias("boss_rank")))
+    line = (_prefixes(ranked.select("account_id", "person_id", "department", "rank"), "department", True)
+            .join(top, left_on=["account_id", "ancestor"], right_on=["account_id", "department"])
+            .sort(["person_id", "boss_rank", "depth", "boss"], descending=[False, True, True, False])
+            .group_by("person_id", maintain_order=True).first()
+            .filter(pl.col("boss_rank") > pl.col("rank")))
+    return _edges(line, pl.concat_str([pl.lit("person:"), pl.col("person_id")]),
+                  pl.concat_str([pl.lit("person:"), pl.col("boss")]), "reports_to")
+
+
+def committee_edges(records: pl.DataFrame, persons: pl.DataFrame, touches: pl.DataFrame) -> pl.DataFrame:
+    """committee_edges.parquet: account_id, src, dst, relation, weight, first_on, last_on."""
+    recs = with_dates(records)
+    dept_sources = [
+        persons.select("account_id", "department"),
+        touches.select("account_id", pl.col("counterpart_department").alias("department")),
+        recs.select("account_id", "department"),
+    ]
+    depts = (pl.concat(dept_sources).drop_nulls().unique())
+    all_depts = pl.concat([depts, _prefixes(depts, "department", False)
+                           .select("account_id", pl.col("ancestor").alias("department"))]).unique()
+    account_node = pl.concat_str([pl.lit("account:"), pl.col("account_id")])
+    parent = pl.col("department").str.replace(r"/[^/]*$", "")
+    part_of = _edges(all_depts, _dept_node(pl.col("account_id"), pl.col("department")),
+                     pl.when(pl.col("department").str.contains(_SEP, literal=True))
+                     .then(_dept_node(pl.col("account_id"), parent)).otherwise(account_node), "part_of")
+
+    stated = (recs.filter(pl.col("person_id").is_not_null() & pl.col("department").is_not_null())
+              .group_by(["person_id", "department"])
+              .agg(pl.col("record_date").min().alias("first_on"), pl.col("record_date").max().alias("last_on")))
+    members = (persons.filter(pl.col("account_id").is_not_null())
+               .join(stated, on=["person_id", "department"], how="left"))
+    member_of = _edges(members, pl.concat_str([pl.lit("person:"), pl.col("person_id")]),
+                       pl.when(pl.col("department").is_not_null())
+                       .then(_dept_node(pl.col("account_id"), pl.col("department"))).otherwise(account_node),
+                       "member_of", first_on=pl.col("first_on"), last_on=pl.col("last_on"))
+
+    knows = (touches.filter(pl.col("person_id").is_not_null() & pl.col("internal_department").is_not_null()
+                            & pl.col("account_id").is_not_null())
+             .group_by(["account_id", "internal_department", "person_id"])
+             .agg(pl.len().alias("n"), pl.col("touched_on").min().alias("f"), pl.col("touched_on").max().alias("l")))
+    knows_edges = _edges(knows, pl.concat_str([pl.lit("internal:"), pl.col("internal_department")]),
+                         pl.concat_str([pl.lit("person:"), pl.col("person_id")]), "knows",
+                         weight=pl.col("n"), first_on=pl.col("f"), last_on=pl.col("l"))
+
+    edges = pl.concat([member_of, part_of, _reports_to(persons), knows_edges])
+    return edges.sort(["account_id", "relation", "src", "dst"]).cast(EDGE_SCHEMA)  # type: ignore[arg-type]
+
+
+# --- networkx export ------------------------------------------------------------------------------
+
+def _node_attrs(node: str, account_id: str) -> dict[str, str]:
+    kind, _, rest = node.partition(":")
+    if kind == "dept":
+        rest = rest[len(account_id) + 1:] if rest.startswith(account_id + _SEP) else rest
+    return {"kind": {"dept": "department"}.get(kind, kind), "label": rest}
+
+
+def account_graph(edges: pl.DataFrame, account_id: str) -> nx.DiGraph:
+    """One account's committee graph; nodes carry kind + label, edges relation/weight/first_on/last_on."""
+    graph = nx.DiGraph(account_id=account_id)
+    rows = edges.filter(pl.col("account_id") == account_id)
+    for row in rows.iter_rows(named=True):
+        for node in (row["src"], row["dst"]):
+            if node not in graph:
+                graph.add_node(node, **_node_attrs(node, account_id))
+        attrs = {"relation": row["relation"], "weight": int(row["weight"] or 1)}
+        attrs |= {k: row[k].isoformat() for k in ("first_on", "last_on") if row.get(k) is not None}
+        graph.add_edge(row["src"], row["dst"], **attrs)
+    return graph
+
+
+def _file_stem(account_id: str) -> str:
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", account_id)[:80]
+    if safe != account_id:   # keep names unique when characters were replaced
+        safe += "-" + hashlib.sha1(account_id.encode("utf-8")).hexdigest()[:8]
+    return safe
+
+
+def write_graphs(edges: pl.DataFrame, out_dir: Path | str,
+                 accounts: Iterable[str] | None = None) -> list[Path]:
+    """Write ``<account>.graphml`` and ``<account>.json`` (node-link) per account; returns the paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    wanted = set(accounts) if accounts is not None else None
+    written: list[Path] = []
+    for (account_id,), part in edges.partition_by("account_id", as_dict=True, maintain_order=True).items():
+        if account_id is None or (wanted is not None and account_id not in wanted):
+            continue
+        graph = account_graph(part, account_id)
+        stem = _file_stem(str(account_id))
+        graphml, node_link = out / f"{stem}.graphml", out / f"{stem}.json"
+        nx.write_graphml(graph, graphml)
+        data = nx.node_link_data(graph, edges="edges")
+        node_link.write_text(json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1), encoding="utf-8")
+        written += [graphml, node_link]
+    return sorted(written)
