@@ -25,10 +25,12 @@ DEFAULT_RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
 #: "module:function" parsers run by ``load_rules``; each takes a ``Rules`` and returns a frozen view.
 #: Add one line per rules domain.
 VALIDATORS: tuple[str, ...] = (
+    "abm.normalize.text:text_rules",
     "abm.normalize.company:company_rules",
     "abm.normalize.contact:contact_rules",
     "abm.normalize.person:person_rules",
     "abm.normalize.org:org_rules",
+    "abm.normalize.records:records_rules",
     "abm.linkage.spec:linkage_specs",
     "abm.detect.policy:detect_policy",
     "abm.load.layouts:layout_rules",

@@ -1,0 +1,419 @@
+"""Build ``records_normalized``: one row per input record of every kind, NORMALIZED_SCHEMA's columns.
+
+Each pure normaliser runs once per UNIQUE input value (or tuple of values) and is joined back,
+so the cost grows with the number of distinct names/addresses, not with the number of rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import time
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from types import MappingProxyType
+from typing import Any
+
+import polars as pl
+
+from abm.contract import KINDS, NORMALIZED_SCHEMA, PERSON_KINDS, id_column
+from abm.errors import RulesError
+from abm.normalize import org
+from abm.normalize.company import CompanyRules, company_kana, company_rules, display_keys, split_legal_form
+from abm.normalize.contact import (
+    EXTENSION,
+    INTL_JP,
+    JP_DIGITS,
+    PHONE_NOISE,
+    PLAIN_EMAIL,
+    PLAIN_POSTAL,
+    ContactRules,
+    contact_rules,
+    is_free_mail,
+    normalize_corporate_number,
+    normalize_email,
+    normalize_phone,
+    normalize_postal_code,
+    postal_code_from_address,
+    prefecture,
+    prefecture_from_postal,
+    registrable_domain,
+)
+from abm.normalize.person import PersonRules, name_part, normalize_person, person_rules
+from abm.normalize.text import clean
+from abm.rules import Rules, require, string_list
+
+log = logging.getLogger(__name__)
+
+RECORDS_FILE = "records.yaml"
+POLARS_TYPES: Mapping[str, Any] = MappingProxyType(
+    {"str": pl.Utf8, "int": pl.Int64, "bool": pl.Boolean, "date": pl.Date, "float": pl.Float64}
+)
+#: records_normalized column -> polars dtype
+NORMALIZED_DTYPES: Mapping[str, Any] = MappingProxyType({c: POLARS_TYPES[t] for c, t in NORMALIZED_SCHEMA.items()})
+
+
+@dataclass(frozen=True)
+class RecordsRules:
+    closed_values: frozenset[str]
+    open_values: frozenset[str]
+
+
+def records_rules(rules: Rules) -> RecordsRules:
+    """Parse and validate ``records.yaml`` (values of crm_opportunities.is_closed)."""
+    file = rules.path(RECORDS_FILE)
+    section = require(rules.doc(RECORDS_FILE), "is_closed", dict, file)
+    closed = string_list(require(section, "closed", list, file), file, "is_closed.closed")
+    opened = string_list(require(section, "open", list, file), file, "is_closed.open")
+    closed_set, open_set = frozenset(_token(v) for v in closed), frozenset(_token(v) for v in opened)
+    if closed_set & open_set:
+        raise RulesError(file, "is_closed", f"values both closed and open: {sorted(closed_set & open_set)}")
+    return RecordsRules(closed_values=closed_set, open_values=open_set)
+
+
+# --- scalar parsers ---------------------------------------------------------------------------
+
+def _token(s: str | None) -> str:
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", s or "")).strip().lower()
+
+
+def parse_bool(raw: str | None, rr: RecordsRules) -> bool | None:
+    """is_closed value → True/False; unknown → None."""
+    t = _token(raw)
+    return True if t in rr.closed_values else False if t in rr.open_values else None
+
+
+_UNIT = {"億": 1e8, "万": 1e4, "千": 1e3}
+_AMOUNT_NOISE = re.compile(r"[,\s¥\\$]|円|jpy|yen|税込み?|税抜き?|税別|[()]|約|程度", re.IGNORECASE)
+_AMOUNT_UNITS = re.compile(r"(?:(\d+(?:\.\d+)?)億)?(?:(\d+(?:\.\d+)?)万)?(?:(\d+(?:\.\d+)?)千)?(\d+(?:\.\d+)?)?")
+
+
+def parse_amount(raw: str | None) -> float | None:
+    """Money → float: ``¥1,200,000``, ``1,200,000円``, ``120万円``, ``1億2000万``, ``-5000``, ``▲5000``."""
+    try:
+        s = unicodedata.normalize("NFKC", raw or "").strip()
+        negative = s[:1] in ("-", "▲", "△") or (s.startswith("(") and s.endswith(")"))
+        s = _AMOUNT_NOISE.sub("", s.lstrip("-▲△"))
+        if not s:
+            return None
+        m = _AMOUNT_UNITS.fullmatch(s)
+        if m is None or not any(m.groups()):
+            return None
+        value = sum(float(g) * mult for g, mult in zip(m.groups(), (1e8, 1e4, 1e3, 1.0), strict=True) if g)
+        if not math.isfinite(value):
+            return None
+        return -value if negative else value
+    except Exception:
+        return None
+
+
+def parse_dates(s: pl.Series) -> pl.Series:
+    """ISO ``YYYY-MM-DD`` (also ``YYYY/MM/DD``, one-digit parts, a time part) → Date; bad → null."""
+    parts = s.cast(pl.Utf8).str.strip_chars().str.extract_groups(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:$|[T\s])")
+    iso = pl.concat_str(
+        [parts.struct.field("1"), parts.struct.field("2").str.zfill(2), parts.struct.field("3").str.zfill(2)],
+        separator="-",
+    )
+    return pl.select(iso.str.to_date("%Y-%m-%d", strict=False).alias(s.name)).to_series()
+
+
+# --- per-unique application -------------------------------------------------------------------
+
+def apply_unique(df: pl.DataFrame, inputs: Sequence[str], fn: Callable[..., Sequence[Any]],
+                 outputs: Mapping[str, Any], only: pl.Expr | None = None) -> pl.DataFrame:
+    """Append ``outputs`` columns: ``fn(*row)`` evaluated once per distinct tuple of ``inputs``
+    (of the rows where ``only`` holds; the other rows get nulls)."""
+    keys = (df if only is None else df.filter(only)).select(inputs).unique()
+    if keys.height == 0:  # e.g. every row took the vectorised fast path
+        return df.with_columns(pl.lit(None, t).alias(c) for c, t in outputs.items())
+    rows = [tuple(fn(*row)) for row in keys.iter_rows()]
+    values = pl.DataFrame(rows, schema=dict(outputs), orient="row") if rows else pl.DataFrame(schema=dict(outputs))
+    mapped = pl.concat([keys, values], how="horizontal")
+    return df.join(mapped, on=list(inputs), how="left", nulls_equal=True, maintain_order="left")
+
+
+@dataclass(frozen=True)
+class _Ctx:
+    company: CompanyRules
+    contact: ContactRules
+    person: PersonRules
+    org: Any
+    records: RecordsRules
+
+
+def _company(df: pl.DataFrame, col: str, ctx: _Ctx) -> pl.DataFrame:
+    def fn(raw: str | None) -> tuple[str | None, ...]:
+        name, form = split_legal_form(raw, ctx.company)
+        if not name:
+            return None, None, None, form
+        return (name, *display_keys(name, ctx.company), form)
+
+    out = {"company_name": pl.Utf8, "company_key": pl.Utf8, "company_romaji": pl.Utf8, "legal_form": pl.Utf8}
+    return apply_unique(df.rename({col: "_company_raw"}), ["_company_raw"], fn, out)
+
+
+def _email(df: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
+    low = pl.col("email").str.to_lowercase()
+    plain = low.str.contains(PLAIN_EMAIL) & (low.str.len_chars() <= 254)
+    df = df.with_columns(pl.when(plain).then(low).alias("_email_fast"))
+    df = apply_unique(df, ["email"], lambda v: (normalize_email(v),), {"_email_slow": pl.Utf8},
+                      only=pl.col("_email_fast").is_null())
+    df = df.with_columns(pl.coalesce("_email_fast", "_email_slow").alias("email_n"))
+    df = df.with_columns(pl.col("email_n").str.split("@").list.last().alias("_host"))
+
+    def host(h: str | None) -> tuple[Any, ...]:
+        return (None, None) if h is None else (registrable_domain(h, ctx.contact), is_free_mail(h, ctx.contact))
+
+    return apply_unique(df, ["_host"], host, {"email_domain": pl.Utf8, "is_free_mail": pl.Boolean})
+
+
+_FULL_WIDTH = list("０１２３４５６７８９－（）＋　")
+_HALF_WIDTH = list("0123456789-()+ ")
+
+
+def _phones(df: pl.DataFrame) -> pl.DataFrame:
+    for col in ("phone", "mobile"):
+        digits = (pl.col(col).str.replace_many(_FULL_WIDTH, _HALF_WIDTH).str.replace(EXTENSION, "")
+                  .str.strip_chars().str.replace(INTL_JP, "0").str.replace_all(PHONE_NOISE, ""))
+        fast = digits.str.contains(f"^{JP_DIGITS}$")
+        kind = pl.when((digits.str.len_chars() == 11) & digits.str.contains("^0[789]0")).then(pl.lit("mobile"))
+        df = df.with_columns(pl.when(fast).then(digits).alias(f"_{col}_f"),
+                             pl.when(fast).then(kind.otherwise(pl.lit("landline"))).alias(f"_{col}_fk"))
+        df = apply_unique(df, [col], normalize_phone, {f"_{col}_s": pl.Utf8, f"_{col}_sk": pl.Utf8},
+                          only=pl.col(f"_{col}_f").is_null())
+        df = df.with_columns(pl.coalesce(f"_{col}_f", f"_{col}_s").alias(f"_{col}_n"),
+                             pl.coalesce(f"_{col}_fk", f"_{col}_sk").alias(f"_{col}_k"))
+
+    def pick(kind: str) -> pl.Expr:
+        first, second = ("mobile", "phone") if kind == "mobile" else ("phone", "mobile")
+        return pl.coalesce(
+            pl.when(pl.col(f"_{c}_k") == kind).then(pl.col(f"_{c}_n")) for c in (first, second)
+        )
+    return df.with_columns(pick("landline").alias("phone_n"), pick("mobile").alias("mobile_n"))
+
+
+def _address(df: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
+    raw = pl.col("postal_code")
+    df = df.with_columns(pl.when(raw.str.contains(PLAIN_POSTAL)).then(raw.str.replace("-", "")).alias("_postal_f"))
+    df = apply_unique(df, ["postal_code"], lambda v: (normalize_postal_code(v),), {"_postal_s": pl.Utf8},
+                      only=pl.col("_postal_f").is_null())
+    df = apply_unique(df, ["address"], lambda a: (postal_code_from_address(a), prefecture(a, ctx.contact)),
+                      {"_postal_a": pl.Utf8, "_pref_a": pl.Utf8})
+    df = df.with_columns(pl.coalesce("_postal_f", "_postal_s", "_postal_a").alias("postal_n"))
+    df = df.with_columns(pl.col("postal_n").str.slice(0, 3).alias("_postal3"))
+    df = apply_unique(df, ["_postal3"], lambda c: (prefecture_from_postal(c and c + "0000", ctx.contact),),
+                      {"_pref_p": pl.Utf8}, only=pl.col("_pref_a").is_null())
+    return df.with_columns(pl.coalesce("_pref_a", "_pref_p").alias("prefecture"))
+
+
+_PART_COLUMNS = {"simple": pl.Boolean, "part": pl.Utf8, "key": pl.Utf8, "kana_col": pl.Utf8, "kana_self": pl.Utf8,
+                 "tokens_col": pl.List(pl.Utf8), "tokens_self": pl.List(pl.Utf8), "kana_spaced": pl.Boolean}
+_PERSON_OUT = {"family_n": pl.Utf8, "given_n": pl.Utf8, "person_name": pl.Utf8, "person_name_key": pl.Utf8,
+               "name_kana": pl.Utf8, "name_romaji": pl.Utf8}
+
+
+def _person(df: pl.DataFrame, ctx: _Ctx, full: bool) -> pl.DataFrame:
+    """Person fields. Rows with a Japanese family AND given name (the usual card/CRM row) are
+    assembled from per-column pieces, so the cost follows the distinct family and given names, not
+    the distinct pairs; the other rows go through ``normalize_person`` once per distinct tuple."""
+    cols = ["family_name", "given_name", "family_name_kana", "given_name_kana"]
+    df = df.with_columns((pl.col("full_name") if full else pl.lit(None, pl.Utf8)).alias("_full"))
+    for side, name, kana in (("f", "family_name", "family_name_kana"), ("g", "given_name", "given_name_kana")):
+        out = {f"_{side}_{c}": t for c, t in _PART_COLUMNS.items()}
+        df = apply_unique(df, [name, kana], lambda v, k: tuple(name_part(v, k, ctx.person)), out)
+    f, g = (lambda c: pl.col(f"_f_{c}")), (lambda c: pl.col(f"_g_{c}"))
+    no_kana = f("kana_col").is_null() & g("kana_col").is_null()
+    fast = (f("simple") & g("simple") & pl.col("_full").is_null()
+            & ~(f("kana_col").is_not_null() & g("kana_col").is_null() & f("kana_spaced"))).fill_null(False)
+    tokens = pl.concat_list(
+        pl.when(no_kana).then(f("tokens_self")).otherwise(f("tokens_col")),
+        pl.when(no_kana).then(g("tokens_self")).otherwise(g("tokens_col")),
+    ).list.sort().list.join(" ")
+    kana = pl.concat_str(
+        [pl.when(no_kana).then(f("kana_self")).otherwise(f("kana_col")),
+         pl.when(no_kana).then(g("kana_self")).otherwise(g("kana_col"))], ignore_nulls=True)
+    df = df.with_columns(
+        pl.when(fast).then(f("part")).alias("_fast_family"),
+        pl.when(fast).then(g("part")).alias("_fast_given"),
+        pl.when(fast).then(pl.concat_str([f("part"), g("part")], separator=" ")).alias("_fast_display"),
+        pl.when(fast).then(f("key") + g("key")).alias("_fast_key"),
+        pl.when(fast & (kana.str.len_chars() > 0)).then(kana).alias("_fast_kana"),
+        pl.when(fast & (tokens.str.len_chars() > 0)).then(tokens).alias("_fast_romaji"),
+        fast.alias("_fast_person"),
+    )
+
+    def slow(fam: Any, giv: Any, fk: Any, gk: Any, full_name: Any) -> tuple[Any, ...]:
+        return tuple(normalize_person(fam, giv, fk, gk, full_name, ctx.person))
+
+    df = apply_unique(df, [*cols, "_full"], slow, {f"_slow{c}": t for c, t in _PERSON_OUT.items()},
+                      only=~pl.col("_fast_person"))
+    fast_names = ("_fast_family", "_fast_given", "_fast_display", "_fast_key", "_fast_kana", "_fast_romaji")
+    return df.with_columns(
+        pl.when(pl.col("_fast_person")).then(pl.col(fn)).otherwise(pl.col(f"_slow{out}")).alias(out)
+        for fn, out in zip(fast_names, _PERSON_OUT, strict=True)
+    )
+
+
+def _org(df: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
+    def dept(raw: str | None) -> tuple[Any, ...]:
+        return clean(raw), _safe(org.normalize_department, raw, ctx.org)
+
+    def title(raw: str | None) -> tuple[Any, ...]:
+        t = clean(raw)
+        rank = _safe(org.title_rank, t, ctx.org) if t else 0
+        return t, int(rank) if isinstance(rank, int) else 0
+
+    df = apply_unique(df, ["department"], dept, {"department_raw": pl.Utf8, "department_n": pl.Utf8})
+    return apply_unique(df, ["title"], title, {"title_n": pl.Utf8, "rank": pl.Int64})
+
+
+def _safe(fn: Callable[..., Any], *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except Exception as exc:  # another stage's bug must not lose a row; it shows as a null
+        # the type only: the message could quote the (personal) value
+        log.warning("%s failed on one value (%s)", getattr(fn, "__name__", fn), type(exc).__name__)
+        return None
+
+
+def _map_clean(df: pl.DataFrame, cols: Sequence[str]) -> pl.DataFrame:
+    for col in cols:
+        df = apply_unique(df, [col], lambda v: (clean(v),), {f"{col}_n": pl.Utf8})
+    return df
+
+
+def _internal(df: pl.DataFrame, col: str, ctx: _Ctx) -> pl.DataFrame:
+    return apply_unique(df, [col], lambda v: (_safe(org.normalize_internal_department, v, ctx.org),),
+                        {"internal_department": pl.Utf8})
+
+
+def _ref(kind: str, col: str) -> pl.Expr:
+    v = pl.col(col).str.strip_chars()
+    return pl.when(v.str.len_chars() > 0).then(pl.lit(f"{kind}:") + v).otherwise(None)
+
+
+# --- per kind ---------------------------------------------------------------------------------
+
+def _prepare(kind: str, df: pl.DataFrame) -> pl.DataFrame:
+    cols = []
+    for c in KINDS[kind]:
+        cols.append(pl.col(c).cast(pl.Utf8) if c in df.columns else pl.lit(None, pl.Utf8).alias(c))
+    n = df.height
+    cols.append(pl.col("source_file").cast(pl.Utf8) if "source_file" in df.columns else pl.lit(None, pl.Utf8).alias("source_file"))
+    cols.append(pl.col("row_number").cast(pl.Int64, strict=False) if "row_number" in df.columns
+                else pl.int_range(1, n + 1, dtype=pl.Int64).alias("row_number"))
+    cols.append(pl.col("makes_touch").cast(pl.Boolean, strict=False).fill_null(True) if "makes_touch" in df.columns
+                else pl.lit(True).alias("makes_touch"))
+    return df.select(cols)
+
+
+def _normalize_kind(kind: str, df: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
+    df = _prepare(kind, df)
+    sid = pl.col(id_column(kind)).str.strip_chars()
+    sel: dict[str, pl.Expr] = {
+        "record_key": pl.lit(f"{kind}:") + sid, "kind": pl.lit(kind), "source_id": sid,
+        "source_file": pl.col("source_file"), "row_number": pl.col("row_number"),
+        "makes_touch": pl.col("makes_touch"),
+    }
+    cols = set(KINDS[kind])
+    if "company_name" in cols or kind == "crm_accounts":
+        df = _company(df, "name" if kind == "crm_accounts" else "company_name", ctx)
+        sel.update({c: pl.col(c) for c in ("company_name", "company_key", "company_romaji", "legal_form")})
+    if "email" in cols:
+        df = _email(df, ctx)
+        sel.update(email=pl.col("email_n"), email_domain=pl.col("email_domain"), is_free_mail=pl.col("is_free_mail"))
+        sel["company_domain"] = pl.when(pl.col("is_free_mail").not_()).then(pl.col("email_domain"))
+    site = "url" if kind == "cards" else "website" if kind == "crm_accounts" else None
+    if site:
+        df = apply_unique(df, [site], lambda v: (registrable_domain(v, ctx.contact),), {"_site": pl.Utf8})
+        sel["company_domain"] = pl.coalesce(sel["company_domain"], pl.col("_site")) if "company_domain" in sel \
+            else pl.col("_site")
+    if "phone" in cols:
+        if "mobile" not in cols:
+            df = df.with_columns(pl.lit(None, pl.Utf8).alias("mobile"))
+        df = _phones(df)
+        sel.update(phone=pl.col("phone_n"), mobile=pl.col("mobile_n"))
+    if "postal_code" in cols:
+        df = _address(df, ctx)
+        sel.update(postal_code=pl.col("postal_n"), prefecture=pl.col("prefecture"))
+    if kind == "crm_accounts":
+        df = apply_unique(df, ["name_kana"], lambda v: (company_kana(v, ctx.company),), {"company_kana": pl.Utf8})
+        df = apply_unique(df, ["corporate_number"], normalize_corporate_number,
+                          {"corp_n": pl.Utf8, "corp_bad": pl.Boolean})
+        sel.update(company_kana=pl.col("company_kana"), corporate_number=pl.col("corp_n"),
+                   corporate_number_invalid=pl.col("corp_bad").fill_null(False),
+                   parent_account_ref=_ref("crm_accounts", "parent_account_id"))
+    if kind in PERSON_KINDS:
+        for c in ("family_name", "given_name", "family_name_kana", "given_name_kana"):
+            if c not in df.columns:
+                df = df.with_columns(pl.lit(None, pl.Utf8).alias(c))
+        df = _person(df, ctx, full=kind == "ma_leads")
+        sel.update(family_name=pl.col("family_n"), given_name=pl.col("given_n"),
+                   **{c: pl.col(c) for c in ("person_name", "person_name_key", "name_kana", "name_romaji")})
+        sel["has_person"] = pl.any_horizontal(
+            pl.col(c).is_not_null() for c in ("person_name_key", "name_kana", "email_n")
+        )
+    else:
+        sel["has_person"] = pl.lit(False)
+    if "department" in cols:
+        df = _org(df, ctx)
+        sel.update(department=pl.col("department_n"), department_raw=pl.col("department_raw"),
+                   title=pl.col("title_n"), rank=pl.col("rank"))
+    internal = "program_department" if kind == "ma_activities" else "owner_department" if "owner_department" in cols else None
+    if internal:
+        df = _internal(df, internal, ctx)
+        sel["internal_department"] = pl.col("internal_department")
+    text_cols = [c for c in ("owner_name", "product", "stage", "activity_type", "program") if c in cols]
+    df = _map_clean(df, text_cols)
+    sel.update({c: pl.col(f"{c}_n") for c in text_cols})
+    if kind in ("crm_contacts", "crm_opportunities"):
+        sel["account_ref"] = _ref("crm_accounts", "account_id")
+    if kind == "crm_opportunities":
+        sel["contact_ref"] = _ref("crm_contacts", "contact_id")
+        df = apply_unique(df, ["amount"], lambda v: (parse_amount(v),), {"_amount": pl.Float64})
+        df = apply_unique(df, ["is_closed"], lambda v: (parse_bool(v, ctx.records),), {"_closed": pl.Boolean})
+        sel.update(amount=pl.col("_amount"), is_closed=pl.col("_closed"), close_on=pl.col("_close_on"))
+        df = df.with_columns(parse_dates(df["close_on"]).alias("_close_on"))
+    if kind == "ma_activities":
+        sel["account_ref"] = _ref("ma_leads", "lead_id")
+    date_col = {"cards": "exchanged_on", "ma_activities": "activity_on", "crm_accounts": None}.get(kind, "created_on")
+    if date_col:
+        df = df.with_columns(parse_dates(df[date_col]).alias("_record_date"))
+        sel["record_date"] = pl.col("_record_date")
+    if kind == "crm_contacts":
+        df = df.with_columns(parse_dates(df["last_activity_on"]).alias("_last_activity"))
+        sel["last_activity_on"] = pl.col("_last_activity")
+    exprs = [
+        sel[c].cast(t).alias(c) if c in sel else pl.lit(None, t).alias(c) for c, t in NORMALIZED_DTYPES.items()
+    ]
+    return df.select(exprs)
+
+
+def empty_normalized() -> pl.DataFrame:
+    return pl.DataFrame(schema=dict(NORMALIZED_DTYPES))
+
+
+def normalize_records(tables: Mapping[str, pl.DataFrame], rules: Rules, as_of: date | None = None) -> pl.DataFrame:
+    """The ``records_normalized`` table: every row of every kind in ``tables``, in input order
+    (kinds in contract order), with NORMALIZED_SCHEMA's columns and dtypes.
+
+    ``as_of`` is accepted for the stage signature; normalisation does not depend on it (dates after
+    it are kept here and filtered by the stages that use windows)."""
+    ctx = _Ctx(
+        company=rules.view(company_rules), contact=rules.view(contact_rules), person=rules.view(person_rules),
+        org=rules.view(org.org_rules), records=rules.view(records_rules),
+    )
+    frames = []
+    for kind in (*KINDS, *sorted(set(tables) - set(KINDS))):
+        if kind not in tables:
+            continue
+        if kind not in KINDS:
+            log.warning("normalize: unknown kind %r ignored", kind)
+            continue
+        start = time.perf_counter()
+        frames.append(_normalize_kind(kind, tables[kind], ctx))
+        log.info("normalize: %s, %d rows in %.2fs", kind, tables[kind].height, time.perf_counter() - start)
+    return pl.concat(frames, how="vertical") if frames else empty_normalized()

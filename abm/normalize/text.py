@@ -1,0 +1,369 @@
+"""Shared text primitives for Japanese normalisation: clean, fold variant kanji, kana, romaji.
+
+Every function here is pure, accepts any ``str`` (or ``None``) and never raises. The slow ones
+(romanisation) are cached per unique string; callers working on tables apply them once per unique
+value anyway (see ``abm.normalize.records``).
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+import re
+import threading
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+import jaconv
+import jntajis
+import neologdn
+
+from abm.errors import RulesError
+from abm.rules import Rules, require
+
+# --- rules view -------------------------------------------------------------------------------
+
+VARIANT_FILE = "variant_kanji.yaml"
+ROMAJI_FILE = "romaji.yaml"
+
+
+@dataclass(frozen=True)
+class TextRules:
+    """Typed view of ``variant_kanji.yaml`` (supplement to jntajis) and ``romaji.yaml``."""
+
+    variants: Mapping[str, str]
+    #: ordered regex folds applied to every romaji key until it is stable
+    romaji_folds: tuple[tuple[re.Pattern[str], str], ...]
+    #: English business word (lower case) -> Japanese reading (kana, kanji or romaji)
+    words: Mapping[str, str]
+
+
+def text_rules(rules: Rules) -> TextRules:
+    """Parse and validate ``variant_kanji.yaml`` and ``romaji.yaml``."""
+    vfile, rfile = rules.path(VARIANT_FILE), rules.path(ROMAJI_FILE)
+    vdoc = rules.doc(VARIANT_FILE)
+    variants = require(vdoc, "variants", dict, vfile)
+    for old, new in variants.items():
+        if not isinstance(old, str) or not isinstance(new, str) or not old or len(old) != 1:
+            raise RulesError(vfile, f"variants.{old}", "expected a single character mapped to a string")
+    rdoc = rules.doc(ROMAJI_FILE)
+    words = require(rdoc, "words", dict, rfile)
+    for word, reading in words.items():
+        if not isinstance(word, str) or not isinstance(reading, str) or not word.strip():
+            raise RulesError(rfile, f"words.{word}", "expected an English word mapped to a reading string")
+        if re.search(r"[^a-z0-9]", word):
+            raise RulesError(rfile, f"words.{word}", "words must be lower-case a-z0-9 single tokens")
+    folds = []
+    for i, item in enumerate(require(rdoc, "folds", list, rfile)):
+        if not (isinstance(item, list) and len(item) == 2 and all(isinstance(x, str) for x in item)):
+            raise RulesError(rfile, f"folds[{i}]", "expected a [pattern, replacement] pair of strings")
+        try:
+            folds.append((re.compile(item[0]), item[1]))
+        except re.error as exc:
+            raise RulesError(rfile, f"folds[{i}]", f"not a valid regular expression ({exc})") from exc
+    return TextRules(
+        variants=MappingProxyType(dict(variants)),
+        romaji_folds=tuple(folds),
+        words=MappingProxyType({k: v for k, v in words.items()}),
+    )
+
+
+# --- cleaning -----------------------------------------------------------------------------------
+
+_WS_CONTROLS = {"\t", "\n", "\r", "\x0b", "\x0c", "\x85", "\u2028", "\u2029"}
+_SPACES = re.compile(r"\s+")
+_KATA = "\u30a1-\u30fa\u30fc"
+# a dash-like character or 一 between two katakana is a long vowel mark (カ一ド, セ-ル); 一 elsewhere is "one"
+_KATA_LONG = re.compile(rf"(?<=[{_KATA}])[-‐‑‒–—―−一ｰ～〜](?=[\u30a1-\u30fa])")
+_KATA_LONG_RUN = re.compile(r"ー{2,}")
+
+
+def strip_controls(s: str) -> str:
+    """Line breaks/tabs become spaces; other control, format and surrogate characters are removed."""
+    if s.isprintable():
+        return s
+    out = []
+    for ch in s:
+        if ch in _WS_CONTROLS:
+            out.append(" ")
+        elif unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn"):
+            out.append(ch)
+    return "".join(out)
+
+
+def _neologdn(s: str) -> str:
+    try:
+        return neologdn.normalize(s)
+    except Exception:  # defensive: a C extension must not stop the run
+        return s
+
+
+def _clean_once(s: str, keep_spaces: bool) -> str:
+    s = unicodedata.normalize("NFKC", strip_controls(s))
+    if keep_spaces:
+        # neologdn drops spaces between CJK characters; keep the writer's token boundaries
+        s = " ".join(_neologdn(tok) for tok in s.split())
+    else:
+        s = _neologdn(s)
+    s = _KATA_LONG_RUN.sub("ー", _KATA_LONG.sub("ー", s))
+    return _SPACES.sub(" ", s).strip()
+
+
+def clean(s: str | None, keep_spaces: bool = False) -> str | None:
+    """NFKC + neologdn (width, dashes, long vowels, spaces), control characters removed.
+
+    ``keep_spaces`` keeps one space wherever the writer put white space (person names need it);
+    otherwise neologdn's rule applies (spaces between Japanese characters are dropped). Empty → None.
+    """
+    if s is None:
+        return None
+    if not isinstance(s, str):
+        s = str(s)
+    if len(s) <= 256:
+        return _clean_cached(s, keep_spaces)
+    return _clean(s, keep_spaces)
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _clean_cached(s: str, keep_spaces: bool) -> str | None:
+    return _clean(s, keep_spaces)
+
+
+def _clean(s: str | None, keep_spaces: bool = False) -> str | None:
+    try:
+        out = _clean_once(str(s), keep_spaces)
+        again = _clean_once(out, keep_spaces)  # NFKC/neologdn interplay: settle in a second pass
+        return again or None
+    except Exception:
+        return None
+
+
+# --- variant kanji ------------------------------------------------------------------------------
+
+_MJ_COMBO = functools.reduce(operator.or_, list(jntajis.MJShrinkSchemeCombo))
+
+
+def fold_variants(s: str | None, extra: Mapping[str, str] | None = None) -> str | None:
+    """Old/variant kanji to their common form (髙→高, 﨑→崎, 齋→斎, 邊→辺) via jntajis's MJ shrink
+    tables (all schemes), then the ``variant_kanji.yaml`` supplement. Idempotent."""
+    if s is None:
+        return None
+    if s.isascii():
+        return s
+    try:
+        s = unicodedata.normalize("NFC", s)  # compatibility ideographs (社 U+FA4C) → unified
+        s = unicodedata.normalize("NFC", jntajis.mj_shrink_candidates(s, _MJ_COMBO)[0])  # sequences (IVS)
+        out = []
+        for ch in s:
+            c = _canon_char(ch)
+            if extra and c in extra:
+                c = "".join(_canon_char(x) for x in extra[c])
+            out.append(c)
+        return "".join(out)
+    except Exception:
+        return s
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _canon_char(ch: str) -> str:
+    """One character's end of its MJ shrink chain. jntajis's mappings chain (A → B → C) and some
+    cycle, and it sometimes answers with a compatibility ideograph (敏 → U+FA41, which NFC undoes);
+    the least member of a cycle represents it, so that folding is idempotent."""
+    if ch.isascii() or not ("\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" or ch >= "\U00020000"):
+        return ch
+    seen = [ch]
+    cur = ch
+    for _ in range(8):
+        nxt = unicodedata.normalize("NFC", jntajis.mj_shrink_candidates(cur, _MJ_COMBO)[0])
+        if len(nxt) != 1 or nxt == cur:
+            return nxt
+        if nxt in seen:
+            return min(seen[seen.index(nxt):])
+        seen.append(nxt)
+        cur = nxt
+    return cur
+
+
+# --- kana -----------------------------------------------------------------------------------
+
+_KANA_ONLY = re.compile(r"[\u3041-\u3096\u30a1-\u30fa\u30fc\u30fb\u309d\u309e\u30fd\u30fe ]+")
+
+
+def is_kana(s: str | None) -> bool:
+    """True when ``s`` is made only of hiragana/katakana (and spaces, ー, ・)."""
+    return bool(s) and _KANA_ONLY.fullmatch(s) is not None and any(c != " " for c in s)
+
+
+def to_katakana(s: str | None) -> str | None:
+    """Hiragana → katakana (after NFKC, so half-width kana become full-width)."""
+    if s is None:
+        return None
+    return jaconv.hira2kata(unicodedata.normalize("NFKC", s))
+
+
+def to_hiragana(s: str | None) -> str | None:
+    if s is None:
+        return None
+    return jaconv.kata2hira(unicodedata.normalize("NFKC", s))
+
+
+# --- romaji ---------------------------------------------------------------------------------
+
+# digraphs jaconv spells wrongly for Hepburn (ちぇ→chie); done before jaconv
+_KANA_DIGRAPHS = {
+    "ちぇ": "che", "しぇ": "she", "じぇ": "je", "てぃ": "ti", "でぃ": "di", "とぅ": "tu", "どぅ": "du",
+    "うぃ": "wi", "うぇ": "we", "うぉ": "wo", "ふぃ": "fi", "ふぇ": "fe", "ふぉ": "fo", "ゔぁ": "va",
+    "ゔぃ": "vi", "ゔぇ": "ve", "ゔぉ": "vo", "ゔ": "vu", "つぁ": "tsa", "ゐ": "i", "ゑ": "e", "を": "o",
+}
+_DIGRAPH_RE = re.compile("|".join(sorted(_KANA_DIGRAPHS, key=len, reverse=True)))
+_SOKUON = re.compile(r"xtsu(?=([bcdfghjkmprstvwz]))")
+_LONG_MARK = re.compile(r"([aeiou])[-ー]+")
+_NON_ALNUM_SPACE = re.compile(r"[^a-z0-9 ]+")
+
+
+def kana_to_romaji(kana: str | None) -> str:
+    """Hepburn romaji of a kana string (jaconv, plus sokuon/ー/digraph fixes). Non-kana pass through."""
+    if not kana:
+        return ""
+    try:
+        h = jaconv.kata2hira(kana)
+        h = _DIGRAPH_RE.sub(lambda m: _KANA_DIGRAPHS[m.group(0)], h)
+        r = jaconv.kana2alphabet(h)
+        r = _SOKUON.sub(lambda m: "t" if m.group(1) == "c" else m.group(1), r).replace("xtsu", "")
+        r = _LONG_MARK.sub(r"\1\1", r)  # スーパー → suupaa; folded later like any long vowel
+        return r.replace("ー", "").replace("-", "").lower()
+    except Exception:
+        return ""
+
+
+_KAKASI: Any = None
+_KAKASI_LOCK = threading.Lock()
+
+
+def _kakasi() -> Any:
+    global _KAKASI
+    if _KAKASI is None:
+        with _KAKASI_LOCK:
+            if _KAKASI is None:
+                import pykakasi
+
+                kks = pykakasi.Kakasi()
+                _speed_up(kks)
+                _KAKASI = kks
+    return _KAKASI
+
+
+_SELF_TEST = ("山田電機株式会社", "髙橋一郎", "東海林", "日本電気", "さくら商事", "大阪市北区梅田", "打ち合わせ", "长")
+
+
+def _speed_up(kks: Any) -> None:
+    """Replace (on this instance only) pykakasi's dictionary lookup by an equivalent one.
+
+    pykakasi finds the longest dictionary word at a position by scanning EVERY entry that starts
+    with the current kanji (thousands for 山, 日, 大 …): ~100 µs per name. The same answer comes
+    from probing the prefixes of the text, longest first, in the same table. The replacement is
+    kept only when it gives the stock results on a self-test; on any surprise the stock one stays.
+    """
+    try:
+        jconv = kks._jconv
+        itaiji, kanwa, is_vs = jconv._itaiji, jconv._kanwa, jconv._is_vschr
+        longest: dict[str, int] = {}
+
+        def convert(itext: str, btext: str) -> tuple[str, int]:
+            text = itaiji.convert(itext)
+            num_vs = len(itext) - len(text)
+            table = kanwa.load(text[0])
+            if table is None:
+                return "", 0
+            top = longest.get(text[0])
+            if top is None:
+                top = longest[text[0]] = max((len(k) for k in table), default=0)
+            hstr, max_len = "", 0
+            for length in range(min(top, len(text)), 0, -1):
+                for yomi, con in table.get(text[:length], ()):
+                    if con is None or btext in con:
+                        hstr, max_len = yomi, length
+                        break
+                if max_len:
+                    break
+            for _ in range(num_vs):  # as pykakasi: widen over variation selectors
+                if max_len > len(itext):
+                    break
+                elif text[max_len - 1] != itext[max_len - 1]:
+                    max_len += 1
+                elif max_len < num_vs + len(text) and max_len <= len(itext) and is_vs(itext[max_len]):
+                    max_len += 1
+            return hstr, max_len
+
+        stock = [kks.convert(s) for s in _SELF_TEST]
+        jconv.convert = convert
+        if [kks.convert(s) for s in _SELF_TEST] != stock:
+            del jconv.convert
+    except Exception:
+        pass
+
+
+def segment_words(s: str) -> list[str]:
+    """pykakasi's word segmentation of Japanese text (山田太郎 → 山田, 太郎); [] on failure."""
+    try:
+        return [item["orig"] for item in _kakasi().convert(s) if item["orig"].strip()]
+    except Exception:
+        return []
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def reading(s: str) -> str:
+    """Hiragana reading of Japanese text; Latin and digits are kept as they are.
+
+    Uses pykakasi because it ships its own kanji dictionary (no MeCab/UniDic install, works offline
+    and in CI) and gives the reading of common words and family names; its readings of rare names
+    are guesses, so romaji keys are matching evidence, never identity. It is slow (~100 µs per
+    name), hence the per-string cache and the per-unique-value application in ``records``.
+    """
+    try:
+        s = fold_variants(s) or ""  # pykakasi has no reading for 髙, 﨑 …
+        if s.isascii() or is_kana(s):
+            return to_hiragana(s) or ""
+        return "".join(item["hira"] or item["orig"] for item in _kakasi().convert(s))
+    except Exception:
+        return s
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _romaji_cached(s: str) -> str:
+    return _romaji(s)
+
+
+def romaji(s: str | None) -> str:
+    """Hepburn romaji (lower case, a-z0-9 and spaces) of kana/kanji/Latin text, not yet folded."""
+    if not s:
+        return ""
+    return _romaji_cached(s) if len(s) <= 256 else _romaji(s)
+
+
+def _romaji(s: str | None) -> str:
+    """Hepburn romaji (lower case, a-z0-9 and spaces) of kana/kanji/Latin text, not yet folded."""
+    if not s:
+        return ""
+    try:
+        text = clean(s, keep_spaces=True) or ""
+        if not text.isascii():
+            text = kana_to_romaji(reading(text))
+        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+        return _SPACES.sub(" ", _NON_ALNUM_SPACE.sub("", text.lower().replace("'", ""))).strip()
+    except Exception:
+        return ""
+
+
+def fold_romaji(token: str, folds: tuple[tuple[re.Pattern[str], str], ...]) -> str:
+    """Apply the long-vowel/spelling folds (Ohno/Oono/Ono → ono) until the token is stable."""
+    for _ in range(8):
+        before = token
+        for pattern, repl in folds:
+            token = pattern.sub(repl, token)
+        if token == before:
+            break
+    return token

@@ -1,0 +1,99 @@
+"""abm.normalize.person: splitting, display, keys, readings, romaji keys."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from abm.normalize.person import EMPTY, normalize_person, person_rules, romaji_key, split_full_name
+from abm.rules import load_rules
+
+RULES = load_rules(validate=False)
+PR = RULES.view(person_rules)
+ANY_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+NAME_TEXT = st.lists(st.sampled_from(["山田", "髙橋", "太郎", "ヤマダ", "ﾀﾛｳ", "Taro", "YAMADA", " ", "　", ",", "様", "Mr.",
+                                      "\x00", "ー", "一"]), max_size=5).map("".join)
+
+
+@pytest.mark.parametrize(("full", "family", "given"), [
+    ("山田 太郎", "山田", "太郎"),
+    ("山田　太郎", "山田", "太郎"),
+    ("山田太郎", "山田", "太郎"),          # known family name / word segmentation
+    ("西田敏行", "西田", "敏行"),
+    ("林太郎", "林", "太郎"),
+    ("ヤマダ タロウ", "ヤマダ", "タロウ"),
+    ("ヤマダタロウ", "ヤマダ", "タロウ"),
+    ("Yamada Taro", "Yamada", "Taro"),     # a known family name first
+    ("Taro Yamada", "Yamada", "Taro"),
+    ("TARO YAMADA", "YAMADA", "TARO"),
+    ("Taro YAMADA", "YAMADA", "Taro"),     # the all-caps token is the family name
+    ("yamada, taro", "yamada", "taro"),
+    ("山田太郎様", "山田", "太郎"),
+    ("Mr. Taro Yamada", "Yamada", "Taro"),
+    ("", None, None),
+    (None, None, None),
+])
+def test_split_full_name(full, family, given):
+    assert split_full_name(full, PR) == (family, given)
+
+
+def test_forms_of_one_person_agree():
+    forms = [
+        normalize_person("山田", "太郎", rules=PR),
+        normalize_person(full_name="山田太郎", rules=PR),
+        normalize_person(full_name="ヤマダ タロウ", rules=PR),
+        normalize_person(full_name="Taro Yamada", rules=PR),
+        normalize_person(full_name="YAMADA TARO", rules=PR),
+        normalize_person("山田", "太郎", "ヤマダ", "タロウ", rules=PR),
+        normalize_person("Yamada", "Taro", rules=PR),
+    ]
+    assert {p.name_romaji for p in forms} == {"taro yamada"}
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ({"family": "大野", "given": "優子"}, {"full_name": "Yuko Ohno"}),
+    ({"family": "大野", "given": "優子"}, {"full_name": "Yuuko Oono"}),
+    ({"family": "佐藤", "given": "優子", "family_kana": "サトウ", "given_kana": "ユウコ"}, {"full_name": "Yuko Sato"}),
+    ({"family": "本間", "given": "純一", "family_kana": "ホンマ", "given_kana": "ジュンイチ"}, {"full_name": "Jun'ichi Homma"}),
+    ({"family": "髙橋", "given": "一郎"}, {"family": "高橋", "given": "一郎"}),
+])
+def test_long_vowel_and_variant_spellings_agree(a, b):
+    pa, pb = normalize_person(**a, rules=PR), normalize_person(**b, rules=PR)
+    assert pa.name_romaji == pb.name_romaji and pa.name_romaji
+
+
+def test_fields():
+    p = normalize_person("髙橋", "一郎", "たかはし", "いちろう", rules=PR)
+    assert p == ("高橋", "一郎", "高橋 一郎", "高橋一郎", "タカハシイチロウ", "ichiro takahashi")
+    p = normalize_person(full_name="ﾔﾏﾀﾞ ﾀﾛｳ", rules=PR)
+    assert (p.family_name, p.given_name, p.name_kana, p.person_name_key) == ("ヤマダ", "タロウ", "ヤマダタロウ", "ヤマダタロウ")
+    p = normalize_person(full_name="Taro YAMADA", rules=RULES)
+    assert (p.person_name, p.person_name_key) == ("Taro Yamada", "taroyamada")
+    assert normalize_person(full_name="YAMADA TARO", rules=PR).person_name_key == "taroyamada"  # order-free latin key
+    p = normalize_person("山田 太郎", rules=PR)                  # a full name in the family column
+    assert (p.family_name, p.given_name) == ("山田", "太郎")
+    p = normalize_person("山田", "太郎", family_kana="ヤマダ タロウ", rules=PR)   # full reading in one column
+    assert p.name_kana == "ヤマダタロウ"
+    assert normalize_person(rules=PR) == EMPTY
+    assert normalize_person("山田", rules=None) == EMPTY
+
+
+def test_romaji_key():
+    assert romaji_key("山田太郎", PR) == romaji_key("Taro Yamada", PR) == "taro yamada"
+    assert romaji_key(None, PR) is None
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.one_of(ANY_TEXT, NAME_TEXT), st.one_of(st.none(), ANY_TEXT, NAME_TEXT), st.one_of(st.none(), ANY_TEXT))
+def test_properties(a, b, kana):
+    p = normalize_person(a, b, kana, None, None, PR)
+    q = normalize_person(full_name=a, rules=PR)
+    for r in (p, q):
+        assert len(r) == 6
+        if r.name_romaji:
+            tokens = r.name_romaji.split(" ")
+            assert tokens == sorted(tokens) and all(t.isascii() and t.isalnum() for t in tokens)
+        if r.person_name_key:
+            assert " " not in r.person_name_key
+    split_full_name(a, PR)

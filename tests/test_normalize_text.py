@@ -1,0 +1,104 @@
+"""abm.normalize.text: cleaning, variant kanji, kana, romaji."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from abm.normalize import text as T
+from abm.rules import load_rules
+
+RULES = load_rules(validate=False)
+TR = RULES.view(T.text_rules)
+
+ANY_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=60)
+JA_TEXT = st.text(st.sampled_from(list("山田髙﨑齋邊一ーｰ-‐—カタロウｶﾀﾛｳやまだ株式会社（）() 　\t\n\x00\u200bAbｃ１")), max_size=30)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("  株式会社　山田\x00電機 \n", "株式会社山田電機"),
+    ("ﾊﾝｶｸｶﾅ", "ハンカクカナ"),
+    ("Ａｂｃ　　ｄｅｆ", "Abc def"),
+    ("カ一ド", "カード"),          # 一 between katakana is a long vowel
+    ("セ-ル", "セール"),
+    ("統一", "統一"),              # … but 'one' inside a kanji word
+    ("一郎", "一郎"),
+    ("スーーパー", "スーパー"),
+    ("", None),
+    (" \t\n", None),
+    (None, None),
+])
+def test_clean(raw, expected):
+    assert T.clean(raw) == expected
+
+
+def test_clean_keep_spaces():
+    assert T.clean("山田　 太郎", keep_spaces=True) == "山田 太郎"
+    assert T.clean("山田　太郎") == "山田太郎"
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("髙橋", "高橋"), ("山﨑", "山崎"), ("齋藤", "斎藤"), ("渡邊", "渡辺"), ("渡邉", "渡辺"), ("澤田", "沢田"),
+    ("斉藤", "斉藤"), ("吉田", "吉田"), ("ABC", "ABC"), ("", ""),
+])
+def test_fold_variants(raw, expected):
+    assert T.fold_variants(raw, TR.variants) == expected
+
+
+def test_fold_variants_supplement():
+    assert T.fold_variants("檜山", TR.variants) == "桧山"
+    assert T.fold_variants(None) is None
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("山田太郎", "yamadatarou"), ("ヤマダ　タロウ", "yamada tarou"), ("やまだ", "yamada"), ("Yamada Electric", "yamada electric"),
+    ("はっとり", "hattori"), ("スーパー", "suupaa"), ("Jun'ichi", "junichi"), ("Ōno", "ono"), ("髙橋", "takahashi"),
+    ("", ""), (None, ""),
+])
+def test_romaji(raw, expected):
+    assert T.romaji(raw) == expected
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("ohno", "ono"), ("oono", "ono"), ("ono", "ono"), ("satou", "sato"), ("yuuko", "yuko"), ("homma", "honma"),
+    ("ohashi", "ohashi"), ("maccha", "matcha"),
+])
+def test_fold_romaji(raw, expected):
+    assert T.fold_romaji(raw, TR.romaji_folds) == expected
+
+
+def test_kana_helpers():
+    assert T.is_kana("ヤマダ タロウ") and T.is_kana("やまだ") and not T.is_kana("山田") and not T.is_kana(" ")
+    assert T.to_katakana("やまだ ﾀﾛｳ") == "ヤマダ タロウ"
+    assert T.to_hiragana("ヤマダ") == "やまだ"
+    assert T.kana_to_romaji("ちぇっく") == "chekku"
+
+
+def test_pykakasi_speedup_matches_stock():
+    import pykakasi
+
+    stock = pykakasi.Kakasi()
+    fast = T._kakasi()
+    for s in ("山田電機株式会社", "情報処理推進機構", "東京都千代田区丸の内一丁目", "佐々木健一", "取締役副社長執行役員"):
+        assert fast.convert(s) == stock.convert(s)
+
+
+def test_huge_string():
+    s = "株式会社山田ｶﾀｶﾅ\x00" * 20000
+    assert T.clean(s).startswith("株式会社山田カタカナ")
+    assert T.romaji(s[:2000])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.one_of(ANY_TEXT, JA_TEXT))
+def test_properties(s):
+    for keep in (False, True):
+        once = T.clean(s, keep_spaces=keep)
+        assert once is None or (once == once.strip() and T.clean(once, keep_spaces=keep) == once)
+    folded = T.fold_variants(s, TR.variants)
+    assert T.fold_variants(folded, TR.variants) == folded
+    r = T.romaji(s)
+    assert set(r) <= set("abcdefghijklmnopqrstuvwxyz0123456789 ")
+    key = T.fold_romaji(r, TR.romaji_folds)
+    assert T.fold_romaji(key, TR.romaji_folds) == key
