@@ -92,7 +92,7 @@ def run(settings: Settings) -> RunResult:
     resolved = timer("departments", resolve_departments, resolution.records)
     policy = rules.view(detect_policy)
     touches = timer("touches", build_touches, resolved, as_of)
-    persons = timer("persons", current_persons, resolved)
+    persons = timer("persons", current_persons, resolved, as_of)
     edges = timer("graph", committee_edges, resolved, persons, touches)
     collisions = timer("collisions", detect_collisions, touches, resolved, policy, as_of)
     gaps = timer("gaps", detect_gaps, touches, persons, resolved, policy, as_of)
@@ -115,7 +115,10 @@ def run(settings: Settings) -> RunResult:
 
     with staged(settings.out_dir) as stage:
         timer("export", write_tables, stage, tables)
-        write_graphs(edges, stage / "graphs")
+        # per-account graph files for the accounts that need attention; any other account's graph is
+        # one call away from committee_edges (abm.graph.account_graph)
+        flagged = sorted(set(collisions.get_column("account_id").to_list()) | set(gaps.get_column("account_id").to_list()))
+        timer("graphs", write_graphs, edges, stage / "graphs", flagged)
         timer("report", write_report, stage / "report.html", tables, as_of, counts)
         if settings.keep_intermediate:
             (stage / "stages").mkdir()
