@@ -30,10 +30,10 @@ def _components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return labels
 
 
-def _conflicted(labels: np.ndarray, values: dict[str, np.ndarray], cannot: pl.DataFrame) -> set[int]:
+def _conflicted(labels: np.ndarray, values: dict[str, pl.Series], cannot: pl.DataFrame) -> set[int]:
     bad: set[int] = set()
-    for arr in values.values():
-        frame = pl.DataFrame({"c": labels, "v": arr}).drop_nulls("v")
+    for series in values.values():
+        frame = pl.DataFrame({"c": labels, "v": series}).drop_nulls("v")
         multi = frame.group_by("c").agg(pl.col("v").n_unique().alias("k")).filter(pl.col("k") > 1)
         bad.update(multi.get_column("c").to_list())
     if cannot.height:
@@ -46,10 +46,11 @@ def _conflicted(labels: np.ndarray, values: dict[str, np.ndarray], cannot: pl.Da
 class _Merger:
     """Union–find over one conflicted component, tracking guard values and cannot-link partners."""
 
-    def __init__(self, members: np.ndarray, values: dict[str, np.ndarray], cannot: dict[int, set[int]]):
+    def __init__(self, members: np.ndarray, values: dict[str, pl.Series], cannot: dict[int, set[int]]):
         self.parent = {int(r): int(r) for r in members}
-        self.vals = {int(r): {name: ({arr[r]} if arr[r] is not None else set()) for name, arr in values.items()}
-                     for r in members}
+        picked = {name: series.gather(members).to_list() for name, series in values.items()}
+        self.vals = {int(r): {name: ({vals[i]} if vals[i] is not None else set()) for name, vals in picked.items()}
+                     for i, r in enumerate(members)}
         self.cannot = {int(r): set(cannot.get(int(r), ())) for r in members}
         self.members = {int(r): {int(r)} for r in members}
 
@@ -79,9 +80,9 @@ class _Merger:
         return None
 
 
-def cluster(n: int, links: pl.DataFrame, values: dict[str, np.ndarray], cannot: pl.DataFrame) -> Clusters:
+def cluster(n: int, links: pl.DataFrame, values: dict[str, pl.Series], cannot: pl.DataFrame) -> Clusters:
     """``links``: accepted pairs (__rid_l, __rid_r, match_weight); ``values``: per distinct_values
-    guard, an object array of each row's value (None = missing); ``cannot``: cannot-link pairs."""
+    guard, each row's value (null = missing); ``cannot``: cannot-link pairs."""
     left = links.get_column(f"{RID}_l").to_numpy().astype(np.int64)
     right = links.get_column(f"{RID}_r").to_numpy().astype(np.int64)
     comp = _components(n, left, right)

@@ -129,12 +129,7 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
     links = accepted.select(f"{RID}_l", f"{RID}_r", "match_weight")
     if must_link is not None and must_link.height:
         links = pl.concat([links, _must_link_rids(prepared, must_link, spec)])
-    values = {
-        g.name: prepared.get_column(g.column).to_numpy().astype(object)  # type: ignore[arg-type]
-        for g in spec.guards if g.kind == "distinct_values"
-    }
-    for arr in values.values():
-        arr[pl.Series(arr).is_null().to_numpy()] = None
+    values = {g.name: prepared.get_column(g.column) for g in spec.guards if g.kind == "distinct_values" and g.column}
     clusters = cluster(prepared.height, links, values, cannot)
     timings["cluster"] = time.perf_counter() - t
 
