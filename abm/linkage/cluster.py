@@ -1,9 +1,16 @@
-"""Clustering: connected components of accepted links, refusing merges that contradict guards.
+"""Clustering: connected components of accepted links, rebuilt where the evidence contradicts them.
 
-Fast path: components of the accepted links (scipy, C speed). Only components that hold a
-contradiction (two different values of a ``distinct_values`` column, or both ends of a
-cannot-link pair) are rebuilt by a greedy merge in descending match weight that refuses the
-contradicting merges; each refusal is kept as evidence.
+Fast path: components of the accepted links (scipy, C speed). A component is *contradicted* when
+it holds two different values of a ``distinct_values`` guard column, both ends of a cannot-link
+pair, or a scored pair whose match weight says "different" (weight < 0). Only those components
+are rebuilt, by a greedy merge in descending link weight that refuses a merge when
+
+- a guard forbids it (two 法人番号; a cannot-link pair across the two clusters), or
+- the summed match weight of every scored pair across the two clusters is not positive: a
+  low-information record (a web form with only a company name) may link to two same-named
+  companies, but it does not outweigh the evidence that those two differ.
+
+Every refusal is kept with its reason, for ``abm explain``.
 """
 
 from __future__ import annotations
@@ -16,6 +23,9 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from abm.linkage.block import RID
+
+L, R = f"{RID}_l", f"{RID}_r"
+NET_NEGATIVE = "net_evidence_against"
 
 
 @dataclass(frozen=True)
@@ -30,29 +40,42 @@ def _components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return labels
 
 
-def _conflicted(labels: np.ndarray, values: dict[str, pl.Series], cannot: pl.DataFrame) -> set[int]:
+def _contradicted(labels: np.ndarray, values: dict[str, pl.Series], cannot: pl.DataFrame,
+                  scored: pl.DataFrame) -> set[int]:
     bad: set[int] = set()
     for series in values.values():
         frame = pl.DataFrame({"c": labels, "v": series}).drop_nulls("v")
         multi = frame.group_by("c").agg(pl.col("v").n_unique().alias("k")).filter(pl.col("k") > 1)
         bad.update(multi.get_column("c").to_list())
-    if cannot.height:
-        lc = labels[cannot.get_column(f"{RID}_l").to_numpy()]
-        rc = labels[cannot.get_column(f"{RID}_r").to_numpy()]
-        bad.update(lc[lc == rc].tolist())
+    for pairs in (cannot, scored.filter(pl.col("match_weight") < 0)):
+        if pairs.height:
+            lc = labels[pairs.get_column(L).to_numpy()]
+            rc = labels[pairs.get_column(R).to_numpy()]
+            bad.update(lc[lc == rc].tolist())
     return bad
 
 
 class _Merger:
-    """Union–find over one conflicted component, tracking guard values and cannot-link partners."""
+    """Union–find over contradicted components: guard values, cannot-link partners, and the summed
+    match weight between every two current clusters."""
 
-    def __init__(self, members: np.ndarray, values: dict[str, pl.Series], cannot: dict[int, set[int]]):
+    def __init__(self, members: np.ndarray, values: dict[str, pl.Series], cannot: pl.DataFrame,
+                 scored: pl.DataFrame):
         self.parent = {int(r): int(r) for r in members}
+        self.members = {int(r): {int(r)} for r in members}
         picked = {name: series.gather(members).to_list() for name, series in values.items()}
         self.vals = {int(r): {name: ({vals[i]} if vals[i] is not None else set()) for name, vals in picked.items()}
                      for i, r in enumerate(members)}
-        self.cannot = {int(r): set(cannot.get(int(r), ())) for r in members}
-        self.members = {int(r): {int(r)} for r in members}
+        self.cannot: dict[int, set[int]] = {int(r): set() for r in members}
+        for a, b in cannot.select(L, R).iter_rows():
+            if a in self.cannot and b in self.cannot:
+                self.cannot[a].add(b)
+                self.cannot[b].add(a)
+        self.cross: dict[int, dict[int, float]] = {int(r): {} for r in members}
+        for a, b, w in scored.select(L, R, "match_weight").iter_rows():
+            if a in self.cross and b in self.cross:
+                self.cross[a][b] = self.cross[a].get(b, 0.0) + w
+                self.cross[b][a] = self.cross[b].get(a, 0.0) + w
 
     def find(self, x: int) -> int:
         while self.parent[x] != x:
@@ -61,7 +84,7 @@ class _Merger:
         return x
 
     def union(self, a: int, b: int) -> str | None:
-        """Merge the clusters of a and b; the name of the guard that forbids it, else None."""
+        """Merge the clusters of a and b; the reason it is refused, else None."""
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return None
@@ -71,35 +94,51 @@ class _Merger:
                 return name
         if not self.cannot[ra].isdisjoint(self.members[rb]):
             return "cannot_link"
+        if self.cross[ra].get(rb, 0.0) <= 0:
+            return NET_NEGATIVE
         keep, drop = (ra, rb) if ra < rb else (rb, ra)
         self.parent[drop] = keep
         for name in self.vals[keep]:
             self.vals[keep][name] |= self.vals[drop][name]
         self.cannot[keep] |= self.cannot.pop(drop)
         self.members[keep] |= self.members.pop(drop)
+        self._merge_cross(keep, drop)
         return None
 
+    def _merge_cross(self, keep: int, drop: int) -> None:
+        moved = self.cross.pop(drop)
+        moved.pop(keep, None)
+        self.cross[keep].pop(drop, None)
+        for other, w in moved.items():
+            self.cross[keep][other] = self.cross[keep].get(other, 0.0) + w
+            row = self.cross[other]
+            row.pop(drop, None)
+            row[keep] = self.cross[keep][other]
 
-def cluster(n: int, links: pl.DataFrame, values: dict[str, pl.Series], cannot: pl.DataFrame) -> Clusters:
+
+def cluster(n: int, links: pl.DataFrame, values: dict[str, pl.Series], cannot: pl.DataFrame,
+            scored: pl.DataFrame | None = None) -> Clusters:
     """``links``: accepted pairs (__rid_l, __rid_r, match_weight); ``values``: per distinct_values
-    guard, each row's value (null = missing); ``cannot``: cannot-link pairs."""
-    left = links.get_column(f"{RID}_l").to_numpy().astype(np.int64)
-    right = links.get_column(f"{RID}_r").to_numpy().astype(np.int64)
+    guard, each row's value (null = missing); ``cannot``: cannot-link pairs; ``scored``: every
+    scored candidate pair (__rid_l, __rid_r, match_weight), the evidence for and against."""
+    scored = scored if scored is not None else links
+    left = links.get_column(L).to_numpy().astype(np.int64)
+    right = links.get_column(R).to_numpy().astype(np.int64)
     comp = _components(n, left, right)
-    bad = _conflicted(comp, values, cannot)
+    bad = _contradicted(comp, values, cannot, scored)
     refused: list[tuple[int, int, float, str]] = []
     final = comp.astype(np.int64).copy()
     if bad:
-        cannot_map: dict[int, set[int]] = {}
-        for a, b in cannot.select(f"{RID}_l", f"{RID}_r").iter_rows():
-            cannot_map.setdefault(a, set()).add(b)
-            cannot_map.setdefault(b, set()).add(a)
         in_bad = np.isin(comp, list(bad))
         members = np.flatnonzero(in_bad)
-        merger = _Merger(members, values, cannot_map)
-        sub = links.filter(pl.Series(in_bad[left])).sort(
-            ["match_weight", f"{RID}_l", f"{RID}_r"], descending=[True, False, False])
-        for a, b, w in sub.select(f"{RID}_l", f"{RID}_r", "match_weight").iter_rows():
+        inside = pl.Series(in_bad)
+        sub_scored = scored.filter(inside.gather(scored.get_column(L)) & inside.gather(scored.get_column(R)))
+        # must-links (infinite weight) outweigh any evidence against them; guards still apply
+        evidence = pl.concat([sub_scored.select(L, R, "match_weight"),
+                              links.filter(pl.col("match_weight").is_infinite()).select(L, R, "match_weight")])
+        merger = _Merger(members, values, cannot, evidence)
+        sub = links.filter(pl.Series(in_bad[left])).sort(["match_weight", L, R], descending=[True, False, False])
+        for a, b, w in sub.select(L, R, "match_weight").iter_rows():
             why = merger.union(a, b)
             if why:
                 refused.append((a, b, w, why))
@@ -108,8 +147,8 @@ def cluster(n: int, links: pl.DataFrame, values: dict[str, pl.Series], cannot: p
         for r in members:
             final[r] = offset + merger.find(int(r))
     labels = _smallest_member(final)
-    refused_df = pl.DataFrame(refused, schema={f"{RID}_l": pl.UInt32, f"{RID}_r": pl.UInt32,
-                                               "match_weight": pl.Float64, "refused_by": pl.Utf8}, orient="row")
+    refused_df = pl.DataFrame(refused, schema={L: pl.UInt32, R: pl.UInt32, "match_weight": pl.Float64,
+                                               "refused_by": pl.Utf8}, orient="row")
     return Clusters(labels=labels, refused=refused_df)
 
 

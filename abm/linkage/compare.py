@@ -67,6 +67,9 @@ def compare_pairs(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec
         for k, level in enumerate(comp.levels):
             la, lb = (a, b) if level.column == comp.column else _sides(prepared, level.column, left, right)
             holds = _level_holds(level, la, lb, todo)
+            if level.unless_both:
+                fa, fb = _sides(prepared, level.unless_both, left, right)
+                holds &= ~(fa.fill_null(False) & fb.fill_null(False)).to_numpy()
             codes[holds] = k
             todo &= ~holds
         codes[null] = NULL_LEVEL

@@ -41,7 +41,8 @@ class LinkResult:
             "links": int(self.pairs.get_column("linked").sum()) if self.pairs.height else 0,
             "clusters": int(self.units.get_column("cluster").n_unique()) if self.units.height else 0,
             "refused_merges": self.refused.height,
-            "lambda": round(self.model.lam, 6),
+            "lambda_candidates": round(self.model.lam, 6),
+            "prior_match_probability": self.model.prior,
             "em_iterations": self.model.iterations,
             "em_converged": self.model.converged,
             "weights": self.model.table(),
@@ -119,28 +120,34 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
     t = time.perf_counter()
     u = estimate_u(prepared, spec, spec.u_within)
     model = train(vectors, spec, u, rule_masks(prepared, vectors, spec))
+    model = model.with_prior(_population_pairs(prepared, spec.u_within), vectors.height)
     scored = predict(vectors, model)
     timings["score"] = time.perf_counter() - t
 
     t = time.perf_counter()
     cannot = _cannot_links(con, prepared, scored, spec)
     scored = scored.join(cannot, on=[f"{RID}_l", f"{RID}_r"], how="left")
-    accepted = scored.filter((pl.col("match_probability") >= spec.threshold) & pl.col("cannot_link").is_null())
+    scored = scored.with_columns(_identifying(spec).alias("identifying"))
+    acceptable = (pl.col("match_probability") >= spec.threshold) & pl.col("cannot_link").is_null() & pl.col("identifying")
+    accepted = scored.filter(acceptable)
     links = accepted.select(f"{RID}_l", f"{RID}_r", "match_weight")
     if must_link is not None and must_link.height:
         links = pl.concat([links, _must_link_rids(prepared, must_link, spec)])
     values = {g.name: prepared.get_column(g.column) for g in spec.guards if g.kind == "distinct_values" and g.column}
-    clusters = cluster(prepared.height, links, values, cannot)
+    clusters = cluster(prepared.height, links, values, cannot, scored.select(f"{RID}_l", f"{RID}_r", "match_weight"))
     timings["cluster"] = time.perf_counter() - t
 
-    labels = clusters.labels
-    scored = scored.with_columns(
-        linked=(pl.col("match_probability") >= spec.threshold)
-        & pl.col("cannot_link").is_null()
+    labels, attached = _attach_unique(clusters.labels, scored, spec)
+    scored = scored.join(attached, on=[f"{RID}_l", f"{RID}_r"], how="left").with_columns(
+        attached=pl.col("attached").fill_null(False),
+    ).with_columns(
+        linked=(acceptable | pl.col("attached"))
         & pl.Series(labels[scored.get_column(f"{RID}_l").to_numpy()]
                     == labels[scored.get_column(f"{RID}_r").to_numpy()]),
     )
     ids = prepared.get_column(spec.id_column)
+    scored = scored.with_columns(  # ids beside row numbers: the pairs table is evidence people read
+        ids.gather(scored.get_column(f"{RID}_l")).alias("id_l"), ids.gather(scored.get_column(f"{RID}_r")).alias("id_r"))
     best = _strongest_link(prepared.height, scored)
     out_units = prepared.with_columns(
         pl.Series("cluster", ids.gather(labels)),
@@ -149,6 +156,56 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
     log.info("linkage %s: %d units -> %d clusters", spec.name, prepared.height,
              out_units.get_column("cluster").n_unique() if prepared.height else 0)
     return LinkResult(out_units, scored, clusters.refused, model, blocked.counts, timings)
+
+
+def _attach_unique(labels: np.ndarray, scored: pl.DataFrame, spec: LinkageSpec) -> tuple[np.ndarray, pl.DataFrame]:
+    """A unit left alone whose only agreeing candidates (an ``attach_unique`` level, and no
+    comparison saying 'different') all sit in one cluster joins that cluster: a web form naming
+    its company, and nothing else, belongs to the one account of that name — unless two accounts
+    carry the name, when it stays alone (low confidence). Returns labels and the attaching pairs."""
+    schema = {f"{RID}_l": pl.UInt32, f"{RID}_r": pl.UInt32, "attached": pl.Boolean}
+    if not spec.attach_unique or scored.height == 0:
+        return labels, pl.DataFrame(schema=schema)
+    levels = {c.name: c.level_names() for c in spec.comparisons}
+    agree = pl.any_horizontal(pl.col(f"gamma_{c}") == levels[c].index(lv) for c, lv in spec.attach_unique)
+    no_against = pl.all_horizontal(pl.col(f"gamma_{c.name}") != len(c.levels) for c in spec.comparisons)
+    qualifying = scored.filter(agree & no_against & pl.col("cannot_link").is_null()).select(f"{RID}_l", f"{RID}_r")
+    sizes = np.bincount(labels, minlength=len(labels))
+    both = pl.concat([
+        qualifying.select(pl.col(f"{RID}_l").alias("unit"), pl.col(f"{RID}_r").alias("other"), f"{RID}_l", f"{RID}_r"),
+        qualifying.select(pl.col(f"{RID}_r").alias("unit"), pl.col(f"{RID}_l").alias("other"), f"{RID}_l", f"{RID}_r"),
+    ])
+    unit = both.get_column("unit").to_numpy()
+    other = both.get_column("other").to_numpy()
+    both = both.with_columns(
+        pl.Series("alone", sizes[labels[unit]] == 1), pl.Series("target", labels[other]),
+        pl.Series("target_alone", sizes[labels[other]] == 1),
+    ).filter(pl.col("alone") & ~pl.col("target_alone"))
+    unique = both.group_by("unit").agg(pl.col("target").n_unique().alias("k"), pl.col("target").first()) \
+        .filter(pl.col("k") == 1)
+    out = labels.copy()
+    out[unique.get_column("unit").to_numpy()] = unique.get_column("target").to_numpy()
+    attached = both.join(unique.select("unit"), on="unit").select(f"{RID}_l", f"{RID}_r", pl.lit(True).alias("attached"))
+    return out, attached.unique().cast(schema)  # type: ignore[arg-type]
+
+
+def _population_pairs(prepared: pl.DataFrame, within: str | None) -> float:
+    """How many record pairs the random u-sample was drawn from."""
+    if within is None:
+        n = float(prepared.height)
+        return n * (n - 1) / 2
+    sizes = prepared.drop_nulls(within).group_by(within).len().get_column("len").cast(pl.Float64)
+    return float((sizes * (sizes - 1) / 2).sum())
+
+
+def _identifying(spec: LinkageSpec) -> pl.Expr:
+    """True when one of ``spec.link_requires`` holds (always true when the spec names none)."""
+    if not spec.link_requires:
+        return pl.lit(True)
+    levels = {c.name: c.level_names() for c in spec.comparisons}
+    return pl.any_horizontal(
+        pl.col(f"gamma_{comp}") == levels[comp].index(level) for comp, level in spec.link_requires
+    )
 
 
 def rule_masks(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec) -> list[np.ndarray]:

@@ -31,9 +31,18 @@ class Model:
     level_names: tuple[tuple[str, ...], ...]
     m: tuple[np.ndarray, ...]
     u: tuple[np.ndarray, ...]
-    lam: float
+    lam: float                  # share of *candidate* pairs that match (EM over the blocked pairs)
     iterations: int
     converged: bool
+    prior: float = 0.0          # P(match) of two records drawn like u's random pairs; set by ``with_prior``
+
+    def with_prior(self, population_pairs: float, candidate_pairs: int) -> Model:
+        """u comes from random pairs, so the prior odds must be those of random pairs too:
+        expected matches (λ × candidates) over all pairs of the population u was drawn from.
+        Using λ itself would credit a pair for having been blocked together."""
+        expected = self.lam * candidate_pairs
+        prior = float(np.clip(expected / max(population_pairs, 1.0), EPS * EPS, 1 - EPS))
+        return Model(self.names, self.level_names, self.m, self.u, self.lam, self.iterations, self.converged, prior)
 
     def weights(self) -> list[np.ndarray]:
         """log2 Bayes factor per level; a null level contributes 0."""
@@ -200,7 +209,8 @@ def _model(spec: LinkageSpec, m: list[np.ndarray], u: list[np.ndarray], lam: flo
 
 def predict(vectors: pl.DataFrame, model: Model) -> pl.DataFrame:
     """Add ``match_weight`` (log2 odds) and ``match_probability`` to each pair."""
-    total = np.full(vectors.height, np.log2(model.lam / (1 - model.lam)))
+    prior = model.prior or model.lam
+    total = np.full(vectors.height, np.log2(prior / (1 - prior)))
     for name, w in zip(model.names, model.weights(), strict=True):
         g = vectors.get_column(f"gamma_{name}").to_numpy().astype(np.int64)
         present = g != NULL_LEVEL

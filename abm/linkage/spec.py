@@ -34,6 +34,7 @@ class Level:
     kind: str
     column: str
     threshold: float = 1.0
+    unless_both: str | None = None   # a boolean column: the level does not hold when both sides are true
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,8 @@ class LinkageSpec:
     comparisons: tuple[Comparison, ...]
     guards: tuple[Guard, ...]
     threshold: float                        # match probability needed to link
+    link_requires: tuple[tuple[str, str], ...]  # (comparison, level): a link needs one of them to hold
+    attach_unique: tuple[tuple[str, str], ...]  # levels that attach a lone unit to its only candidate cluster
     prior: float                            # initial λ for EM (share of candidate pairs that match)
     u_sample_pairs: int                     # random pairs to estimate u
     u_within: str | None                    # draw u's random pairs within one value of this column
@@ -90,6 +93,7 @@ class LinkageSpec:
         for comp in self.comparisons:
             cols.add(comp.column)
             cols.update(lv.column for lv in comp.levels)
+            cols.update(lv.unless_both for lv in comp.levels if lv.unless_both)
         cols.update(g.column for g in self.guards if g.column)
         return sorted(cols - derived)
 
@@ -103,7 +107,9 @@ def _parse_level(raw: Any, comp_column: str, file: str, key: str) -> Level:
         raise RulesError(file, f"{key}.threshold", "similarity thresholds lie in (0, 1]")
     column = raw.get("column", comp_column)
     name = raw.get("name") or (kind if kind == "exact" else f"{kind}>={threshold:g}")
-    return Level(name=str(name), kind=kind, column=str(column), threshold=threshold)
+    unless = raw.get("unless_both")
+    return Level(name=str(name), kind=kind, column=str(column), threshold=threshold,
+                 unless_both=str(unless) if unless else None)
 
 
 def _param(value: Any, file: str, key: str, rules: Rules | None) -> tuple[str, ...]:
@@ -154,6 +160,17 @@ def parse_spec(doc: Any, file: str, rules: Rules | None = None) -> LinkageSpec:
         params = tuple((k, _param(v, file, f"guards[{i}].params.{k}", rules))
                        for k, v in (g.get("params") or {}).items())
         guards.append(Guard(str(g.get("name", kind)), kind, g.get("column"), g.get("sql"), params))
+    names = {c.name: c.level_names() for c in comparisons}
+
+    def levels_of(key: str) -> tuple[tuple[str, str], ...]:
+        out = []
+        for i, item in enumerate(doc.get(key, []) or []):
+            comp, _, level = str(item).partition(".")
+            if comp not in names or level not in names[comp][:-1]:
+                raise RulesError(file, f"{key}[{i}]", f"{item!r} is not a <comparison>.<level> of this spec")
+            out.append((comp, level))
+        return tuple(out)
+
     threshold = float(doc.get("threshold", 0.9))
     if not 0.0 < threshold < 1.0:
         raise RulesError(file, "threshold", "a match probability threshold lies in (0, 1)")
@@ -165,6 +182,8 @@ def parse_spec(doc: Any, file: str, rules: Rules | None = None) -> LinkageSpec:
         comparisons=tuple(comparisons),
         guards=tuple(guards),
         threshold=threshold,
+        link_requires=levels_of("link_requires"),
+        attach_unique=levels_of("attach_unique"),
         prior=float(doc.get("prior", 0.05)),
         u_sample_pairs=int(doc.get("u_sample_pairs", 200_000)),
         u_within=doc.get("u_within"),

@@ -37,6 +37,7 @@ class CompanyRules:
     suffixes: tuple[str, ...]
     suffix_keys: frozenset[str]
     suffix_romaji: frozenset[str]
+    ocr_lookalikes: Mapping[str, str]
 
 
 def _alt(items: list[str]) -> str:
@@ -94,10 +95,16 @@ def company_rules(rules: Rules) -> CompanyRules:
     if any(not s.strip() for s in suffixes):
         raise RulesError(cfile, "distinguishing_suffixes", "empty suffix")
     branch_end = re.compile(rf"(?:^|\s)\S*(?:{_alt([clean(b) or b for b in branch])})$") if branch else None
+    lookalikes = cdoc.get("ocr_katakana_lookalikes") or {}
+    if not isinstance(lookalikes, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and len(k) == 1 and len(v) == 1 for k, v in lookalikes.items()
+    ):
+        raise RulesError(cfile, "ocr_katakana_lookalikes", "expected a mapping of single characters")
     view = CompanyRules(
         text=tr, canonical=MappingProxyType(canonical), anywhere=anywhere, kana_start=kana_start,
         kana_end=kana_end, latin_end=latin_end, latin_canonical=latin_canonical, branch_end=branch_end,
         suffixes=suffixes, suffix_keys=frozenset(), suffix_romaji=frozenset(),
+        ocr_lookalikes=MappingProxyType(dict(lookalikes)),
     )
     keys = frozenset(k for k in (_key(s, view) for s in suffixes) if k)
     roms = frozenset(r for r in (_romaji(s, view) for s in suffixes) if r)
@@ -188,7 +195,29 @@ def _key(name: str, cr: CompanyRules) -> str | None:
     if not s:
         return None
     s = to_katakana(s.casefold()) or ""
-    return _NON_WORD.sub("", s) or None
+    s = fold_katakana_lookalikes(_NON_WORD.sub("", s), cr.ocr_lookalikes)
+    return s or None
+
+
+def _is_katakana(ch: str) -> bool:
+    return "\u30a1" <= ch <= "\u30fa" or ch == "ー"
+
+
+def fold_katakana_lookalikes(s: str, table: Mapping[str, str]) -> str:
+    """OCR reads katakana as look-alike kanji (エンジニア → 工ンジ二ア, ロ → 口, カ → 力). Inside a
+    katakana word — a neighbour on either side is katakana — such a character is the katakana.
+    Applied to matching keys only; display names keep what was written."""
+    if not table or not any(ch in table for ch in s):
+        return s
+    chars = list(s)
+    for _ in range(2):  # a second pass fixes a look-alike whose neighbour was itself one
+        for i, ch in enumerate(chars):
+            if ch in table:
+                left = chars[i - 1] if i > 0 else ""
+                right = chars[i + 1] if i + 1 < len(chars) else ""
+                if (left and _is_katakana(left)) or (right and _is_katakana(right)):
+                    chars[i] = table[ch]
+    return "".join(chars)
 
 
 def company_key(name: str | None, rules: Rules | CompanyRules) -> str | None:
