@@ -101,6 +101,11 @@ def _level_shares(gamma: np.ndarray, n_levels: int, weights: np.ndarray | None =
 def estimate_u(prepared: pl.DataFrame, spec: LinkageSpec, within: str | None = None) -> list[np.ndarray]:
     sample = _random_pairs(prepared, spec.u_sample_pairs, spec.seed, within)
     vectors = compare_pairs(prepared, sample, spec)
+    if spec.u_exclude:
+        # random pairs inside one account are often the same person; u must describe different ones
+        levels = {c.name: c.level_names() for c in spec.comparisons}
+        presumed = pl.any_horizontal(pl.col(f"gamma_{c}") == levels[c].index(lv) for c, lv in spec.u_exclude)
+        vectors = vectors.filter(~presumed)
     return [
         _level_shares(vectors.get_column(gamma_column(c)).to_numpy(), c.n_levels) for c in spec.comparisons
     ]
