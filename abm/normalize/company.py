@@ -44,6 +44,27 @@ def _alt(items: list[str]) -> str:
     return "|".join(re.escape(x) for x in sorted(set(items), key=len, reverse=True))
 
 
+#: OCR and hand entry double a character (株式式会社) or read 一 as a long-vowel mark (ー般社団法人)
+_OCR_CHAR_CLASS = {"一": "[一ーｰ－-]"}
+
+
+def _ocr_tolerant_alt(items: list[str]) -> str:
+    """Like ``_alt`` for written-out legal forms, but each character may be repeated or OCR-swapped."""
+    def pattern(word: str) -> str:
+        return "".join(f"(?:{_OCR_CHAR_CLASS.get(ch, re.escape(ch))})+" for ch in word)
+    return "|".join(pattern(x) for x in sorted(set(items), key=len, reverse=True))
+
+
+def _ocr_canonical_spelling(found: str) -> str:
+    """The spelling an OCR-tolerant match stands for: runs collapsed, look-alikes undone."""
+    out: list[str] = []
+    for ch in found:
+        ch = "一" if ch in "ーｰ－-" else ch
+        if not out or out[-1] != ch:
+            out.append(ch)
+    return "".join(out)
+
+
 def _latin_pattern(spelling: str) -> str:
     """'Co., Ltd.' -> co[\\s.,]*ltd\\.? : case, spacing and punctuation do not matter."""
     tokens = [t for t in re.split(r"[^A-Za-z0-9]+", spelling.lower()) if t]
@@ -77,7 +98,7 @@ def company_rules(rules: Rules) -> CompanyRules:
                     canonical[v] = form
     abbr = spell["abbreviations"] + spell["kana_abbreviations"]
     anywhere = re.compile(
-        rf"[(\[【〔「]\s*(?P<abbr>{_alt(abbr) or '(?!)'})\s*[)\]】〕」]|(?P<jp>{_alt(spell['japanese']) or '(?!)'})"
+        rf"[(\[【〔「]\s*(?P<abbr>{_alt(abbr) or '(?!)'})\s*[)\]】〕」]|(?P<jp>{_ocr_tolerant_alt(spell['japanese']) or '(?!)'})"
     )
     kana = _alt(spell["kana"]) or "(?!)"
     kabbr = _alt(spell["kana_abbreviations"]) or "(?!)"
@@ -132,7 +153,8 @@ def _strip_once(s: str, cr: CompanyRules) -> tuple[str, str | None]:
     form: str | None = None
     m = cr.anywhere.search(s)
     while m is not None:
-        form = form or cr.canonical.get(m.group("abbr") or m.group("jp"))
+        found = m.group("abbr") or _ocr_canonical_spelling(m.group("jp"))
+        form = form or cr.canonical.get(found)
         pre, post = s[: m.start()], s[m.end():]
         if pre.strip() and post.strip() and cr.branch_end is not None and cr.branch_end.search(" " + post.strip()):
             post = ""  # 山田電機株式会社大阪支店: what follows the legal form names a branch
@@ -232,14 +254,26 @@ _LATIN_WORD = re.compile(r"[a-z0-9]+")
 
 
 def _romaji(name: str, cr: CompanyRules) -> str | None:
-    parts: list[str] = []
+    # Latin words in order, so that two-word phrases ("real estate") map before single words
+    items: list[tuple[bool, str]] = []
     for token in (clean(name, keep_spaces=True) or "").split(" "):
         if token.isascii():
-            for word in _LATIN_WORD.findall(token.lower()):
-                mapped = cr.text.words.get(word)
-                parts.append(romaji(mapped) if mapped is not None else word)
+            items.extend((True, word) for word in _LATIN_WORD.findall(token.lower()))
         else:
-            parts.append(romaji(token))
+            items.append((False, token))
+    parts: list[str] = []
+    i = 0
+    while i < len(items):
+        latin, word = items[i]
+        if not latin:
+            parts.append(romaji(word))
+            i += 1
+            continue
+        if i + 1 < len(items) and items[i + 1][0] and f"{word} {items[i + 1][1]}" in cr.text.words:
+            word, i = f"{word} {items[i + 1][1]}", i + 1
+        mapped = cr.text.words.get(word)
+        parts.append(romaji(mapped) if mapped is not None else word)
+        i += 1
     out = re.sub(r"[^a-z0-9]+", "", "".join(parts))
     return fold_romaji(out, cr.text.romaji_folds) or None
 

@@ -54,8 +54,8 @@ def text_rules(rules: Rules) -> TextRules:
     for word, reading in words.items():
         if not isinstance(word, str) or not isinstance(reading, str) or not word.strip():
             raise RulesError(rfile, f"words.{word}", "expected an English word mapped to a reading string")
-        if re.search(r"[^a-z0-9]", word):
-            raise RulesError(rfile, f"words.{word}", "words must be lower-case a-z0-9 single tokens")
+        if not re.fullmatch(r"[a-z0-9]+( [a-z0-9]+)?", word):
+            raise RulesError(rfile, f"words.{word}", "words must be one or two lower-case a-z0-9 tokens")
     folds = []
     for i, item in enumerate(require(rdoc, "folds", list, rfile)):
         if not (isinstance(item, list) and len(item) == 2 and all(isinstance(x, str) for x in item)):
