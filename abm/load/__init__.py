@@ -244,7 +244,8 @@ def load_inputs(input_dir: Path, rules: Rules) -> Loaded:
         name = path.name
         if reason is not None:
             files.append({"path": name, "kind": None, "layout": None, "skipped": reason})
-            log.warning("%s: not read (%s)", name, reason)
+            # the truth folder of a generated world is expected; anything else skipped deserves a warning
+            (log.info if name == "truth" else log.warning)("%s: not read (%s)", name, reason)
             continue
         src = match(sources, name)
         raw = _read(path, src)

@@ -1,0 +1,89 @@
+"""The CLI: exact messages and exit codes, a failed run leaves the previous outputs, help in README."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import polars as pl
+from click.testing import CliRunner
+
+from abm.cli import main
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def test_run_prints_a_summary_and_writes_outputs(demo_dir: Path, tmp_path: Path):
+    result = CliRunner().invoke(main, ["run", str(demo_dir), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "as of 2026-10-31" in result.output
+    assert "accounts" in result.output and "collisions" in result.output
+    assert (tmp_path / "out" / "records.parquet").exists()
+
+
+def test_quiet_prints_nothing(demo_dir: Path, tmp_path: Path):
+    result = CliRunner().invoke(main, ["run", str(demo_dir), "--out", str(tmp_path / "out"), "-q"])
+    assert result.exit_code == 0
+    assert result.output == ""
+
+
+def test_unusable_input_exits_2_names_the_file_and_keeps_previous_outputs(demo_dir: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    CliRunner().invoke(main, ["run", str(demo_dir), "--out", str(out), "-q"])
+    before = (out / "records.parquet").read_bytes()
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "export.csv").write_text("foo,bar\n1,2\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["run", str(bad), "--out", str(out)])
+    assert result.exit_code == 2
+    assert "export.csv" in result.output
+    assert result.output.startswith("Error: Cannot use input (file export.csv")
+    assert (out / "records.parquet").read_bytes() == before
+
+
+def test_invalid_rules_exit_3_and_name_file_and_key(demo_dir: Path, tmp_path: Path):
+    rules = tmp_path / "rules"
+    src = Path(__file__).resolve().parent.parent / "rules"
+    rules.mkdir()
+    for path in src.iterdir():
+        (rules / path.name).write_bytes(path.read_bytes())
+    text = (rules / "linkage_accounts.yaml").read_text(encoding="utf-8")
+    (rules / "linkage_accounts.yaml").write_text(text.replace("threshold: 0.9\n", "threshold: 1.5\n"), encoding="utf-8")
+    result = CliRunner().invoke(main, ["run", str(demo_dir), "--out", str(tmp_path / "o"), "--rules", str(rules)])
+    assert result.exit_code == 3
+    assert "linkage_accounts.yaml" in result.output and "'threshold'" in result.output
+
+
+def test_evaluate_prints_table_and_writes_json(demo_run: Path, demo_dir: Path, tmp_path: Path):
+    target = tmp_path / "scores.json"
+    result = CliRunner().invoke(main, ["evaluate", str(demo_run), "--truth", str(demo_dir / "truth"),
+                                       "--json", str(target)])
+    assert result.exit_code == 0, result.output
+    assert "| accounts |" in result.output and "| persons |" in result.output
+    assert "| person |" in result.output  # collisions per level
+    assert target.exists()
+
+
+def test_evaluate_without_truth_file_exits_4(demo_run: Path, tmp_path: Path):
+    result = CliRunner().invoke(main, ["evaluate", str(demo_run), "--truth", str(tmp_path)])
+    assert result.exit_code == 4
+    assert "records.csv" in result.output
+
+
+def test_every_command_and_option_is_documented_in_the_readme():
+    readme = README.read_text(encoding="utf-8")
+    for name, command in main.commands.items():
+        assert f"abm {name}" in readme, name
+        for param in command.params:
+            for opt in param.opts:
+                if opt.startswith("--"):
+                    assert re.search(re.escape(opt) + r"\b", readme), f"{name} {opt}"
+
+
+def test_csv_exports_are_excel_safe(demo_run: Path):
+    raw = (demo_run / "csv" / "accounts.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    frame = pl.read_csv(demo_run / "csv" / "records.csv", infer_schema=False)
+    for column in frame.columns:
+        values = frame[column].drop_nulls()
+        assert not values.str.contains(r"^[=+\-@]").any(), column
