@@ -168,3 +168,11 @@ def test_properties(s):
     assert not (num and bad)
     prefecture(s, CR, s)
     postal_code_from_address(s)
+
+
+def test_invoice_registration_number_gives_the_corporate_number():
+    from abm.normalize.contact import normalize_corporate_number
+
+    assert normalize_corporate_number("T7000012050002") == ("7000012050002", False)
+    assert normalize_corporate_number("Ｔ-7000012050002") == ("7000012050002", False)
+    assert normalize_corporate_number("T7000012050003") == (None, True)

@@ -217,11 +217,13 @@ def is_valid_corporate_number(s: str | None) -> bool:
 def normalize_corporate_number(raw: str | None) -> tuple[str | None, bool]:
     """(13-digit 法人番号 with a valid check digit, or None; True when a value was given but is invalid).
 
-    Hyphens, spaces, full-width digits and an Excel ``.0`` tail are tolerated."""
+    Hyphens, spaces, full-width digits, an Excel ``.0`` tail and the ``T`` of an invoice
+    registration number (適格請求書発行事業者登録番号 = T + 法人番号) are tolerated."""
     s = _nfkc(raw).strip()
     if not s:
         return None, False
     s = re.sub(r"\.0+$", "", s)
+    s = re.sub(r"^[Tt]\s*-?\s*", "", s)
     digits = re.sub(r"[\s\-‐ー]", "", s)
     if is_valid_corporate_number(digits):
         return digits, False
