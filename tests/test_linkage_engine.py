@@ -149,3 +149,26 @@ def test_engine_links_febrl4_with_its_own_spec():
     predicted_pairs = int((sizes * (sizes - 1) / 2).sum())
     assert found / len(links) > 0.99
     assert found / predicted_pairs > 0.98
+
+
+def test_a_block_too_large_for_all_pairs_stays_connected_through_its_window():
+    # 300 records of one customer: more than max_block, so only sorted neighbours are paired
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from abm.linkage.block import RID, block
+
+    data = pl.DataFrame({
+        "id": [f"r{i:04d}" for i in range(300)],
+        "name": ["bigcorp"] * 300,
+        "email": [f"p{i}@big.jp" for i in range(300)],
+        "city": ["tokyo"] * 300,
+    })
+    spec = parse_spec(_spec(blocking=[{"name": "name", "keys": ["name"], "max_block": 50, "window": 3}]), "toy.yaml")
+    blocked = block(data, spec)
+    assert blocked.windowed_blocks == {"name": 1}
+    assert 0 < blocked.pairs.height <= 300 * 3
+    left, right = blocked.pairs[f"{RID}_l"].to_numpy(), blocked.pairs[f"{RID}_r"].to_numpy()
+    assert (left < right).all()
+    graph = coo_matrix(([1] * len(left), (left, right)), shape=(300, 300))
+    assert connected_components(graph, directed=False)[0] == 1

@@ -18,12 +18,14 @@ GUARD_KINDS = ("distinct_values", "sql")
 
 @dataclass(frozen=True)
 class BlockingRule:
-    """Candidate pairs share every column of ``on`` (all non-null). Blocks larger than
-    ``max_block`` records are skipped (and logged): a key that common carries no evidence."""
+    """Candidate pairs share every column of ``on`` (all non-null). In a block larger than
+    ``max_block`` records, each record is paired only with its ``window`` nearest neighbours in
+    the order of the compared columns (logged), so one huge customer cannot explode the pairs."""
 
     name: str
     on: tuple[str, ...]
     max_block: int
+    window: int = 10
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,8 @@ def parse_spec(doc: Any, file: str, rules: Rules | None = None) -> LinkageSpec:
     for i, rule in enumerate(require(doc, "blocking", list, file)):
         # 'keys', not 'on': YAML 1.1 reads a bare `on` as the boolean true
         on = string_list(require(rule, "keys", list, file), file, f"blocking[{i}].keys")
-        blocking.append(BlockingRule(str(rule.get("name", "+".join(on))), on, int(rule.get("max_block", 5000))))
+        blocking.append(BlockingRule(str(rule.get("name", "+".join(on))), on, int(rule.get("max_block", 5000)),
+                                     int(rule.get("window", 10))))
     comparisons = []
     for i, comp in enumerate(require(doc, "comparisons", list, file)):
         column = require(comp, "column", str, file)
