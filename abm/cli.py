@@ -92,5 +92,27 @@ def evaluate(out_dir: Path, truth_dir: Path, json_path: Path | None) -> None:
     click.echo(f"\nwritten to {target}")
 
 
+@main.command()
+@click.argument("out_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("subject")
+@click.option("--rules", "rules_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Rules directory the run used (names the comparison levels).")
+def explain(out_dir: Path, subject: str, rules_dir: Path | None) -> None:
+    """Why SUBJECT (a record key, account ID or person ID) is where it is: links, refusals, flags."""
+    from abm.explain import explain as explain_subject
+    from abm.linkage.spec import linkage_specs
+    from abm.rules import load_rules
+
+    try:
+        specs = load_rules(rules_dir).view(linkage_specs)
+        names = {
+            "account": {c.name: c.level_names() for c in specs.accounts.comparisons},
+            "person": {c.name: c.level_names() for c in specs.persons.comparisons},
+        }
+        click.echo(explain_subject(out_dir, subject, names))
+    except AbmError as exc:
+        _fail(exc)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -26,6 +26,7 @@ from abm.detect.current import current_persons
 from abm.detect.gaps import detect_gaps
 from abm.detect.policy import detect_policy
 from abm.detect.touches import build_touches
+from abm.explain import write_evidence
 from abm.export import staged, write_json, write_tables
 from abm.graph import committee_edges, resolve_departments, write_graphs
 from abm.history import id_history
@@ -120,6 +121,7 @@ def run(settings: Settings) -> RunResult:
         flagged = sorted(set(collisions.get_column("account_id").to_list()) | set(gaps.get_column("account_id").to_list()))
         timer("graphs", write_graphs, edges, stage / "graphs", flagged)
         timer("report", write_report, stage / "report.html", tables, as_of, counts)
+        write_evidence(stage, resolution.accounts, resolution.persons)
         if settings.keep_intermediate:
             (stage / "stages").mkdir()
             records.write_parquet(stage / "stages" / "records_normalized.parquet")

@@ -87,3 +87,18 @@ def test_csv_exports_are_excel_safe(demo_run: Path):
     for column in frame.columns:
         values = frame[column].drop_nulls()
         assert not values.str.contains(r"^[=+\-@]").any(), column
+
+
+def test_explain_shows_the_links_behind_a_record(demo_run: Path):
+    records = pl.read_parquet(demo_run / "records.parquet")
+    key = records.filter(pl.col("kind") == "cards")["record_key"][0]
+    result = CliRunner().invoke(main, ["explain", str(demo_run), key])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"record {key}")
+    assert "account evidence" in result.output and "weight" in result.output
+
+
+def test_explain_an_unknown_subject_fails_clearly(demo_run: Path):
+    result = CliRunner().invoke(main, ["explain", str(demo_run), "nope:1"])
+    assert result.exit_code == 1
+    assert "'nope:1' is neither a record key" in result.output
