@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import random
+from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import pytest
 from abm.contract import KINDS
 from fixtures.generate import generate_world
 from fixtures.synth import export
+from fixtures.synth import world as world_mod
 from fixtures.synth.truth import Fact, collisions, gaps, touches
 from fixtures.synth.world import corporate_check_digit, is_valid_corporate_number
 
@@ -146,6 +149,40 @@ def test_large_worlds_write_activities_as_parquet(tmp_path: Path, monkeypatch: p
     assert tuple(table.column_names) == KINDS["ma_activities"] and table.num_rows == counts["ma_activities"]
     assert not (tmp_path / "ma_activities.csv").exists()
 
+
+
+def test_worlds_beyond_the_simple_names_have_the_requested_size() -> None:
+    # seed 1 needs ~100 associations: more than the 96 simple <place>+<association> names, on which the
+    # generator used to loop forever; every company keeps a name of its own (homonyms aside)
+    built = world_mod.build_world(3000, random.Random("1:world"))
+    assert len(built.companies) == 3000
+    assert [c.id for c in built.companies] == [f"T{i:04d}" for i in range(1, 3001)]
+    names = Counter((c.formal(), c.legal_form) for c in built.companies if c.hard_negative != "homonym")
+    assert names.most_common(1)[0][1] == 1
+    assert sum(c.legal_form == "一般社団法人" for c in built.companies) > len(world_mod.N.PLACE) * 4
+
+
+def test_name_allocator_scales_past_the_simple_names() -> None:
+    builder = world_mod._Builder(random.Random(3))
+    companies = [builder.new_name("株式会社") for _ in range(12_000)]
+    associations = [builder.new_name("一般社団法人") for _ in range(1_500)]
+    for names in (companies, associations):
+        assert len({n.base for n in names}) == len(names)
+        assert all(n.base and n.kana and n.romaji and n.english for n in names)
+    assert len(companies[-1].romaji.split()) >= 3  # the simple <word><industry> names ran out
+    again = world_mod._Builder(random.Random(3))
+    assert [again.new_name("株式会社") for _ in range(12_000)] == companies
+
+
+def test_name_allocator_fills_the_space_then_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    tiny = ((world_mod.N.PLACE[:2], world_mod.N.ASSOCIATION_FIELD[1:3], world_mod.N.ASSOCIATION_BODY[:1]),)
+    monkeypatch.setattr(world_mod, "_ASSOCIATION_SHAPES", tiny)
+    monkeypatch.setattr(world_mod.N, "ASSOCIATION", world_mod.N.ASSOCIATION[:1])
+    builder = world_mod._Builder(random.Random(0))
+    names = {builder.new_name("一般社団法人").base for _ in range(24 + 4)}  # 24 places x 1, then 2 x 2 x 1
+    assert len(names) == 28
+    with pytest.raises(ValueError, match="no more distinct 一般社団法人 names"):
+        builder.new_name("一般社団法人")
 
 # --- the truth rules on hand-made facts -------------------------------------------------------
 AS_OF = date(2026, 10, 31)
