@@ -116,10 +116,10 @@ def run(settings: Settings) -> RunResult:
 
     with staged(settings.out_dir) as stage:
         timer("export", write_tables, stage, tables)
-        # per-account graph files for the accounts that need attention; any other account's graph is
-        # one call away from committee_edges (abm.graph.account_graph)
-        flagged = sorted(set(collisions.get_column("account_id").to_list()) | set(gaps.get_column("account_id").to_list()))
-        timer("graphs", write_graphs, edges, stage / "graphs", flagged)
+        # per-account graph files for the accounts that need attention most; any other account's
+        # graph is one call away from committee_edges (abm.graph.account_graph)
+        timer("graphs", write_graphs, edges, stage / "graphs",
+              _most_urgent_accounts(collisions, gaps, settings.graph_files))
         timer("report", write_report, stage / "report.html", tables, as_of, counts)
         write_evidence(stage, resolution.accounts, resolution.persons)
         if settings.keep_intermediate:
@@ -147,6 +147,19 @@ def run(settings: Settings) -> RunResult:
             "versions": _versions(),
         })
     return RunResult(out_dir=settings.out_dir, as_of=as_of, counts=counts, timings=timer.timings)
+
+
+SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+
+
+def _most_urgent_accounts(collisions: pl.DataFrame, gaps: pl.DataFrame, limit: int) -> list[str]:
+    """Accounts with a flag, most severe collision first (then gaps), at most ``limit``."""
+    ranked = pl.concat([
+        collisions.select("account_id", pl.col("severity").replace_strict(SEVERITY_RANK, default=4,
+                                                                           return_dtype=pl.Int32).alias("rank")),
+        gaps.select("account_id", pl.lit(5, dtype=pl.Int32).alias("rank")),
+    ]).group_by("account_id").agg(pl.col("rank").min()).sort("rank", "account_id")
+    return ranked.head(max(limit, 0)).get_column("account_id").sort().to_list()
 
 
 def _value_counts(df: pl.DataFrame, column: str) -> dict[str, int]:

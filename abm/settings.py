@@ -14,3 +14,4 @@ class Settings:
     rules_dir: Path | None = None          # None: the project's own rules/
     as_of: date | None = None              # None: the latest touch date in the data
     keep_intermediate: bool = False        # also write every stage's table to OUT_DIR/stages/
+    graph_files: int = 500                 # per-account graph files for the most urgent accounts

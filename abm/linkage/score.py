@@ -149,10 +149,19 @@ def _em(patterns: np.ndarray, counts: np.ndarray, n_levels: list[int], u: list[n
 
 
 def _patterns(gammas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of the level matrix with their counts. Rows are packed into one integer
+    (levels -1 … 126 shifted to 0 … 127, 7 bits each) so that the distinct step is a 1-D sort."""
     if len(gammas) == 0:
         return gammas.reshape(0, gammas.shape[1]), np.zeros(0)
-    patterns, counts = np.unique(gammas, axis=0, return_counts=True)
-    return patterns, counts.astype(float)
+    if gammas.shape[1] > 9:  # more than 63 bits: fall back to the row-wise unique
+        patterns, counts = np.unique(gammas, axis=0, return_counts=True)
+        return patterns, counts.astype(float)
+    shifted = (gammas + 1).astype(np.int64)
+    codes = np.zeros(len(gammas), dtype=np.int64)
+    for c in range(gammas.shape[1]):
+        codes = (codes << 7) | shifted[:, c]
+    _, first, counts = np.unique(codes, return_index=True, return_counts=True)
+    return gammas[first], counts.astype(float)
 
 
 def _held_out(spec: LinkageSpec, rule_index: int) -> list[int]:
