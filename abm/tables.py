@@ -18,11 +18,15 @@ def records_table(resolved: pl.DataFrame) -> pl.DataFrame:
 
 
 def accounts_table(resolved: pl.DataFrame) -> pl.DataFrame:
-    """One row per account. The name prefers the CRM's spelling, then the most frequent one."""
+    """One row per account. The name is the spelling most records use (a CRM account record counts
+    one and a half, so it wins ties): scanned cards and web forms outvote one English CRM entry."""
     named = resolved.filter(pl.col("account_id").is_not_null())
-    crm_name = (
-        named.filter(pl.col("kind") == "crm_accounts")
-        .group_by("account_id").agg(pl.col("company_name").drop_nulls().mode().sort().first().alias("__crm_name"))
+    votes = (
+        named.filter(pl.col("company_name").is_not_null())
+        .with_columns(pl.when(pl.col("kind") == "crm_accounts").then(1.5).otherwise(1.0).alias("__vote"))
+        .group_by("account_id", "company_name").agg(pl.col("__vote").sum())
+        .sort(["account_id", "__vote", "company_name"], descending=[False, True, False])
+        .group_by("account_id", maintain_order=True).agg(pl.col("company_name").first().alias("__voted_name"))
     )
     domains = (
         named.filter(pl.col("company_domain").is_not_null())
@@ -42,9 +46,9 @@ def accounts_table(resolved: pl.DataFrame) -> pl.DataFrame:
         (pl.col("is_free_mail").fill_null(False) & (pl.col("kind") == "ma_leads")).all().alias("__webmail_only"),
     )
     out = (
-        base.join(crm_name, on="account_id", how="left").join(domains, on="account_id", how="left")
+        base.join(votes, on="account_id", how="left").join(domains, on="account_id", how="left")
         .with_columns(
-            pl.coalesce("__crm_name", "__any_name").alias("name"),
+            pl.coalesce("__voted_name", "__any_name").alias("name"),
             pl.col("__numbers").list.first().alias("corporate_number"),
             pl.col("domains").fill_null(pl.lit([], dtype=pl.List(pl.Utf8))),
             # low: nothing but a web form with a webmail address, linked to no other record
