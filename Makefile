@@ -32,8 +32,9 @@ lint: $(STAMP)  ## ruff
 fixtures: $(STAMP)  ## regenerate the committed demo world
 	$(BIN)/python -m fixtures.generate --companies 120 --seed 7 --out fixtures/demo
 
-bench: $(STAMP)  ## accuracy + speed benchmarks; writes bench/results.md
-	$(BIN)/python -m bench.run --out bench/results.md
+SIZES ?= 200,2000,10000
+bench: $(STAMP)  ## accuracy + speed benchmarks (SIZES=companies,...); writes bench/results.md
+	$(BIN)/python -m bench.run --out bench/results.md --sizes $(SIZES)
 
 clean:  ## remove outputs (keeps .venv)
 	rm -rf abm-out .pytest_cache

