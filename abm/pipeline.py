@@ -26,6 +26,7 @@ from abm.detect.current import current_persons
 from abm.detect.gaps import detect_gaps
 from abm.detect.policy import detect_policy
 from abm.detect.touches import build_touches
+from abm.errors import InputError
 from abm.explain import write_evidence
 from abm.export import staged, write_json, write_tables
 from abm.graph import committee_edges, resolve_departments, write_graphs
@@ -87,6 +88,10 @@ def run(settings: Settings) -> RunResult:
     timer = _Timer()
     rules = timer("rules", load_rules, settings.rules_dir)
     loaded = timer("load", load_inputs, settings.input_dir, rules)
+    if not any("rows_read" in f for f in loaded.files):
+        # an empty export folder usually means last night's export failed: keep yesterday's outputs
+        raise InputError(str(settings.input_dir), "it holds no data file (.csv, .tsv, .txt, .parquet, .xlsx)",
+                         fix="point abm run at the directory that holds the night's exports")
     records = timer("normalize", normalize_records, loaded.tables, rules)
     as_of = settings.as_of or default_as_of(records)
     resolution = timer("resolve", resolve, records, rules.view(linkage_specs))

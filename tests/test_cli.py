@@ -102,3 +102,11 @@ def test_explain_an_unknown_subject_fails_clearly(demo_run: Path):
     result = CliRunner().invoke(main, ["explain", str(demo_run), "nope:1"])
     assert result.exit_code == 1
     assert "'nope:1' is neither a record key" in result.output
+
+
+def test_an_empty_input_directory_is_an_error_not_an_empty_night(tmp_path: Path):
+    (tmp_path / "in").mkdir()
+    result = CliRunner().invoke(main, ["run", str(tmp_path / "in"), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "holds no data file" in result.output
+    assert not (tmp_path / "out").exists()
