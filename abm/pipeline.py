@@ -25,7 +25,7 @@ from abm.detect.collisions import detect_collisions
 from abm.detect.current import current_persons
 from abm.detect.gaps import detect_gaps
 from abm.detect.policy import detect_policy
-from abm.detect.touches import build_touches
+from abm.detect.touches import TOUCH_KINDS, build_touches
 from abm.errors import InputError
 from abm.explain import write_evidence
 from abm.export import staged, write_json, write_tables
@@ -65,8 +65,10 @@ class _Timer:
 
 
 def default_as_of(records: pl.DataFrame) -> date:
-    """The latest touch date in the data (a future close_on does not count)."""
-    latest = records.select(pl.max_horizontal(pl.col("record_date").max(), pl.col("last_activity_on").max())).item()
+    """The latest touch date in the data: only records that make touches count (an MA lead's
+    created_on is not a touch, nor is a card whose owner is unknown), and a future close_on does not."""
+    touching = records.filter(pl.col("kind").is_in(TOUCH_KINDS) & pl.col("makes_touch").fill_null(True))
+    latest = touching.select(pl.max_horizontal(pl.col("record_date").max(), pl.col("last_activity_on").max())).item()
     return latest if latest is not None else datetime.now(UTC).date()
 
 

@@ -149,3 +149,18 @@ def test_accuracy_on_a_2000_company_world(tmp_path: Path):
 def test_kinds_in_contract_match_loader_tables(demo_run: Path):
     kinds = set(pl.read_parquet(demo_run / "records.parquet")["kind"].unique())
     assert kinds == set(KINDS)
+
+
+def test_default_as_of_is_the_latest_touch_not_any_date():
+    from datetime import date
+
+    from abm.pipeline import default_as_of
+
+    records = pl.DataFrame({
+        "kind": ["cards", "ma_leads", "crm_contacts", "cards"],
+        "makes_touch": [True, False, True, False],
+        "record_date": [date(2026, 1, 5), date(2026, 3, 1), date(2026, 1, 2), date(2026, 4, 1)],
+        "last_activity_on": [None, None, date(2026, 1, 20), None],
+    })
+    # the MA lead's created_on and the ownerless card are not touches
+    assert default_as_of(records) == date(2026, 1, 20)
