@@ -58,21 +58,17 @@ def _ids_for_clusters(clustered: pl.DataFrame, prefix: str, column: str) -> pl.D
     return clustered.join(ids, on="cluster", how="left").select("record_key", column, "link_score")
 
 
-def _account_units(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Units of account linkage, and the contacts/opportunities that inherit instead."""
+def _account_units(records: pl.DataFrame) -> pl.DataFrame:
+    """Units of account linkage: the records that name a company by themselves, and contacts whose
+    CRM account is missing (they still name their company through their own evidence)."""
     crm_keys = records.filter(pl.col("kind") == "crm_accounts").select(pl.col("record_key").alias("account_ref"))
-    crm_set = crm_keys.with_columns(pl.lit(True).alias("__known"))
-    pointed = records.filter(pl.col("kind").is_in(["crm_contacts", "crm_opportunities"]))
-    pointed = pointed.join(crm_set, on="account_ref", how="left")
-    # a contact whose CRM account is missing still names its company through its own evidence
-    orphan_contacts = pointed.filter(pl.col("__known").is_null() & (pl.col("kind") == "crm_contacts")).drop("__known")
-    units = pl.concat([records.filter(pl.col("kind").is_in(ACCOUNT_UNIT_KINDS)), orphan_contacts], how="vertical")
-    return units, pointed.drop("__known")
+    orphan_contacts = records.filter(pl.col("kind") == "crm_contacts").join(crm_keys, on="account_ref", how="anti")
+    return pl.concat([records.filter(pl.col("kind").is_in(ACCOUNT_UNIT_KINDS)), orphan_contacts], how="vertical")
 
 
 def resolve_accounts(records: pl.DataFrame, specs: LinkageSpecs) -> tuple[pl.DataFrame, LinkResult, dict[str, int]]:
     """``records`` + account_id, account_score."""
-    units, _ = _account_units(records)
+    units = _account_units(records)
     result = link(units, specs.accounts)
     assigned = _ids_for_clusters(result.units, "A", "account_id").rename({"link_score": "account_score"})
     out = records.join(assigned, on="record_key", how="left")
