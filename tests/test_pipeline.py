@@ -164,3 +164,31 @@ def test_default_as_of_is_the_latest_touch_not_any_date():
     })
     # the MA lead's created_on and the ownerless card are not touches
     assert default_as_of(records) == date(2026, 1, 20)
+
+
+def test_dangling_references_are_resolved_not_dropped(tmp_path: Path):
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "crm_contacts.csv").write_text(
+        "contact_id,account_id,family_name,given_name,email,owner_department,created_on\n"
+        "C1,MISSING,山田,太郎,taro@yamada-denki.co.jp,第一営業部,2026-01-05\n", encoding="utf-8")
+    (src / "crm_opportunities.csv").write_text(
+        "opportunity_id,account_id,contact_id,product,is_closed,owner_department,created_on\n"
+        "O1,MISSING,C1,X,false,第二営業部,2026-01-06\n"
+        "O2,NOWHERE,NOBODY,X,false,第二営業部,2026-01-07\n", encoding="utf-8")
+    (src / "ma_activities.csv").write_text(
+        "activity_id,lead_id,activity_on,activity_type,program,program_department\n"
+        "A1,GHOST,2026-01-08,web_visit,Webinar,マーケティング部\n", encoding="utf-8")
+    run(Settings(input_dir=src, out_dir=tmp_path / "out"))
+    records = pl.read_parquet(tmp_path / "out" / "records.parquet")
+    by_key = {r["record_key"]: r for r in records.iter_rows(named=True)}
+    assert by_key["crm_contacts:C1"]["account_id"] is not None
+    assert by_key["crm_opportunities:O1"]["account_id"] == by_key["crm_contacts:C1"]["account_id"]
+    assert by_key["crm_opportunities:O1"]["person_id"] == by_key["crm_contacts:C1"]["person_id"]
+    assert by_key["crm_opportunities:O2"]["account_id"] is not None
+    assert by_key["crm_opportunities:O2"]["account_id"] != by_key["crm_contacts:C1"]["account_id"]
+    assert by_key["ma_activities:A1"]["account_id"] is None
+    info = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
+    assert info["counts"]["resolution"]["orphan_contacts_resolved_by_own_evidence"] == 1
+    assert info["counts"]["resolution"]["orphan_opportunities"] == 1
+    assert info["counts"]["resolution"]["activities_without_lead"] == 1
