@@ -306,10 +306,15 @@ def _speed_up(kks: Any) -> None:
         pass
 
 
+#: names and readings longer than this are not names: only their head is read (pykakasi's cost grows
+#: faster than the text, and a hostile megabyte-long "company name" must not stall the night)
+MAX_READING_CHARS = 200
+
+
 def segment_words(s: str) -> list[str]:
     """pykakasi's word segmentation of Japanese text (山田太郎 → 山田, 太郎); [] on failure."""
     try:
-        return [item["orig"] for item in _kakasi().convert(s) if item["orig"].strip()]
+        return [item["orig"] for item in _kakasi().convert(s[:MAX_READING_CHARS]) if item["orig"].strip()]
     except Exception:
         return []
 
@@ -324,7 +329,7 @@ def reading(s: str) -> str:
     name), hence the per-string cache and the per-unique-value application in ``records``.
     """
     try:
-        s = fold_variants(s) or ""  # pykakasi has no reading for 髙, 﨑 …
+        s = fold_variants(s[:MAX_READING_CHARS]) or ""  # pykakasi has no reading for 髙, 﨑 …
         if s.isascii() or is_kana(s):
             return to_hiragana(s) or ""
         return "".join(item["hira"] or item["orig"] for item in _kakasi().convert(s))
@@ -341,7 +346,7 @@ def romaji(s: str | None) -> str:
     """Hepburn romaji (lower case, a-z0-9 and spaces) of kana/kanji/Latin text, not yet folded."""
     if not s:
         return ""
-    return _romaji_cached(s) if len(s) <= 256 else _romaji(s)
+    return _romaji_cached(s[:MAX_READING_CHARS])
 
 
 def _romaji(s: str | None) -> str:
