@@ -43,7 +43,10 @@ def accounts_table(resolved: pl.DataFrame) -> pl.DataFrame:
         pl.col("person_id").drop_nulls().n_unique().alias("n_persons"),
         pl.col("kind").unique().sort().alias("kinds"),
         pl.col("account_score").fill_nan(None).max().alias("max_link_score"),
-        (pl.col("is_free_mail").fill_null(False) & (pl.col("kind") == "ma_leads")).all().alias("__webmail_only"),
+        # the records that name the company themselves (an MA activity only follows its lead)
+        (pl.col("kind") != "ma_activities").sum().alias("__naming"),
+        (pl.col("is_free_mail").fill_null(False) & (pl.col("kind") == "ma_leads"))
+        .filter(pl.col("kind") != "ma_activities").all().alias("__webmail_only"),
     )
     out = (
         base.join(votes, on="account_id", how="left").join(domains, on="account_id", how="left")
@@ -53,7 +56,7 @@ def accounts_table(resolved: pl.DataFrame) -> pl.DataFrame:
             pl.col("domains").fill_null(pl.lit([], dtype=pl.List(pl.Utf8))),
             # low: nothing but a web form with a webmail address, linked to no other record
             pl.when(pl.col("__webmail_only") & pl.col("max_link_score").is_null()).then(pl.lit("low"))
-            .when(pl.col("n_records") == 1).then(pl.lit("single_record"))
+            .when(pl.col("__naming") == 1).then(pl.lit("single_record"))
             .otherwise(pl.lit("linked")).alias("confidence"),
         )
     )

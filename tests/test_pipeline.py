@@ -192,3 +192,11 @@ def test_dangling_references_are_resolved_not_dropped(tmp_path: Path):
     assert info["counts"]["resolution"]["orphan_contacts_resolved_by_own_evidence"] == 1
     assert info["counts"]["resolution"]["orphan_opportunities"] == 1
     assert info["counts"]["resolution"]["activities_without_lead"] == 1
+
+
+def test_low_confidence_accounts_are_lone_web_forms(demo_run: Path):
+    accounts = pl.read_parquet(demo_run / "accounts.parquet")
+    assert set(accounts["confidence"]) <= {"linked", "single_record", "low"}
+    low = accounts.filter(pl.col("confidence") == "low")
+    for kinds in low["kinds"].to_list():
+        assert set(kinds) <= {"ma_leads", "ma_activities"}
