@@ -71,10 +71,12 @@ def resolve_accounts(records: pl.DataFrame, specs: LinkageSpecs) -> tuple[pl.Dat
     units = _account_units(records)
     result = link(units, specs.accounts)
     assigned = _ids_for_clusters(result.units, "A", "account_id").rename({"link_score": "account_score"})
-    out = records.join(assigned, on="record_key", how="left")
-    out = _inherit(out, "account_ref", "account_id")          # contacts, opportunities -> CRM account
-    out = _inherit(out, "contact_ref", "account_id")          # opportunity with a missing account -> its contact's
-    out = _inherit(out, "account_ref", "account_id")          # MA activities -> their lead's account
+    out = _with_accounts(records, assigned)
+    moves = _place_lone_web_forms(out)
+    if moves.height:
+        assigned = assigned.join(moves, on="record_key", how="left").with_columns(
+            pl.coalesce("moved_to", "account_id").alias("account_id")).drop("moved_to")
+        out = _with_accounts(records, assigned)
     # an opportunity pointing at nothing we know is its own (unresolved) account, never dropped
     orphan = (pl.col("account_id").is_null() & (pl.col("kind") == "crm_opportunities"))
     n_orphan_opportunities = out.filter(orphan).height
@@ -86,10 +88,47 @@ def resolve_accounts(records: pl.DataFrame, specs: LinkageSpecs) -> tuple[pl.Dat
         "orphan_contacts_resolved_by_own_evidence": int(
             units.filter(pl.col("kind") == "crm_contacts").height),
         "orphan_opportunities": n_orphan_opportunities,
+        "web_forms_placed_by_person": moves.height,
         "activities_without_lead": int(out.filter((pl.col("kind") == "ma_activities")
                                                   & pl.col("account_id").is_null()).height),
     }
     return out, result, counts
+
+
+def _with_accounts(records: pl.DataFrame, assigned: pl.DataFrame) -> pl.DataFrame:
+    out = records.join(assigned, on="record_key", how="left")
+    out = _inherit(out, "account_ref", "account_id")          # contacts, opportunities -> CRM account
+    out = _inherit(out, "contact_ref", "account_id")          # opportunity with a missing account -> its contact's
+    return _inherit(out, "account_ref", "account_id")         # MA activities -> their lead's account
+
+
+def _place_lone_web_forms(out: pl.DataFrame) -> pl.DataFrame:
+    """A web form with a webmail address that names a company two accounts share (two 東洋興業 in
+    two prefectures) stays alone after linkage. When the person who filled it in is known, by the
+    same full name or reading, in exactly one of those accounts, it belongs there.
+    Returns record_key -> moved_to."""
+    named = out.filter(pl.col("kind") != "ma_activities")
+    lone = (named.group_by("account_id")
+            .agg(((pl.col("kind") == "ma_leads") & pl.col("is_free_mail").fill_null(False)).all().alias("web"))
+            .filter(pl.col("web")).select("account_id"))
+    leads = named.join(lone, on="account_id")
+    others = named.join(lone, on="account_id", how="anti")
+    candidates = pl.concat([
+        leads.select("record_key", key).join(
+            others.select(pl.col("account_id").alias("candidate"), key).drop_nulls().unique(), on=key)
+        .select("record_key", "candidate")
+        for key in ("company_key", "company_romaji")
+    ]).unique()
+    people = others.filter(pl.col("has_person"))
+    hits = pl.concat([
+        candidates.join(leads.select("record_key", key).drop_nulls(), on="record_key")
+        .join(people.select(pl.col("account_id").alias("candidate"), key).drop_nulls().unique(),
+              on=["candidate", key])
+        .select("record_key", "candidate")
+        for key in ("person_name_key", "name_romaji")
+    ]).unique()
+    return (hits.group_by("record_key").agg(pl.col("candidate").n_unique().alias("k"), pl.col("candidate").first())
+            .filter(pl.col("k") == 1).select("record_key", pl.col("candidate").alias("moved_to")).sort("record_key"))
 
 
 def _inherit(records: pl.DataFrame, ref: str, column: str) -> pl.DataFrame:

@@ -1,0 +1,42 @@
+"""Resolution rules around the engine: lone web forms placed through the person who filled them in."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from abm.resolve import _place_lone_web_forms
+
+
+def _rec(key: str, kind: str, account: str, company: str, person: str | None, free: bool = False) -> dict:
+    return {"record_key": key, "kind": kind, "account_id": account, "company_key": company,
+            "company_romaji": None, "person_name_key": person, "name_romaji": None,
+            "has_person": person is not None, "is_free_mail": free}
+
+
+def test_a_web_form_naming_a_shared_company_name_follows_its_person():
+    frame = pl.DataFrame([
+        _rec("cards:1", "cards", "A_tokyo", "東洋興業", "山田太郎"),
+        _rec("cards:2", "cards", "A_osaka", "東洋興業", "佐藤花子"),
+        _rec("ma_leads:1", "ma_leads", "A_lone1", "東洋興業", "山田太郎", free=True),
+        _rec("ma_leads:2", "ma_leads", "A_lone2", "東洋興業", "鈴木一郎", free=True),   # nobody knows him
+        _rec("ma_activities:1", "ma_activities", "A_lone1", None, None),
+    ])
+    moves = _place_lone_web_forms(frame)
+    assert moves.to_dicts() == [{"record_key": "ma_leads:1", "moved_to": "A_tokyo"}]
+
+
+def test_a_person_known_in_both_candidates_moves_nothing():
+    frame = pl.DataFrame([
+        _rec("cards:1", "cards", "A_tokyo", "東洋興業", "山田太郎"),
+        _rec("cards:2", "cards", "A_osaka", "東洋興業", "山田太郎"),
+        _rec("ma_leads:1", "ma_leads", "A_lone", "東洋興業", "山田太郎", free=True),
+    ])
+    assert _place_lone_web_forms(frame).height == 0
+
+
+def test_a_web_form_with_a_corporate_address_is_not_lone():
+    frame = pl.DataFrame([
+        _rec("cards:1", "cards", "A_tokyo", "東洋興業", "山田太郎"),
+        _rec("ma_leads:1", "ma_leads", "A_own", "東洋興業", "山田太郎", free=False),
+    ])
+    assert _place_lone_web_forms(frame).height == 0
