@@ -35,7 +35,8 @@ class Resolution:
 
 
 def stable_id(prefix: str, anchor: pl.Expr) -> pl.Expr:
-    """A deterministic ID from the anchor record key: the same anchor gives the same ID every night."""
+    """A deterministic ID from the anchor record key: the same anchor gives the same ID every night.
+    SHA-1 rather than polars' hash, whose values may change between polars versions."""
     return anchor.map_elements(
         lambda key: f"{prefix}{hashlib.sha1(key.encode('utf-8')).hexdigest()[:12]}", return_dtype=pl.Utf8,
     )

@@ -16,15 +16,24 @@ from abm.linkage.spec import Comparison, Level, LinkageSpec
 
 NULL_LEVEL = -1
 
+#: level kind -> (rapidfuzz scorer, its maximum); native scorers keep cpdist in C (no Python per pair)
 _SCORERS = {
-    "jaro_winkler": distance.JaroWinkler.normalized_similarity,
-    "ratio": distance.Indel.normalized_similarity,
-    "token_set": lambda a, b, **kw: fuzz.token_set_ratio(a, b, **kw) / 100.0,
+    "jaro_winkler": (distance.JaroWinkler.normalized_similarity, 1.0),
+    "ratio": (distance.Indel.normalized_similarity, 1.0),
+    "token_set": (fuzz.token_set_ratio, 100.0),
 }
 
 
 def gamma_column(comp: Comparison) -> str:
     return f"gamma_{comp.name}"
+
+
+def any_level(spec: LinkageSpec, levels: tuple[tuple[str, str], ...]) -> pl.Expr:
+    """True where any of the (comparison, level) pairs holds in a comparison-vector table."""
+    if not levels:
+        return pl.lit(False)
+    names = {c.name: c.level_names() for c in spec.comparisons}
+    return pl.any_horizontal(pl.col(f"gamma_{comp}") == names[comp].index(level) for comp, level in levels)
 
 
 def _sides(prepared: pl.DataFrame, column: str, left: np.ndarray, right: np.ndarray) -> tuple[pl.Series, pl.Series]:
@@ -48,9 +57,10 @@ def _level_holds(level: Level, a: pl.Series, b: pl.Series, todo: np.ndarray) -> 
     elif level.kind == "abs_diff":
         holds[idx] = ((sa.cast(pl.Float64) - sb.cast(pl.Float64)).abs() <= level.threshold).fill_null(False).to_numpy()
     else:
+        scorer, scale = _SCORERS[level.kind]
         sim = process.cpdist(sa.cast(pl.Utf8).to_list(), sb.cast(pl.Utf8).to_list(),
-                             scorer=_SCORERS[level.kind], workers=-1, dtype=np.float32)
-        holds[idx] = sim >= level.threshold - 1e-6
+                             scorer=scorer, workers=-1, dtype=np.float32)
+        holds[idx] = sim / scale >= level.threshold - 1e-6
     return holds
 
 

@@ -17,7 +17,7 @@ import polars as pl
 from abm.db import query
 from abm.linkage.block import RID, block
 from abm.linkage.cluster import cluster
-from abm.linkage.compare import compare_pairs
+from abm.linkage.compare import any_level, compare_pairs
 from abm.linkage.score import Model, estimate_u, predict, train
 from abm.linkage.spec import LinkageSpec
 
@@ -166,8 +166,7 @@ def _attach_unique(labels: np.ndarray, scored: pl.DataFrame, spec: LinkageSpec) 
     schema = {f"{RID}_l": pl.UInt32, f"{RID}_r": pl.UInt32, "attached": pl.Boolean}
     if not spec.attach_unique or scored.height == 0:
         return labels, pl.DataFrame(schema=schema)
-    levels = {c.name: c.level_names() for c in spec.comparisons}
-    agree = pl.any_horizontal(pl.col(f"gamma_{c}") == levels[c].index(lv) for c, lv in spec.attach_unique)
+    agree = any_level(spec, spec.attach_unique)
     no_against = pl.all_horizontal(pl.col(f"gamma_{c.name}") != len(c.levels) for c in spec.comparisons)
     qualifying = scored.filter(agree & no_against & pl.col("cannot_link").is_null()).select(f"{RID}_l", f"{RID}_r")
     sizes = np.bincount(labels, minlength=len(labels))
@@ -200,12 +199,7 @@ def _population_pairs(prepared: pl.DataFrame, within: str | None) -> float:
 
 def _identifying(spec: LinkageSpec) -> pl.Expr:
     """True when one of ``spec.link_requires`` holds (always true when the spec names none)."""
-    if not spec.link_requires:
-        return pl.lit(True)
-    levels = {c.name: c.level_names() for c in spec.comparisons}
-    return pl.any_horizontal(
-        pl.col(f"gamma_{comp}") == levels[comp].index(level) for comp, level in spec.link_requires
-    )
+    return any_level(spec, spec.link_requires) if spec.link_requires else pl.lit(True)
 
 
 def rule_masks(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec) -> list[np.ndarray]:

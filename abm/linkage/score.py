@@ -9,13 +9,14 @@ does not grow with the number of pairs.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
 from abm.linkage.block import RID
-from abm.linkage.compare import NULL_LEVEL, compare_pairs, gamma_column
+from abm.linkage.compare import NULL_LEVEL, any_level, compare_pairs, gamma_column
 from abm.linkage.spec import LinkageSpec
 
 log = logging.getLogger(__name__)
@@ -103,9 +104,7 @@ def estimate_u(prepared: pl.DataFrame, spec: LinkageSpec, within: str | None = N
     vectors = compare_pairs(prepared, sample, spec)
     if spec.u_exclude:
         # random pairs inside one account are often the same person; u must describe different ones
-        levels = {c.name: c.level_names() for c in spec.comparisons}
-        presumed = pl.any_horizontal(pl.col(f"gamma_{c}") == levels[c].index(lv) for c, lv in spec.u_exclude)
-        vectors = vectors.filter(~presumed)
+        vectors = vectors.filter(~any_level(spec, spec.u_exclude))
     return [
         _level_shares(vectors.get_column(gamma_column(c)).to_numpy(), c.n_levels) for c in spec.comparisons
     ]
@@ -170,7 +169,7 @@ def _held_out(spec: LinkageSpec, rule_index: int) -> list[int]:
     derived = dict(spec.derived)
     for key in list(keys):
         if key in derived:   # a derived key holds out every column its expression reads
-            keys.update(c for c in spec.columns() if c in derived[key])
+            keys.update(c for c in spec.columns() if re.search(rf"\b{re.escape(c)}\b", derived[key]))
     held = []
     for c, comp in enumerate(spec.comparisons):
         if {comp.column, *(lv.column for lv in comp.levels)} & keys:
