@@ -35,7 +35,6 @@ def accounts_table(resolved: pl.DataFrame) -> pl.DataFrame:
         .group_by("account_id", maintain_order=True).agg(pl.col("company_domain").alias("domains"))
     )
     base = named.group_by("account_id").agg(
-        pl.col("company_name").drop_nulls().mode().sort().first().alias("__any_name"),
         pl.col("legal_form").drop_nulls().mode().sort().first().alias("legal_form"),
         pl.col("corporate_number").drop_nulls().unique().sort().alias("__numbers"),
         pl.col("prefecture").drop_nulls().mode().sort().first().alias("prefecture"),
@@ -51,7 +50,7 @@ def accounts_table(resolved: pl.DataFrame) -> pl.DataFrame:
     out = (
         base.join(votes, on="account_id", how="left").join(domains, on="account_id", how="left")
         .with_columns(
-            pl.coalesce("__voted_name", "__any_name").alias("name"),
+            pl.col("__voted_name").alias("name"),
             pl.col("__numbers").list.first().alias("corporate_number"),
             pl.col("domains").fill_null(pl.lit([], dtype=pl.List(pl.Utf8))),
             # low: nothing but a web form with a webmail address, linked to no other record

@@ -67,10 +67,9 @@ class _Merger:
         self.vals = {int(r): {name: ({vals[i]} if vals[i] is not None else set()) for name, vals in picked.items()}
                      for i, r in enumerate(members)}
         self.cannot: dict[int, set[int]] = {int(r): set() for r in members}
-        for a, b in cannot.select(L, R).iter_rows():
-            if a in self.cannot and b in self.cannot:
-                self.cannot[a].add(b)
-                self.cannot[b].add(a)
+        for a, b in cannot.select(L, R).iter_rows():  # only pairs inside the rebuilt components
+            self.cannot[a].add(b)
+            self.cannot[b].add(a)
         self.cross: dict[int, dict[int, float]] = {int(r): {} for r in members}
         for a, b, w in scored.select(L, R, "match_weight").iter_rows():
             if a in self.cross and b in self.cross:
@@ -133,6 +132,7 @@ def cluster(n: int, links: pl.DataFrame, values: dict[str, pl.Series], cannot: p
         members = np.flatnonzero(in_bad)
         inside = pl.Series(in_bad)
         sub_scored = scored.filter(inside.gather(scored.get_column(L)) & inside.gather(scored.get_column(R)))
+        cannot = cannot.filter(inside.gather(cannot.get_column(L)) & inside.gather(cannot.get_column(R)))
         # must-links (infinite weight) outweigh any evidence against them; guards still apply
         evidence = pl.concat([sub_scored.select(L, R, "match_weight"),
                               links.filter(pl.col("match_weight").is_infinite()).select(L, R, "match_weight")])
