@@ -22,7 +22,9 @@ import polars as pl
 from abm import __version__
 from abm.contract import CONTRACT_VERSION
 from abm.detect.collisions import detect_collisions
+from abm.detect.crm_duplicates import crm_duplicates
 from abm.detect.current import current_persons
+from abm.detect.data_quality import contacts_on_other_companies, data_quality_table, link_conflicts
 from abm.detect.gaps import detect_gaps
 from abm.detect.policy import detect_policy
 from abm.detect.touches import TOUCH_KINDS, build_touches
@@ -105,6 +107,9 @@ def run(settings: Settings) -> RunResult:
     collisions = timer("collisions", detect_collisions, touches, resolved, policy, as_of)
     gaps = timer("gaps", detect_gaps, touches, persons, resolved, policy, as_of)
     accounts = timer("accounts", accounts_table, resolved)
+    duplicates = timer("crm_duplicates", crm_duplicates, resolved)
+    quality = timer("data_quality", lambda: data_quality_table(
+        link_conflicts(resolved, resolution.accounts, resolution.persons), contacts_on_other_companies(resolved)))
     records_out = records_table(resolved)
     history = id_history(settings.out_dir, records_out, started)
 
@@ -112,6 +117,7 @@ def run(settings: Settings) -> RunResult:
         "records": records_out, "accounts": accounts, "persons": persons, "touches": touches,
         "committee_edges": edges, "collisions": collisions, "key_person_gaps": gaps,
         "quarantine": loaded.quarantine, "id_history": history,
+        "crm_duplicates": duplicates, "data_quality": quality,
     }
     counts: dict[str, Any] = {name: df.height for name, df in tables.items()}
     counts["input_rows"] = sum(df.height for df in loaded.tables.values()) + loaded.quarantine.height
@@ -120,6 +126,7 @@ def run(settings: Settings) -> RunResult:
     counts["rows_without_touch_owner"] = int((~records.get_column("makes_touch").fill_null(True)).sum())
     counts["collisions_by_level"] = _value_counts(collisions, "level")
     counts["gaps_by_type"] = _value_counts(gaps, "gap_type")
+    counts["data_quality_by_finding"] = _value_counts(quality, "finding")
 
     with staged(settings.out_dir) as stage:
         timer("export", write_tables, stage, tables)

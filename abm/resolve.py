@@ -69,6 +69,7 @@ def _account_units(records: pl.DataFrame) -> pl.DataFrame:
 
 def resolve_accounts(records: pl.DataFrame, specs: LinkageSpecs) -> tuple[pl.DataFrame, LinkResult, dict[str, int]]:
     """``records`` + account_id, account_score."""
+    records = _account_refs_from_contacts(records)
     units = _account_units(records)
     result = link(units, specs.accounts)
     assigned = _ids_for_clusters(result.units, "A", "account_id").rename({"link_score": "account_score"})
@@ -94,6 +95,19 @@ def resolve_accounts(records: pl.DataFrame, specs: LinkageSpecs) -> tuple[pl.Dat
                                                   & pl.col("account_id").is_null()).height),
     }
     return out, result, counts
+
+
+def _account_refs_from_contacts(records: pl.DataFrame) -> pl.DataFrame:
+    """A lead converted into a contact, or an MA lead synced to one, names that contact's CRM account
+    when the link itself names none (a contact is not an account unit: its account is)."""
+    if "converted_account_ref" not in records.columns:
+        return records
+    contacts = records.filter(pl.col("kind") == "crm_contacts").select("record_key", "account_ref")
+    out = records
+    for account, contact in (("converted_account_ref", "converted_contact_ref"), ("crm_account_ref", "crm_contact_ref")):
+        out = out.join(contacts.rename({"record_key": contact, "account_ref": "__via"}), on=contact, how="left") \
+            .with_columns(pl.coalesce(account, "__via").alias(account)).drop("__via")
+    return out
 
 
 def _with_accounts(records: pl.DataFrame, assigned: pl.DataFrame) -> pl.DataFrame:

@@ -20,6 +20,7 @@ from abm.linkage.cluster import cluster
 from abm.linkage.compare import any_level, compare_pairs
 from abm.linkage.score import Model, estimate_u, predict, train
 from abm.linkage.spec import LinkageSpec
+from abm.linkage.system_links import system_pairs, vetoes
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,8 @@ class LinkResult:
     model: Model
     counts: dict[str, int]
     timings: dict[str, float] = field(default_factory=dict)
+    # system links left apart: id_from (states the link), id_to, system_link, finding, reason (a veto, a guard, net evidence)
+    conflicts: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=CONFLICT_SCHEMA))
 
     def summary(self) -> dict[str, object]:
         return {
@@ -73,6 +76,8 @@ def _cannot_links(con: duckdb.DuckDBPyConnection, prepared: pl.DataFrame, pairs:
 
 
 REP = "__rep"
+SYSTEM_RULE = "system_link"
+CONFLICT_SCHEMA = {"id_from": pl.Utf8, "id_to": pl.Utf8, "system_link": pl.Utf8, "finding": pl.Utf8, "reason": pl.Utf8}
 
 
 def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None = None) -> LinkResult:
@@ -102,7 +107,7 @@ def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None 
     ).sort(idc)
     return LinkResult(expanded, result.pairs, result.refused, result.model,
                       {**result.counts, "exact_duplicates_collapsed": units.height - reps.height},
-                      result.timings)
+                      result.timings, result.conflicts)
 
 
 def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None) -> LinkResult:
@@ -112,15 +117,22 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
     blocked = block(units, spec, con)
     timings["block"] = time.perf_counter() - t
     prepared = blocked.prepared
+    system = system_pairs(prepared, spec)
+    candidates = blocked.pairs
+    if system.height:  # linked pairs blocking did not find are compared too (rule "system_link")
+        extra = system.join(candidates, on=[f"{RID}_l", f"{RID}_r"], how="anti").select(
+            f"{RID}_l", f"{RID}_r", pl.lit(SYSTEM_RULE).alias("rule"))
+        candidates = pl.concat([candidates, extra]).sort(f"{RID}_l", f"{RID}_r")
 
     t = time.perf_counter()
-    vectors = compare_pairs(prepared, blocked.pairs, spec)
+    vectors = compare_pairs(prepared, candidates, spec)
     timings["compare"] = time.perf_counter() - t
 
     t = time.perf_counter()
     u = estimate_u(prepared, spec, spec.u_within)
-    model = train(vectors, spec, u, rule_masks(prepared, vectors, spec))
-    model = model.with_prior(_population_pairs(prepared, spec.u_within), vectors.height)
+    blocked_vectors = vectors.filter(pl.col("rule") != SYSTEM_RULE)  # EM learns from blocking alone
+    model = train(blocked_vectors, spec, u, rule_masks(prepared, blocked_vectors, spec))
+    model = model.with_prior(_population_pairs(prepared, spec.u_within), blocked_vectors.height)
     scored = predict(vectors, model)
     timings["score"] = time.perf_counter() - t
 
@@ -128,13 +140,20 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
     cannot = _cannot_links(con, prepared, scored, spec)
     scored = scored.join(cannot, on=[f"{RID}_l", f"{RID}_r"], how="left")
     scored = scored.with_columns(_identifying(spec).alias("identifying"))
-    acceptable = (pl.col("match_probability") >= spec.threshold) & pl.col("cannot_link").is_null() & pl.col("identifying")
+    scored = (scored.join(system.drop("finding", "from_rid"), on=[f"{RID}_l", f"{RID}_r"], how="left")
+              .join(vetoes(con, prepared, system, spec), on=[f"{RID}_l", f"{RID}_r"], how="left"))
+    system_ok = pl.col("system_link").is_not_null() & pl.col("system_veto").is_null() & pl.col("cannot_link").is_null()
+    acceptable = ((pl.col("match_probability") >= spec.threshold) & pl.col("cannot_link").is_null()
+                  & pl.col("identifying")) | system_ok
+    # a system link weighs at least the spec's link weight, in the merge order and in the net evidence
+    link_weight = pl.when(system_ok).then(pl.max_horizontal("match_weight", pl.lit(spec.system_links.weight))) \
+        .otherwise(pl.col("match_weight")).alias("match_weight")
     accepted = scored.filter(acceptable)
-    links = accepted.select(f"{RID}_l", f"{RID}_r", "match_weight")
+    links = accepted.select(f"{RID}_l", f"{RID}_r", link_weight)
     if must_link is not None and must_link.height:
         links = pl.concat([links, _must_link_rids(prepared, must_link, spec)])
     values = {g.name: prepared.get_column(g.column) for g in spec.guards if g.kind == "distinct_values" and g.column}
-    clusters = cluster(prepared.height, links, values, cannot, scored.select(f"{RID}_l", f"{RID}_r", "match_weight"))
+    clusters = cluster(prepared.height, links, values, cannot, scored.select(f"{RID}_l", f"{RID}_r", link_weight))
     timings["cluster"] = time.perf_counter() - t
 
     labels, attached = _attach_unique(clusters.labels, scored, spec)
@@ -148,6 +167,7 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
     ids = prepared.get_column(spec.id_column)
     scored = scored.with_columns(  # ids beside row numbers: the pairs table is evidence people read
         ids.gather(scored.get_column(f"{RID}_l")).alias("id_l"), ids.gather(scored.get_column(f"{RID}_r")).alias("id_r"))
+    conflicts = _conflicts(scored, clusters.refused, labels, system)
     best = _strongest_link(prepared.height, scored)
     out_units = prepared.with_columns(
         pl.Series("cluster", ids.gather(labels)),
@@ -155,7 +175,26 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
     )
     log.info("linkage %s: %d units -> %d clusters", spec.name, prepared.height,
              out_units.get_column("cluster").n_unique() if prepared.height else 0)
-    return LinkResult(out_units, scored, clusters.refused, model, blocked.counts, timings)
+    counts = {**blocked.counts, "system_links": system.height, "system_link_conflicts": conflicts.height}
+    return LinkResult(out_units, scored, clusters.refused, model, counts, timings, conflicts)
+
+
+def _conflicts(scored: pl.DataFrame, refused: pl.DataFrame, labels: np.ndarray, system: pl.DataFrame) -> pl.DataFrame:
+    """System links whose two units ended in different clusters, with the reason: the veto, the guard
+    that forbids the pair, the guard or net evidence that refused the merge."""
+    if system.height == 0:
+        return pl.DataFrame(schema=CONFLICT_SCHEMA)
+    linked = scored.filter(pl.col("system_link").is_not_null())
+    same = labels[linked.get_column(f"{RID}_l").to_numpy()] == labels[linked.get_column(f"{RID}_r").to_numpy()]
+    apart = linked.filter(pl.Series(~same))
+    from_left = pl.col("from_rid") == pl.col(f"{RID}_l")
+    return (apart.join(system.select(f"{RID}_l", f"{RID}_r", "finding", "from_rid"), on=[f"{RID}_l", f"{RID}_r"],
+                       how="left")
+            .join(refused.select(f"{RID}_l", f"{RID}_r", "refused_by"), on=[f"{RID}_l", f"{RID}_r"], how="left")
+            .select(pl.when(from_left).then("id_l").otherwise("id_r").alias("id_from"),
+                    pl.when(from_left).then("id_r").otherwise("id_l").alias("id_to"), "system_link", "finding",
+                    pl.coalesce("system_veto", "cannot_link", "refused_by", pl.lit("evidence_against")).alias("reason"))
+            .sort("id_from", "id_to"))
 
 
 def _attach_unique(labels: np.ndarray, scored: pl.DataFrame, spec: LinkageSpec) -> tuple[np.ndarray, pl.DataFrame]:
