@@ -37,7 +37,7 @@ def _activity(records: pl.DataFrame) -> pl.DataFrame:
     refs = pl.concat([
         records.select(pl.col("account_ref").alias("record_key"), "record_date"),
         records.select(pl.col("contact_ref").alias("record_key"), "record_date"),
-    ]).drop_nulls("record_key")
+    ]).cast({"record_key": pl.Utf8}).drop_nulls("record_key")
     return refs.group_by("record_key").agg(pl.len().alias("n_pointing"), pl.col("record_date").min().alias("first_ref"))
 
 

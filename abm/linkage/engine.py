@@ -145,8 +145,9 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
     system_ok = pl.col("system_link").is_not_null() & pl.col("system_veto").is_null() & pl.col("cannot_link").is_null()
     acceptable = ((pl.col("match_probability") >= spec.threshold) & pl.col("cannot_link").is_null()
                   & pl.col("identifying")) | system_ok
-    # a system link weighs at least the spec's link weight, in the merge order and in the net evidence
-    link_weight = pl.when(system_ok).then(pl.max_horizontal("match_weight", pl.lit(spec.system_links.weight))) \
+    # a system link is evidence of its own: its weight adds to what the comparisons say (log2 odds add
+    # up), in the merge order and in the net evidence between two clusters, which may still refuse it
+    link_weight = pl.when(system_ok).then(pl.col("match_weight") + spec.system_links.weight) \
         .otherwise(pl.col("match_weight")).alias("match_weight")
     accepted = scored.filter(acceptable)
     links = accepted.select(f"{RID}_l", f"{RID}_r", link_weight)
@@ -156,7 +157,7 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
     clusters = cluster(prepared.height, links, values, cannot, scored.select(f"{RID}_l", f"{RID}_r", link_weight))
     timings["cluster"] = time.perf_counter() - t
 
-    labels, attached = _attach_unique(clusters.labels, scored, spec)
+    labels, attached = _attach_unique(clusters.labels, scored, spec, clusters.refused)
     scored = scored.join(attached, on=[f"{RID}_l", f"{RID}_r"], how="left").with_columns(
         attached=pl.col("attached").fill_null(False),
     ).with_columns(
@@ -197,7 +198,8 @@ def _conflicts(scored: pl.DataFrame, refused: pl.DataFrame, labels: np.ndarray, 
             .sort("id_from", "id_to"))
 
 
-def _attach_unique(labels: np.ndarray, scored: pl.DataFrame, spec: LinkageSpec) -> tuple[np.ndarray, pl.DataFrame]:
+def _attach_unique(labels: np.ndarray, scored: pl.DataFrame, spec: LinkageSpec,
+                   refused: pl.DataFrame | None = None) -> tuple[np.ndarray, pl.DataFrame]:
     """A unit left alone whose only agreeing candidates (an ``attach_unique`` level, and no
     comparison saying 'different') all sit in one cluster joins that cluster: a web form naming
     its company, and nothing else, belongs to the one account of that name — unless two accounts
@@ -219,6 +221,11 @@ def _attach_unique(labels: np.ndarray, scored: pl.DataFrame, spec: LinkageSpec) 
         pl.Series("alone", sizes[labels[unit]] == 1), pl.Series("target", labels[other]),
         pl.Series("target_alone", sizes[labels[other]] == 1),
     ).filter(pl.col("alone") & ~pl.col("target_alone"))
+    if refused is not None and refused.height:  # a merge refused into that cluster is not undone here
+        ra, rb = refused.get_column(f"{RID}_l").to_numpy(), refused.get_column(f"{RID}_r").to_numpy()
+        barred = pl.DataFrame({"unit": np.r_[ra, rb], "target": np.r_[labels[rb], labels[ra]]}).cast(
+            {"unit": pl.UInt32, "target": both.schema["target"]})
+        both = both.join(barred, on=["unit", "target"], how="anti")
     unique = both.group_by("unit").agg(pl.col("target").n_unique().alias("k"), pl.col("target").first()) \
         .filter(pl.col("k") == 1)
     out = labels.copy()
