@@ -36,6 +36,7 @@ from abm.linkage.spec import linkage_specs
 from abm.load import load_inputs
 from abm.normalize.records import normalize_records
 from abm.report.html import write_report
+from abm.report.xlsx import write_xlsx
 from abm.resolve import resolve
 from abm.rules import load_rules
 from abm.runs import runs_table
@@ -135,6 +136,7 @@ def run(settings: Settings) -> RunResult:
         timer("graphs", write_graphs, edges, stage / "graphs",
               _most_urgent_accounts(collisions, gaps, settings.graph_files))
         timer("report", write_report, stage / "report.html", tables, as_of, counts)
+        timer("xlsx", write_xlsx, stage / "report.xlsx", tables)
         write_evidence(stage, resolution.accounts, resolution.persons)
         if settings.keep_intermediate:
             (stage / "stages").mkdir()
