@@ -25,6 +25,7 @@ from abm.detect.collisions import detect_collisions
 from abm.detect.crm_duplicates import crm_duplicates
 from abm.detect.current import current_persons
 from abm.detect.data_quality import contacts_on_other_companies, data_quality_table, link_conflicts
+from abm.detect.flags import track_flags
 from abm.detect.gaps import detect_gaps
 from abm.detect.policy import detect_policy
 from abm.detect.touches import TOUCH_KINDS, build_touches
@@ -37,8 +38,10 @@ from abm.linkage.spec import linkage_specs
 from abm.load import load_inputs
 from abm.normalize.records import normalize_records
 from abm.report.html import write_report
+from abm.report.xlsx import write_xlsx
 from abm.resolve import resolve
 from abm.rules import load_rules
+from abm.runs import runs_table
 from abm.settings import Settings
 from abm.tables import accounts_table, records_table
 
@@ -55,10 +58,13 @@ class RunResult:
 
 
 class _Timer:
-    def __init__(self) -> None:
+    def __init__(self, on_stage: Callable[[str], None] | None = None) -> None:
         self.timings: dict[str, float] = {}
+        self.on_stage = on_stage
 
     def __call__(self, stage: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        if self.on_stage is not None:
+            self.on_stage(stage)
         start = time.perf_counter()
         result = fn(*args, **kwargs)
         self.timings[stage] = round(time.perf_counter() - start, 3)
@@ -86,10 +92,11 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def run(settings: Settings) -> RunResult:
-    """Run every stage on ``settings.input_dir`` and publish the outputs to ``settings.out_dir``."""
+def run(settings: Settings, on_stage: Callable[[str], None] | None = None) -> RunResult:
+    """Run every stage on ``settings.input_dir`` and publish the outputs to ``settings.out_dir``.
+    ``on_stage(name)`` is called as each stage starts (the CLI's progress display)."""
     started = datetime.now(UTC)
-    timer = _Timer()
+    timer = _Timer(on_stage)
     rules = timer("rules", load_rules, settings.rules_dir)
     loaded = timer("load", load_inputs, settings.input_dir, rules)
     if not any("rows_read" in f for f in loaded.files):
@@ -106,6 +113,8 @@ def run(settings: Settings) -> RunResult:
     edges = timer("graph", committee_edges, resolved, persons, touches)
     collisions = timer("collisions", detect_collisions, touches, resolved, policy, as_of)
     gaps = timer("gaps", detect_gaps, touches, persons, resolved, policy, as_of)
+    flags = timer("flags", track_flags, settings.out_dir, collisions, gaps, as_of, started)
+    collisions, gaps = flags.collisions, flags.gaps
     accounts = timer("accounts", accounts_table, resolved)
     duplicates = timer("crm_duplicates", crm_duplicates, resolved)
     quality = timer("data_quality", lambda: data_quality_table(
@@ -116,7 +125,7 @@ def run(settings: Settings) -> RunResult:
     tables = {
         "records": records_out, "accounts": accounts, "persons": persons, "touches": touches,
         "committee_edges": edges, "collisions": collisions, "key_person_gaps": gaps,
-        "quarantine": loaded.quarantine, "id_history": history,
+        "quarantine": loaded.quarantine, "id_history": history, "flag_history": flags.history,
         "crm_duplicates": duplicates, "data_quality": quality,
     }
     counts: dict[str, Any] = {name: df.height for name, df in tables.items()}
@@ -127,6 +136,9 @@ def run(settings: Settings) -> RunResult:
     counts["collisions_by_level"] = _value_counts(collisions, "level")
     counts["gaps_by_type"] = _value_counts(gaps, "gap_type")
     counts["data_quality_by_finding"] = _value_counts(quality, "finding")
+    counts["critical_collisions"] = int((collisions.get_column("severity") == "critical").sum())
+    counts["flags"] = flags.counts
+    tables["runs"] = runs_table(settings.out_dir, started, as_of, counts, __version__)
 
     with staged(settings.out_dir) as stage:
         timer("export", write_tables, stage, tables)
@@ -135,6 +147,7 @@ def run(settings: Settings) -> RunResult:
         timer("graphs", write_graphs, edges, stage / "graphs",
               _most_urgent_accounts(collisions, gaps, settings.graph_files))
         timer("report", write_report, stage / "report.html", tables, as_of, counts)
+        timer("xlsx", write_xlsx, stage / "report.xlsx", tables)
         write_evidence(stage, resolution.accounts, resolution.persons)
         if settings.keep_intermediate:
             (stage / "stages").mkdir()

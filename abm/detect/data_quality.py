@@ -67,6 +67,14 @@ def contacts_on_other_companies(records: pl.DataFrame) -> pl.DataFrame:
     hits = (contacts.join(sole, on="company_domain")
             .filter(pl.col("domain_account") != pl.col("account_id"))
             .join(own, on=["account_id", "company_domain"], how="anti"))
+    # two accounts at one address or one phone line are more likely one company abm kept apart (a
+    # rename) than a person on the wrong company's account: no finding
+    places = pl.concat([named.select("account_id", pl.col(c).alias("place")).drop_nulls()
+                        for c in ("postal_code", "phone")]).unique()
+    same_place = (hits.select("record_key", "account_id", "domain_account").join(places, on="account_id")
+                  .join(places.rename({"account_id": "domain_account"}), on=["domain_account", "place"])
+                  .select("record_key").unique())
+    hits = hits.join(same_place, on="record_key", how="anti")
     names = records.filter(pl.col("kind") != "ma_activities").group_by("account_id").agg(
         pl.col("company_name").drop_nulls().mode().sort().first().alias("name"))
     hits = hits.join(names.rename({"account_id": "domain_account", "name": "other_name"}), on="domain_account",
