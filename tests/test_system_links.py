@@ -183,3 +183,39 @@ def test_groups_larger_than_three_are_split_into_merges_of_three():
     assert dups.height == 5 and set(dups["duplicate_of"]) == {"X0"}
     sizes = dups.group_by("merge_group").len()["len"].to_list()
     assert max(sizes) <= 2 and sorted(sizes) == [1, 2, 2]
+
+
+def test_the_vendor_variant_of_a_world_loads_by_header_alone(small_world: Path, tmp_path: Path):
+    from abm.load import load_inputs
+    from abm.rules import load_rules
+    from fixtures.synth.vendor import write_vendor_variant
+
+    rules = load_rules(validate=False)
+    write_vendor_variant(small_world, tmp_path / "vendor")
+    canonical = load_inputs(small_world, rules)
+    vendor = load_inputs(tmp_path / "vendor", rules)
+    layouts = {f["path"]: f["layout"] for f in vendor.files if f.get("layout")}
+    assert layouts == {"名刺データ.csv": "sansan", "Account.csv": "salesforce_account",
+                       "Contact.csv": "salesforce_contact", "リード.csv": "salesforce_ja_lead",
+                       "Opportunity.csv": "salesforce_opportunity", "marketo_activity_log.csv": "marketo_activity",
+                       "marketo_leads.csv": "marketo_lead"}
+    for kind, table in canonical.tables.items():
+        assert vendor.tables[kind].height == table.height, kind
+    for kind, columns in (("crm_leads", ["lead_id", "converted_account_id", "converted_contact_id"]),
+                          ("ma_leads", ["lead_id", "crm_lead_id", "crm_contact_id", "crm_account_id"]),
+                          ("cards", ["card_id", "vendor_person_id"])):
+        want = canonical.tables[kind].select(columns).sort(columns[0])
+        assert vendor.tables[kind].select(columns).sort(columns[0]).equals(want), kind
+
+
+def test_generated_worlds_carry_links_and_their_truth(small_world: Path):
+    conversions = pl.read_csv(small_world / "truth" / "conversions.csv", infer_schema=False)
+    leads = pl.read_csv(small_world / "crm_leads.csv", infer_schema=False)
+    converted = leads.filter(pl.col("is_converted") == "true")
+    assert converted.height == conversions.height > 0
+    assert set(converted["converted_account_id"]) <= set(
+        pl.read_csv(small_world / "crm_accounts.csv", infer_schema=False, encoding="cp932")["account_id"])
+    syncs = pl.read_csv(small_world / "truth" / "ma_sync.csv", infer_schema=False)
+    assert set(syncs.columns) == {"ma_lead_key", "crm_key", "account_key", "stale"}
+    cards = pl.concat([pl.read_csv(p, infer_schema=False) for p in small_world.glob("cards_*.csv")])
+    assert cards["vendor_person_id"].drop_nulls().len() > cards.height // 2
