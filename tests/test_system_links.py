@@ -219,3 +219,4 @@ def test_generated_worlds_carry_links_and_their_truth(small_world: Path):
     assert set(syncs.columns) == {"ma_lead_key", "crm_key", "account_key", "stale"}
     cards = pl.concat([pl.read_csv(p, infer_schema=False) for p in small_world.glob("cards_*.csv")])
     assert cards["vendor_person_id"].drop_nulls().len() > cards.height // 2
+

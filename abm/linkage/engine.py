@@ -143,8 +143,9 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
     scored = (scored.join(system.drop("finding", "from_rid"), on=[f"{RID}_l", f"{RID}_r"], how="left")
               .join(vetoes(con, prepared, system, spec), on=[f"{RID}_l", f"{RID}_r"], how="left"))
     system_ok = pl.col("system_link").is_not_null() & pl.col("system_veto").is_null() & pl.col("cannot_link").is_null()
+    # a pair only a system link proposed (another account, say) links as that link or not at all
     acceptable = ((pl.col("match_probability") >= spec.threshold) & pl.col("cannot_link").is_null()
-                  & pl.col("identifying")) | system_ok
+                  & pl.col("identifying") & (pl.col("rule") != SYSTEM_RULE)) | system_ok
     # a system link is evidence of its own: its weight adds to what the comparisons say (log2 odds add
     # up), in the merge order and in the net evidence between two clusters, which may still refuse it
     link_weight = pl.when(system_ok).then(pl.col("match_weight") + spec.system_links.weight) \
@@ -209,7 +210,8 @@ def _attach_unique(labels: np.ndarray, scored: pl.DataFrame, spec: LinkageSpec,
         return labels, pl.DataFrame(schema=schema)
     agree = any_level(spec, spec.attach_unique)
     no_against = pl.all_horizontal(pl.col(f"gamma_{c.name}") != len(c.levels) for c in spec.comparisons)
-    qualifying = scored.filter(agree & no_against & pl.col("cannot_link").is_null()).select(f"{RID}_l", f"{RID}_r")
+    qualifying = scored.filter(agree & no_against & pl.col("cannot_link").is_null()
+                               & (pl.col("rule") != SYSTEM_RULE)).select(f"{RID}_l", f"{RID}_r")
     sizes = np.bincount(labels, minlength=len(labels))
     both = pl.concat([
         qualifying.select(pl.col(f"{RID}_l").alias("unit"), pl.col(f"{RID}_r").alias("other"), f"{RID}_l", f"{RID}_r"),
