@@ -220,3 +220,13 @@ def test_generated_worlds_carry_links_and_their_truth(small_world: Path):
     cards = pl.concat([pl.read_csv(p, infer_schema=False) for p in small_world.glob("cards_*.csv")])
     assert cards["vendor_person_id"].drop_nulls().len() > cards.height // 2
 
+
+
+def test_system_links_show_in_the_evidence_and_explain(linked_run: Path):
+    from abm.explain import explain
+
+    evidence = pl.read_parquet(linked_run / "evidence" / "account_links.parquet")
+    rules = set(evidence.filter(pl.col("id_r") == "crm_leads:L2")["rule"])
+    assert "system_link:converted_account" in rules
+    text = explain(linked_run, "crm_leads:L1")
+    assert "system_link:converted_account" in text and "system_link:converted_contact" in text
