@@ -112,8 +112,11 @@ def linked_run(tmp_path_factory) -> Path:
         # mis-converted into the similarly named 東洋工業 (its own domain says 東洋興業)
         ["L2", "東洋興業", "田中", "実", "tanaka@toyo-kogyo.example", "営業部", "2025-01-06", "true", "A2", ""],
     ])
-    _write(d / "ma_leads.csv", ["lead_id", "email", "company_name", "full_name", "created_on", "crm_contact_id"], [
-        ["M1", "taro.y@gmail.example", "", "山田 太郎", "2025-01-04", "C1"],
+    _write(d / "ma_leads.csv", ["lead_id", "email", "company_name", "full_name", "created_on", "crm_contact_id",
+                                "crm_account_id"], [
+        ["M1", "taro.y@gmail.example", "", "山田 太郎", "2025-01-04", "C1", ""],
+        # a stale sync: a 東洋興業 person synced to 東洋工業's contact and account
+        ["M2", "tanaka@toyo-kogyo.example", "東洋興業", "田中 実", "2025-01-07", "C2", "A2"],
     ])
     out = d / "out"
     run(Settings(input_dir=d, out_dir=out))
@@ -230,3 +233,11 @@ def test_system_links_show_in_the_evidence_and_explain(linked_run: Path):
     assert "system_link:converted_account" in rules
     text = explain(linked_run, "crm_leads:L1")
     assert "system_link:converted_account" in text and "system_link:converted_contact" in text
+
+
+def test_a_stale_sync_is_not_followed_but_reported(linked_run: Path):
+    rec = _records(linked_run)
+    assert rec["ma_leads:M2"]["account_id"] == rec["crm_accounts:A1"]["account_id"]
+    assert rec["ma_leads:M2"]["person_id"] != rec["crm_contacts:C2"]["person_id"]
+    quality = pl.read_parquet(linked_run / "data_quality.parquet").filter(pl.col("finding") == "sync_conflict")
+    assert ("ma_leads:M2", "crm_accounts:A2") in set(quality.select("record_key", "related_record_key").rows())

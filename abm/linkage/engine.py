@@ -158,7 +158,11 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
     clusters = cluster(prepared.height, links, values, cannot, scored.select(f"{RID}_l", f"{RID}_r", link_weight))
     timings["cluster"] = time.perf_counter() - t
 
-    labels, attached = _attach_unique(clusters.labels, scored, spec, clusters.refused)
+    # a unit refused into a cluster (a guard, net evidence, a vetoed system link) is not attached to it
+    barred = pl.concat([clusters.refused.select(f"{RID}_l", f"{RID}_r"),
+                        scored.filter(pl.col("system_veto").is_not_null() | pl.col("cannot_link").is_not_null())
+                        .select(f"{RID}_l", f"{RID}_r")])
+    labels, attached = _attach_unique(clusters.labels, scored, spec, barred)
     scored = scored.join(attached, on=[f"{RID}_l", f"{RID}_r"], how="left").with_columns(
         attached=pl.col("attached").fill_null(False),
     ).with_columns(
@@ -232,6 +236,20 @@ def _attach_unique(labels: np.ndarray, scored: pl.DataFrame, spec: LinkageSpec,
         .filter(pl.col("k") == 1)
     out = labels.copy()
     out[unique.get_column("unit").to_numpy()] = unique.get_column("target").to_numpy()
+    if refused is not None and refused.height:  # two lone units attached side by side: undo the barred one
+        ra, rb = refused.get_column(f"{RID}_l").to_numpy(), refused.get_column(f"{RID}_r").to_numpy()
+        moved = out != labels
+        clash = (out[ra] == out[rb]) & (labels[ra] != labels[rb])
+        # the unit attached on the weaker agreement goes back (a unit that did not move stays)
+        strength = np.full(len(labels), -np.inf)
+        best = both.join(scored.select(f"{RID}_l", f"{RID}_r", "match_weight"), on=[f"{RID}_l", f"{RID}_r"]) \
+            .group_by("unit").agg(pl.col("match_weight").max())
+        strength[best.get_column("unit").to_numpy()] = best.get_column("match_weight").to_numpy()
+        strength[~moved] = np.inf
+        weaker_l = strength[ra] <= strength[rb]
+        undo = np.unique(np.r_[ra[clash & weaker_l & moved[ra]], rb[clash & ~weaker_l & moved[rb]]])
+        out[undo] = labels[undo]
+        unique = unique.filter(~pl.col("unit").is_in(undo.tolist()))
     attached = both.join(unique.select("unit"), on="unit").select(f"{RID}_l", f"{RID}_r", pl.lit(True).alias("attached"))
     return out, attached.unique().cast(schema)  # type: ignore[arg-type]
 
