@@ -1,10 +1,11 @@
-"""../shared/CONTRACT.md (v1.1) as code: input kinds and their columns, output tables.
+"""docs/contract.md as code: input kinds and their columns, output tables.
 
 Every stage refers to these names instead of repeating string literals.
 """
 
 from __future__ import annotations
 
+#: The version of docs/contract.md this code implements in full (written to run.json).
 CONTRACT_VERSION = "1.1"
 
 #: kind -> canonical columns; the first column is the kind's id (unique within the kind).
