@@ -42,7 +42,7 @@ from abm.normalize.contact import (
     prefecture_from_postal,
     registrable_domain,
 )
-from abm.normalize.person import PersonRules, name_part, normalize_person, person_rules
+from abm.normalize.person import NamePart, PersonRules, name_part, normalize_person, person_rules
 from abm.normalize.text import clean
 from abm.rules import Rules, require, string_list
 
@@ -209,8 +209,13 @@ def _address(df: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
     return df.with_columns(pl.coalesce("_pref_a", "_pref_p").alias("prefecture"))
 
 
-_PART_COLUMNS = {"simple": pl.Boolean, "part": pl.Utf8, "key": pl.Utf8, "kana_col": pl.Utf8, "kana_self": pl.Utf8,
-                 "tokens_col": pl.List(pl.Utf8), "tokens_self": pl.List(pl.Utf8), "kana_spaced": pl.Boolean}
+#: NamePart field -> dtype; the columns are named after the fields (checked at import: a field added,
+#: renamed or reordered in NamePart cannot silently feed the wrong column)
+_PART_COLUMNS: Mapping[str, Any] = MappingProxyType({
+    "simple": pl.Boolean, "part": pl.Utf8, "key": pl.Utf8, "kana_col": pl.Utf8, "kana_self": pl.Utf8,
+    "tokens_col": pl.List(pl.Utf8), "tokens_self": pl.List(pl.Utf8), "kana_col_spaced": pl.Boolean,
+})
+assert tuple(_PART_COLUMNS) == NamePart._fields, "_PART_COLUMNS must list NamePart's fields in order"
 _PERSON_OUT = {"family_n": pl.Utf8, "given_n": pl.Utf8, "person_name": pl.Utf8, "person_name_key": pl.Utf8,
                "name_kana": pl.Utf8, "name_romaji": pl.Utf8}
 
@@ -221,13 +226,13 @@ def _person(df: pl.DataFrame, ctx: _Ctx, full: bool) -> pl.DataFrame:
     the distinct pairs; the other rows go through ``normalize_person`` once per distinct tuple."""
     cols = ["family_name", "given_name", "family_name_kana", "given_name_kana"]
     df = df.with_columns((pl.col("full_name") if full else pl.lit(None, pl.Utf8)).alias("_full"))
-    for side, name, kana in (("f", "family_name", "family_name_kana"), ("g", "given_name", "given_name_kana")):
+    for side, name_col, kana_col in (("f", "family_name", "family_name_kana"), ("g", "given_name", "given_name_kana")):
         out = {f"_{side}_{c}": t for c, t in _PART_COLUMNS.items()}
-        df = apply_unique(df, [name, kana], lambda v, k: tuple(name_part(v, k, ctx.person)), out)
+        df = apply_unique(df, [name_col, kana_col], lambda v, k: tuple(name_part(v, k, ctx.person)), out)
     f, g = (lambda c: pl.col(f"_f_{c}")), (lambda c: pl.col(f"_g_{c}"))
     no_kana = f("kana_col").is_null() & g("kana_col").is_null()
     fast = (f("simple") & g("simple") & pl.col("_full").is_null()
-            & ~(f("kana_col").is_not_null() & g("kana_col").is_null() & f("kana_spaced"))).fill_null(False)
+            & ~(f("kana_col").is_not_null() & g("kana_col").is_null() & f("kana_col_spaced"))).fill_null(False)
     tokens = pl.concat_list(
         pl.when(no_kana).then(f("tokens_self")).otherwise(f("tokens_col")),
         pl.when(no_kana).then(g("tokens_self")).otherwise(g("tokens_col")),

@@ -194,7 +194,9 @@ _KANA_ONLY = re.compile(r"[\u3041-\u3096\u30a1-\u30fa\u30fc\u30fb\u309d\u309e\u3
 
 def is_kana(s: str | None) -> bool:
     """True when ``s`` is made only of hiragana/katakana (and spaces, ー, ・)."""
-    return bool(s) and _KANA_ONLY.fullmatch(s) is not None and any(c != " " for c in s)
+    if not s:
+        return False
+    return _KANA_ONLY.fullmatch(s) is not None and any(c != " " for c in s)
 
 
 def to_katakana(s: str | None) -> str | None:
