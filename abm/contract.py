@@ -121,7 +121,7 @@ NORMALIZED_SCHEMA: dict[str, str] = {
     "email": "str",                # lower-cased full address
     "has_person": "bool",          # the record is about one person
     # organisation
-    "department": "str",           # counterpart department, normalised (abm.normalize.org)
+    "department": "str",           # counterpart department, normalised (abm.normalize.departments)
     "department_raw": "str",
     "title": "str",                # as written (NFKC)
     "rank": "int",                 # 0-9 from the contract's rank table

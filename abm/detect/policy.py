@@ -41,7 +41,7 @@ def _count(section: dict[str, Any], name: str, file: str, prefix: str, default: 
 
 def detect_policy(rules: Any) -> Policy:
     """Parse and validate policy.yaml (a RulesError names the file and key)."""
-    from abm.normalize.org import normalize_internal_department, org_rules
+    from abm.normalize.departments import department_rules, normalize_internal_department
 
     doc, file = rules.doc(_FILE), rules.path(_FILE)
     if not isinstance(doc, dict):
@@ -57,7 +57,7 @@ def detect_policy(rules: Any) -> Policy:
         raise RulesError(file, "collision.critical_when", "expected a mapping")
     crit = "collision.critical_when"   # 0 (or absent) switches a critical rule off
     excluded = string_list(doc.get("excluded_internal_departments") or [], file, "excluded_internal_departments")
-    org = rules.view(org_rules)
+    departments = rules.view(department_rules)
     policy = Policy(
         collision_window_days=_count(col, "window_days", file, "collision"),
         min_internal_departments=_count(col, "min_internal_departments", file, "collision", 2),
@@ -70,7 +70,7 @@ def detect_policy(rules: Any) -> Policy:
         decision_maker_rank=_count(gaps, "decision_maker_rank", file, "gaps", 5),
         account_decision_maker_rank=_count(gaps, "account_decision_maker_rank", file, "gaps", 7),
         excluded_internal_departments=frozenset(
-            d for e in excluded if (d := normalize_internal_department(e, org)) is not None),
+            d for e in excluded if (d := normalize_internal_department(e, departments)) is not None),
     )
     if policy.min_internal_departments < 2:
         raise RulesError(file, "collision.min_internal_departments", "a collision needs at least 2 departments")

@@ -21,7 +21,6 @@ import polars as pl
 
 from abm.contract import KINDS, NORMALIZED_SCHEMA, PERSON_KINDS, id_column
 from abm.errors import RulesError
-from abm.normalize import org
 from abm.normalize.company import CompanyRules, company_kana, company_rules, display_keys, split_legal_form
 from abm.normalize.contact import (
     EXTENSION,
@@ -42,8 +41,15 @@ from abm.normalize.contact import (
     prefecture_from_postal,
     registrable_domain,
 )
+from abm.normalize.departments import (
+    DepartmentRules,
+    department_rules,
+    normalize_department,
+    normalize_internal_department,
+)
 from abm.normalize.person import NamePart, PersonRules, name_part, normalize_person, person_rules
 from abm.normalize.text import clean
+from abm.normalize.titles import TitleRules, title_rank, title_rules
 from abm.rules import Rules, require, string_list
 
 log = logging.getLogger(__name__)
@@ -140,7 +146,8 @@ class _Ctx:
     company: CompanyRules
     contact: ContactRules
     person: PersonRules
-    org: Any
+    titles: TitleRules
+    departments: DepartmentRules
     records: RecordsRules
 
 
@@ -264,11 +271,11 @@ def _person(df: pl.DataFrame, ctx: _Ctx, full: bool) -> pl.DataFrame:
 
 def _org(df: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
     def dept(raw: str | None) -> tuple[Any, ...]:
-        return clean(raw), _safe(org.normalize_department, raw, ctx.org)
+        return clean(raw), _safe(normalize_department, raw, ctx.departments)
 
     def title(raw: str | None) -> tuple[Any, ...]:
         t = clean(raw)
-        rank = _safe(org.title_rank, t, ctx.org) if t else 0
+        rank = _safe(title_rank, t, ctx.titles) if t else 0
         return t, int(rank) if isinstance(rank, int) else 0
 
     df = apply_unique(df, ["department"], dept, {"department_raw": pl.Utf8, "department_n": pl.Utf8})
@@ -291,7 +298,7 @@ def _map_clean(df: pl.DataFrame, cols: Sequence[str]) -> pl.DataFrame:
 
 
 def _internal(df: pl.DataFrame, col: str, ctx: _Ctx) -> pl.DataFrame:
-    return apply_unique(df, [col], lambda v: (_safe(org.normalize_internal_department, v, ctx.org),),
+    return apply_unique(df, [col], lambda v: (_safe(normalize_internal_department, v, ctx.departments),),
                         {"internal_department": pl.Utf8})
 
 
@@ -409,7 +416,8 @@ def normalize_records(tables: Mapping[str, pl.DataFrame], rules: Rules, as_of: d
     it are kept here and filtered by the stages that use windows)."""
     ctx = _Ctx(
         company=rules.view(company_rules), contact=rules.view(contact_rules), person=rules.view(person_rules),
-        org=rules.view(org.org_rules), records=rules.view(records_rules),
+        titles=rules.view(title_rules), departments=rules.view(department_rules),
+        records=rules.view(records_rules),
     )
     frames = []
     for kind in (*KINDS, *sorted(set(tables) - set(KINDS))):
