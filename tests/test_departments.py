@@ -45,7 +45,43 @@ DEPARTMENTS = [
     ("営業部 部長", "営業部"), ("営業部部長代理", "営業部"),
     # blanks
     ("", None), ("  ", None), ("-", None), ("なし", None), (None, None),
+    # an ordinal after the name moves before it (units marked ordinal_first); 課 keeps it
+    ("営業二部", "第二営業部"), ("営業第二部", "第二営業部"), ("営業2部", "第二営業部"), ("営業第２部", "第二営業部"),
+    ("開発第一部", "第一開発部"), ("営業本部営業二部", "営業本部/第二営業部"), ("セールス二部", "第二営業部"),
+    ("第一セールス部", "第一営業部"), ("営業二課", "営業二課"), ("統一部", "統一部"),
+    ("Sales Dept. 2", "第二営業部"), ("Sales Dept. II", "第二営業部"), ("Sales Dept. No. 2", "第二営業部"),
+    ("2nd Sales Dept.", "第二営業部"), ("Second Sales Department", "第二営業部"), ("Sales Division 3", "第三営業本部"),
+    ("Project Team 2", "Project Team 2"), ("Quantum Lab 2", "Quantum Lab 2"),
+    # two names of one function are that function; two functions stay as written
+    ("調達・購買部", "購買部"), ("購買・調達", "購買部"), ("調達及び購買部", "購買部"),
+    ("Procurement & Purchasing Dept.", "購買部"), ("Procurement and Purchasing Dept.", "購買部"),
+    ("Sales & Marketing Dept.", "Sales & Marketing Department"),
+    # DX: Japanese, English, any casing; デジタル推進 is DX推進
+    ("デジタル推進部", "DX推進部"), ("DX Promotion Dept.", "DX推進部"), ("Dx Promotion Dept.", "DX推進部"),
+    ("dx推進室", "DX推進室"), ("DX Promotion Office", "DX推進室"), ("Digital Transformation Dept.", "DX推進部"),
 ]
+
+# English department vocabulary -> the Japanese canonical department (rules/departments.yaml synonyms)
+ENGLISH = [
+    ("Sales Dept.", "営業部"), ("Marketing Dept.", "マーケティング部"), ("IT Dept.", "情報システム部"),
+    ("Information Systems Division", "情報システム本部"), ("Human Resources Dept.", "人事部"), ("HR", "人事部"),
+    ("General Affairs Dept.", "総務部"), ("Accounting Dept.", "経理部"), ("Finance Dept.", "財務部"),
+    ("Legal Dept.", "法務部"), ("Procurement Dept.", "購買部"), ("Purchasing Dept.", "購買部"),
+    ("Quality Assurance Dept.", "品質保証部"), ("Quality Control Section", "品質管理課"), ("R&D Division", "研究開発本部"),
+    ("Research & Development Center", "研究開発センター"), ("Corporate Planning Office", "経営企画室"),
+    ("Manufacturing Dept.", "製造部"), ("Production Engineering Dept.", "生産技術部"), ("Logistics Dept.", "物流部"),
+    ("Customer Support Center", "カスタマーサポートセンター"), ("Customer Success Team", "カスタマーサクセスチーム"),
+    ("Internal Audit Office", "内部監査室"), ("Investor Relations", "IR部"), ("Public Relations Dept.", "広報部"),
+    ("Business Development Dept.", "事業開発部"), ("Sales Planning Dept.", "営業企画部"),
+    ("Intellectual Property Dept.", "知的財産部"), ("Information Security Office", "情報セキュリティ室"),
+    ("Overseas Sales Dept.", "海外営業部"), ("Finance & Accounting Dept.", "経理財務部"),
+]
+
+
+@pytest.mark.parametrize(("raw", "canonical"), ENGLISH)
+def test_english_department_vocabulary(raw: str, canonical: str) -> None:
+    assert normalize_department(raw) == canonical
+    assert normalize_department(raw.upper()) == canonical
 
 
 @pytest.mark.parametrize(("raw", "canonical"), DEPARTMENTS)

@@ -23,8 +23,13 @@ from abm.rules import Rules, require, string_list
 DEPARTMENTS_FILE = "departments.yaml"
 _SOFT_DELIMS = re.compile(r"(\s*[・、,，]\s*|\s+)")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff々〆ヶ]")
-_ASCII_WORD = re.compile(r"[a-z0-9&]+")
+_ASCII_WORD = re.compile(r"[a-z0-9]+|&")
 _OLD_NUMERALS = {"壱": "一", "壹": "一", "弐": "二", "貳": "二", "参": "三", "參": "三"}
+_ORDINAL_AFTER = re.compile(r"(.+?)(第)?([一二三四五六七八九十]+)")     # 営業二部 / 営業第二部 (stem part)
+_ORDINAL_BEFORE = re.compile(r"(第[一二三四五六七八九十]+)(.+)")
+_COMPOUND = re.compile(r"・|及び|および|&|＆")                      # 調達・購買(部): two names of one function
+_EN_COMPOUND = re.compile(r"\s*&\s*|\s+and\s+")
+_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9, "x": 10}
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,8 @@ class DepartmentRules:
     en_ordinals: dict[str, int]
     internal_aliases: dict[str, str]
     titles: TitleRules = NO_TITLES                   # job titles (cut off department names)
+    ordinal_first: frozenset[str] = frozenset()      # units written 第N + stem + unit (営業二部 -> 第二営業部)
+    unit_variants: tuple[frozenset[str], ...] = ()   # units one account writes for one department (室/部)
 
 
 # --- text helpers ---------------------------------------------------------------------------------
@@ -91,6 +98,11 @@ def department_rules(rules: Rules) -> DepartmentRules:
     if not all(isinstance(v, int) and v > 0 for v in ordinals.values()):
         raise RulesError(file, "english.ordinals", "expected word: positive integer")
     hard = string_list(require(doc, "hard_separators", list, file), file, "hard_separators")
+    variants = doc.get("unit_variants") or []
+    if not isinstance(variants, list) or not all(
+            isinstance(v, list) and len(v) >= 2 and all(isinstance(u, str) and _fold(u) in levels for u in v)
+            for v in variants):
+        raise RulesError(file, "unit_variants", "expected a list of lists of two or more units")
     suffix_alt = "|".join(re.escape(s) for s, _, _, _ in units)
     dr = DepartmentRules(
         default_unit=default_unit,
@@ -107,6 +119,8 @@ def department_rules(rules: Rules) -> DepartmentRules:
         en_unit_words={str(k).lower(): str(v) for k, v in (english.get("unit_words") or {}).items()},
         en_ordinals={str(k).lower(): v for k, v in ordinals.items()},
         internal_aliases={},
+        ordinal_first=frozenset(_fold(u["unit"]) for u in doc["units"] if u.get("ordinal_first")),
+        unit_variants=tuple(frozenset(_fold(u) for u in v) for v in variants),
     )
     synonyms: dict[str, str] = {}
     for canonical, aliases in (require(doc, "synonyms", dict, file) or {}).items():
@@ -231,25 +245,69 @@ def _compact_split(text: str, rules: DepartmentRules) -> list[str]:
     return [text]
 
 
+def _unit_and_stem(words: list[str], rules: DepartmentRules) -> tuple[str | None, list[str]]:
+    """English unit word (Dept., Division …, first or last) and the words that name the department."""
+    if len(words) > 2 and words[0] in rules.en_units and words[1] == "of":
+        return words[0], words[2:]
+    if len(words) > 1 and words[-1] in rules.en_units:
+        return words[-1], words[:-1]
+    return None, words
+
+
 def _canon_english(text: str, rules: DepartmentRules, titles: TitleRules) -> str | None:
     words = _ASCII_WORD.findall(text.lower())
     if not words or " ".join(words) in titles.ranked_literals:
         return None
-    unit_word = None
-    if len(words) > 2 and words[0] in rules.en_units and words[1] == "of":
-        unit_word, stem = words[0], words[2:]
-    elif len(words) > 1 and words[-1] in rules.en_units:
-        unit_word, stem = words[-1], words[:-1]
-    else:
-        stem = words
+    # an ordinal after the name: Sales Dept. 2 / Sales Dept. II / Sales Dept. No. 2
+    after = _trailing_number(words[-1], rules) if len(words) > 1 else None
+    named = words[:-1] if after else words
+    while after and len(named) > 1 and named[-1] in ("no", "nr", "number"):
+        named = named[:-1]
+    unit_word, stem = _unit_and_stem(named, rules)
     number = rules.en_ordinals.get(stem[0]) if stem else None
     base = stem[1:] if number else stem
-    canonical = rules.synonyms.get(" ".join(base))
-    if canonical is not None:
+    canonical = _synonym(base, rules)
+    if canonical is not None and not (number and after):
         unit = rules.en_units[unit_word] if unit_word else rules.default_unit
+        number = number or after
         return ("第" + _kanji_number(number) if number else "") + canonical + unit
+    unit_word, stem = _unit_and_stem(words, rules)   # not a known department: spelt as written
     spelt = [rules.en_unit_words.get(w, w) for w in (stem + [unit_word] if unit_word else stem)]
     return " ".join(w.title() if w.islower() else w for w in spelt)
+
+
+def _trailing_number(word: str, rules: DepartmentRules) -> int | None:
+    if word.isdigit() and 0 < int(word) < 100:
+        return int(word)
+    return rules.en_ordinals.get(word) or _ROMAN.get(word)
+
+
+def _synonym(words: list[str], rules: DepartmentRules) -> str | None:
+    """The canonical stem of English words, also of two names of one function (Procurement & Purchasing)."""
+    canonical = rules.synonyms.get(" ".join(words))
+    parts = _EN_COMPOUND.split(" ".join(words))
+    if canonical is None and len(parts) > 1:
+        found = {rules.synonyms.get(p.strip(), "") for p in parts}
+        canonical = found.pop() if len(found) == 1 and "" not in found else None
+    return canonical
+
+
+def _japanese_stem(stem: str, unit: str | None, rules: DepartmentRules) -> str:
+    """Canonical stem: synonyms; 調達・購買 -> 購買 (one function twice); 営業二(部) / 営業第二(部) -> 第二営業."""
+    canonical = rules.synonyms.get(_stem_key(stem, rules))
+    if canonical is not None:
+        return canonical
+    if _COMPOUND.search(stem):
+        found = {rules.synonyms.get(_stem_key(p, rules), "") for p in _COMPOUND.split(stem)}
+        if len(found) == 1 and "" not in found:
+            return found.pop()
+    m = _ORDINAL_AFTER.fullmatch(stem) if unit in rules.ordinal_first else None
+    if m and (m.group(2) or _implies_unit(m.group(1), rules)):
+        return "第" + m.group(3) + rules.synonyms.get(_stem_key(m.group(1), rules), m.group(1))
+    m = _ORDINAL_BEFORE.fullmatch(stem)
+    if m and (named := rules.synonyms.get(_stem_key(m.group(2), rules))):   # 第一セールス -> 第一営業
+        return m.group(1) + named
+    return stem
 
 
 def _strip_title(text: str, rules: DepartmentRules, titles: TitleRules) -> str:
@@ -273,8 +331,7 @@ def _canon_segment(segment: str, rules: DepartmentRules, titles: TitleRules) -> 
     stem, unit, _ = _split_unit(text, rules)
     if unit is None and _implies_unit(stem, rules):
         unit = rules.default_unit
-    stem = rules.synonyms.get(_stem_key(stem, rules), stem)
-    return stem + (unit or "")
+    return _japanese_stem(stem, unit, rules) + (unit or "")
 
 
 def _normalize_path(raw: str | None, rules: DepartmentRules, titles: TitleRules | None) -> str | None:
