@@ -39,8 +39,6 @@ KINDS: dict[str, tuple[str, ...]] = {
     "ma_activities": ("activity_id", "lead_id", "activity_on", "activity_type", "program", "program_department"),
 }
 
-#: Kinds whose records name a company (every one of them gets an account_id).
-COMPANY_KINDS = ("cards", "crm_accounts", "crm_contacts", "crm_leads", "crm_opportunities", "ma_leads")
 #: Kinds whose records are about one person.
 PERSON_KINDS = ("cards", "crm_contacts", "crm_leads", "ma_leads")
 #: Date-valued columns per kind (parsed to ISO dates by the loader).
@@ -56,10 +54,6 @@ DATE_COLUMNS: dict[str, tuple[str, ...]] = {
 
 def id_column(kind: str) -> str:
     return KINDS[kind][0]
-
-
-def record_key(kind: str, source_id: str) -> str:
-    return f"{kind}:{source_id}"
 
 
 #: Output tables (file stem -> required columns), in the order the pipeline writes them.

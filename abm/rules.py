@@ -61,10 +61,6 @@ class Rules:
             self._views[parser] = parser(self)
         return self._views[parser]
 
-    def fingerprint(self) -> dict[str, int]:
-        """File name -> size of its text; written to run.json so a run names the rules it used."""
-        return {name: len(yaml.safe_dump(doc, allow_unicode=True)) for name, doc in sorted(self.documents.items())}
-
 
 def _read(path: Path) -> Any:
     text = path.read_text(encoding="utf-8")

@@ -13,7 +13,6 @@ import time
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from types import MappingProxyType
 from typing import Any
 
@@ -92,7 +91,6 @@ def parse_bool(raw: str | None, rr: RecordsRules) -> bool | None:
     return True if t in rr.closed_values else False if t in rr.open_values else None
 
 
-_UNIT = {"億": 1e8, "万": 1e4, "千": 1e3}
 _AMOUNT_NOISE = re.compile(r"[,\s¥\\$]|円|jpy|yen|税込み?|税抜き?|税別|[()]|約|程度", re.IGNORECASE)
 _AMOUNT_UNITS = re.compile(r"(?:(\d+(?:\.\d+)?)億)?(?:(\d+(?:\.\d+)?)万)?(?:(\d+(?:\.\d+)?)千)?(\d+(?:\.\d+)?)?")
 
@@ -408,12 +406,10 @@ def empty_normalized() -> pl.DataFrame:
     return pl.DataFrame(schema=dict(NORMALIZED_DTYPES))
 
 
-def normalize_records(tables: Mapping[str, pl.DataFrame], rules: Rules, as_of: date | None = None) -> pl.DataFrame:
+def normalize_records(tables: Mapping[str, pl.DataFrame], rules: Rules) -> pl.DataFrame:
     """The ``records_normalized`` table: every row of every kind in ``tables``, in input order
-    (kinds in contract order), with NORMALIZED_SCHEMA's columns and dtypes.
-
-    ``as_of`` is accepted for the stage signature; normalisation does not depend on it (dates after
-    it are kept here and filtered by the stages that use windows)."""
+    (kinds in contract order), with NORMALIZED_SCHEMA's columns and dtypes. It does not depend on the
+    as-of date: dates after it are kept here and filtered by the stages that use windows."""
     ctx = _Ctx(
         company=rules.view(company_rules), contact=rules.view(contact_rules), person=rules.view(person_rules),
         titles=rules.view(title_rules), departments=rules.view(department_rules),
