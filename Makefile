@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup demo test lint typecheck bench fixtures clean
+.PHONY: help setup demo test lint typecheck golden bench fixtures clean
 
 help:  ## list targets
 	@grep -E '^[a-z]+:.*##' Makefile | sed 's/:.*## /\t/'
@@ -33,7 +33,10 @@ lint: $(STAMP)  ## ruff
 typecheck: $(STAMP)  ## mypy over abm/ (configured in pyproject.toml)
 	$(BIN)/mypy
 
-fixtures: $(STAMP)  ## regenerate the committed demo world
+golden: $(STAMP)  ## rewrite tests/golden/ from the demo world's outputs (after a deliberate change in results)
+	ABM_UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py -q
+
+fixtures: $(STAMP)  ## regenerate the committed demo world (then `make golden`)
 	$(BIN)/python -m fixtures.generate --companies 120 --seed 7 --out fixtures/demo
 
 SIZES ?= 200,2000,10000
