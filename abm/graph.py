@@ -58,7 +58,8 @@ def merge_unit_variants(records: pl.DataFrame, rules: DepartmentRules | None = N
     経営企画部) is one department, unless one sits under the other (経営企画部/経営企画室).
 
     The unit kept is the one written out in Japanese on most of the account's records (an English
-    "Dept." or a bare 経営企画 only guesses the unit), then the one on most records, then the default unit.
+    "Dept." / "Office" or a bare 経営企画 only guesses the unit), then the default unit (部), then the
+    one on most records.
     """
     dr = rules or default_departments()
     raw = "department_raw" if "department_raw" in records.columns else "department"
@@ -90,7 +91,7 @@ def merge_unit_variants(records: pl.DataFrame, rules: DepartmentRules | None = N
                            on=["account_id", "_stem"]).drop("_n_units", "_any_nested")
         winner = (merged.group_by("account_id", "_stem", "_unit")
                   .agg(pl.col("_written").sum().alias("_w"), pl.len().alias("_n"))
-                  .sort(["account_id", "_stem", "_w", "_n", pl.col("_unit") == dr.default_unit, "_unit"],
+                  .sort(["account_id", "_stem", "_w", pl.col("_unit") == dr.default_unit, "_n", "_unit"],
                         descending=[False, False, True, True, True, False])
                   .group_by("account_id", "_stem", maintain_order=True).first()
                   .select("account_id", "_stem", pl.col("_unit").alias("_keep")))

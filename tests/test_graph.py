@@ -137,9 +137,13 @@ UNIT_VARIANTS = [
     ([("1", "A", "DX推進室", "DX推進室"), ("2", "A", "DX推進部", "DX推進部"), ("3", "A", "DX推進部", "デジタル推進部"),
       ("4", "A", "DX推進部", "ＤＸ推進部")],
      {"1": "DX推進部", "2": "DX推進部", "3": "DX推進部", "4": "DX推進部"}),
-    # a tie of written units: the default unit (部)
-    ([("1", "A", "品質保証室", "品質保証室"), ("2", "A", "品質保証部", "品質保証部")],
-     {"1": "品質保証部", "2": "品質保証部"}),
+    # a tie of written units: the default unit (部), however many English names say "Office"
+    ([("1", "A", "品質保証室", "品質保証室"), ("2", "A", "品質保証部", "品質保証部"),
+      ("3", "A", "品質保証室", "Quality Assurance Office"), ("4", "A", "品質保証室", "QA Office")],
+     {"1": "品質保証部", "2": "品質保証部", "3": "品質保証部", "4": "品質保証部"}),
+    # nothing written in Japanese: the default unit
+    ([("1", "A", "経営企画室", "Corporate Planning Office"), ("2", "A", "経営企画部", "Corporate Planning Dept.")],
+     {"1": "経営企画部", "2": "経営企画部"}),
     # the variant under a parent path follows the unit; the parent path then takes the leaf
     ([("1", "A", "管理本部/経営企画部", "管理本部 経営企画部"), ("2", "A", "経営企画室", "経営企画室")],
      {"1": "管理本部/経営企画部", "2": "管理本部/経営企画部"}),
