@@ -124,7 +124,8 @@ def test_bad_department_unit_names_key() -> None:
 
 
 _PIECES = st.sampled_from(["営業", "本部", "部", "第1", "第一", " ", "・", "/", "情シス", "Sales", "Dept.", "課",
-                           "ｼｽﾃﾑ", "IT", "、", "部長", "Division", "東京", "-", "Ａ"])
+                           "ｼｽﾃﾑ", "IT", "、", "部長", "Division", "東京", "-", "Ａ",
+                           "二", "室", "調達", "購買", "&", "and", "2", "II", "No.", "DX推進", "デジタル推進", "Office"])
 
 
 @settings(max_examples=150, deadline=None)
