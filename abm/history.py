@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
-SCHEMA = {"id": pl.Utf8, "kind": pl.Utf8, "change": pl.Utf8, "new_id": pl.Utf8, "run_at": pl.Datetime("us")}
+SCHEMA: dict[str, Any] = {"id": pl.Utf8, "kind": pl.Utf8, "change": pl.Utf8, "new_id": pl.Utf8, "run_at": pl.Datetime("us")}
 
 
 def _changes(old: pl.DataFrame, new: pl.DataFrame, column: str, kind: str, run_at: datetime) -> pl.DataFrame:

@@ -18,9 +18,11 @@ merge: ``abm explain <account_id>``).
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 
-SCHEMA = {"kind": pl.Utf8, "crm_id": pl.Utf8, "duplicate_of": pl.Utf8, "account_id": pl.Utf8, "person_id": pl.Utf8,
+SCHEMA: dict[str, Any] = {"kind": pl.Utf8, "crm_id": pl.Utf8, "duplicate_of": pl.Utf8, "account_id": pl.Utf8, "person_id": pl.Utf8,
           "evidence": pl.List(pl.Utf8), "survivor_rule": pl.Utf8, "merge_group": pl.Utf8, "shared": pl.List(pl.Utf8)}
 MERGE_SIZE = 3  # records per merge, survivor included (Salesforce's merge tool)
 #: per kind: the entity column, the survivor criteria (column, descending?) and the fields compared for `shared`

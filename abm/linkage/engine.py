@@ -24,6 +24,10 @@ from abm.linkage.system_links import system_pairs, vetoes
 
 log = logging.getLogger(__name__)
 
+#: system links left apart (LinkResult.conflicts)
+CONFLICT_SCHEMA: dict[str, pl.DataType] = {
+    "id_from": pl.Utf8(), "id_to": pl.Utf8(), "system_link": pl.Utf8(), "finding": pl.Utf8(), "reason": pl.Utf8()}
+
 
 @dataclass(frozen=True)
 class LinkResult:
@@ -56,7 +60,7 @@ class LinkResult:
 def _cannot_links(con: duckdb.DuckDBPyConnection, prepared: pl.DataFrame, pairs: pl.DataFrame,
                   spec: LinkageSpec) -> pl.DataFrame:
     """Candidate pairs a pair-level (``sql``) guard forbids, with the guard's name."""
-    schema = {f"{RID}_l": pl.UInt32, f"{RID}_r": pl.UInt32, "cannot_link": pl.Utf8}
+    schema = pl.Schema({f"{RID}_l": pl.UInt32(), f"{RID}_r": pl.UInt32(), "cannot_link": pl.String()})
     sql_guards = [g for g in spec.guards if g.kind == "sql"]
     if not sql_guards or pairs.height == 0:
         return pl.DataFrame(schema=schema)
@@ -77,7 +81,6 @@ def _cannot_links(con: duckdb.DuckDBPyConnection, prepared: pl.DataFrame, pairs:
 
 REP = "__rep"
 SYSTEM_RULE = "system_link"
-CONFLICT_SCHEMA = {"id_from": pl.Utf8, "id_to": pl.Utf8, "system_link": pl.Utf8, "finding": pl.Utf8, "reason": pl.Utf8}
 
 
 def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None = None) -> LinkResult:
