@@ -161,9 +161,11 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
     clusters = cluster(prepared.height, links, values, cannot, scored.select(f"{RID}_l", f"{RID}_r", link_weight))
     timings["cluster"] = time.perf_counter() - t
 
-    # a unit refused into a cluster (a guard, net evidence, a vetoed system link) is not attached to it
-    barred = pl.concat([clusters.refused.select(f"{RID}_l", f"{RID}_r"),
-                        scored.filter(pl.col("system_veto").is_not_null() | pl.col("cannot_link").is_not_null())
+    # a unit whose system link was refused or vetoed is not attached to that cluster after all
+    stated = scored.filter(pl.col("system_link").is_not_null())
+    barred = pl.concat([clusters.refused.select(f"{RID}_l", f"{RID}_r").join(
+                            stated.select(f"{RID}_l", f"{RID}_r"), on=[f"{RID}_l", f"{RID}_r"]),
+                        stated.filter(pl.col("system_veto").is_not_null() | pl.col("cannot_link").is_not_null())
                         .select(f"{RID}_l", f"{RID}_r")])
     labels, attached = _attach_unique(clusters.labels, scored, spec, barred)
     scored = scored.join(attached, on=[f"{RID}_l", f"{RID}_r"], how="left").with_columns(
@@ -230,7 +232,7 @@ def _attach_unique(labels: np.ndarray, scored: pl.DataFrame, spec: LinkageSpec,
         pl.Series("alone", sizes[labels[unit]] == 1), pl.Series("target", labels[other]),
         pl.Series("target_alone", sizes[labels[other]] == 1),
     ).filter(pl.col("alone") & ~pl.col("target_alone"))
-    if refused is not None and refused.height:  # a merge refused into that cluster is not undone here
+    if refused is not None and refused.height:  # a link refused into that cluster is not undone here
         ra, rb = refused.get_column(f"{RID}_l").to_numpy(), refused.get_column(f"{RID}_r").to_numpy()
         barred = pl.DataFrame({"unit": np.r_[ra, rb], "target": np.r_[labels[rb], labels[ra]]}).cast(
             {"unit": pl.UInt32, "target": both.schema["target"]})
