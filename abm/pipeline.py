@@ -23,6 +23,7 @@ from abm import __version__
 from abm.contract import CONTRACT_VERSION
 from abm.detect.collisions import detect_collisions
 from abm.detect.current import current_persons
+from abm.detect.flags import track_flags
 from abm.detect.gaps import detect_gaps
 from abm.detect.policy import detect_policy
 from abm.detect.touches import TOUCH_KINDS, build_touches
@@ -35,8 +36,10 @@ from abm.linkage.spec import linkage_specs
 from abm.load import load_inputs
 from abm.normalize.records import normalize_records
 from abm.report.html import write_report
+from abm.report.xlsx import write_xlsx
 from abm.resolve import resolve
 from abm.rules import load_rules
+from abm.runs import runs_table
 from abm.settings import Settings
 from abm.tables import accounts_table, records_table
 
@@ -104,6 +107,8 @@ def run(settings: Settings) -> RunResult:
     edges = timer("graph", committee_edges, resolved, persons, touches)
     collisions = timer("collisions", detect_collisions, touches, resolved, policy, as_of)
     gaps = timer("gaps", detect_gaps, touches, persons, resolved, policy, as_of)
+    flags = timer("flags", track_flags, settings.out_dir, collisions, gaps, as_of, started)
+    collisions, gaps = flags.collisions, flags.gaps
     accounts = timer("accounts", accounts_table, resolved)
     records_out = records_table(resolved)
     history = id_history(settings.out_dir, records_out, started)
@@ -111,7 +116,7 @@ def run(settings: Settings) -> RunResult:
     tables = {
         "records": records_out, "accounts": accounts, "persons": persons, "touches": touches,
         "committee_edges": edges, "collisions": collisions, "key_person_gaps": gaps,
-        "quarantine": loaded.quarantine, "id_history": history,
+        "quarantine": loaded.quarantine, "id_history": history, "flag_history": flags.history,
     }
     counts: dict[str, Any] = {name: df.height for name, df in tables.items()}
     counts["input_rows"] = sum(df.height for df in loaded.tables.values()) + loaded.quarantine.height
@@ -120,6 +125,9 @@ def run(settings: Settings) -> RunResult:
     counts["rows_without_touch_owner"] = int((~records.get_column("makes_touch").fill_null(True)).sum())
     counts["collisions_by_level"] = _value_counts(collisions, "level")
     counts["gaps_by_type"] = _value_counts(gaps, "gap_type")
+    counts["critical_collisions"] = int((collisions.get_column("severity") == "critical").sum())
+    counts["flags"] = flags.counts
+    tables["runs"] = runs_table(settings.out_dir, started, as_of, counts, __version__)
 
     with staged(settings.out_dir) as stage:
         timer("export", write_tables, stage, tables)
@@ -128,6 +136,7 @@ def run(settings: Settings) -> RunResult:
         timer("graphs", write_graphs, edges, stage / "graphs",
               _most_urgent_accounts(collisions, gaps, settings.graph_files))
         timer("report", write_report, stage / "report.html", tables, as_of, counts)
+        timer("xlsx", write_xlsx, stage / "report.xlsx", tables)
         write_evidence(stage, resolution.accounts, resolution.persons)
         if settings.keep_intermediate:
             (stage / "stages").mkdir()
