@@ -135,7 +135,7 @@ def run(settings: Settings) -> RunResult:
         # graph is one call away from committee_edges (abm.graph.account_graph)
         timer("graphs", write_graphs, edges, stage / "graphs",
               _most_urgent_accounts(collisions, gaps, settings.graph_files))
-        timer("report", write_report, stage / "report.html", tables, as_of, counts)
+        timer("report", write_report, stage / "report.html", tables, as_of, counts, settings.report_lang)
         timer("xlsx", write_xlsx, stage / "report.xlsx", tables)
         write_evidence(stage, resolution.accounts, resolution.persons)
         if settings.keep_intermediate:

@@ -37,7 +37,7 @@ def _svg(width: float, height: float, body: Sequence[str], title: str) -> Markup
 
 def bar_chart(bars: Sequence[Bar], title: str, width: int = 420) -> Markup:
     """One horizontal bar per item, value at the bar's end."""
-    label_w, row_h, pad = 130, 30, 8
+    label_w, row_h, pad = 24 + 12 * max((len(b.label) for b in bars), default=1), 30, 8
     peak = max([b.value for b in bars] + [1])
     span = width - label_w - 60
     body = []
@@ -63,9 +63,10 @@ def _heat(value: int, peak: int) -> str:
 def heatmap(names: Sequence[str], counts: dict[tuple[str, str], int], title: str) -> Markup:
     """A symmetric matrix of our departments; a cell is the number of collisions both are part of."""
     n = len(names)
-    cell, label_w = 34, 150
-    top = 150
-    width, height = label_w + n * cell + 10, top + n * cell + 10
+    longest = max((min(len(name), 12) for name in names), default=1)
+    cell, label_w = 34, 16 + 12 * longest
+    top = 24 + 10 * longest
+    width, height = label_w + n * cell + 10 + 6 * longest, top + n * cell + 10
     peak = max(counts.values(), default=1)
     body = []
     for i, name in enumerate(names):
@@ -91,7 +92,7 @@ def heatmap(names: Sequence[str], counts: dict[tuple[str, str], int], title: str
 def trend_chart(labels: Sequence[str], series: Sequence[tuple[str, str, Sequence[int]]], title: str,
                 width: int = 560) -> Markup:
     """Lines over runs (``series``: name, color, values), a legend above and the as-of dates below."""
-    left, right, top, bottom = 48, 16, 34, 40
+    left, right, top, bottom = 48, 44, 34, 40
     height = 220
     peak = max([v for _, _, values in series for v in values] + [1])
     n = max(len(labels), 1)

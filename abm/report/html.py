@@ -9,9 +9,9 @@ and draws the cards of the current page only. Nothing is loaded from the network
 from __future__ import annotations
 
 import json
-from importlib import resources
 from collections.abc import Mapping
 from datetime import date
+from importlib import resources
 from pathlib import Path
 from typing import Any
 

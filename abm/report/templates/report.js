@@ -275,7 +275,7 @@
       var p = n[0], known = strs(p.known_by).length > 0;
       root.appendChild(svg("rect", { x: rightX + 10, y: n[1], width: W - rightX - 20, height: 21, rx: 4, fill: known ? "#fff" : "#fdf2f2", stroke: rankColor(p.rank), "stroke-width": 1.5 }));
       root.appendChild(svg("rect", { x: rightX + 10, y: n[1], width: 6, height: 21, rx: 2, fill: rankColor(p.rank) }));
-      root.appendChild(svg("text", { x: rightX + 22, y: n[1] + 15, "font-size": 12, fill: "#1f2933" }, personLabel(p) + (p.rank ? "  (" + p.rank + ")" : "")));
+      root.appendChild(svg("text", { x: rightX + 22, y: n[1] + 15, "font-size": 12, fill: "#1f2933" }, personLabel(p)));
     });
     var box = el("div", {}, [el("p", { cls: "muted small", text: t("committee_legend") }), root]);
     return box;
