@@ -20,7 +20,7 @@ import polars as pl
 SEVERITIES = ("critical", "high", "medium", "low")
 SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 GAP_RANK = len(SEVERITIES)          # an account with gaps only sorts after every collision
-EVIDENCE_SHOWN = 3                  # record keys embedded per flag (the count is always embedded)
+EVIDENCE_SHOWN = 1                  # record keys embedded per flag (the count is always embedded)
 
 ACCOUNT_FIELDS = ("id", "name", "prefecture", "corporate_number", "domains", "same_name", "rank", "new",
                   "amount", "n_collisions", "n_gaps", "first_seen")
@@ -53,34 +53,40 @@ def _as_text(df: pl.DataFrame) -> pl.DataFrame:
 
 
 class _Strings:
-    """The string table: each text value once; columns are replaced by their indexes (vectorised)."""
+    """The string table: each text value once, most frequent first. ``encode`` replaces text columns
+    by their indexes (joins on one value → index table); call it once with every frame."""
 
     def __init__(self) -> None:
         self.values: list[str] = []
-        self.index: dict[str, int] = {}
 
-    def add(self, series: pl.Series) -> None:
-        flat = series.explode() if isinstance(series.dtype, pl.List) else series
-        for value in flat.drop_nulls().unique().sort().to_list():
-            if value not in self.index:
-                self.index[value] = len(self.values)
-                self.values.append(value)
-
-    def encode(self, df: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
-        for name in columns:
-            self.add(df.get_column(name))
-        mapping = pl.DataFrame({"__s": list(self.index), "__i": list(self.index.values())},
-                               schema={"__s": pl.String, "__i": pl.Int64})
-        exprs = []
-        for name in columns:
-            replace = pl.element().replace_strict(mapping["__s"], mapping["__i"], default=None,
-                                                  return_dtype=pl.Int64)
-            if isinstance(df.schema[name], pl.List):
-                exprs.append(pl.col(name).list.eval(replace))
-            else:
-                exprs.append(pl.col(name).replace_strict(mapping["__s"], mapping["__i"], default=None,
-                                                         return_dtype=pl.Int64))
-        return df.with_columns(exprs)
+    def encode(self, frames: dict[str, tuple[pl.DataFrame, list[str]]]) -> dict[str, pl.DataFrame]:
+        parts = [pl.Series([], dtype=pl.String)]
+        for df, columns in frames.values():
+            for name in columns:
+                column = df.get_column(name).cast(pl.List(pl.String) if isinstance(df.schema[name], pl.List)
+                                                  else pl.String)
+                parts.append(column.explode() if isinstance(column.dtype, pl.List) else column)
+        # the most frequent values first: they get the shortest indexes
+        counts = pl.concat(parts).drop_nulls().value_counts(name="__n")
+        self.values = counts.sort(["__n", counts.columns[0]], descending=[True, False]).get_column(
+            counts.columns[0]).to_list()
+        table = pl.DataFrame({"__s": self.values}, schema={"__s": pl.String}).with_row_index("__i")
+        out = {}
+        for key, (df, columns) in frames.items():
+            df = df.with_row_index("__r")
+            for name in columns:
+                if isinstance(df.schema[name], pl.List):
+                    codes = (df.select("__r", pl.col(name).cast(_STR_LIST)).explode(name)
+                             .join(table, left_on=name, right_on="__s", how="left", maintain_order="left")
+                             .group_by("__r", maintain_order=True)
+                             .agg(pl.col("__i").drop_nulls().cast(pl.Int64).alias(name)))
+                else:
+                    codes = (df.select("__r", pl.col(name).cast(pl.String))
+                             .join(table, left_on=name, right_on="__s", how="left", maintain_order="left")
+                             .select("__r", pl.col("__i").cast(pl.Int64).alias(name)))
+                df = df.drop(name).join(codes, on="__r", how="left", maintain_order="left")
+            out[key] = df.drop("__r")
+        return out
 
 
 def _flag_accounts(collisions: pl.DataFrame, gaps: pl.DataFrame, accounts: pl.DataFrame) -> pl.DataFrame:
@@ -169,15 +175,14 @@ def build_model(tables: Mapping[str, pl.DataFrame]) -> dict[str, Any]:
     )
     pref = people.select("person_id", "person")
 
-    strings = _Strings()
+    flagged = pl.concat([collisions.get_column("person_id"), gaps.get_column("person_id")]).drop_nulls()
     a_rows = _as_text(acc.select(
         pl.col("account_id").alias("id"), "name", "prefecture", "corporate_number", "domains", "same_name",
         "rank", "new", "amount", "n_collisions", "n_gaps", "first_seen"))
-    a_rows = strings.encode(a_rows, ["id", "name", "prefecture", "corporate_number", "domains", "first_seen"])
     p_rows = _as_text(people.select(
-        pl.col("person_id").alias("id"), "account", "name", "department", "title", "rank",
+        # a person's ID only where a flag names them (for `abm explain`); the others are found by name
+        pl.when(pl.col("person_id").is_in(flagged.implode())).then(pl.col("person_id")).alias("id"), "account", "name", "department", "title", "rank",
         pl.col("known_by").fill_null(pl.lit([], dtype=_STR_LIST)), pl.col("owners").fill_null(pl.lit([], dtype=_STR_LIST))))
-    p_rows = strings.encode(p_rows, ["id", "name", "department", "title", "known_by", "owners"])
 
     products = pl.coalesce(pl.col("open_opportunity_products"), pl.col("products"))
     c_rows = _as_text(
@@ -193,9 +198,6 @@ def build_model(tables: Mapping[str, pl.DataFrame]) -> dict[str, Any]:
                 pl.col("open_opportunity_stages").fill_null(pl.lit([], dtype=_STR_LIST)).alias("stages"),
                 pl.col("evidence").list.head(EVIDENCE_SHOWN).alias("evidence"),
                 pl.col("evidence").list.len().alias("n_evidence")))
-    c_rows = strings.encode(c_rows, ["flag_id", "level", "department", "our_departments", "our_people", "severity",
-                                     "status", "first_seen", "window_start", "window_end", "products", "stages",
-                                     "evidence"])
     g_rows = _as_text(
         gaps.join(ref, on="account_id", how="inner").join(pref, on="person_id", how="left")
         .sort(["account", "gap_type", "counterpart_department"], nulls_last=True)
@@ -206,16 +208,23 @@ def build_model(tables: Mapping[str, pl.DataFrame]) -> dict[str, Any]:
                 pl.col("engaging_internal_departments").fill_null(pl.lit([], dtype=_STR_LIST)).alias("engaged_by"),
                 "n_people", pl.col("evidence").list.head(EVIDENCE_SHOWN).alias("evidence"),
                 pl.col("evidence").list.len().alias("n_evidence")))
-    g_rows = strings.encode(g_rows, ["flag_id", "gap_type", "department", "status", "first_seen",
-                                     "holder_departments", "holder_people", "engaged_by", "evidence"])
-    r_rows = strings.encode(_resolved(tables, accounts), list(RESOLVED_FIELDS))
+    strings = _Strings()
+    encoded = strings.encode({
+        "a": (a_rows, ["id", "name", "prefecture", "corporate_number", "domains", "first_seen"]),
+        "p": (p_rows, ["id", "name", "department", "title", "known_by", "owners"]),
+        "c": (c_rows, ["flag_id", "level", "department", "our_departments", "our_people", "severity", "status",
+                       "first_seen", "window_start", "window_end", "products", "stages", "evidence"]),
+        "g": (g_rows, ["flag_id", "gap_type", "department", "status", "first_seen", "holder_departments",
+                       "holder_people", "engaged_by", "evidence"]),
+        "r": (_resolved(tables, accounts), list(RESOLVED_FIELDS)),
+    })
     return {
         "s": strings.values,
-        "a": a_rows.select(ACCOUNT_FIELDS).rows(),
-        "p": p_rows.select(PERSON_FIELDS).rows(),
-        "c": c_rows.select(COLLISION_FIELDS).rows(),
-        "g": g_rows.select(GAP_FIELDS).rows(),
-        "r": r_rows.select(RESOLVED_FIELDS).rows(),
+        "a": encoded["a"].select(ACCOUNT_FIELDS).rows(),
+        "p": encoded["p"].select(PERSON_FIELDS).rows(),
+        "c": encoded["c"].select(COLLISION_FIELDS).rows(),
+        "g": encoded["g"].select(GAP_FIELDS).rows(),
+        "r": encoded["r"].select(RESOLVED_FIELDS).rows(),
         "fields": {"a": ACCOUNT_FIELDS, "p": PERSON_FIELDS, "c": COLLISION_FIELDS, "g": GAP_FIELDS,
                    "r": RESOLVED_FIELDS},
     }
