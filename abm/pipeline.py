@@ -111,11 +111,11 @@ def run(settings: Settings, on_stage: Callable[[str], None] | None = None) -> Ru
     edges = timer("graph", committee_edges, resolved, persons, touches)
     collisions = timer("collisions", detect_collisions, touches, resolved, policy, as_of)
     gaps = timer("gaps", detect_gaps, touches, persons, resolved, policy, as_of)
-    flags = timer("flags", track_flags, settings.out_dir, collisions, gaps, as_of, started)
-    collisions, gaps = flags.collisions, flags.gaps
-    accounts = timer("accounts", accounts_table, resolved)
     records_out = records_table(resolved)
     history = id_history(settings.out_dir, records_out, started)
+    flags = timer("flags", track_flags, settings.out_dir, collisions, gaps, as_of, started, history)
+    collisions, gaps = flags.collisions, flags.gaps
+    accounts = timer("accounts", accounts_table, resolved)
 
     tables = {
         "records": records_out, "accounts": accounts, "persons": persons, "touches": touches,
