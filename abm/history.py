@@ -34,7 +34,7 @@ def _changes(old: pl.DataFrame, new: pl.DataFrame, column: str, kind: str, run_a
 def id_history(previous_out: Path, records: pl.DataFrame, run_at: datetime) -> pl.DataFrame:
     """History rows for this run (empty on a first run), followed by the previous run's history.
     ``run_at`` is a naive UTC timestamp (DuckDB TIMESTAMP); a previous history with ISO text is converted."""
-    stamp = run_at.replace(tzinfo=None, microsecond=0)
+    stamp = run_at.replace(tzinfo=None)
     prev_records = previous_out / "records.parquet"
     if not prev_records.exists():
         return pl.DataFrame(schema=SCHEMA)

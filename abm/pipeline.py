@@ -56,10 +56,13 @@ class RunResult:
 
 
 class _Timer:
-    def __init__(self) -> None:
+    def __init__(self, on_stage: Callable[[str], None] | None = None) -> None:
         self.timings: dict[str, float] = {}
+        self.on_stage = on_stage
 
     def __call__(self, stage: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        if self.on_stage is not None:
+            self.on_stage(stage)
         start = time.perf_counter()
         result = fn(*args, **kwargs)
         self.timings[stage] = round(time.perf_counter() - start, 3)
@@ -87,10 +90,11 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def run(settings: Settings) -> RunResult:
-    """Run every stage on ``settings.input_dir`` and publish the outputs to ``settings.out_dir``."""
+def run(settings: Settings, on_stage: Callable[[str], None] | None = None) -> RunResult:
+    """Run every stage on ``settings.input_dir`` and publish the outputs to ``settings.out_dir``.
+    ``on_stage(name)`` is called as each stage starts (the CLI's progress display)."""
     started = datetime.now(UTC)
-    timer = _Timer()
+    timer = _Timer(on_stage)
     rules = timer("rules", load_rules, settings.rules_dir)
     loaded = timer("load", load_inputs, settings.input_dir, rules)
     if not any("rows_read" in f for f in loaded.files):
@@ -107,11 +111,11 @@ def run(settings: Settings) -> RunResult:
     edges = timer("graph", committee_edges, resolved, persons, touches)
     collisions = timer("collisions", detect_collisions, touches, resolved, policy, as_of)
     gaps = timer("gaps", detect_gaps, touches, persons, resolved, policy, as_of)
-    flags = timer("flags", track_flags, settings.out_dir, collisions, gaps, as_of, started)
-    collisions, gaps = flags.collisions, flags.gaps
-    accounts = timer("accounts", accounts_table, resolved)
     records_out = records_table(resolved)
     history = id_history(settings.out_dir, records_out, started)
+    flags = timer("flags", track_flags, settings.out_dir, collisions, gaps, as_of, started, history)
+    collisions, gaps = flags.collisions, flags.gaps
+    accounts = timer("accounts", accounts_table, resolved)
 
     tables = {
         "records": records_out, "accounts": accounts, "persons": persons, "touches": touches,
