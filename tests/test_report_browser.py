@@ -114,3 +114,23 @@ def test_demo_report_in_chromium(browser: Any, demo_run: Path, tmp_path: Path):
     browser.save_screenshot(str(tmp_path / "report.png"))
     assert (tmp_path / "report.png").stat().st_size > 10_000
     assert _errors(browser) == []
+
+
+@pytest.mark.parametrize("hostile", ['"><img src=x onerror="window.__pwned=1">',
+                                     "</script><script>window.__pwned=2</script>",
+                                     "<!--<script>window.__pwned=3</script>"])
+def test_hostile_names_render_as_text_in_chromium(browser: Any, tmp_path: Path, hostile: str):
+    from datetime import date
+
+    from abm.report.html import write_report
+    from tests.test_report import _tables
+
+    page = tmp_path / "report.html"
+    write_report(page, _tables(hostile, hostile, hostile), date(2026, 1, 5), {})
+    browser.get(page.as_uri())
+    assert browser.execute_script("return window.__pwned") is None
+    assert browser.find_element("css selector", "#cards article.card h3").text == hostile
+    assert not browser.find_elements("css selector", "#cards img")
+    browser.find_element("css selector", "#cards article.card details summary").click()
+    assert hostile in browser.find_element("css selector", "#cards article.card .ladder").text
+    assert _errors(browser) == []
