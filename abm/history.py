@@ -13,7 +13,8 @@ from pathlib import Path
 
 import polars as pl
 
-SCHEMA = {"id": pl.Utf8, "kind": pl.Utf8, "change": pl.Utf8, "new_id": pl.Utf8, "run_at": pl.Datetime("us")}
+SCHEMA: dict[str, pl.DataType] = {"id": pl.String(), "kind": pl.String(), "change": pl.String(),
+                                  "new_id": pl.String(), "run_at": pl.Datetime("us")}
 
 
 def _changes(old: pl.DataFrame, new: pl.DataFrame, column: str, kind: str, run_at: datetime) -> pl.DataFrame:
