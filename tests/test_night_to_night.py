@@ -172,3 +172,27 @@ def test_resolved_flags_and_merged_accounts(tmp_path: Path):
     assert flags.counts == {"new": 1, "ongoing": 2, "resolved": 1}
     assert this_run.filter(pl.col("account_id") == "A9")["previous_flag_id"].null_count() == 0
     assert flags.history.height == 3 + 4
+
+
+def test_outputs_of_an_older_version_are_read(tmp_path: Path):
+    """A previous OUT_DIR written before v1.2: collisions without flag_id / first_seen_on, id_history
+    with run_at as ISO text."""
+    from abm.history import id_history
+
+    prev = tmp_path / "out"
+    prev.mkdir()
+    _collisions([("account", "A1", None, None)]).with_columns(
+        pl.lit(date(2025, 5, 1)).alias("window_end"), pl.lit("low").alias("severity")
+    ).write_parquet(prev / "collisions.parquet")
+    pl.DataFrame({"record_key": ["cards:1"], "account_id": ["A1"], "person_id": ["P1"]}).write_parquet(
+        prev / "records.parquet")
+    pl.DataFrame({"id": ["A0"], "kind": ["account"], "change": ["retired"], "new_id": [None],
+                  "run_at": ["2025-05-01T03:00:00+00:00"]}).write_parquet(prev / "id_history.parquet")
+    stamp = datetime(2025, 6, 1, 3)
+    flags = track_flags(prev, _flags([("account", "A1", None, None)]), _gaps(), date(2025, 6, 1), stamp)
+    assert flags.collisions["status"].to_list() == ["ongoing"]
+    assert flags.collisions["first_seen_on"].to_list() == [date(2025, 5, 1)]
+    records = pl.DataFrame({"record_key": ["cards:1"], "account_id": ["A1"], "person_id": ["P1"]})
+    history = id_history(prev, records, stamp)
+    assert history.schema["run_at"] == pl.Datetime("us")
+    assert history["run_at"].to_list() == [datetime(2025, 5, 1, 3)]

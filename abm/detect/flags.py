@@ -34,6 +34,7 @@ import duckdb
 import polars as pl
 
 from abm.db import query
+from abm.history import iso_utc_text_to_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +177,7 @@ def _previous_history(previous_out: Path) -> pl.DataFrame | None:
         return None
     cols = [pl.col(c) if c in prev.columns else pl.lit(None).alias(c) for c in HISTORY_SCHEMA]
     return prev.select(cols).with_columns(  # run_at was once ISO text
-        pl.col("run_at").cast(pl.String).str.to_datetime(strict=False, time_unit="us").dt.replace_time_zone(None)
+        iso_utc_text_to_timestamp("run_at")
         if prev.schema.get("run_at") == pl.String else pl.col("run_at"))
 
 
