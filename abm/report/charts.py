@@ -89,12 +89,25 @@ def heatmap(names: Sequence[str], counts: dict[tuple[str, str], int], title: str
     return _svg(width, height, body, title)
 
 
+def _nice_step(raw: float) -> int:
+    """The smallest 1, 2 or 5 × 10^n at least ``raw`` (axis ticks at round numbers)."""
+    magnitude = 1
+    while True:
+        for m in (1, 2, 5):
+            if m * magnitude >= raw:
+                return m * magnitude
+        magnitude *= 10
+
+
 def trend_chart(labels: Sequence[str], series: Sequence[tuple[str, str, Sequence[int]]], title: str,
                 width: int = 560) -> Markup:
     """Lines over runs (``series``: name, color, values), a legend above and the as-of dates below."""
     left, right, top, bottom = 48, 44, 34, 40
     height = 220
-    peak = max([v for _, _, values in series for v in values] + [1])
+    top_v = max([v for _, _, values in series for v in values] + [1])
+    step_v = _nice_step(top_v / 4)
+    ticks = -(-top_v // step_v)
+    peak = step_v * ticks
     n = max(len(labels), 1)
     plot_w, plot_h = width - left - right, height - top - bottom
 
@@ -103,8 +116,8 @@ def trend_chart(labels: Sequence[str], series: Sequence[tuple[str, str, Sequence
         return x, top + plot_h - plot_h * v / peak
 
     body = []
-    for k in range(5):
-        v = round(peak * k / 4)
+    for k in range(ticks + 1):
+        v = step_v * k
         _, y = xy(0, v)
         body.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID}"/>')
         body.append(_text(left - 6, y + 4, f"{v:,}", anchor="end", size=11, color=MUTED))
