@@ -151,3 +151,12 @@ def test_demo_report_holds_every_critical_account(demo_run: Path):
     for account_id in collisions.filter(pl.col("severity") == "critical")["account_id"].unique():
         assert account_id in html
     assert len(_data(html)["c"]) == collisions.height
+
+
+def test_an_unusable_amount_does_not_stop_the_report():
+    tables = _tables()
+    tables["collisions"] = tables["collisions"].with_columns(
+        pl.Series("open_opportunity_amount", [float("nan"), float("inf"), 1.0]))
+    data = _data(render_report(tables, date(2026, 1, 5), {}))
+    amounts = [row[data["fields"]["c"].index("amount")] for row in data["c"]]
+    assert sorted(a for a in amounts if a is not None) == [1.0] and amounts.count(None) == 2

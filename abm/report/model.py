@@ -42,11 +42,14 @@ def _ensure(df: pl.DataFrame, columns: Mapping[str, pl.DataType]) -> pl.DataFram
 
 
 def _as_text(df: pl.DataFrame) -> pl.DataFrame:
-    """Dates and other scalars as text, so that every value can go into the string table."""
+    """Dates and other non-text lists as text, so that every value can go into the string table;
+    floats finite or null."""
     out = []
     for name, dtype in df.schema.items():
         if dtype == pl.Date or dtype == pl.Datetime:
             out.append(pl.col(name).dt.strftime("%Y-%m-%d"))
+        elif dtype.is_float():  # JSON has no NaN or infinity: an unusable amount is shown as none
+            out.append(pl.when(pl.col(name).is_finite()).then(pl.col(name)).alias(name))
         elif isinstance(dtype, pl.List) and dtype.inner != pl.String:
             out.append(pl.col(name).cast(_STR_LIST))
     return df.with_columns(out) if out else df
@@ -96,7 +99,7 @@ def _flag_accounts(collisions: pl.DataFrame, gaps: pl.DataFrame, accounts: pl.Da
         "account_id", pl.col("severity").replace_strict(SEVERITY_RANK, default=GAP_RANK - 1,
                                                         return_dtype=pl.Int64).alias("rank"),
         (pl.col("status") == "new").fill_null(False).alias("new"),
-        pl.col("open_opportunity_amount").cast(pl.Float64).alias("amount"),
+        pl.col("open_opportunity_amount").cast(pl.Float64).fill_nan(None).alias("amount"),
         pl.col("first_seen_on").cast(pl.String).alias("first_seen"),
         pl.lit(1).alias("c"), pl.lit(0).alias("g"))
     per_gap = gaps.select(
