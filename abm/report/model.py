@@ -99,7 +99,8 @@ def _flag_accounts(collisions: pl.DataFrame, gaps: pl.DataFrame, accounts: pl.Da
         "account_id", pl.col("severity").replace_strict(SEVERITY_RANK, default=GAP_RANK - 1,
                                                         return_dtype=pl.Int64).alias("rank"),
         (pl.col("status") == "new").fill_null(False).alias("new"),
-        pl.col("open_opportunity_amount").cast(pl.Float64).fill_nan(None).alias("amount"),
+        pl.when(pl.col("open_opportunity_amount").cast(pl.Float64).is_finite())
+        .then(pl.col("open_opportunity_amount").cast(pl.Float64)).alias("amount"),
         pl.col("first_seen_on").cast(pl.String).alias("first_seen"),
         pl.lit(1).alias("c"), pl.lit(0).alias("g"))
     per_gap = gaps.select(
