@@ -7,6 +7,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from abm.cli import main
 from abm.explain import MAX_FLAGS, find_by_name, name_key
@@ -121,3 +123,10 @@ def test_account_name_prefers_japanese_script_over_an_english_crm_name():
     assert accounts["postal_codes"][1].to_list() == ["1000001"]
     for column in ("prefecture", "corporate_number", "domains", "phones"):
         assert column in accounts.columns
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_name_key_never_raises_and_has_no_spaces(text: str):
+    key = name_key(text)
+    assert isinstance(key, str) and not any(ch.isspace() for ch in key)

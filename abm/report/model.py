@@ -17,8 +17,8 @@ from typing import Any
 
 import polars as pl
 
-SEVERITIES = ("critical", "high", "medium", "low")
-SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+from abm.detect.policy import SEVERITIES, SEVERITY_RANK
+
 GAP_RANK = len(SEVERITIES)          # an account with gaps only sorts after every collision
 EVIDENCE_SHOWN = 1                  # record keys embedded per flag (the count is always embedded)
 
