@@ -52,10 +52,12 @@ def main() -> None:
 @click.option("--keep-intermediate", is_flag=True, help="Also write stage tables to OUT_DIR/stages/.")
 @click.option("--graph-files", type=click.IntRange(min=0), default=500, show_default=True,
               help="Write GraphML + JSON files for this many flagged accounts, most urgent first.")
+@click.option("--lang", "report_lang", type=click.Choice(["ja", "en"]), default="ja", show_default=True,
+              help="Language of report.html's labels.")
 @click.option("-v", "--verbose", count=True, help="Log stage progress (-vv: debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 def run(input_dir: Path, out_dir: Path, rules_dir: Path | None, as_of: object, keep_intermediate: bool,
-        graph_files: int, verbose: int, quiet: bool) -> None:
+        graph_files: int, report_lang: str, verbose: int, quiet: bool) -> None:
     """Resolve the exports in INPUT_DIR and write every output to --out."""
     from abm.pipeline import run as run_pipeline
     from abm.progress import stage_progress
@@ -64,7 +66,7 @@ def run(input_dir: Path, out_dir: Path, rules_dir: Path | None, as_of: object, k
     _setup_logging(verbose, quiet)
     day = as_of.date() if as_of is not None else None  # type: ignore[attr-defined]
     settings = Settings(input_dir=input_dir, out_dir=out_dir, rules_dir=rules_dir, as_of=day,
-                        keep_intermediate=keep_intermediate, graph_files=graph_files)
+                        keep_intermediate=keep_intermediate, graph_files=graph_files, report_lang=report_lang)
     try:
         with stage_progress(not quiet) as on_stage:
             result = run_pipeline(settings, on_stage)

@@ -92,8 +92,10 @@ def find_by_name(out_dir: Path, query: str) -> pl.DataFrame:
     acc_path, per_path = out_dir / "accounts.parquet", out_dir / "persons.parquet"
     if acc_path.exists():
         acc = pl.read_parquet(acc_path)
-        spellings = (acc.select("account_id", "name", (pl.col("names") if "names" in acc.columns
-                                                         else pl.concat_list("name")).alias("_spelling"))
+        # every spelling: the display name, the registry's official name (when known), all others
+        lists = [pl.concat_list(c) for c in ("name", "official_name") if c in acc.columns]
+        lists += [pl.col("names")] if "names" in acc.columns else []
+        spellings = (acc.select("account_id", "name", pl.concat_list(lists).alias("_spelling"))
                      .explode("_spelling").with_columns(_key_expr("_spelling").alias("_key")))
         detail = pl.concat_str([pl.col("prefecture").fill_null("-"), pl.lit(" 法人番号 "),
                                 pl.col("corporate_number").fill_null("-")])
@@ -142,7 +144,9 @@ def explain(out_dir: Path, subject: str, level_names: dict[str, dict[str, list[s
 
 def _candidates(out_dir: Path, subject: str, hits: pl.DataFrame) -> str:
     counts = _flag_counts(out_dir)
-    rows = hits.join(counts, left_on="account_id", right_on="_account", how="left")
+    # the accounts that need attention first: worst collision, then name
+    rows = (hits.join(counts, left_on="account_id", right_on="_account", how="left")
+            .sort(pl.col("_rank").fill_null(99), "kind", "name", "id"))
     lines = [f"{hits.height} accounts and persons match {subject!r}; run `abm explain {out_dir} ID` with one:"]
     for row in rows.head(MAX_CANDIDATES).iter_rows(named=True):
         flags = f"; {row['_flags']}" if row.get("_flags") else ""
@@ -155,15 +159,16 @@ def _candidates(out_dir: Path, subject: str, hits: pl.DataFrame) -> str:
 
 def _flag_counts(out_dir: Path) -> pl.DataFrame:
     """account_id -> "N collisions (worst critical), M gaps"."""
-    empty = pl.DataFrame(schema={"_account": pl.String, "_flags": pl.String})
+    empty = pl.DataFrame(schema={"_account": pl.String, "_flags": pl.String, "_rank": pl.Int8})
     path = out_dir / "collisions.parquet"
     if not path.exists():
         return empty
     col = pl.read_parquet(path, columns=["account_id", "severity"]).with_columns(
         pl.col("severity").replace_strict(_SEVERITY, default=9, return_dtype=pl.Int8).alias("_s"))
-    per = col.sort("_s").group_by("account_id").agg(pl.len().alias("_n"), pl.col("severity").first().alias("_w"))
+    per = col.sort("_s").group_by("account_id").agg(pl.len().alias("_n"), pl.col("severity").first().alias("_w"),
+                                                    pl.col("_s").first().alias("_rank"))
     return per.select(pl.col("account_id").alias("_account"),
-                      pl.format("{} collisions (worst {})", "_n", "_w").alias("_flags"))
+                      pl.format("{} collisions (worst {})", "_n", "_w").alias("_flags"), "_rank")
 
 
 def _explain_flag(out_dir: Path, subject: str) -> str | None:

@@ -10,11 +10,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
-SCHEMA: dict[str, Any] = {"id": pl.Utf8, "kind": pl.Utf8, "change": pl.Utf8, "new_id": pl.Utf8, "run_at": pl.Datetime("us")}
+SCHEMA: dict[str, pl.DataType] = {"id": pl.String(), "kind": pl.String(), "change": pl.String(),
+                                  "new_id": pl.String(), "run_at": pl.Datetime("us")}
+
+
+def iso_utc_text_to_timestamp(column: str) -> pl.Expr:
+    """``2025-05-01T03:00:00+00:00`` (how run_at was once written, always UTC) → naive UTC timestamp."""
+    return (pl.col(column).cast(pl.String).str.slice(0, 19).str.replace("T", " ")
+            .str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False, time_unit="us").alias(column))
 
 
 def _changes(old: pl.DataFrame, new: pl.DataFrame, column: str, kind: str, run_at: datetime) -> pl.DataFrame:
@@ -35,7 +41,7 @@ def _changes(old: pl.DataFrame, new: pl.DataFrame, column: str, kind: str, run_a
 def id_history(previous_out: Path, records: pl.DataFrame, run_at: datetime) -> pl.DataFrame:
     """History rows for this run (empty on a first run), followed by the previous run's history.
     ``run_at`` is a naive UTC timestamp (DuckDB TIMESTAMP); a previous history with ISO text is converted."""
-    stamp = run_at.replace(tzinfo=None, microsecond=0)
+    stamp = run_at.replace(tzinfo=None)
     prev_records = previous_out / "records.parquet"
     if not prev_records.exists():
         return pl.DataFrame(schema=SCHEMA)
@@ -48,7 +54,6 @@ def id_history(previous_out: Path, records: pl.DataFrame, run_at: datetime) -> p
     if prev_history.exists():
         prev = pl.read_parquet(prev_history)
         if prev.schema.get("run_at") == pl.Utf8:   # written before run_at was a timestamp
-            prev = prev.with_columns(pl.col("run_at").str.to_datetime(strict=False, time_unit="us")
-                                     .dt.replace_time_zone(None))
+            prev = prev.with_columns(iso_utc_text_to_timestamp("run_at"))
         rows.append(prev.cast(SCHEMA))  # type: ignore[arg-type]
     return pl.concat([r.cast(SCHEMA) for r in rows]).unique(maintain_order=True)  # type: ignore[arg-type]

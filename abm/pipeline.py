@@ -114,14 +114,14 @@ def run(settings: Settings, on_stage: Callable[[str], None] | None = None) -> Ru
     edges = timer("graph", committee_edges, resolved, persons, touches)
     collisions = timer("collisions", detect_collisions, touches, resolved, policy, as_of)
     gaps = timer("gaps", detect_gaps, touches, persons, resolved, policy, as_of)
-    flags = timer("flags", track_flags, settings.out_dir, collisions, gaps, as_of, started)
+    records_out = records_table(resolved)
+    history = id_history(settings.out_dir, records_out, started)
+    flags = timer("flags", track_flags, settings.out_dir, collisions, gaps, as_of, started, history)
     collisions, gaps = flags.collisions, flags.gaps
     accounts = timer("accounts", accounts_table, resolved)
     duplicates = timer("crm_duplicates", crm_duplicates, resolved)
     quality = timer("data_quality", lambda: data_quality_table(
         link_conflicts(resolved, resolution.accounts, resolution.persons), contacts_on_other_companies(resolved)))
-    records_out = records_table(resolved)
-    history = id_history(settings.out_dir, records_out, started)
 
     tables = {
         "records": records_out, "accounts": accounts, "persons": persons, "touches": touches,
@@ -147,7 +147,7 @@ def run(settings: Settings, on_stage: Callable[[str], None] | None = None) -> Ru
         # graph is one call away from committee_edges (abm.graph.account_graph)
         timer("graphs", write_graphs, edges, stage / "graphs",
               _most_urgent_accounts(collisions, gaps, settings.graph_files))
-        timer("report", write_report, stage / "report.html", tables, as_of, counts)
+        timer("report", write_report, stage / "report.html", tables, as_of, counts, settings.report_lang)
         timer("xlsx", write_xlsx, stage / "report.xlsx", tables)
         write_evidence(stage, resolution.accounts, resolution.persons)
         if settings.keep_intermediate:

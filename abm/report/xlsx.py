@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import xlsxwriter
@@ -156,42 +156,42 @@ def _write_sheet(book: xlsxwriter.Workbook, name: str, df: pl.DataFrame) -> None
     day = book.add_format({"num_format": "yyyy-mm-dd"})
     stamp = book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
     df = _as_text(df).head(MAX_ROWS)
-    for c, col in enumerate(df.columns):
-        sheet.write_string(0, c, col, header)
-    for c, (col, dtype) in enumerate(df.schema.items()):
-        values = df.get_column(col).to_list()
-        if dtype == pl.String:
-            for r, v in enumerate(values, start=1):
-                if v is not None:
-                    sheet.write_string(r, c, v)
-        elif dtype == pl.Boolean:
-            for r, v in enumerate(values, start=1):
-                if v is not None:
-                    sheet.write_boolean(r, c, v)
-        elif dtype.is_numeric():
-            for r, v in enumerate(values, start=1):
-                if v is not None and v == v and abs(v) != float("inf"):
-                    sheet.write_number(r, c, v)
-        elif dtype in (pl.Date, pl.Datetime):
-            fmt = day if dtype == pl.Date else stamp
-            for r, v in enumerate(values, start=1):
-                if isinstance(v, date | datetime):
-                    sheet.write_datetime(r, c, v, fmt)
-        else:
-            for r, v in enumerate(values, start=1):
-                if v is not None:
-                    sheet.write_string(r, c, str(v)[:MAX_CELL])
+    # widths and filter before the rows: constant_memory writes each row as it comes
     for c, width in enumerate(_widths(df)):
         sheet.set_column(c, c, width)
     sheet.freeze_panes(1, 0)
     sheet.autofilter(0, 0, max(df.height, 1), max(df.width - 1, 0))
+    for c, col in enumerate(df.columns):
+        sheet.write_string(0, c, col, header)
+    writers = [_writer(sheet, dtype, day, stamp) for dtype in df.schema.values()]
+    for r, row in enumerate(df.iter_rows(), start=1):
+        for c, value in enumerate(row):
+            if value is not None:
+                writers[c](r, c, value)
+
+
+def _writer(sheet: Any, dtype: Any, day: Any, stamp: Any) -> Callable[[int, int, Any], Any]:
+    """The typed write call for one column: text as strings, numbers, booleans, dates."""
+    if dtype == pl.String:
+        return sheet.write_string  # type: ignore[no-any-return]
+    if dtype == pl.Boolean:
+        return sheet.write_boolean  # type: ignore[no-any-return]
+    if dtype.is_numeric():
+        def number(r: int, c: int, v: Any) -> None:
+            if v == v and abs(v) != float("inf"):
+                sheet.write_number(r, c, v)
+        return number
+    if dtype in (pl.Date, pl.Datetime):
+        fmt = day if dtype == pl.Date else stamp
+        return lambda r, c, v: sheet.write_datetime(r, c, v, fmt)
+    return lambda r, c, v: sheet.write_string(r, c, str(v)[:MAX_CELL])
 
 
 def write_xlsx(path: Path, tables: Tables, sheets: list[Sheet] | None = None) -> list[str]:
     """Write report.xlsx; returns the names of the sheets written."""
     book = xlsxwriter.Workbook(str(path), {
         "strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False,
-        "remove_timezone": True, "constant_memory": False})
+        "remove_timezone": True, "constant_memory": True})
     written = []
     try:
         for sheet in sheets if sheets is not None else SHEETS:
