@@ -17,6 +17,7 @@ from abm.errors import AbmError
 from abm.linkage.engine import LinkResult
 
 EVIDENCE_DIR = "evidence"
+REGISTRY_ANCHORS = "registry_anchors.parquet"
 
 
 def evidence_table(result: LinkResult) -> pl.DataFrame:
@@ -33,11 +34,14 @@ def evidence_table(result: LinkResult) -> pl.DataFrame:
     ).sort("id_l", "id_r")
 
 
-def write_evidence(out_dir: Path, accounts: LinkResult, persons: LinkResult) -> None:
+def write_evidence(out_dir: Path, accounts: LinkResult, persons: LinkResult,
+                   registry_anchors: pl.DataFrame | None = None) -> None:
     target = out_dir / EVIDENCE_DIR
     target.mkdir(exist_ok=True)
     evidence_table(accounts).write_parquet(target / "account_links.parquet")
     evidence_table(persons).write_parquet(target / "person_links.parquet")
+    if registry_anchors is not None:
+        registry_anchors.write_parquet(target / REGISTRY_ANCHORS)
 
 
 def _levels(row: dict[str, Any], names: dict[str, list[str]]) -> str:
@@ -87,6 +91,7 @@ def explain(out_dir: Path, subject: str, level_names: dict[str, dict[str, list[s
             lines.append(f"    {row['id_l']} ~ {row['id_r']}: {verdict}; rule {row['rule']}; "
                          f"weight {row['match_weight']:.2f} (p={row['match_probability']:.3f}); "
                          f"{_levels(row, level_names.get(entity, {}))}")
+    lines.extend(_registry_lines(out_dir, keys))
     for name, label in (("collisions", "collision"), ("key_person_gaps", "gap")):
         path = out_dir / f"{name}.parquet"
         if not path.exists():
@@ -99,3 +104,22 @@ def explain(out_dir: Path, subject: str, level_names: dict[str, dict[str, list[s
             lines.append(f"  {label} {kind}: account {row['account_id']}, department {row['counterpart_department']}, "
                          f"person {row['person_id']}; evidence {', '.join(row['evidence'][:10])}")
     return "\n".join(lines)
+
+
+def _registry_lines(out_dir: Path, keys: set[str]) -> list[str]:
+    """What the 法人番号 registry said about these records (anchored, or why not)."""
+    path = out_dir / EVIDENCE_DIR / REGISTRY_ANCHORS
+    if not path.exists():
+        return []
+    rows = pl.read_parquet(path).filter(pl.col("record_key").is_in(list(keys)))
+    if rows.height == 0:
+        return []
+    lines = [f"  registry evidence ({rows.height} records):"]
+    for row in rows.head(50).iter_rows(named=True):
+        if row["registry_number"] is not None:
+            lines.append(f"    {row['record_key']}: 法人番号 {row['registry_number']} by {row['anchor_method']} "
+                         f"({row['anchor_name']}); linked to every record anchored there")
+        else:
+            lines.append(f"    {row['record_key']}: not anchored ({row['anchor_note']}; "
+                         f"{row['candidates']} corporations of that name)")
+    return lines

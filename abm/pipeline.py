@@ -34,6 +34,10 @@ from abm.history import id_history
 from abm.linkage.spec import linkage_specs
 from abm.load import load_inputs
 from abm.normalize.records import normalize_records
+from abm.registry.accounts import enrich_accounts
+from abm.registry.link import must_links, registry_counts, registry_specs, with_anchors
+from abm.registry.match import anchor_records
+from abm.registry.store import open_registry
 from abm.report.html import write_report
 from abm.resolve import resolve
 from abm.rules import load_rules
@@ -94,9 +98,14 @@ def run(settings: Settings) -> RunResult:
         # an empty export folder usually means last night's export failed: keep yesterday's outputs
         raise InputError(str(settings.input_dir), "it holds no data file (.csv, .tsv, .txt, .parquet, .xlsx)",
                          fix="point abm run at the directory that holds the night's exports")
+    registry = timer("registry", open_registry, settings.registry, settings.registry_cache, rules) \
+        if settings.registry else None
     records = timer("normalize", normalize_records, loaded.tables, rules)
     as_of = settings.as_of or default_as_of(records)
-    resolution = timer("resolve", resolve, records, rules.view(linkage_specs))
+    anchors = timer("registry_match", anchor_records, records, registry, rules) if registry else None
+    records = with_anchors(records, anchors)
+    specs = registry_specs(rules.view(linkage_specs)) if registry else rules.view(linkage_specs)
+    resolution = timer("resolve", resolve, records, specs, must_links(records) if registry else None)
     resolved = timer("departments", resolve_departments, resolution.records)
     policy = rules.view(detect_policy)
     touches = timer("touches", build_touches, resolved, as_of)
@@ -104,7 +113,7 @@ def run(settings: Settings) -> RunResult:
     edges = timer("graph", committee_edges, resolved, persons, touches)
     collisions = timer("collisions", detect_collisions, touches, resolved, policy, as_of)
     gaps = timer("gaps", detect_gaps, touches, persons, resolved, policy, as_of)
-    accounts = timer("accounts", accounts_table, resolved)
+    accounts = timer("accounts", enrich_accounts, accounts_table(resolved), resolved, registry)
     records_out = records_table(resolved)
     history = id_history(settings.out_dir, records_out, started)
 
@@ -120,6 +129,8 @@ def run(settings: Settings) -> RunResult:
     counts["rows_without_touch_owner"] = int((~records.get_column("makes_touch").fill_null(True)).sum())
     counts["collisions_by_level"] = _value_counts(collisions, "level")
     counts["gaps_by_type"] = _value_counts(gaps, "gap_type")
+    if registry is not None and anchors is not None:
+        counts["registry"] = registry_counts(anchors, accounts)
 
     with staged(settings.out_dir) as stage:
         timer("export", write_tables, stage, tables)
@@ -128,7 +139,7 @@ def run(settings: Settings) -> RunResult:
         timer("graphs", write_graphs, edges, stage / "graphs",
               _most_urgent_accounts(collisions, gaps, settings.graph_files))
         timer("report", write_report, stage / "report.html", tables, as_of, counts)
-        write_evidence(stage, resolution.accounts, resolution.persons)
+        write_evidence(stage, resolution.accounts, resolution.persons, anchors)
         if settings.keep_intermediate:
             (stage / "stages").mkdir()
             records.write_parquet(stage / "stages" / "records_normalized.parquet")
@@ -150,6 +161,7 @@ def run(settings: Settings) -> RunResult:
                 "persons": resolution.persons.summary()
                 | {"threshold": rules.view(linkage_specs).persons.threshold},
             },
+            "registry": {"cache": str(registry.root), **registry.manifest} if registry else None,
             "timings_s": timer.timings,
             "versions": _versions(),
         })
