@@ -114,8 +114,10 @@ def _by_name(con: duckdb.DuckDBPyConnection, records: pl.DataFrame, registry: Re
     same_reading = latin_or_kana & (pl.col("company_romaji") == pl.col("reg_romaji"))
     confirmed = cands.filter((same_key | same_reading).fill_null(False))
     forms = _registry_forms(con, confirmed.select("corporate_number").unique(), registry, cr)
+    # a legal form read from English ("Co., Ltd." is written for 株式会社 and 有限会社 alike) says nothing
+    written = pl.when(~pl.col("company_name").str.contains(r"^[\x00-\x7f]*$")).then(pl.col("legal_form"))
     confirmed = confirmed.join(forms, on="corporate_number", how="left").filter(
-        pl.col("legal_form").is_null() | pl.col("corp_form").is_null() | (pl.col("legal_form") == pl.col("corp_form")))
+        written.is_null() | pl.col("corp_form").is_null() | (written == pl.col("corp_form")))
     matched = confirmed.with_columns(pl.col("name_type").replace_strict(_METHOD).alias("method")).select(
         "name_id", "corporate_number", "method", "value")
     return _decide(con, records, names, matched, registry)
