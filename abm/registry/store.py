@@ -5,8 +5,8 @@ keys. The cache is a directory of Parquet files plus ``manifest.json``:
 
 - ``corporations.parquet``: one row per 法人番号, its latest state, ``registry_status``
   (active / closed / absorbed) and successor;
-- ``names.parquet``: every name a corporation is known by (current, former, furigana, English),
-  with its probe key (``abm.registry.keys``), sorted by probe;
+- ``names/part-*.parquet``: every name a corporation is known by (current, former, furigana,
+  English), with its probe key (``abm.registry.keys``), written batch by batch;
 - ``places.parquet``: every (prefecture, postal code) a corporation has had;
 - ``rejects.parquet``: rows that could not be read, with file, line and reason.
 
@@ -54,6 +54,9 @@ class Registry:
     manifest: dict
 
     def path(self, table: str) -> str:
+        """What DuckDB's read_parquet reads for ``table`` (names are written in parts)."""
+        if table == "names":
+            return str(self.root / "names" / "*.parquet")
         return str(self.root / f"{table}.parquet")
 
 
@@ -147,24 +150,33 @@ def _expand(files: list[Path], tmp: Path) -> list[str]:
 
 
 _COLS = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in COLUMNS) + "}"
+#: the published columns the cache keeps (image ids, English addresses and the like are not used)
+_KEPT = ("sequenceNumber", "corporateNumber", "process", "updateDate", "changeDate", "name", "kind", "prefectureName",
+         "cityName", "streetNumber", "postCode", "closeDate", "closeCause", "successorCorporateNumber", "latest",
+         "enName", "furigana")
+_VALID = "regexp_full_match(corporateNumber, '[0-9]{13}')"
+#: names are probed in batches of this many rows, so memory does not grow with the registry
+PROBE_BATCH = 1_000_000
 
 
-def _read_raw(con: duckdb.DuckDBPyConnection, csvs: list[str]) -> None:
+def _read_states(con: duckdb.DuckDBPyConnection, csvs: list[str]) -> None:
+    """One table ``states``: every readable row (kept columns), ranked per 法人番号 (1 = latest state)."""
     files = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in csvs) + "]"
     try:
         con.execute(f"""
-            CREATE TABLE raw AS
-            SELECT *, filename AS source_file FROM read_csv({files}, header = false, delim = ',', quote = '"',
-                escape = '"', columns = {_COLS}, store_rejects = true, filename = true, parallel = true,
-                null_padding = false, strict_mode = true)
+            CREATE TABLE states AS
+            SELECT {", ".join(_KEPT)}, filename AS source_file,
+                   row_number() OVER (PARTITION BY corporateNumber
+                       ORDER BY (latest = '1') DESC, updateDate DESC NULLS LAST, changeDate DESC NULLS LAST,
+                                try_cast(sequenceNumber AS BIGINT) DESC NULLS LAST) AS state_rank
+            FROM read_csv({files}, header = false, delim = ',', quote = '"', escape = '"', columns = {_COLS},
+                          store_rejects = true, filename = true, parallel = true, null_padding = false,
+                          strict_mode = true)
         """)
     except duckdb.Error as exc:
         msg = str(exc).splitlines()[0]
         raise InputError(files, f"cannot be read as the 法人番号 download ({msg})",
                          fix="download the Unicode (UTF-8) edition of the CSV and pass it unchanged") from exc
-
-
-_VALID = "regexp_full_match(corporateNumber, '[0-9]{13}')"
 
 
 def _rejects(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
@@ -180,8 +192,10 @@ def _rejects(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     parts.append(query(con, f"""
         SELECT source_file, NULL::BIGINT AS line, 'corporateNumber is not 13 digits' AS reason,
                left(concat_ws(',', sequenceNumber, corporateNumber, process, name), 200) AS raw
-        FROM raw WHERE NOT coalesce({_VALID}, false)"""))
-    return pl.concat([p.cast({"line": pl.Int64}) for p in parts]).unique(maintain_order=True)
+        FROM states WHERE NOT coalesce({_VALID}, false)"""))
+    return pl.concat([p.cast({"line": pl.Int64}) for p in parts if p.height]
+                     or [pl.DataFrame(schema={"source_file": pl.Utf8, "line": pl.Int64, "reason": pl.Utf8,
+                                              "raw": pl.Utf8})]).unique(maintain_order=True)
 
 
 _STATUS = f"""CASE WHEN coalesce(successorCorporateNumber, '') <> '' OR process = '71'
@@ -190,40 +204,41 @@ _STATUS = f"""CASE WHEN coalesce(successorCorporateNumber, '') <> '' OR process 
 
 
 def _build(con: duckdb.DuckDBPyConnection, out: Path, pr: ProbeRules) -> dict[str, int]:
-    con.execute(f"""
-        CREATE TABLE states AS SELECT *, row_number() OVER (PARTITION BY corporateNumber
-            ORDER BY (latest = '1') DESC, updateDate DESC NULLS LAST, changeDate DESC NULLS LAST,
-                     try_cast(sequenceNumber AS BIGINT) DESC NULLS LAST) AS state_rank
-        FROM raw WHERE {_VALID}""")
     con.execute(f"""COPY (
         SELECT corporateNumber AS corporate_number, name AS official_name, kind, prefectureName AS prefecture,
                cityName AS city, streetNumber AS street, postCode AS post_code, process, updateDate AS update_date,
                changeDate AS change_date, closeDate AS close_date, closeCause AS close_cause,
                nullif(successorCorporateNumber, '') AS successor_corporate_number, furigana, enName AS en_name,
                {_STATUS} AS registry_status
-        FROM states WHERE state_rank = 1 ORDER BY corporate_number
+        FROM states WHERE state_rank = 1 AND {_VALID}
     ) TO '{out / "corporations.parquet"}' (FORMAT parquet)""")
     con.execute(f"""COPY (
         SELECT DISTINCT corporateNumber AS corporate_number, prefectureName AS prefecture,
-               nullif(postCode, '') AS post_code FROM states ORDER BY ALL
+               nullif(postCode, '') AS post_code FROM states WHERE {_VALID}
     ) TO '{out / "places.parquet"}' (FORMAT parquet)""")
-    names = query(con, """
-        SELECT DISTINCT corporate_number, name_type, value FROM (
-            SELECT corporateNumber AS corporate_number,
-                   CASE WHEN state_rank = 1 THEN 'current' ELSE 'former' END AS name_type, name AS value FROM states
-            UNION ALL SELECT corporateNumber, 'furigana', furigana FROM states WHERE state_rank = 1
-            UNION ALL SELECT corporateNumber, 'english', enName FROM states WHERE state_rank = 1
-        ) WHERE coalesce(value, '') <> ''""")
-    # a former name that is also the current name is no former name
-    current = names.filter(pl.col("name_type") == "current").select("corporate_number", "value")
-    names = pl.concat([names.filter(pl.col("name_type") != "former"),
-                       names.filter(pl.col("name_type") == "former").join(current, on=["corporate_number", "value"],
-                                                                         how="anti")])
-    probed = probe_table(names, pr)
-    probed.sort("probe", "corporate_number").write_parquet(out / "names.parquet", row_group_size=200_000)
-    rows = query(con, "SELECT count(*) AS n FROM raw").item()
-    n_corp = query(con, "SELECT count(*) AS n FROM states WHERE state_rank = 1").item()
-    return {"rows": int(rows), "corporations": int(n_corp), "names": probed.height}
+    # current, furigana and English names; former names unless the corporation still has that name
+    reader = con.sql(f"""
+        WITH cur AS (SELECT corporateNumber, name FROM states WHERE state_rank = 1 AND {_VALID})
+        SELECT corporateNumber AS corporate_number, 'current' AS name_type, name AS value FROM cur
+        UNION ALL SELECT DISTINCT s.corporateNumber, 'former', s.name FROM states s
+            JOIN cur c ON c.corporateNumber = s.corporateNumber AND c.name IS DISTINCT FROM s.name
+            WHERE s.state_rank > 1
+        UNION ALL SELECT corporateNumber, 'furigana', furigana FROM states WHERE state_rank = 1 AND {_VALID}
+            AND coalesce(furigana, '') <> ''
+        UNION ALL SELECT corporateNumber, 'english', enName FROM states WHERE state_rank = 1 AND {_VALID}
+            AND coalesce(enName, '') <> ''
+    """).to_arrow_reader(PROBE_BATCH)
+    (out / "names").mkdir()
+    n_names = 0
+    for i, batch in enumerate(reader):
+        names = pl.from_arrow(batch)
+        assert isinstance(names, pl.DataFrame)
+        probed = probe_table(names.filter(pl.col("value").str.len_bytes() > 0), pr)
+        probed.write_parquet(out / "names" / f"part-{i:04d}.parquet")
+        n_names += probed.height
+    rows = query(con, "SELECT count(*) AS n FROM states").item()
+    n_corp = query(con, f"SELECT count(*) AS n FROM states WHERE state_rank = 1 AND {_VALID}").item()
+    return {"rows": int(rows), "corporations": int(n_corp), "names": n_names}
 
 
 def probe_table(names: pl.DataFrame, pr: ProbeRules) -> pl.DataFrame:
@@ -252,10 +267,10 @@ def import_registry(source: Path, cache: Path | None = None, rules: Rules | None
     try:
         con = duckdb.connect()
         con.execute(f"SET temp_directory = '{staging / 'spill'}'")
-        con.execute("SET memory_limit = '1200MB'")
+        con.execute("SET memory_limit = '1GB'")
         con.execute("SET preserve_insertion_order = false")
         csvs = _expand(files, staging)
-        _read_raw(con, csvs)
+        _read_states(con, csvs)
         rejects = _rejects(con)
         counts = _build(con, staging, pr)
         total = counts["rows"] + rejects.filter(pl.col("line").is_not_null()).height
