@@ -194,6 +194,7 @@ CASES = [
     ({"name": "有限会社山田電機", "pref": "大阪府"}, "yugen_osaka", "name"),
     ({"name": "山田電機", "pref": "大阪府"}, None, "ambiguous"),              # 株式会社 and 有限会社 in 大阪
     ({"name": "山田電機", "pref": "大阪府", "post": "5410002"}, "yugen_osaka", "name"),
+    ({"name": "株式会社山田電機", "pref": "大阪府", "post": "5419999"}, None, "elsewhere"),  # a branch office
     ({"name": "山田電機"}, None, "no_place"),
     ({"name": "株式会社山田電機", "pref": "北海道"}, None, "elsewhere"),
     ({"name": "株式会社三栄電子", "pref": "愛知県"}, "renamed", "former_name"),
@@ -225,7 +226,7 @@ def test_anchoring_is_one_query_for_many_records(registry):
     batch = records(*[c[0] | {"key": f"cards:K{i:03d}"} for i, c in enumerate(CASES)])
     anchors = anchor_records(batch, registry, RULES)
     got = dict(anchors.select("record_key", "registry_number").iter_rows())
-    for i, (_, expected, how) in enumerate(CASES):
+    for i, (_, expected, _how) in enumerate(CASES):
         assert got.get(f"cards:K{i:03d}") == (N[expected] if expected else None), CASES[i]
 
 

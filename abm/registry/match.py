@@ -6,9 +6,10 @@
    furigana and English name. The candidates are confirmed with abm's own normaliser (the exact
    ``company_key`` / ``company_romaji`` the records have), the legal form must not disagree, and
    the corporation must have been at the record's place (prefecture or postal code, any state).
-3. Exactly one corporation left → anchored (``name``, ``former_name``, ``furigana``,
-   ``english_name``). Several → narrowed to those at the record's postal code; still several →
-   not anchored (``ambiguous``). A record with no place is never anchored by name
+3. The corporation must have been at the record's postal code (any state the registry holds) —
+   or, for a record without one, in its prefecture. Exactly one corporation left → anchored
+   (``name``, ``former_name``, ``furigana``, ``english_name``); several → not anchored
+   (``ambiguous``); none → ``elsewhere``. A record with no place is never anchored by name
    (``no_place``): the registry has thousands of same-named corporations.
 
 Returns one row per record the registry has something to say about, anchored or not, with the
@@ -81,7 +82,7 @@ def _probes(names: pl.DataFrame, pr: ProbeRules) -> pl.DataFrame:
 
 def _exact_keys(values: pl.DataFrame, cr: CompanyRules) -> pl.DataFrame:
     """(name_type, value) -> key, romaji, legal form, with abm's own normaliser (few values)."""
-    rows = []
+    rows: list[tuple[str, str, str | None, str | None, str | None]] = []
     for name_type, value in values.iter_rows():
         if name_type == "furigana":
             key = company_kana(value, cr)
@@ -139,7 +140,8 @@ def _registry_forms(con: duckdb.DuckDBPyConnection, numbers: pl.DataFrame, regis
 
 def _decide(con: duckdb.DuckDBPyConnection, records: pl.DataFrame, names: pl.DataFrame, matched: pl.DataFrame,
             registry: Registry) -> pl.DataFrame:
-    """Per record: the matched corporations that were at its place; one → anchored."""
+    """Per record: the matched corporations that were at its place (postal code, else prefecture);
+    exactly one → anchored."""
     recs = records.filter(pl.col("company_name").is_not_null()).select(
         "record_key", *[pl.col(c) if c in records.columns else pl.lit(None, pl.Utf8).alias(c) for c in _NAME_COLS],
         pl.col("prefecture") if "prefecture" in records.columns else pl.lit(None, pl.Utf8).alias("prefecture"),
@@ -159,12 +161,14 @@ def _decide(con: duckdb.DuckDBPyConnection, records: pl.DataFrame, names: pl.Dat
         (pl.col("prefecture") == pl.col("reg_prefecture")).fill_null(False).any().alias("same_prefecture"),
         (pl.col("postal_code") == pl.col("reg_post")).fill_null(False).any().alias("same_postal"),
         (pl.col("prefecture").is_not_null() | pl.col("postal_code").is_not_null()).any().alias("has_place"),
+        pl.col("postal_code").is_not_null().any().alias("has_postal"),
     )
-    located = placed.filter(pl.col("same_prefecture") | pl.col("same_postal"))
-    per_record = located.group_by("record_key").agg(
-        pl.len().alias("n"), pl.col("same_postal").sum().alias("n_postal"))
-    pick = located.join(per_record, on="record_key").filter(
-        (pl.col("n") == 1) | ((pl.col("n_postal") == 1) & pl.col("same_postal")))
+    # a postal code, when the record has one, must be the corporation's: a branch office's card in
+    # another city must not meet a same-named corporation there; else the prefecture must be
+    located = placed.filter(pl.when(pl.col("has_postal")).then(pl.col("same_postal"))
+                            .otherwise(pl.col("same_prefecture")))
+    per_record = located.group_by("record_key").agg(pl.len().alias("n"))
+    pick = located.join(per_record, on="record_key").filter(pl.col("n") == 1)
     order = {m: i for i, m in enumerate(METHOD_ORDER)}
     anchored = pick.select(
         "record_key", pl.col("corporate_number").alias("registry_number"),

@@ -27,6 +27,7 @@ import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -275,8 +276,8 @@ def import_registry(source: Path, cache: Path | None = None, rules: Rules | None
         counts = _build(con, staging, pr)
         total = counts["rows"] + rejects.filter(pl.col("line").is_not_null()).height
         if counts["corporations"] == 0 or rejects.height > MAX_REJECT_SHARE * max(total, 1):
-            first = rejects.row(0, named=True) if rejects.height else {"source_file": str(source), "line": None,
-                                                                      "reason": "no rows"}
+            first: dict[str, Any] = rejects.row(0, named=True) if rejects.height else {
+                "source_file": str(source), "line": None, "reason": "no rows"}
             raise InputError(str(first["source_file"]), f"{rejects.height} of {total} rows are not in the 法人番号 "
                              f"layout (30 columns, no header; 13-digit corporateNumber second): {first['reason']}",
                              row=first["line"],
