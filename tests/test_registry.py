@@ -11,6 +11,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from abm.cli import main
 from abm.errors import InputError
@@ -170,6 +172,18 @@ def test_reading_probes_of_furigana_and_romaji_agree():
         assert pl.select(reading_probe(pl.lit(kana), pr)).item() == pl.select(skeleton(pl.lit(romaji))).item()
     assert pl.select(latin_probe(pl.lit("Yamada Electric Co., Ltd."), pr)).item() == \
         pl.select(latin_probe(pl.lit("YAMADA ELECTRIC"), pr)).item()
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.text(max_size=30), min_size=1, max_size=20))
+def test_probes_never_raise_and_are_stable(values: list[str]):
+    pr = RULES.view(probe_rules)
+    df = pl.DataFrame({"v": values}, schema={"v": pl.Utf8})
+    first = df.select(name_probe(pl.col("v"), pr).alias("n"), reading_probe(pl.col("v"), pr).alias("r"),
+                      latin_probe(pl.col("v"), pr).alias("l"))
+    assert first.height == len(values)
+    again = df.reverse().select(name_probe(pl.col("v"), pr).alias("n")).reverse()
+    assert again["n"].to_list() == first["n"].to_list()      # row order never changes a probe
 
 
 # --- anchoring ----------------------------------------------------------------------------------
