@@ -313,3 +313,21 @@ def test_cli_registry_import(tmp_path: Path):
     bad.write_text("a,b\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["registry", "import", str(bad), "--cache", str(tmp_path / "d")])
     assert result.exit_code == 2 and "法人番号" in result.output
+
+
+def test_must_links_between_exact_duplicates_are_harmless():
+    """Two copies of one card collapse to one unit: a must-link between them is no self-link (it
+    once broke the cluster rebuild when the component also held two 法人番号)."""
+    from abm.linkage.engine import link
+    from abm.linkage.spec import linkage_specs
+
+    specs = RULES.view(linkage_specs)
+    cols = specs.accounts.columns()
+    rows = [("cards:A0", "山田電機", "1010401000001"), ("cards:A1", "山田電機", None), ("cards:A2", "山田電機", None),
+            ("cards:C", "川上商事", "2010401000002")]
+    units = pl.DataFrame([dict.fromkeys(cols) | {"record_key": k, "company_key": n, "corporate_number": c}
+                          for k, n, c in rows], schema={c: pl.Utf8 for c in cols})
+    must = pl.DataFrame({"id_l": ["cards:A0", "cards:A1", "cards:A1"], "id_r": ["cards:A1", "cards:A2", "cards:C"]})
+    result = link(units, specs.accounts, must)
+    clusters = dict(result.units.select("record_key", "cluster").iter_rows())
+    assert clusters["cards:A0"] == clusters["cards:A1"] == clusters["cards:A2"] != clusters["cards:C"]

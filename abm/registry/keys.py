@@ -29,9 +29,10 @@ from abm.normalize.text import _canon_char, kana_to_romaji, romaji, text_rules
 from abm.rules import Rules
 
 #: bump when a probe changes: caches built with another version are rebuilt
-PROBE_VERSION = 1
+PROBE_VERSION = 2
 
 _KATA_SMALL = "ャュョァィゥェォヮ"
+_HIRAGANA = ([chr(cp) for cp in range(0x3041, 0x3097)], [chr(cp + 0x60) for cp in range(0x3041, 0x3097)])
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,7 @@ def skeleton(expr: pl.Expr) -> pl.Expr:
 
 def reading_probe(expr: pl.Expr, pr: ProbeRules) -> pl.Expr:
     """Romaji skeleton of a kana reading (furigana): katakana → romaji by table, then ``skeleton``."""
-    s = expr.str.normalize("NFKC").str.replace_many(*pr.char_folds)   # hiragana -> katakana
+    s = expr.str.normalize("NFKC").str.replace_many(*_HIRAGANA)
     s = s.str.replace_all(pr.legal_japanese, "").str.replace_many(*pr.kana_table, leftmost=True)
     s = s.str.replace_all(r"q([bcdfghjkmprstvwz])", "$1$1").str.replace_all(r"[^a-z0-9]+", "")
     return skeleton(s)

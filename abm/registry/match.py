@@ -23,7 +23,7 @@ import polars as pl
 
 from abm.db import query
 from abm.normalize.company import CompanyRules, company_kana, company_rules, display_keys, split_legal_form
-from abm.registry.keys import ProbeRules, latin_probe, name_probe, probe_rules, skeleton
+from abm.registry.keys import ProbeRules, latin_probe, name_probe, probe_rules, reading_probe, skeleton
 from abm.registry.layout import KIND_LEGAL_FORM
 from abm.registry.store import Registry
 from abm.rules import Rules
@@ -73,7 +73,7 @@ def _record_names(records: pl.DataFrame) -> pl.DataFrame:
 def _probes(names: pl.DataFrame, pr: ProbeRules) -> pl.DataFrame:
     parts = [
         names.select("name_id", pl.lit("name").alias("probe_kind"), name_probe(pl.col("company_name"), pr).alias("probe")),
-        names.select("name_id", pl.lit("name").alias("probe_kind"), name_probe(pl.col("company_kana"), pr).alias("probe")),
+        names.select("name_id", pl.lit("reading").alias("probe_kind"), reading_probe(pl.col("company_kana"), pr).alias("probe")),
         names.select("name_id", pl.lit("reading").alias("probe_kind"), skeleton(pl.col("company_romaji")).alias("probe")),
         names.select("name_id", pl.lit("latin").alias("probe_kind"), latin_probe(pl.col("company_name"), pr).alias("probe")),
     ]

@@ -246,9 +246,8 @@ def probe_table(names: pl.DataFrame, pr: ProbeRules) -> pl.DataFrame:
     """(corporate_number, name_type, value) -> + probe_kind, probe: one row per name and probe."""
     is_name = pl.col("name_type").is_in(["current", "former"])
     value = pl.col("value")
-    parts = [
-        names.filter(is_name | (pl.col("name_type") == "furigana")).with_columns(
-            pl.lit("name").alias("probe_kind"), name_probe(value, pr).alias("probe")),
+    parts = [  # a furigana is probed by its reading only: a kana record name has a romaji key too
+        names.filter(is_name).with_columns(pl.lit("name").alias("probe_kind"), name_probe(value, pr).alias("probe")),
         names.filter(pl.col("name_type") == "furigana").with_columns(
             pl.lit("reading").alias("probe_kind"), reading_probe(value, pr).alias("probe")),
         names.filter(pl.col("name_type") == "english").with_columns(
