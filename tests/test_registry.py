@@ -331,3 +331,16 @@ def test_must_links_between_exact_duplicates_are_harmless():
     result = link(units, specs.accounts, must)
     clusters = dict(result.units.select("record_key", "cluster").iter_rows())
     assert clusters["cards:A0"] == clusters["cards:A1"] == clusters["cards:A2"] != clusters["cards:C"]
+
+
+@pytest.mark.parametrize(("others", "expected"), [
+    ([{"name": "株式会社山田電機", "pref": "大阪府"}], "osaka"),                    # one 山田電機 in the data
+    ([{"name": "株式会社山田電機", "pref": "大阪府"}, {"name": "山田電機株式会社", "pref": "東京都"}], None),
+    ([], None),                                                                      # nobody anchored there
+])
+def test_a_record_with_no_place_follows_the_only_corporation_of_its_name_in_the_data(
+        registry, others: list[dict], expected: str | None):
+    batch = records({"name": "Yamada Denki", "key": "ma_leads:L1"}, *others)
+    got = anchor_records(batch, registry, RULES).filter(pl.col("record_key") == "ma_leads:L1").row(0, named=True)
+    assert got["registry_number"] == (N[expected] if expected else None)
+    assert got["anchor_note"] == ("only_one_in_data" if expected else "no_place")
