@@ -9,9 +9,10 @@
 3. The corporation must have been at the record's postal code (any state the registry holds) —
    or, for a record without one, in its prefecture. Exactly one corporation left → anchored
    (``name``, ``former_name``, ``furigana``, ``english_name``); several → not anchored
-   (``ambiguous``); none → ``elsewhere``. A record with no place is not anchored by the registry
-   alone (``no_place``: it has thousands of same-named corporations) — only when exactly one of
-   the corporations other records of the run are anchored to carries its name (``_in_data``).
+   (``ambiguous``); none → ``elsewhere``. A record with no place is never anchored by name
+   (``no_place``): the registry has thousands of same-named corporations, and "the only one of
+   that name among the corporations this run anchored" was measured to pull web forms to a
+   same-named sister (株式会社/有限会社 of one name, 渡辺/渡部 both "Watanabe"): it is left to linkage.
 
 Returns one row per record the registry has something to say about, anchored or not, with the
 reason — the evidence ``abm explain`` shows.
@@ -44,7 +45,7 @@ def anchor_records(records: pl.DataFrame, registry: Registry, rules: Rules) -> p
     con = duckdb.connect()
     by_number = _by_number(con, records, registry)
     rest = records.join(by_number.select("record_key"), on="record_key", how="anti")
-    by_name = _by_name(con, rest, registry, cr, pr, by_number.get_column("registry_number").unique())
+    by_name = _by_name(con, rest, registry, cr, pr)
     con.close()
     return pl.concat([by_number, by_name]).cast(ANCHOR_SCHEMA).sort("record_key")  # type: ignore[arg-type]
 
@@ -97,7 +98,7 @@ def _exact_keys(values: pl.DataFrame, cr: CompanyRules) -> pl.DataFrame:
 
 
 def _by_name(con: duckdb.DuckDBPyConnection, records: pl.DataFrame, registry: Registry, cr: CompanyRules,
-             pr: ProbeRules, present: pl.Series) -> pl.DataFrame:
+             pr: ProbeRules) -> pl.DataFrame:
     names = _record_names(records)
     probes = _probes(names, pr)
     if probes.height == 0:
@@ -122,7 +123,7 @@ def _by_name(con: duckdb.DuckDBPyConnection, records: pl.DataFrame, registry: Re
         written.is_null() | pl.col("corp_form").is_null() | (written == pl.col("corp_form")))
     matched = confirmed.with_columns(pl.col("name_type").replace_strict(_METHOD).alias("method")).select(
         "name_id", "corporate_number", "method", "value")
-    return _decide(con, records, names, matched, registry, present)
+    return _decide(con, records, names, matched, registry)
 
 
 def _registry_forms(con: duckdb.DuckDBPyConnection, numbers: pl.DataFrame, registry: Registry,
@@ -140,7 +141,7 @@ def _registry_forms(con: duckdb.DuckDBPyConnection, numbers: pl.DataFrame, regis
 
 
 def _decide(con: duckdb.DuckDBPyConnection, records: pl.DataFrame, names: pl.DataFrame, matched: pl.DataFrame,
-            registry: Registry, present: pl.Series) -> pl.DataFrame:
+            registry: Registry) -> pl.DataFrame:
     """Per record: the matched corporations that were at its place (postal code, else prefecture);
     exactly one → anchored."""
     recs = records.filter(pl.col("company_name").is_not_null()).select(
@@ -178,8 +179,6 @@ def _decide(con: duckdb.DuckDBPyConnection, records: pl.DataFrame, names: pl.Dat
         pl.col("value").alias("anchor_name"), pl.col("n").cast(pl.UInt32).alias("candidates"),
         pl.lit(None, pl.Utf8).alias("anchor_note"),
     )
-    anchored = pl.concat([anchored, _in_data(placed, pl.concat([present, anchored.get_column("registry_number")]),
-                                             order)])
     summary = placed.group_by("record_key").agg(pl.col("has_place").any(), pl.len().alias("n_named"))
     refused = summary.join(anchored.select("record_key"), on="record_key", how="anti").join(
         per_record.select("record_key", "n"), on="record_key", how="left").select(
@@ -191,21 +190,3 @@ def _decide(con: duckdb.DuckDBPyConnection, records: pl.DataFrame, names: pl.Dat
     )
     return pl.concat([anchored.cast(ANCHOR_SCHEMA), refused.cast(ANCHOR_SCHEMA)])  # type: ignore[arg-type]
 
-
-def _in_data(placed: pl.DataFrame, present: pl.Series, order: dict[str, int]) -> pl.DataFrame:
-    """A record with no place (a web form) whose name matches exactly one of the corporations other
-    records of this run are anchored to — by name, reading, English or former name — is anchored
-    there (note ``only_one_in_data``): the same rule as the engine's ``attach_unique``, with the
-    registry's readings and former names as extra keys. Same-named corporations nobody in the data
-    is anchored to do not count; two that are → not anchored."""
-    unplaced = placed.filter(~pl.col("has_place"))
-    known = unplaced.filter(pl.col("corporate_number").is_in(present.unique().implode()))
-    n = known.group_by("record_key").agg(pl.len().alias("n"))
-    pick = known.join(n.filter(pl.col("n") == 1), on="record_key")
-    return pick.select(
-        "record_key", pl.col("corporate_number").alias("registry_number"),
-        pl.col("method").list.eval(pl.element().replace_strict(order, return_dtype=pl.Int32)).list.min()
-        .replace_strict({i: m for m, i in order.items()}, return_dtype=pl.Utf8).alias("anchor_method"),
-        pl.col("value").alias("anchor_name"), pl.lit(1, pl.UInt32).alias("candidates"),
-        pl.lit("only_one_in_data").alias("anchor_note"),
-    )
