@@ -17,3 +17,4 @@ class Settings:
     graph_files: int = 500                 # per-account graph files for the most urgent accounts
     registry: Path | None = None           # 法人番号 registry: a cache, or a CSV / zip / folder to import
     registry_cache: Path | None = None     # where to import it (None: the default cache location)
+    report_lang: str = "ja"                # labels of report.html (abm/report/messages.yaml)
