@@ -28,15 +28,16 @@ from abm.detect.policy import detect_policy
 from abm.detect.touches import TOUCH_KINDS, build_touches
 from abm.errors import InputError
 from abm.explain import write_evidence
-from abm.export import staged, write_json, write_tables
+from abm.export import write_json, write_tables
 from abm.graph import committee_edges, resolve_departments, write_graphs
 from abm.history import id_history
 from abm.linkage.spec import linkage_specs
 from abm.load import load_inputs
 from abm.normalize.records import normalize_records
+from abm.publish import publication
 from abm.report.html import write_report
 from abm.resolve import resolve
-from abm.rules import load_rules
+from abm.rules import DEFAULT_RULES_DIR, load_rules
 from abm.settings import Settings
 from abm.tables import accounts_table, records_table
 
@@ -85,7 +86,14 @@ def _versions() -> dict[str, str]:
 
 
 def run(settings: Settings) -> RunResult:
-    """Run every stage on ``settings.input_dir`` and publish the outputs to ``settings.out_dir``."""
+    """Run every stage on ``settings.input_dir`` and publish the outputs to ``settings.out_dir``.
+
+    OUT_DIR is checked and locked before any work (``abm.publish``); it changes only on success."""
+    with publication(settings.out_dir, settings.input_dir, settings.rules_dir or DEFAULT_RULES_DIR) as stage:
+        return _run(settings, stage)
+
+
+def _run(settings: Settings, stage: Path) -> RunResult:
     started = datetime.now(UTC)
     timer = _Timer()
     rules = timer("rules", load_rules, settings.rules_dir)
@@ -121,38 +129,37 @@ def run(settings: Settings) -> RunResult:
     counts["collisions_by_level"] = _value_counts(collisions, "level")
     counts["gaps_by_type"] = _value_counts(gaps, "gap_type")
 
-    with staged(settings.out_dir) as stage:
-        timer("export", write_tables, stage, tables)
-        # per-account graph files for the accounts that need attention most; any other account's
-        # graph is one call away from committee_edges (abm.graph.account_graph)
-        timer("graphs", write_graphs, edges, stage / "graphs",
-              _most_urgent_accounts(collisions, gaps, settings.graph_files))
-        timer("report", write_report, stage / "report.html", tables, as_of, counts)
-        write_evidence(stage, resolution.accounts, resolution.persons)
-        if settings.keep_intermediate:
-            (stage / "stages").mkdir()
-            records.write_parquet(stage / "stages" / "records_normalized.parquet")
-            resolution.accounts.pairs.write_parquet(stage / "stages" / "account_pairs.parquet")
-            resolution.persons.pairs.write_parquet(stage / "stages" / "person_pairs.parquet")
-        write_json(stage / "run.json", {
-            "abm_version": __version__,
-            "contract_version": CONTRACT_VERSION,
-            "run_at": started.isoformat(timespec="seconds"),
-            "as_of": as_of.isoformat(),
-            "as_of_source": "option" if settings.as_of else "latest touch date in the data",
-            "input_dir": str(settings.input_dir),
-            "rules_dir": str(rules.root),
-            "counts": counts,
-            "files": loaded.files,
-            "linkage": {
-                "accounts": resolution.accounts.summary()
-                | {"threshold": rules.view(linkage_specs).accounts.threshold},
-                "persons": resolution.persons.summary()
-                | {"threshold": rules.view(linkage_specs).persons.threshold},
-            },
-            "timings_s": timer.timings,
-            "versions": _versions(),
-        })
+    timer("export", write_tables, stage, tables)
+    # per-account graph files for the accounts that need attention most; any other account's
+    # graph is one call away from committee_edges (abm.graph.account_graph)
+    timer("graphs", write_graphs, edges, stage / "graphs",
+          _most_urgent_accounts(collisions, gaps, settings.graph_files))
+    timer("report", write_report, stage / "report.html", tables, as_of, counts)
+    write_evidence(stage, resolution.accounts, resolution.persons)
+    if settings.keep_intermediate:
+        (stage / "stages").mkdir()
+        records.write_parquet(stage / "stages" / "records_normalized.parquet")
+        resolution.accounts.pairs.write_parquet(stage / "stages" / "account_pairs.parquet")
+        resolution.persons.pairs.write_parquet(stage / "stages" / "person_pairs.parquet")
+    write_json(stage / "run.json", {
+        "abm_version": __version__,
+        "contract_version": CONTRACT_VERSION,
+        "run_at": started.isoformat(timespec="seconds"),
+        "as_of": as_of.isoformat(),
+        "as_of_source": "option" if settings.as_of else "latest touch date in the data",
+        "input_dir": str(settings.input_dir),
+        "rules_dir": str(rules.root),
+        "counts": counts,
+        "files": loaded.files,
+        "linkage": {
+            "accounts": resolution.accounts.summary()
+            | {"threshold": rules.view(linkage_specs).accounts.threshold},
+            "persons": resolution.persons.summary()
+            | {"threshold": rules.view(linkage_specs).persons.threshold},
+        },
+        "timings_s": timer.timings,
+        "versions": _versions(),
+    })
     return RunResult(out_dir=settings.out_dir, as_of=as_of, counts=counts, timings=timer.timings)
 
 
