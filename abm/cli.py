@@ -82,6 +82,8 @@ def run(input_dir: Path, out_dir: Path, rules_dir: Path | None, as_of: object, k
 
     _setup_logging(verbose, quiet)
     day = as_of.date() if as_of is not None else None  # type: ignore[attr-defined]
+    if day is not None and not 1900 <= day.year <= 2100:
+        raise click.BadParameter(f"{day.isoformat()} is outside the years 1900-2100", param_hint="'--as-of'")
     settings = Settings(input_dir=input_dir, out_dir=out_dir, rules_dir=rules_dir, as_of=day,
                         keep_intermediate=keep_intermediate, graph_files=graph_files)
     try:

@@ -26,13 +26,13 @@ from abm.detect.current import current_persons
 from abm.detect.gaps import detect_gaps
 from abm.detect.policy import detect_policy
 from abm.detect.touches import TOUCH_KINDS, build_touches
-from abm.errors import InputError
 from abm.explain import write_evidence
 from abm.export import write_json, write_tables
 from abm.graph import committee_edges, resolve_departments, write_graphs
 from abm.history import id_history
 from abm.linkage.spec import linkage_specs
 from abm.load import load_inputs
+from abm.load.night import check_night
 from abm.normalize.records import normalize_records
 from abm.publish import publication
 from abm.report.html import write_report
@@ -70,7 +70,8 @@ def default_as_of(records: pl.DataFrame) -> date:
     created_on is not a touch, nor is a card whose owner is unknown), and a future close_on does not."""
     touching = records.filter(pl.col("kind").is_in(TOUCH_KINDS) & pl.col("makes_touch").fill_null(True))
     latest = touching.select(pl.max_horizontal(pl.col("record_date").max(), pl.col("last_activity_on").max())).item()
-    return latest if latest is not None else datetime.now(UTC).date()
+    today = datetime.now(UTC).date()
+    return min(latest, today) if latest is not None else today  # never past the run date
 
 
 def _versions() -> dict[str, str]:
@@ -98,10 +99,7 @@ def _run(settings: Settings, stage: Path) -> RunResult:
     timer = _Timer()
     rules = timer("rules", load_rules, settings.rules_dir)
     loaded = timer("load", load_inputs, settings.input_dir, rules)
-    if not any("rows_read" in f for f in loaded.files):
-        # an empty export folder usually means last night's export failed: keep yesterday's outputs
-        raise InputError(str(settings.input_dir), "it holds no data file (.csv, .tsv, .txt, .parquet, .xlsx)",
-                         fix="point abm run at the directory that holds the night's exports")
+    check_night(loaded, settings.input_dir, settings.out_dir)  # a failed export keeps yesterday's outputs
     records = timer("normalize", normalize_records, loaded.tables, rules)
     as_of = settings.as_of or default_as_of(records)
     resolution = timer("resolve", resolve, records, rules.view(linkage_specs))

@@ -29,6 +29,9 @@ class Policy:
     excluded_internal_departments: frozenset[str] = frozenset()   # normalised names
 
 
+MAX_COUNT = 36_500
+
+
 def _count(section: dict[str, Any], name: str, file: str, prefix: str, default: int | None = None) -> int:
     """A non-negative integer at ``prefix.name``; a RulesError naming that key otherwise."""
     value = section.get(name, default)
@@ -36,6 +39,8 @@ def _count(section: dict[str, Any], name: str, file: str, prefix: str, default: 
         raise RulesError(file, f"{prefix}.{name}", "required key is missing")
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise RulesError(file, f"{prefix}.{name}", "expected a non-negative integer")
+    if value > MAX_COUNT:  # a window wider than a century overflows date arithmetic
+        raise RulesError(file, f"{prefix}.{name}", f"expected at most {MAX_COUNT}")
     return value
 
 

@@ -9,8 +9,10 @@ rows, counted in ``files``). A file that cannot be used at all raises ``InputErr
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,11 +68,38 @@ def kind_from_stem(stem: str) -> str | None:
     return None
 
 
+def display_name(path: Path) -> str:
+    """The file name as text; raises InputError when it is not UTF-8 (e.g. CP932 bytes from a
+    Windows zip unpacked on Linux), which cannot be written to the outputs."""
+    name = path.name
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raw = os.fsencode(name)
+        try:
+            guess = f" (in CP932 it reads {raw.decode('cp932')!r})"
+        except UnicodeDecodeError:
+            guess = ""
+        shown = raw.decode("utf-8", errors="replace")
+        raise InputError(
+            shown, f"the file name is not UTF-8 text{guess}",
+            fix="rename the file with a UTF-8 name (unzip Windows archives with `unzip -O cp932`)",
+        ) from None
+    return name
+
+
 def _skip_reason(path: Path) -> str | None:
     """Why a top-level entry is not read (None: read it). Hidden files and sources.yaml: ''."""
-    name = path.name
+    name = display_name(path)
     if name.startswith((".", "~$")) or name in ("sources.yaml", "sources.yml"):
         return ""
+    if path.is_symlink() and not path.exists():
+        try:
+            os.stat(path)
+            what = "a symlink that cannot be followed"
+        except OSError as exc:
+            what = "a symlink loop" if exc.errno == errno.ELOOP else f"a broken symlink (to {os.readlink(path)})"
+        raise InputError(name, f"it is {what}", fix="point the link at the export file or remove it")
     if path.is_dir():
         return (
             "ground truth directory, not input"
@@ -86,10 +115,22 @@ def _skip_reason(path: Path) -> str | None:
         )
     if suffix not in DATA_SUFFIXES:
         return f"unsupported file type {suffix or '(none)'}; abm reads {', '.join(sorted(DATA_SUFFIXES))}"
+    if not path.is_file():  # a FIFO or device named *.csv would block the run forever
+        return "not a regular file (a pipe or device): not read"
+    if not os.access(path, os.R_OK):
+        raise InputError(name, "the file cannot be read (permission denied)", fix="make the file readable")
     return None
 
 
 def _read(path: Path, src: Source | None) -> read.RawTable:
+    try:
+        return _read_file(path, src)
+    except OSError as exc:  # unreadable, vanished, an I/O error: name the file, never a traceback
+        raise InputError(path.name, f"the file cannot be read ({exc.strerror or exc})",
+                         fix="check the file and its permissions") from exc
+
+
+def _read_file(path: Path, src: Source | None) -> read.RawTable:
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         return sheets.read_parquet(path, path.name)
@@ -139,7 +180,9 @@ def _file_frame(
             column=id_col,
             fix=f"add a {id_col} column, or map one in sources.yaml (columns: {{{id_col}: <header>}})",
         )
-    frame, issues = validate.parse_dates(frame, DATE_COLUMNS.get(kind, ()), src.date_format if src else None)
+    frame, issues = validate.parse_dates(
+        frame, DATE_COLUMNS.get(kind, ()), src.date_format if src else None, validate.run_date_limit()
+    )
     stats["field_issues"].update(issues)
     derived = id_col not in mapping.columns
     if derived:
@@ -163,6 +206,25 @@ def _file_frame(
         pl.lit(src.owner_name if src else None, dtype=pl.Utf8).alias("_default_owner"),
         pl.lit(src.owner_department if src else None, dtype=pl.Utf8).alias("_default_department"),
     )
+
+
+def _count_unreadable_values(frame: pl.DataFrame, kind: str, rules: Rules, stats: dict[str, Any]) -> None:
+    """Opportunity amounts and is_closed values the normalize stage cannot read are counted per file
+    (``bad_amount``, ``bad_is_closed``): the value becomes empty, the row is kept."""
+    if kind != "crm_opportunities":
+        return
+    from abm.normalize.records import parse_amount, parse_bool, records_rules
+
+    rr = rules.view(records_rules)
+    for col, ok in (("amount", lambda v: parse_amount(v) is not None),
+                    ("is_closed", lambda v: parse_bool(v, rr) is not None)):
+        if col not in frame.columns:
+            continue
+        values = frame.get_column(col).drop_nulls()
+        bad = {v for v in values.unique().to_list() if not ok(v)}
+        n = int(values.is_in(list(bad)).sum()) if bad else 0
+        if n:
+            stats["field_issues"][f"bad_{col}"] = n
 
 
 def _resolve_owners(table: pl.DataFrame, kind: str, users: pl.DataFrame | None) -> pl.DataFrame:
@@ -290,6 +352,7 @@ def load_inputs(input_dir: Path, rules: Rules) -> Loaded:
             for b in raw.bad
         ]
         frame = _file_frame(raw, layout, src, name, stats)
+        _count_unreadable_values(frame, layout.kind, rules, stats)
         if layout.kind == USERS:
             stats["rows_reference"] = frame.height
             user_frames.append(frame)

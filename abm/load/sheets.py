@@ -22,21 +22,36 @@ def read_parquet(path: Path, name: str) -> RawTable:
         df = pl.read_parquet(path)
     except Exception as exc:  # noqa: BLE001 - any reader failure is the same user problem
         raise InputError(name, f"not a readable Parquet file ({exc})", fix="export the file again") from exc
-    cols: list[pl.Series] = []
-    for name_, dtype in df.schema.items():
-        s = df.get_column(name_)
-        if dtype == pl.Date:
-            s = s.dt.strftime("%Y-%m-%d")
-        elif dtype.is_nested() or dtype == pl.Object:
-            s = s.map_elements(lambda v: json.dumps(v, ensure_ascii=False, default=str), return_dtype=pl.Utf8)
-        else:
-            s = s.cast(pl.Utf8)
-        cols.append(s.fill_null(""))
+    cols = [_parquet_text(df.get_column(c), name) for c in df.columns]
     return RawTable(
         [str(c).strip() for c in df.columns],
         frame_of(cols, df.width, pl.int_range(1, df.height + 1, eager=True, dtype=pl.Int64)),
         encoding="parquet",
     )
+
+
+def _parquet_text(s: pl.Series, file: str) -> pl.Series:
+    """One Parquet column as text meaning what the same value means in a CSV: integral floats
+    without ``.0`` (pandas stores integer ids with a gap as float64), NaN empty, dates ISO."""
+    dtype = s.dtype
+    if dtype == pl.Date:
+        s = s.dt.strftime("%Y-%m-%d")
+    elif dtype.is_float():
+        s = s.fill_nan(None)
+        whole = s.is_finite() & (s == s.floor()) & (s.abs() < 2**53)
+        as_int = s.cast(pl.Int64, strict=False).cast(pl.Utf8)
+        s = pl.select(pl.when(whole).then(as_int).otherwise(s.cast(pl.Utf8))).to_series().alias(s.name)
+    elif dtype == pl.Binary:
+        try:
+            s = s.cast(pl.Utf8)
+        except Exception as exc:  # noqa: BLE001 - polars raises its own error type for bad UTF-8
+            raise InputError(file, "a binary column holds bytes that are not UTF-8 text", column=s.name,
+                             fix="export the column as UTF-8 text") from exc
+    elif dtype.is_nested() or dtype == pl.Object:
+        s = s.map_elements(lambda v: json.dumps(v, ensure_ascii=False, default=str), return_dtype=pl.Utf8)
+    else:
+        s = s.cast(pl.Utf8)
+    return s.fill_null("")
 
 
 def _cell(v: Any) -> str:
