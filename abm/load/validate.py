@@ -41,7 +41,7 @@ FUTURE_ALLOWED = frozenset({"close_on"})
 def iso_date(value: str, fmt: str | None = None) -> str | None:
     """One date string -> 'YYYY-MM-DD', or None when unreadable or impossible (2025-02-30)."""
     v = re.sub(TIME_PART, "", unicodedata.normalize("NFKC", value).strip()).strip()
-    if fmt:
+    if fmt and any(d in fmt for d in ("%Y", "%y", "%G")):  # a format without a year reads no date
         try:
             day = dt.datetime.strptime(value.strip(), fmt).date()
             return day.isoformat() if YEAR_RANGE[0] <= day.year <= YEAR_RANGE[1] else None
