@@ -10,6 +10,7 @@ rows, counted in ``files``). A file that cannot be used at all raises ``InputErr
 from __future__ import annotations
 
 import errno
+import io
 import json
 import logging
 import os
@@ -22,7 +23,7 @@ import polars as pl
 
 from abm.contract import DATE_COLUMNS, KINDS, LINEAGE_COLUMNS
 from abm.errors import InputError
-from abm.load import read, sheets, validate
+from abm.load import archives, read, sheets, validate
 from abm.load.layouts import USERS, Layout, detect, layout_rules, resolve
 from abm.load.layouts import apply as apply_mapping
 from abm.load.sources import Source, match, read_sources
@@ -113,8 +114,8 @@ def _skip_reason(path: Path) -> str | None:
         raise InputError(
             name, f"{suffix} workbooks cannot be read", fix="save the sheet as .xlsx or CSV (UTF-8)"
         )
-    if suffix not in DATA_SUFFIXES:
-        return f"unsupported file type {suffix or '(none)'}; abm reads {', '.join(sorted(DATA_SUFFIXES))}"
+    if suffix not in DATA_SUFFIXES and not archives.is_archive(path):
+        return f"unsupported file type {suffix or '(none)'}; abm reads {', '.join(sorted(DATA_SUFFIXES))}, .zip, .csv.gz"
     if not path.is_file():  # a FIFO or device named *.csv would block the run forever
         return "not a regular file (a pipe or device): not read"
     if not os.access(path, os.R_OK):
@@ -122,21 +123,22 @@ def _skip_reason(path: Path) -> str | None:
     return None
 
 
-def _read(path: Path, src: Source | None) -> read.RawTable:
+def _read(path: Path, src: Source | None, data: bytes | None, name: str) -> read.RawTable:
     try:
-        return _read_file(path, src)
+        return _read_file(path, src, data, name)
     except OSError as exc:  # unreadable, vanished, an I/O error: name the file, never a traceback
         raise InputError(path.name, f"the file cannot be read ({exc.strerror or exc})",
                          fix="check the file and its permissions") from exc
 
 
-def _read_file(path: Path, src: Source | None) -> read.RawTable:
+def _read_file(path: Path, src: Source | None, data: bytes | None, name: str) -> read.RawTable:
     suffix = path.suffix.lower()
+    source: Path | io.BytesIO = path if data is None else io.BytesIO(data)
     if suffix == ".parquet":
-        return sheets.read_parquet(path, path.name)
+        return sheets.read_parquet(source, name)
     if suffix in (".xlsx", ".xlsm"):
-        return sheets.read_xlsx(path, path.name, src.sheet if src else None)
-    return read.read_delimited(path, path.name, src.encoding if src else None, src.delimiter if src else None)
+        return sheets.read_xlsx(source, name, src.sheet if src else None)
+    return read.read_delimited(path, name, src.encoding if src else None, src.delimiter if src else None, data)
 
 
 def _layout(raw: read.RawTable, src: Source | None, name: str, rules: Rules) -> Layout | None:
@@ -309,55 +311,61 @@ def load_inputs(input_dir: Path, rules: Rules) -> Loaded:
             # the truth folder of a generated world is expected; anything else skipped deserves a warning
             (log.info if name == "truth" else log.warning)("%s: not read (%s)", name, reason)
             continue
-        src = match(sources, name)
-        raw = _read(path, src)
-        stats: dict[str, Any] = {
-            "path": name,
-            "kind": None,
-            "layout": None,
-            "encoding": raw.encoding,
-            "delimiter": raw.delimiter,
-            "rows_read": raw.rows_read,
-            "rows_loaded": 0,
-            "rows_quarantined": 0,
-            "rows_reference": 0,
-            "field_issues": dict(raw.issues),
-            "ignored_columns": [],
-            "notes": list(raw.notes),
-        }
-        files.append(stats)
-        if not raw.header:  # empty file: nothing to load, nothing lost
-            stats["kind"] = (src.kind if src else None) or kind_from_stem(path.stem)
-            continue
-        layout = _layout(raw, src, name, rules)
-        if layout is None:
-            raise InputError(
-                name,
-                f"unknown layout: the header ({', '.join(raw.header[:8])}"
-                f"{', …' if len(raw.header) > 8 else ''}) fits no vendor layout and the file name "
-                "starts with no kind",
-                fix=f"name the file <kind>_….csv (kinds: {', '.join(KINDS)}), "
-                "or describe it in sources.yaml (kind, columns)",
-            )
-        stats["kind"], stats["layout"] = layout.kind, layout.name
-        raws[name] = raw
-        bad += [
-            {
-                "source_file": name,
-                "row_number": b.row_number,
-                "kind": layout.kind,
-                "reason": b.reason,
-                "raw": b.raw,
+        for unit in archives.units(path, DATA_SUFFIXES):
+            name = unit.name
+            if unit.skipped:
+                files.append({"path": name, "kind": None, "layout": None, "skipped": unit.skipped})
+                log.warning("%s: not read (%s)", name, unit.skipped)
+                continue
+            src = match(sources, name) or match(sources, unit.path.name)
+            raw = _read(unit.path if unit.data is not None else path, src, unit.data, name)
+            stats: dict[str, Any] = {
+                "path": name,
+                "kind": None,
+                "layout": None,
+                "encoding": raw.encoding,
+                "delimiter": raw.delimiter,
+                "rows_read": raw.rows_read,
+                "rows_loaded": 0,
+                "rows_quarantined": 0,
+                "rows_reference": 0,
+                "field_issues": dict(raw.issues),
+                "ignored_columns": [],
+                "notes": list(raw.notes),
             }
-            for b in raw.bad
-        ]
-        frame = _file_frame(raw, layout, src, name, stats)
-        _count_unreadable_values(frame, layout.kind, rules, stats)
-        if layout.kind == USERS:
-            stats["rows_reference"] = frame.height
-            user_frames.append(frame)
-        else:
-            parts[layout.kind].append(frame)
+            files.append(stats)
+            if not raw.header:  # empty file: nothing to load, nothing lost
+                stats["kind"] = (src.kind if src else None) or kind_from_stem(unit.path.stem)
+                continue
+            layout = _layout(raw, src, name, rules)
+            if layout is None:
+                raise InputError(
+                    name,
+                    f"unknown layout: the header ({', '.join(raw.header[:8])}"
+                    f"{', …' if len(raw.header) > 8 else ''}) fits no vendor layout and the file name "
+                    "starts with no kind",
+                    fix=f"name the file <kind>_….csv (kinds: {', '.join(KINDS)}), "
+                    "or describe it in sources.yaml (kind, columns)",
+                )
+            stats["kind"], stats["layout"] = layout.kind, layout.name
+            raws[name] = raw
+            bad += [
+                {
+                    "source_file": name,
+                    "row_number": b.row_number,
+                    "kind": layout.kind,
+                    "reason": b.reason,
+                    "raw": b.raw,
+                }
+                for b in raw.bad
+            ]
+            frame = _file_frame(raw, layout, src, name, stats)
+            _count_unreadable_values(frame, layout.kind, rules, stats)
+            if layout.kind == USERS:
+                stats["rows_reference"] = frame.height
+                user_frames.append(frame)
+            else:
+                parts[layout.kind].append(frame)
     users = _users_table(user_frames)
     tables: dict[str, pl.DataFrame] = {}
     rejected: list[pl.DataFrame] = []

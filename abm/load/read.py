@@ -106,6 +106,9 @@ def decode(data: bytes, name: str, encoding: str | None = None) -> tuple[str, st
                 f"the file is not valid {encoding} as sources.yaml says ({exc})",
                 fix="correct `encoding:` in sources.yaml or remove it to let abm detect it",
             ) from exc
+    _refuse_binary(data, name)
+    if _JIS_ESCAPES.search(data) and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return _decode_jis(data, name)
     if data.startswith(b"\xef\xbb\xbf"):
         try:
             return data[3:].decode("utf-8"), "utf-8-sig", []
@@ -136,6 +139,45 @@ def decode(data: bytes, name: str, encoding: str | None = None) -> tuple[str, st
             row=max(line - 1, 1),
             fix="save the file as UTF-8, or name its encoding in sources.yaml (encoding: …)",
         ) from exc
+
+
+#: ISO-2022-JP (JIS) escape sequences that switch to a Japanese character set: ESC $ @, ESC $ B,
+#: ESC $ ( D (JIS X 0212), ESC $ ( O/Q (JIS X 0213), ESC ( I (half-width katakana)
+_JIS_ESCAPES = re.compile(rb"\x1b(?:\$[@B]|\$\([DOQ]|\(I)")
+_JIS_CODECS = ("iso2022_jp", "iso2022_jp_ext", "iso2022_jp_2004", "iso2022_jp_2")
+#: what a binary file named like text is, by its first bytes
+_MAGIC = ((b"PK\x03\x04", "a ZIP archive"), (b"\x1f\x8b", "a gzip-compressed file"), (b"PAR1", "a Parquet file"),
+          (b"\xd0\xcf\x11\xe0", "an old Excel (.xls) workbook"), (b"%PDF", "a PDF document"))
+
+
+def _refuse_binary(data: bytes, name: str) -> None:
+    """A zip, gzip, Parquet or workbook named .csv/.txt: say what it is instead of reading garbage."""
+    for magic, what in _MAGIC:
+        if data.startswith(magic):
+            if magic == b"PK\x03\x04" and b"[Content_Types].xml" in data[:4096]:
+                what = "an Excel workbook (.xlsx)"
+            raise InputError(name, f"the file is {what}, not delimited text",
+                             fix="give it its real extension (abm reads .xlsx, .parquet, .zip and .csv.gz) "
+                             "or export it again as CSV")
+    head = data[:4096]
+    if len(head) >= 8 and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        even, odd = head[0::2].count(0), head[1::2].count(0)
+        if max(even, odd) > len(head) // 4 and min(even, odd) < max(even, odd) // 8:
+            order = "big-endian" if even > odd else "little-endian"
+            raise InputError(name, f"the file looks like UTF-16 ({order}) without a byte-order mark",
+                             fix="save it as UTF-8 (or UTF-16 with a BOM: Excel's 'Unicode text'), "
+                             "or name encoding: utf-16-le / utf-16-be in sources.yaml")
+
+
+def _decode_jis(data: bytes, name: str) -> tuple[str, str, list[str]]:
+    """ISO-2022-JP (JIS), still sent by old mail-based systems: decoded, never read as UTF-8."""
+    for codec in _JIS_CODECS:
+        try:
+            return data.decode(codec), codec, [f"decoded as {codec} (JIS escape sequences)"]
+        except UnicodeDecodeError:
+            continue
+    raise InputError(name, "the file holds ISO-2022-JP (JIS) escape sequences but is not valid ISO-2022-JP",
+                     fix="save the file as UTF-8")
 
 
 def _decode_mixed(data: bytes, name: str) -> tuple[str, str, list[str]]:
@@ -174,9 +216,12 @@ def sniff_delimiter(header_line: str, default: str = ",") -> str:
 
 
 def read_delimited(
-    path: Path, name: str, encoding: str | None = None, delimiter: str | None = None
+    path: Path, name: str, encoding: str | None = None, delimiter: str | None = None, data: bytes | None = None
 ) -> RawTable:
-    data = path.read_bytes()
+    """``data`` (when given) is the file's content, e.g. unpacked from a .zip or .gz."""
+    data = path.read_bytes() if data is None else data
+    if encoding is None:
+        _refuse_binary(data, name)  # before NUL bytes are stripped: UTF-16 without a BOM is full of them
     notes: list[str] = []
     issues: dict[str, int] = {}
     if not data.startswith((b"\xff\xfe", b"\xfe\xff")) and b"\x00" in data:
@@ -194,7 +239,7 @@ def read_delimited(
     body = text.rstrip("\r\n") + "\n"
     first_line = body[: body.find("\n")]
     if delimiter is None:
-        delimiter = sniff_delimiter(first_line, "\t" if path.suffix.lower() == ".tsv" else ",")
+        delimiter = sniff_delimiter(first_line, "\t" if ".tsv" in path.suffixes[-2:] else ",")
     table = _fast_path(body, delimiter) or _slow_path(body, delimiter, name)
     table.encoding, table.delimiter = used, delimiter
     table.notes[:0] = notes
