@@ -175,7 +175,7 @@ def test_skipped_and_ignored_entries_are_listed(tmp_path):
     assert skipped == {
         "README.md": "documentation",
         "truth": "ground truth directory, not input",
-        "notes.json": "unsupported file type .json; abm reads .csv, .parquet, .tsv, .txt, .xlsm, .xlsx",
+        "notes.json": "unsupported file type .json; abm reads .csv, .parquet, .tsv, .txt, .xlsm, .xlsx, .zip, .csv.gz",
     }
 
 
