@@ -155,8 +155,102 @@ def _layout(raw: read.RawTable, src: Source | None, name: str, rules: Rules) -> 
         return forced
     found = detect(raw.header, lrules, name, hint)
     if found is None and hint:
+        if not (src and src.kind):  # the name says one kind: does the header clearly say another?
+            try:
+                other = detect(raw.header, lrules, name, None)
+            except InputError:
+                other = None
+            if other is not None and other.kind != hint:
+                raise InputError(
+                    name,
+                    f"the file name says {hint}, but its header fits the {other.name} layout of "
+                    f"{other.kind} and no layout of {hint}",
+                    fix=f"rename the file (e.g. {other.kind}_….csv) or give `kind:` in sources.yaml",
+                )
         return next(lay for lay in lrules.layouts if lay.name == "canonical" and lay.kind == hint)
     return found
+
+
+def _unknown_layout(raw: read.RawTable, name: str, sheets_hint: str = "") -> InputError:
+    return InputError(
+        name,
+        f"unknown layout: the header ({', '.join(raw.header[:8])}"
+        f"{', …' if len(raw.header) > 8 else ''}) fits no vendor layout and the file name "
+        f"starts with no kind{sheets_hint}",
+        fix=f"name the file <kind>_….csv (kinds: {', '.join(KINDS)}), "
+        "or describe it in sources.yaml (kind, columns" + (", sheet)" if sheets_hint else ")"),
+    )
+
+
+def _parts_with_layouts(
+    raw: read.RawTable, src: Source | None, name: str, rules: Rules, stats: dict[str, Any]
+) -> list[tuple[read.RawTable, Layout]]:
+    """Each part of the file (one, or several sheets / header segments) with its layout. Parts whose
+    header fits no layout (a cover sheet) are named in the notes and not read, when another part fits;
+    parts of different kinds stop the run (name the sheet in sources.yaml)."""
+    if not raw.segments:
+        layout = _layout(raw, src, name, rules)
+        if layout is None:
+            raise _unknown_layout(raw, name)
+        return [(raw, layout)]
+    lrules = rules.view(layout_rules)
+    hint = (src.kind if src else None) or kind_from_stem(Path(name).stem)
+    fitting: list[tuple[read.RawTable, Layout]] = []
+    unfit: list[read.RawTable] = []
+    for part in raw.segments:
+        found = lrules.by_name[src.layout] if src and src.layout else detect(part.header, lrules, name, hint)
+        (fitting.append((part, found)) if found is not None else unfit.append(part))
+    if not fitting:
+        layout = _layout(raw.segments[0], src, name, rules)
+        if layout is None:
+            labels = ", ".join(repr(p.label) for p in raw.segments)
+            raise _unknown_layout(raw.segments[0], name, f" (parts: {labels}; name one with `sheet:`)")
+        fitting, unfit = [(raw.segments[0], layout)], raw.segments[1:]
+        if any(read._header_key(p.header) != read._header_key(raw.segments[0].header) for p in unfit):
+            raise InputError(name, f"its sheets have different headers and none fits a layout "
+                             f"({', '.join(repr(p.label) for p in raw.segments)})",
+                             fix="name the data sheet in sources.yaml (sheet: …)")
+        fitting += [(p, layout) for p in unfit]
+        unfit = []
+    kinds = {lay.kind for _, lay in fitting}
+    if len(kinds) > 1:
+        detail = ", ".join(f"{p.label!r} ({lay.kind})" for p, lay in fitting)
+        raise InputError(name, f"its parts hold different kinds: {detail}",
+                         fix="split the file, or name the sheet to read in sources.yaml (sheet: …)")
+    for part in unfit:
+        note = (f"{part.label!r} not read: its header ({', '.join(part.header[:5])}) fits no layout "
+                f"({part.rows_read} rows)")
+        stats["notes"].append(note)
+        stats["rows_read"] -= part.rows_read
+        log.warning("%s: %s", name, note)
+    raw.segments = [p for p, _ in fitting]
+    return fitting
+
+
+def _quarantine_formula_ids(
+    part: read.RawTable, layout: Layout, src: Source | None, name: str, stats: dict[str, Any]
+) -> None:
+    """xlsx rows whose id cell is a formula saved without a value: quarantined with that reason
+    (not ``missing_id``); other such cells are counted (``formula_without_value``)."""
+    if not part.formula_cells or layout.kind == USERS:
+        return
+    mapping = resolve(part.header, layout, src.columns if src else {}, name)
+    id_pos = set(mapping.columns.get(KINDS[layout.kind][0], []))
+    hit = [n for n, cols in part.formula_cells.items() if id_pos & set(cols)]
+    other = sum(len(c) for n, c in part.formula_cells.items() if n not in hit)
+    if other:
+        issues = stats["field_issues"]
+        issues["formula_without_value"] = issues.get("formula_without_value", 0) + other
+    if not hit:
+        return
+    texts = _raw_rows(part, hit)
+    col = part.header[min(id_pos)]
+    part.bad = part.bad + [
+        read.BadRow(n, f"formula_without_value: the id cell ({col}) holds a formula saved without its value; "
+                    "open the workbook in Excel and save it, or export CSV", texts.get(n, "{}"))
+        for n in sorted(hit)
+    ]
+    part.frame = part.frame.filter(~pl.col("row_number").is_in(hit))
 
 
 def _file_frame(
@@ -337,35 +431,33 @@ def load_inputs(input_dir: Path, rules: Rules) -> Loaded:
             if not raw.header:  # empty file: nothing to load, nothing lost
                 stats["kind"] = (src.kind if src else None) or kind_from_stem(unit.path.stem)
                 continue
-            layout = _layout(raw, src, name, rules)
-            if layout is None:
-                raise InputError(
-                    name,
-                    f"unknown layout: the header ({', '.join(raw.header[:8])}"
-                    f"{', …' if len(raw.header) > 8 else ''}) fits no vendor layout and the file name "
-                    "starts with no kind",
-                    fix=f"name the file <kind>_….csv (kinds: {', '.join(KINDS)}), "
-                    "or describe it in sources.yaml (kind, columns)",
-                )
-            stats["kind"], stats["layout"] = layout.kind, layout.name
+            chosen = _parts_with_layouts(raw, src, name, rules, stats)
             raws[name] = raw
-            bad += [
-                {
-                    "source_file": name,
-                    "row_number": b.row_number,
-                    "kind": layout.kind,
-                    "reason": b.reason,
-                    "raw": b.raw,
-                }
-                for b in raw.bad
-            ]
-            frame = _file_frame(raw, layout, src, name, stats)
-            _count_unreadable_values(frame, layout.kind, rules, stats)
-            if layout.kind == USERS:
-                stats["rows_reference"] = frame.height
-                user_frames.append(frame)
-            else:
-                parts[layout.kind].append(frame)
+            stats["kind"] = chosen[0][1].kind
+            stats["layout"] = ", ".join(dict.fromkeys(lay.name for _, lay in chosen))
+            for part, layout in chosen:
+                if part is not raw:  # a sheet or header segment: its own notes and counts
+                    stats["notes"] += [f"{part.label}: {n}" for n in part.notes]
+                    for key, n in part.issues.items():
+                        stats["field_issues"][key] = stats["field_issues"].get(key, 0) + n
+                _quarantine_formula_ids(part, layout, src, name, stats)
+                bad += [
+                    {
+                        "source_file": name,
+                        "row_number": b.row_number,
+                        "kind": layout.kind,
+                        "reason": b.reason,
+                        "raw": b.raw,
+                    }
+                    for b in part.bad
+                ]
+                frame = _file_frame(part, layout, src, name, stats)
+                _count_unreadable_values(frame, layout.kind, rules, stats)
+                if layout.kind == USERS:
+                    stats["rows_reference"] += frame.height
+                    user_frames.append(frame)
+                else:
+                    parts[layout.kind].append(frame)
     users = _users_table(user_frames)
     tables: dict[str, pl.DataFrame] = {}
     rejected: list[pl.DataFrame] = []
@@ -411,8 +503,9 @@ def _quarantine(
             continue
         raw_text: dict[tuple[str, int], str] = {}
         for (file,), group in rej.group_by(["source_file"]):
-            for num, text in _raw_rows(raws[str(file)], group.get_column("row_number").to_list()).items():
-                raw_text[(str(file), num)] = text
+            for part in raws[str(file)].parts():
+                for num, text in _raw_rows(part, group.get_column("row_number").to_list()).items():
+                    raw_text[(str(file), num)] = text
         raw_col = [
             raw_text.get((f, n), json.dumps({}))
             for f, n in rej.select("source_file", "row_number").iter_rows()

@@ -56,10 +56,72 @@ class RawTable:
     delimiter: str | None = None
     notes: list[str] = field(default_factory=list)
     issues: dict[str, int] = field(default_factory=dict)
+    #: parts of the file with their own header (a header repeated inside the file, xlsx sheets);
+    #: empty when the whole file is one part. Row numbers run on across parts.
+    segments: list[RawTable] = field(default_factory=list)
+    label: str = ""  # which part: "sheet 名刺", "header at row 120"
+    #: row_number -> column positions of xlsx formula cells that have no saved value
+    formula_cells: dict[int, list[int]] = field(default_factory=dict)
 
     @property
     def rows_read(self) -> int:
+        if self.segments:
+            return sum(seg.rows_read for seg in self.segments)
         return self.frame.height + len(self.bad)
+
+    def parts(self) -> list[RawTable]:
+        return self.segments or [self]
+
+
+def _header_key(values: list[str]) -> str:
+    from abm.load.layouts import norm_header
+
+    return "\x1f".join(sorted(norm_header(v) for v in values if v.strip()))
+
+
+def split_repeated_headers(table: RawTable) -> RawTable:
+    """A line equal to the header (in any column order, e.g. two exports concatenated) is never a
+    record: it starts a new segment whose rows are read by that header."""
+    width = len(table.header)
+    if width < 2 or table.frame.height == 0:
+        return table
+    key = _header_key(table.header)
+    cols = [f"c{i}" for i in range(width)]
+    norm = [pl.col(c).str.normalize("NFKC").str.to_lowercase().str.replace_all(r"[\s_\-.・]+", "") for c in cols]
+    wanted = set(key.split("\x1f"))
+    # cheap filter first: rows whose every non-empty cell is one of the header names
+    cand = table.frame.filter(
+        pl.all_horizontal([(n.is_in(list(wanted)) | (pl.col(c).str.strip_chars() == "")) for n, c in
+                           zip(norm, cols, strict=True)])
+        & (pl.sum_horizontal([(pl.col(c).str.strip_chars() != "").cast(pl.Int32) for c in cols]) >= min(width, 2))
+    )
+    starts = [(r[-1], [str(v).strip() for v in r[:-1]]) for r in cand.select(*cols, "row_number").iter_rows()
+              if _header_key(list(r[:-1])) == key]
+    if not starts:
+        return table
+    segments = []
+    bounds = [(None, table.header), *starts]
+    for i, (start, header) in enumerate(bounds):
+        end = bounds[i + 1][0] if i + 1 < len(bounds) else None
+        rows = table.frame
+        if start is not None:
+            rows = rows.filter(pl.col("row_number") > start)
+        if end is not None:
+            rows = rows.filter(pl.col("row_number") < end)
+        if header != table.header:  # reordered: move the cells to the first header's order
+            order = [header.index(h) if h in header else None for h in table.header]
+            if None in order or len(set(header)) != len(header):
+                order = list(range(width))
+            else:
+                header = table.header
+                rows = rows.select([pl.col(f"c{j}").alias(f"c{i}") for i, j in enumerate(order)], "row_number")  # type: ignore[arg-type]
+        segments.append(RawTable(header, rows, label=f"header at row {start}" if start else "first header"))
+    segments[0].bad = list(table.bad)  # parse failures are counted once, with the first part
+    table.segments = segments
+    table.notes.append(f"the header line is repeated {len(starts)} time(s) (rows "
+                       f"{', '.join(str(s) for s, _ in starts[:5])}): each starts a new part, never a record")
+    table.frame = table.frame.filter(~pl.col("row_number").is_in([s for s, _ in starts]))
+    return table
 
 
 def raw_json(header: list[str], values: list[str] | tuple[Any, ...]) -> str:
@@ -241,11 +303,31 @@ def read_delimited(
     if delimiter is None:
         delimiter = sniff_delimiter(first_line, "\t" if ".tsv" in path.suffixes[-2:] else ",")
     table = _fast_path(body, delimiter) or _slow_path(body, delimiter, name)
+    table = split_repeated_headers(_trim_blank_header_tail(table))
     table.encoding, table.delimiter = used, delimiter
     table.notes[:0] = notes
     table.issues.update(issues)
     if table.rows_read == 0:
         table.notes.append("header only: no data rows")
+    return table
+
+
+def _trim_blank_header_tail(table: RawTable) -> RawTable:
+    """Trailing blank header cells are trimmed (as in xlsx); values under them are counted
+    (``cells_beyond_header``), like cells right of an xlsx header."""
+    width = len(table.header)
+    keep = width
+    while keep > 1 and not table.header[keep - 1].strip():
+        keep -= 1
+    if keep == width:
+        return table
+    extra = [f"c{i}" for i in range(keep, width)]
+    filled = int(table.frame.select(pl.sum_horizontal([(pl.col(c).str.strip_chars() != "").cast(pl.Int64)
+                                                        for c in extra]).sum()).item() or 0)
+    table.frame = table.frame.drop(extra)
+    table.header = table.header[:keep]
+    if filled:
+        table.issues["cells_beyond_header"] = table.issues.get("cells_beyond_header", 0) + filled
     return table
 
 
@@ -321,6 +403,8 @@ def _slow_path(body: str, delimiter: str, name: str) -> RawTable:
     bad: list[BadRow] = []
     notes: list[str] = []
     blank = 0
+    beyond = 0  # values under trimmed blank header cells
+    full_width = 0
     ordinal = 0
     start_line = 0  # 0-based physical line where the current reader starts
     while True:
@@ -365,8 +449,14 @@ def _slow_path(body: str, delimiter: str, name: str) -> RawTable:
                 continue
             if header is None:
                 header = [h.strip() for h in rec]
+                full_width = len(header)
+                while len(header) > 1 and not header[-1]:  # trailing blank header cells (as in xlsx)
+                    header.pop()
                 continue
             ordinal += 1
+            if len(header) < len(rec) <= full_width:
+                beyond += sum(1 for v in rec[len(header):] if v.strip())
+                rec = rec[: len(header)]
             swallowed = span[1] > span[0] and _swallows_rows(rec, len(header), delimiter)
             if len(rec) != len(header) or swallowed:
                 if span[1] > span[0]:
@@ -410,4 +500,5 @@ def _slow_path(body: str, delimiter: str, name: str) -> RawTable:
         return RawTable([], empty_frame(0), bad, notes=notes + ["empty file"])
     width = len(header)
     columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
-    return RawTable(header, frame_of(columns, width, numbers), bad, notes=notes)
+    issues = {"cells_beyond_header": beyond} if beyond else {}
+    return RawTable(header, frame_of(columns, width, numbers), bad, notes=notes, issues=issues)
