@@ -74,6 +74,7 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
     "key_person_gaps": ("account_id", "counterpart_department", "gap_type", "person_id", "evidence"),
     "quarantine": ("source_file", "row_number", "kind", "reason", "raw"),
     "id_history": ("id", "kind", "change", "new_id", "run_at"),
+    "data_quality": ("finding", "record_key", "detail"),
 }
 
 

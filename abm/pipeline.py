@@ -25,6 +25,7 @@ from abm.detect.collisions import detect_collisions
 from abm.detect.current import current_persons
 from abm.detect.gaps import detect_gaps
 from abm.detect.policy import detect_policy
+from abm.detect.quality import data_quality, detach_other_account_contacts
 from abm.detect.touches import TOUCH_KINDS, build_touches
 from abm.explain import write_evidence
 from abm.export import write_json, write_tables
@@ -104,6 +105,8 @@ def _run(settings: Settings, stage: Path) -> RunResult:
     as_of = settings.as_of or default_as_of(records)
     resolution = timer("resolve", resolve, records, rules.view(linkage_specs))
     resolved = timer("departments", resolve_departments, resolution.records)
+    quality = timer("quality", data_quality, resolved)
+    resolved = detach_other_account_contacts(resolved, quality)  # no touch across accounts
     policy = rules.view(detect_policy)
     touches = timer("touches", build_touches, resolved, as_of)
     persons = timer("persons", current_persons, resolved, as_of)
@@ -118,6 +121,7 @@ def _run(settings: Settings, stage: Path) -> RunResult:
         "records": records_out, "accounts": accounts, "persons": persons, "touches": touches,
         "committee_edges": edges, "collisions": collisions, "key_person_gaps": gaps,
         "quarantine": loaded.quarantine, "id_history": history,
+        "data_quality": quality,
     }
     counts: dict[str, Any] = {name: df.height for name, df in tables.items()}
     counts["input_rows"] = sum(df.height for df in loaded.tables.values()) + loaded.quarantine.height
