@@ -114,7 +114,7 @@ def split_repeated_headers(table: RawTable) -> RawTable:
                 order = list(range(width))
             else:
                 header = table.header
-                rows = rows.select([pl.col(f"c{j}").alias(f"c{i}") for i, j in enumerate(order)], "row_number")  # type: ignore[arg-type]
+                rows = rows.select(*[pl.col(f"c{j}").alias(f"c{i}") for i, j in enumerate(order)], "row_number")
         segments.append(RawTable(header, rows, label=f"header at row {start}" if start else "first header"))
     segments[0].bad = list(table.bad)  # parse failures are counted once, with the first part
     table.segments = segments

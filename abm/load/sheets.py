@@ -121,8 +121,11 @@ def _read_sheet(ws: Any, first_row: int) -> RawTable:
     cells_at: dict[int, list[int]] = {}
     blank = surplus = 0
     for excel_row, values in enumerate(ws.iter_rows(values_only=True), start=1):
-        if header is not None:
-            values = values[: len(header) + 64]  # beyond the header only surplus is counted
+        if header is not None and len(values) > len(header):
+            # beyond the header only surplus is counted (a stray far cell makes one very long row)
+            if any(v is not None and str(v).strip() for v in values[len(header):]):
+                surplus += 1
+            values = values[: len(header)]
         cells = [_cell(v) for v in values]
         if not any(c.strip() for c in cells):
             if header is not None and excel_row in formulas:
@@ -135,8 +138,6 @@ def _read_sheet(ws: Any, first_row: int) -> RawTable:
                 cells.pop()
             header = [c.strip() for c in cells]
             continue
-        if any(c.strip() for c in cells[len(header):]):
-            surplus += 1  # cells right of the last header cell: kept out of the table, counted
         rows.append((cells + [""] * len(header))[: len(header)])
         number = first_row + len(rows) - 1
         numbers.append(number)
