@@ -179,6 +179,8 @@ def _cleanup_stale(out: Path, keep: set[Path]) -> None:
         _remove(p)
     for p in out.parent.glob(f".{out.name}.previous-*"):
         _remove(p)
+    for p in out.parent.glob(f".{out.name}.link-*"):  # a new symlink not yet renamed over OUT_DIR
+        _remove(p)
 
 
 def _remove(p: Path) -> None:
