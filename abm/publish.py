@@ -270,7 +270,7 @@ def _carry_forward(previous: Path | None, stage: Path) -> list[str]:
         shutil.copy2(p, dest)
         carried.append(rel)
     if carried:
-        log.warning("%d file(s) abm did not write were carried forward into the new output: %s",
+        log.info("%d file(s) abm did not write were carried forward into the new output: %s",
                     len(carried), ", ".join(carried[:5]))
     return carried
 

@@ -288,6 +288,8 @@ def test_a_kind_present_last_night_and_empty_tonight_stops(tmp_path: Path):
     loaded = load(tmp_path, {"cards.csv": rows(",".join(CARD)), "crm_contacts.csv": "contact_id,account_id\n"})
     with pytest.raises(InputError, match=r"no crm_contacts \(1 records last run\)"):
         check_night(loaded, tmp_path / "in", out)
+    (tmp_path / "in" / "crm_contacts.csv").unlink()  # no file at all: removed on purpose, not a failure
+    check_night(load_inputs(tmp_path / "in", RULES), tmp_path / "in", out)
 
 
 def test_a_whole_file_quarantined_stops_but_a_duplicate_copy_does_not(tmp_path: Path):
@@ -433,3 +435,21 @@ def test_every_input_row_is_loaded_or_quarantined(tmp_path_factory, shapes, spli
     assert sum(f.get("rows_read", 0) for f in loaded.files) == data_rows
     assert "company_name" not in loaded.tables["cards"].get_column("company_name").to_list()
     json.dumps(loaded.files)  # run.json can hold the per-file stats
+
+
+def test_removing_a_nights_cards_retires_their_ids_end_to_end(tmp_path: Path):
+    from abm.pipeline import run
+    from abm.settings import Settings
+
+    contacts = ("contact_id,account_id,company_name,family_name,given_name,email,owner_name,owner_department\n"
+                "K1,A1,株式会社サンプル,山田,太郎,taro@sample.example,佐藤,営業1部\n")
+    cards = rows("C1,テスト工業株式会社,高橋,一郎,2025-01-07,佐藤,営業1部")
+    d = folder(tmp_path, {"crm_contacts.csv": contacts, "cards.csv": cards})
+    out = tmp_path / "out"
+    run(Settings(input_dir=d, out_dir=out))
+    before = pl.read_parquet(out / "records.parquet").filter(pl.col("kind") == "cards")
+    (d / "cards.csv").unlink()
+    run(Settings(input_dir=d, out_dir=out))
+    history = pl.read_parquet(out / "id_history.parquet")
+    retired = set(history.filter(pl.col("change") == "retired").select("kind", "id").iter_rows())
+    assert ("account", before["account_id"][0]) in retired and ("person", before["person_id"][0]) in retired

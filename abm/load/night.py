@@ -5,7 +5,8 @@ such a night would replace yesterday's world with an empty one, so each of these
 (``InputError``, exit 2) and the previous outputs stay:
 
 - every data file is empty or header-only;
-- a kind that had records in the previous run has none tonight (no file, or only empty files);
+- a kind that had records in the previous run comes tonight only in empty files (a kind with no
+  file at all was removed on purpose: its IDs become ``retired`` in ``id_history``);
 - one file's every row is quarantined for a reason other than being a duplicate of another row.
 """
 
@@ -62,8 +63,11 @@ def _vanished_kinds(loaded: Loaded, previous_out: Path) -> None:
     except Exception:  # noqa: BLE001 - an unreadable previous run cannot be compared: no check
         return
     quarantined = set(loaded.quarantine.get_column("kind").drop_nulls().to_list())
+    # only a kind whose file(s) came and are empty: a kind with no file at all was removed on purpose
+    # (its IDs are then `retired` in id_history)
+    with_files = {f.get("kind") for f in loaded.files if "rows_read" in f}
     gone = [k for k, n in sorted(before.items())
-            if n and k in loaded.tables and loaded.tables[k].height == 0 and k not in quarantined]
+            if n and k in with_files and loaded.tables[k].height == 0 and k not in quarantined]
     if gone:
         detail = ", ".join(f"{k} ({before[k]} records last run)" for k in gone)
         raise InputError(str(previous_out), f"tonight's input has no {detail}: a kind present in the previous "
