@@ -24,7 +24,7 @@ from abm.contract import CONTRACT_VERSION
 from abm.detect.collisions import detect_collisions
 from abm.detect.current import current_persons
 from abm.detect.gaps import detect_gaps
-from abm.detect.policy import detect_policy
+from abm.detect.policy import SEVERITY_RANK, detect_policy
 from abm.detect.quality import data_quality, detach_other_account_contacts
 from abm.detect.touches import TOUCH_KINDS, build_touches
 from abm.explain import write_evidence
@@ -34,6 +34,7 @@ from abm.history import id_history
 from abm.linkage.spec import linkage_specs
 from abm.load import load_inputs
 from abm.load.night import check_night
+from abm.normalize.departments import department_rules
 from abm.normalize.records import normalize_records
 from abm.publish import publication
 from abm.report.html import write_report
@@ -104,7 +105,7 @@ def _run(settings: Settings, stage: Path) -> RunResult:
     records = timer("normalize", normalize_records, loaded.tables, rules)
     as_of = settings.as_of or default_as_of(records)
     resolution = timer("resolve", resolve, records, rules.view(linkage_specs))
-    resolved = timer("departments", resolve_departments, resolution.records)
+    resolved = timer("departments", resolve_departments, resolution.records, rules.view(department_rules))
     quality = timer("quality", data_quality, resolved)
     resolved = detach_other_account_contacts(resolved, quality)  # no touch across accounts
     policy = rules.view(detect_policy)
@@ -165,13 +166,10 @@ def _run(settings: Settings, stage: Path) -> RunResult:
     return RunResult(out_dir=settings.out_dir, as_of=as_of, counts=counts, timings=timer.timings)
 
 
-SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
-
-
 def _most_urgent_accounts(collisions: pl.DataFrame, gaps: pl.DataFrame, limit: int) -> list[str]:
     """Accounts with a flag, most severe collision first (then gaps), at most ``limit``."""
     ranked = pl.concat([
-        collisions.select("account_id", pl.col("severity").replace_strict(SEVERITY_RANK, default=4,
+        collisions.select("account_id", pl.col("severity").replace_strict(SEVERITY_RANK, default=len(SEVERITY_RANK),
                                                                            return_dtype=pl.Int32).alias("rank")),
         gaps.select("account_id", pl.lit(5, dtype=pl.Int32).alias("rank")),
     ]).group_by("account_id").agg(pl.col("rank").min()).sort("rank", "account_id")

@@ -238,7 +238,7 @@ def _files(root: Path) -> list[str]:
 
 
 def _write_marker(root: Path, files: list[str], legacy: bool = False) -> None:
-    doc = {"written_by": "abm", "abm_version": __version__, "files": files}
+    doc: dict[str, object] = {"written_by": "abm", "abm_version": __version__, "files": files}
     if legacy:
         doc["migrated"] = True
     (root / MARKER).write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
