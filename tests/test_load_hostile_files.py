@@ -335,7 +335,7 @@ def test_a_window_of_a_million_days_is_a_rules_error(tmp_path: Path):
 def test_an_unexpected_error_is_one_line_and_v_shows_the_traceback(tmp_path: Path, monkeypatch):
     import abm.pipeline
 
-    def boom(_settings):
+    def boom(*_args, **_kwargs):
         raise KeyError("taro@example.com")
 
     monkeypatch.setattr(abm.pipeline, "run", boom)
