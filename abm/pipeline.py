@@ -38,6 +38,10 @@ from abm.load.night import check_night
 from abm.normalize.departments import department_rules
 from abm.normalize.records import normalize_records
 from abm.publish import publication
+from abm.registry.accounts import enrich_accounts
+from abm.registry.link import must_links, registry_counts, registry_specs, with_anchors
+from abm.registry.match import anchor_records
+from abm.registry.store import open_registry
 from abm.report.html import write_report
 from abm.report.xlsx import write_xlsx
 from abm.resolve import resolve
@@ -109,9 +113,14 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
     rules = timer("rules", load_rules, settings.rules_dir)
     loaded = timer("load", load_inputs, settings.input_dir, rules)
     check_night(loaded, settings.input_dir, settings.out_dir)  # a failed export keeps yesterday's outputs
+    registry = timer("registry", open_registry, settings.registry, settings.registry_cache, rules) \
+        if settings.registry else None
     records = timer("normalize", normalize_records, loaded.tables, rules)
     as_of = settings.as_of or default_as_of(records)
-    resolution = timer("resolve", resolve, records, rules.view(linkage_specs))
+    anchors = timer("registry_match", anchor_records, records, registry, rules) if registry else None
+    records = with_anchors(records, anchors)
+    specs = registry_specs(rules.view(linkage_specs)) if registry else rules.view(linkage_specs)
+    resolution = timer("resolve", resolve, records, specs, must_links(records) if registry else None)
     resolved = timer("departments", resolve_departments, resolution.records, rules.view(department_rules))
     quality = timer("quality", data_quality, resolved)
     resolved = detach_other_account_contacts(resolved, quality)  # no touch across accounts
@@ -125,7 +134,7 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
     history = id_history(settings.out_dir, records_out, started)
     flags = timer("flags", track_flags, settings.out_dir, collisions, gaps, as_of, started, history)
     collisions, gaps = flags.collisions, flags.gaps
-    accounts = timer("accounts", accounts_table, resolved)
+    accounts = timer("accounts", enrich_accounts, accounts_table(resolved), resolved, registry)
 
     tables = {
         "records": records_out, "accounts": accounts, "persons": persons, "touches": touches,
@@ -143,6 +152,8 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
     counts["critical_collisions"] = int((collisions.get_column("severity") == "critical").sum())
     counts["flags"] = flags.counts
     tables["runs"] = runs_table(settings.out_dir, started, as_of, counts, __version__)
+    if registry is not None and anchors is not None:
+        counts["registry"] = registry_counts(anchors, accounts)
 
     timer("export", write_tables, stage, tables)
     # per-account graph files for the accounts that need attention most; any other account's
@@ -151,7 +162,7 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
           _most_urgent_accounts(collisions, gaps, settings.graph_files))
     timer("report", write_report, stage / "report.html", tables, as_of, counts, settings.report_lang)
     timer("xlsx", write_xlsx, stage / "report.xlsx", tables)
-    write_evidence(stage, resolution.accounts, resolution.persons)
+    write_evidence(stage, resolution.accounts, resolution.persons, anchors)
     if settings.keep_intermediate:
         (stage / "stages").mkdir()
         records.write_parquet(stage / "stages" / "records_normalized.parquet")
@@ -173,6 +184,7 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
             "persons": resolution.persons.summary()
             | {"threshold": rules.view(linkage_specs).persons.threshold},
         },
+        "registry": {"cache": str(registry.root), **registry.manifest} if registry else None,
         "timings_s": timer.timings,
         "versions": _versions(),
     })
