@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 
@@ -34,7 +35,34 @@ def _fail(exc: AbmError) -> None:
     sys.exit(exc.exit_code)
 
 
-@click.group()
+class _ErrorBoundary(click.Group):
+    """No Python traceback reaches the user: an AbmError is its message and exit code; anything
+    else is one line naming the exception type and place, exit 1 (``-v`` prints the traceback)."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        args = [*getattr(ctx, "_protected_args", []), *ctx.args]
+        try:
+            return super().invoke(ctx)
+        except AbmError as exc:
+            _fail(exc)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the boundary: every other failure is one line
+            import traceback
+
+            if any(a == "--verbose" or re.fullmatch(r"-v+", a) for a in args):
+                traceback.print_exc()
+            frames = traceback.extract_tb(exc.__traceback__)
+            ours = [f for f in frames if "/abm/" in f.filename.replace("\\", "/")] or frames
+            where = f" in {Path(ours[-1].filename).name}:{ours[-1].lineno}" if ours else ""
+            # the exception text may quote input values (personal data): name only its type and place
+            click.echo(f"Error: abm failed unexpectedly ({type(exc).__name__}{where}). This is a bug in abm; "
+                       "run again with -v to see the traceback, and report it.", err=True)
+            sys.exit(1)
+        return None
+
+
+@click.group(cls=_ErrorBoundary)
 @click.version_option(__version__, prog_name="abm")
 def main() -> None:
     """abm — resolve Japanese B2B sales records into accounts and persons, map buying committees,
@@ -68,6 +96,8 @@ def run(input_dir: Path, out_dir: Path, rules_dir: Path | None, as_of: object, k
 
     _setup_logging(verbose, quiet)
     day = as_of.date() if as_of is not None else None  # type: ignore[attr-defined]
+    if day is not None and not 1900 <= day.year <= 2100:
+        raise click.BadParameter(f"{day.isoformat()} is outside the years 1900-2100", param_hint="'--as-of'")
     settings = Settings(input_dir=input_dir, out_dir=out_dir, rules_dir=rules_dir, as_of=day,
                         keep_intermediate=keep_intermediate, graph_files=graph_files, report_lang=report_lang,
                         registry=registry)

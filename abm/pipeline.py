@@ -28,16 +28,18 @@ from abm.detect.data_quality import contacts_on_other_companies, data_quality_ta
 from abm.detect.flags import track_flags
 from abm.detect.gaps import detect_gaps
 from abm.detect.policy import SEVERITY_RANK, detect_policy
+from abm.detect.quality import data_quality, detach_other_account_contacts
 from abm.detect.touches import TOUCH_KINDS, build_touches
-from abm.errors import InputError
 from abm.explain import write_evidence
-from abm.export import staged, write_json, write_tables
+from abm.export import write_json, write_tables
 from abm.graph import committee_edges, resolve_departments, write_graphs
 from abm.history import id_history
 from abm.linkage.spec import linkage_specs
 from abm.load import load_inputs
+from abm.load.night import check_night
 from abm.normalize.departments import department_rules
 from abm.normalize.records import normalize_records
+from abm.publish import publication
 from abm.registry.accounts import enrich_accounts
 from abm.registry.link import must_links, registry_counts, registry_specs, with_anchors
 from abm.registry.match import anchor_records
@@ -45,7 +47,7 @@ from abm.registry.store import open_registry
 from abm.report.html import write_report
 from abm.report.xlsx import write_xlsx
 from abm.resolve import resolve
-from abm.rules import load_rules
+from abm.rules import DEFAULT_RULES_DIR, load_rules
 from abm.runs import runs_table
 from abm.settings import Settings
 from abm.tables import accounts_table, records_table
@@ -82,7 +84,8 @@ def default_as_of(records: pl.DataFrame) -> date:
     created_on is not a touch, nor is a card whose owner is unknown), and a future close_on does not."""
     touching = records.filter(pl.col("kind").is_in(TOUCH_KINDS) & pl.col("makes_touch").fill_null(True))
     latest = touching.select(pl.max_horizontal(pl.col("record_date").max(), pl.col("last_activity_on").max())).item()
-    return latest if latest is not None else datetime.now(UTC).date()
+    today = datetime.now(UTC).date()
+    return min(latest, today) if latest is not None else today  # never past the run date
 
 
 def _versions() -> dict[str, str]:
@@ -99,15 +102,19 @@ def _versions() -> dict[str, str]:
 
 def run(settings: Settings, on_stage: Callable[[str], None] | None = None) -> RunResult:
     """Run every stage on ``settings.input_dir`` and publish the outputs to ``settings.out_dir``.
-    ``on_stage(name)`` is called as each stage starts (the CLI's progress display)."""
+    ``on_stage(name)`` is called as each stage starts (the CLI's progress display).
+
+    OUT_DIR is checked and locked before any work (``abm.publish``); it changes only on success."""
+    with publication(settings.out_dir, settings.input_dir, settings.rules_dir or DEFAULT_RULES_DIR) as stage:
+        return _run(settings, stage, on_stage)
+
+
+def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None) -> RunResult:
     started = datetime.now(UTC)
     timer = _Timer(on_stage)
     rules = timer("rules", load_rules, settings.rules_dir)
     loaded = timer("load", load_inputs, settings.input_dir, rules)
-    if not any("rows_read" in f for f in loaded.files):
-        # an empty export folder usually means last night's export failed: keep yesterday's outputs
-        raise InputError(str(settings.input_dir), "it holds no data file (.csv, .tsv, .txt, .parquet, .xlsx)",
-                         fix="point abm run at the directory that holds the night's exports")
+    check_night(loaded, settings.input_dir, settings.out_dir)  # a failed export keeps yesterday's outputs
     registry = timer("registry", open_registry, settings.registry, settings.registry_cache, rules) \
         if settings.registry else None
     records = timer("normalize", normalize_records, loaded.tables, rules)
@@ -117,6 +124,8 @@ def run(settings: Settings, on_stage: Callable[[str], None] | None = None) -> Ru
     specs = registry_specs(rules.view(linkage_specs)) if registry else rules.view(linkage_specs)
     resolution = timer("resolve", resolve, records, specs, must_links(records) if registry else None)
     resolved = timer("departments", resolve_departments, resolution.records, rules.view(department_rules))
+    record_findings = timer("quality", data_quality, resolved)
+    resolved = detach_other_account_contacts(resolved, record_findings)  # no touch across accounts
     policy = rules.view(detect_policy)
     touches = timer("touches", build_touches, resolved, as_of)
     persons = timer("persons", current_persons, resolved, as_of)
@@ -130,7 +139,7 @@ def run(settings: Settings, on_stage: Callable[[str], None] | None = None) -> Ru
     accounts = timer("accounts", enrich_accounts, accounts_table(resolved), resolved, registry)
     duplicates = timer("crm_duplicates", crm_duplicates, resolved)
     quality = timer("data_quality", lambda: data_quality_table(
-        link_conflicts(resolved, resolution.accounts, resolution.persons), contacts_on_other_companies(resolved)))
+        record_findings, link_conflicts(resolved, resolution.accounts, resolution.persons), contacts_on_other_companies(resolved)))
 
     tables = {
         "records": records_out, "accounts": accounts, "persons": persons, "touches": touches,
@@ -152,40 +161,39 @@ def run(settings: Settings, on_stage: Callable[[str], None] | None = None) -> Ru
     if registry is not None and anchors is not None:
         counts["registry"] = registry_counts(anchors, accounts)
 
-    with staged(settings.out_dir) as stage:
-        timer("export", write_tables, stage, tables)
-        # per-account graph files for the accounts that need attention most; any other account's
-        # graph is one call away from committee_edges (abm.graph.account_graph)
-        timer("graphs", write_graphs, edges, stage / "graphs",
-              _most_urgent_accounts(collisions, gaps, settings.graph_files))
-        timer("report", write_report, stage / "report.html", tables, as_of, counts, settings.report_lang)
-        timer("xlsx", write_xlsx, stage / "report.xlsx", tables)
-        write_evidence(stage, resolution.accounts, resolution.persons, anchors)
-        if settings.keep_intermediate:
-            (stage / "stages").mkdir()
-            records.write_parquet(stage / "stages" / "records_normalized.parquet")
-            resolution.accounts.pairs.write_parquet(stage / "stages" / "account_pairs.parquet")
-            resolution.persons.pairs.write_parquet(stage / "stages" / "person_pairs.parquet")
-        write_json(stage / "run.json", {
-            "abm_version": __version__,
-            "contract_version": CONTRACT_VERSION,
-            "run_at": started.isoformat(timespec="seconds"),
-            "as_of": as_of.isoformat(),
-            "as_of_source": "option" if settings.as_of else "latest touch date in the data",
-            "input_dir": str(settings.input_dir),
-            "rules_dir": str(rules.root),
-            "counts": counts,
-            "files": loaded.files,
-            "linkage": {
-                "accounts": resolution.accounts.summary()
-                | {"threshold": rules.view(linkage_specs).accounts.threshold},
-                "persons": resolution.persons.summary()
-                | {"threshold": rules.view(linkage_specs).persons.threshold},
-            },
-            "registry": {"cache": str(registry.root), **registry.manifest} if registry else None,
-            "timings_s": timer.timings,
-            "versions": _versions(),
-        })
+    timer("export", write_tables, stage, tables)
+    # per-account graph files for the accounts that need attention most; any other account's
+    # graph is one call away from committee_edges (abm.graph.account_graph)
+    timer("graphs", write_graphs, edges, stage / "graphs",
+          _most_urgent_accounts(collisions, gaps, settings.graph_files))
+    timer("report", write_report, stage / "report.html", tables, as_of, counts, settings.report_lang)
+    timer("xlsx", write_xlsx, stage / "report.xlsx", tables)
+    write_evidence(stage, resolution.accounts, resolution.persons, anchors)
+    if settings.keep_intermediate:
+        (stage / "stages").mkdir()
+        records.write_parquet(stage / "stages" / "records_normalized.parquet")
+        resolution.accounts.pairs.write_parquet(stage / "stages" / "account_pairs.parquet")
+        resolution.persons.pairs.write_parquet(stage / "stages" / "person_pairs.parquet")
+    write_json(stage / "run.json", {
+        "abm_version": __version__,
+        "contract_version": CONTRACT_VERSION,
+        "run_at": started.isoformat(timespec="seconds"),
+        "as_of": as_of.isoformat(),
+        "as_of_source": "option" if settings.as_of else "latest touch date in the data",
+        "input_dir": str(settings.input_dir),
+        "rules_dir": str(rules.root),
+        "counts": counts,
+        "files": loaded.files,
+        "linkage": {
+            "accounts": resolution.accounts.summary()
+            | {"threshold": rules.view(linkage_specs).accounts.threshold},
+            "persons": resolution.persons.summary()
+            | {"threshold": rules.view(linkage_specs).persons.threshold},
+        },
+        "registry": {"cache": str(registry.root), **registry.manifest} if registry else None,
+        "timings_s": timer.timings,
+        "versions": _versions(),
+    })
     return RunResult(out_dir=settings.out_dir, as_of=as_of, counts=counts, timings=timer.timings)
 
 

@@ -89,5 +89,6 @@ def contacts_on_other_companies(records: pl.DataFrame) -> pl.DataFrame:
 
 def data_quality_table(*parts: pl.DataFrame) -> pl.DataFrame:
     """Every finding, one table (other detectors' findings concatenate here)."""
-    frames = [p.select(list(SCHEMA)).cast(SCHEMA) for p in parts if p.height]  # type: ignore[arg-type]
+    frames = [p.with_columns(pl.lit(None, dtype=t).alias(c) for c, t in SCHEMA.items() if c not in p.columns)
+              .select(list(SCHEMA)).cast(SCHEMA) for p in parts if p.height]  # type: ignore[arg-type]
     return pl.concat(frames).sort("finding", "record_key") if frames else pl.DataFrame(schema=SCHEMA)

@@ -181,7 +181,8 @@ def resolve(header: list[str], layout: Layout, explicit: dict[str, str], file: s
             index.setdefault(norm_header(h), []).append(i)
     columns: dict[str, list[int]] = {}
     for col, aliases in layout.columns.items():
-        pos = [index[a][0] for a in aliases if a in index]
+        # every column under a matching header, in alias order: duplicate headers coalesce (first non-blank)
+        pos = [p for a in aliases if a in index for p in index[a]]
         if pos:
             columns[col] = pos
     for col, name in explicit.items():

@@ -87,11 +87,12 @@ def _token(s: str | None) -> str:
 
 def parse_bool(raw: str | None, rr: RecordsRules) -> bool | None:
     """is_closed value → True/False; unknown → None."""
-    t = _token(raw)
+    t = re.sub(r"^(\d+)\.0+$", r"\1", _token(raw))  # 1.0 / 0.0 (floats from pandas) read as 1 / 0
     return True if t in rr.closed_values else False if t in rr.open_values else None
 
 
 _AMOUNT_NOISE = re.compile(r"[,\s¥\\$]|円|jpy|yen|税込み?|税抜き?|税別|[()]|約|程度", re.IGNORECASE)
+_BAD_COMMA = re.compile(r"\d{4,},|,(?!\d{3}(?:\D|$))|(?<!\d),")
 _AMOUNT_UNITS = re.compile(r"(?:(\d+(?:\.\d+)?)億)?(?:(\d+(?:\.\d+)?)万)?(?:(\d+(?:\.\d+)?)千)?(\d+(?:\.\d+)?)?")
 
 
@@ -99,6 +100,8 @@ def parse_amount(raw: str | None) -> float | None:
     """Money → float: ``¥1,200,000``, ``1,200,000円``, ``120万円``, ``1億2000万``, ``-5000``, ``▲5000``."""
     try:
         s = unicodedata.normalize("NFKC", raw or "").strip()
+        if _BAD_COMMA.search(s):  # ¥1,2,3 is not 123: commas only between groups of three digits
+            return None
         negative = s[:1] in ("-", "▲", "△") or (s.startswith("(") and s.endswith(")"))
         s = _AMOUNT_NOISE.sub("", s.lstrip("-▲△"))
         if not s:
