@@ -34,6 +34,7 @@ from abm.history import id_history
 from abm.linkage.spec import linkage_specs
 from abm.load import load_inputs
 from abm.normalize.records import normalize_records
+from abm.overrides import load_overrides, overrides_path
 from abm.report.html import write_report
 from abm.resolve import resolve
 from abm.rules import load_rules
@@ -94,9 +95,10 @@ def run(settings: Settings) -> RunResult:
         # an empty export folder usually means last night's export failed: keep yesterday's outputs
         raise InputError(str(settings.input_dir), "it holds no data file (.csv, .tsv, .txt, .parquet, .xlsx)",
                          fix="point abm run at the directory that holds the night's exports")
+    overrides = load_overrides(overrides_path(settings.input_dir, settings.overrides))
     records = timer("normalize", normalize_records, loaded.tables, rules)
     as_of = settings.as_of or default_as_of(records)
-    resolution = timer("resolve", resolve, records, rules.view(linkage_specs))
+    resolution = timer("resolve", resolve, records, rules.view(linkage_specs), overrides)
     resolved = timer("departments", resolve_departments, resolution.records)
     policy = rules.view(detect_policy)
     touches = timer("touches", build_touches, resolved, as_of)
@@ -111,7 +113,7 @@ def run(settings: Settings) -> RunResult:
     tables = {
         "records": records_out, "accounts": accounts, "persons": persons, "touches": touches,
         "committee_edges": edges, "collisions": collisions, "key_person_gaps": gaps,
-        "quarantine": loaded.quarantine, "id_history": history,
+        "quarantine": loaded.quarantine, "id_history": history, "overrides": resolution.overrides,
     }
     counts: dict[str, Any] = {name: df.height for name, df in tables.items()}
     counts["input_rows"] = sum(df.height for df in loaded.tables.values()) + loaded.quarantine.height

@@ -75,25 +75,32 @@ def _cannot_links(con: duckdb.DuckDBPyConnection, prepared: pl.DataFrame, pairs:
 REP = "__rep"
 
 
-def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None = None) -> LinkResult:
+def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None = None,
+         cannot_link: pl.DataFrame | None = None) -> LinkResult:
     """Resolve ``units`` (one row per unit, ``spec.id_column`` unique) into clusters.
 
     Units identical in every column the spec reads are exact duplicates: they are collapsed to
     one representative before blocking (10,000 copies of one card cost one unit, not 50 M pairs)
     and share its cluster. ``must_link``: optional (id_l, id_r) pairs linked whatever their score
-    (e.g. user overrides); guards still apply to them.
+    (e.g. user overrides); guards still apply to them. ``cannot_link``: optional (id_l, id_r,
+    override) pairs kept in different clusters whatever links chain them (cut at the weakest links).
     """
     idc = spec.id_column
     signature = [c for c in spec.columns() if c != idc]
     units = units.with_columns(pl.col(idc).min().over(signature).alias(REP)) if signature else \
         units.with_columns(pl.col(idc).alias(REP))
+    if cannot_link is not None and cannot_link.height:
+        # two identical records a person says differ must stay two units
+        pinned = pl.concat([cannot_link.get_column("id_l"), cannot_link.get_column("id_r")]).unique()
+        units = units.with_columns(
+            pl.when(pl.col(idc).is_in(pinned.implode())).then(pl.col(idc)).otherwise(pl.col(REP)).alias(REP))
     reps = units.filter(pl.col(idc) == pl.col(REP)).drop(REP)
     if must_link is not None and must_link.height:
         rep_of = units.select(idc, REP)
         must_link = (must_link.join(rep_of.rename({idc: "id_l"}), on="id_l")
                      .drop("id_l").rename({REP: "id_l"})
                      .join(rep_of.rename({idc: "id_r"}), on="id_r").drop("id_r").rename({REP: "id_r"}))
-    result = _link_distinct(reps, spec, must_link)
+    result = _link_distinct(reps, spec, must_link, cannot_link)
     dup = pl.len().over(REP) > 1
     expanded = units.join(
         result.units.select(pl.col(idc).alias(REP), RID, "cluster", "link_score"), on=REP, how="left",
@@ -105,7 +112,8 @@ def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None 
                       result.timings)
 
 
-def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None) -> LinkResult:
+def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None,
+                   cannot_link: pl.DataFrame | None = None) -> LinkResult:
     timings: dict[str, float] = {}
     con = duckdb.connect()
     t = time.perf_counter()
@@ -126,18 +134,23 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
 
     t = time.perf_counter()
     cannot = _cannot_links(con, prepared, scored, spec)
+    if cannot_link is not None and cannot_link.height:
+        overridden = _pair_rids(prepared, cannot_link, spec).select(
+            f"{RID}_l", f"{RID}_r", pl.col("override").alias("cannot_link"))
+        cannot = pl.concat([overridden, cannot]).unique([f"{RID}_l", f"{RID}_r"], keep="first", maintain_order=True)
     scored = scored.join(cannot, on=[f"{RID}_l", f"{RID}_r"], how="left")
     scored = scored.with_columns(_identifying(spec).alias("identifying"))
     acceptable = (pl.col("match_probability") >= spec.threshold) & pl.col("cannot_link").is_null() & pl.col("identifying")
     accepted = scored.filter(acceptable)
     links = accepted.select(f"{RID}_l", f"{RID}_r", "match_weight")
     if must_link is not None and must_link.height:
-        links = pl.concat([links, _must_link_rids(prepared, must_link, spec)])
+        links = pl.concat([links, _pair_rids(prepared, must_link, spec).select(
+            f"{RID}_l", f"{RID}_r", pl.lit(float("inf")).alias("match_weight"))])
     values = {g.name: prepared.get_column(g.column) for g in spec.guards if g.kind == "distinct_values" and g.column}
     clusters = cluster(prepared.height, links, values, cannot, scored.select(f"{RID}_l", f"{RID}_r", "match_weight"))
     timings["cluster"] = time.perf_counter() - t
 
-    labels, attached = _attach_unique(clusters.labels, scored, spec)
+    labels, attached = _attach_unique(clusters.labels, scored, spec, cannot)
     scored = scored.join(attached, on=[f"{RID}_l", f"{RID}_r"], how="left").with_columns(
         attached=pl.col("attached").fill_null(False),
     ).with_columns(
@@ -158,7 +171,8 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
     return LinkResult(out_units, scored, clusters.refused, model, blocked.counts, timings)
 
 
-def _attach_unique(labels: np.ndarray, scored: pl.DataFrame, spec: LinkageSpec) -> tuple[np.ndarray, pl.DataFrame]:
+def _attach_unique(labels: np.ndarray, scored: pl.DataFrame, spec: LinkageSpec,
+                   cannot: pl.DataFrame | None = None) -> tuple[np.ndarray, pl.DataFrame]:
     """A unit left alone whose only agreeing candidates (an ``attach_unique`` level, and no
     comparison saying 'different') all sit in one cluster joins that cluster: a web form naming
     its company, and nothing else, belongs to the one account of that name — unless two accounts
@@ -182,6 +196,12 @@ def _attach_unique(labels: np.ndarray, scored: pl.DataFrame, spec: LinkageSpec) 
     ).filter(pl.col("alone") & ~pl.col("target_alone"))
     unique = both.group_by("unit").agg(pl.col("target").n_unique().alias("k"), pl.col("target").first()) \
         .filter(pl.col("k") == 1)
+    if cannot is not None and cannot.height and unique.height:  # never beside a record it cannot link to
+        partners = pl.concat([cannot.select(pl.col(f"{RID}_l").alias("unit"), pl.col(f"{RID}_r").alias("p")),
+                              cannot.select(pl.col(f"{RID}_r").alias("unit"), pl.col(f"{RID}_l").alias("p"))])
+        joined = unique.join(partners, on="unit")
+        clash = joined.filter(pl.Series(labels[joined.get_column("p").to_numpy()]) == joined.get_column("target"))
+        unique = unique.join(clash.select("unit").unique(), on="unit", how="anti")
     out = labels.copy()
     out[unique.get_column("unit").to_numpy()] = unique.get_column("target").to_numpy()
     attached = both.join(unique.select("unit"), on="unit").select(f"{RID}_l", f"{RID}_r", pl.lit(True).alias("attached"))
@@ -216,15 +236,15 @@ def rule_masks(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec) -
     return masks
 
 
-def _must_link_rids(prepared: pl.DataFrame, must_link: pl.DataFrame, spec: LinkageSpec) -> pl.DataFrame:
+def _pair_rids(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec) -> pl.DataFrame:
+    """(id_l, id_r, …) pairs as (__rid_l < __rid_r, …): row numbers in ``prepared``."""
     index = prepared.select(pl.col(spec.id_column).alias("id"), pl.col(RID))
-    left = must_link.join(index.rename({"id": "id_l", RID: f"{RID}_l"}), on="id_l")
-    both = left.join(index.rename({"id": "id_r", RID: f"{RID}_r"}), on="id_r")
-    return both.select(
-        pl.min_horizontal(f"{RID}_l", f"{RID}_r").alias(f"{RID}_l"),
-        pl.max_horizontal(f"{RID}_l", f"{RID}_r").alias(f"{RID}_r"),
-        pl.lit(float("inf")).alias("match_weight"),
-    ).cast({f"{RID}_l": pl.UInt32, f"{RID}_r": pl.UInt32})
+    left = pairs.join(index.rename({"id": "id_l", RID: "__a"}), on="id_l")
+    both = left.join(index.rename({"id": "id_r", RID: "__b"}), on="id_r").filter(pl.col("__a") != pl.col("__b"))
+    return both.with_columns(
+        pl.min_horizontal("__a", "__b").cast(pl.UInt32).alias(f"{RID}_l"),
+        pl.max_horizontal("__a", "__b").cast(pl.UInt32).alias(f"{RID}_r"),
+    ).drop("__a", "__b", "id_l", "id_r")
 
 
 def _strongest_link(n: int, scored: pl.DataFrame) -> np.ndarray:

@@ -69,7 +69,7 @@ def kind_from_stem(stem: str) -> str | None:
 def _skip_reason(path: Path) -> str | None:
     """Why a top-level entry is not read (None: read it). Hidden files and sources.yaml: ''."""
     name = path.name
-    if name.startswith((".", "~$")) or name in ("sources.yaml", "sources.yml"):
+    if name.startswith((".", "~$")) or name in ("sources.yaml", "sources.yml", "overrides.yaml", "overrides.yml"):
         return ""
     if path.is_dir():
         return (
