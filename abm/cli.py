@@ -44,10 +44,12 @@ def main() -> None:
 @click.option("--keep-intermediate", is_flag=True, help="Also write stage tables to OUT_DIR/stages/.")
 @click.option("--graph-files", type=click.IntRange(min=0), default=500, show_default=True,
               help="Write GraphML + JSON files for this many flagged accounts, most urgent first.")
+@click.option("--overrides", "overrides_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Corrections file (default: INPUT_DIR/overrides.yaml when it exists).")
 @click.option("-v", "--verbose", count=True, help="Log stage progress (-vv: debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 def run(input_dir: Path, out_dir: Path, rules_dir: Path | None, as_of: object, keep_intermediate: bool,
-        graph_files: int, verbose: int, quiet: bool) -> None:
+        graph_files: int, overrides_file: Path | None, verbose: int, quiet: bool) -> None:
     """Resolve the exports in INPUT_DIR and write every output to --out."""
     from abm.pipeline import run as run_pipeline
     from abm.settings import Settings
@@ -55,7 +57,7 @@ def run(input_dir: Path, out_dir: Path, rules_dir: Path | None, as_of: object, k
     _setup_logging(verbose, quiet)
     day = as_of.date() if as_of is not None else None  # type: ignore[attr-defined]
     settings = Settings(input_dir=input_dir, out_dir=out_dir, rules_dir=rules_dir, as_of=day,
-                        keep_intermediate=keep_intermediate, graph_files=graph_files)
+                        keep_intermediate=keep_intermediate, graph_files=graph_files, overrides=overrides_file)
     try:
         result = run_pipeline(settings)
     except AbmError as exc:
@@ -114,6 +116,104 @@ def explain(out_dir: Path, subject: str, rules_dir: Path | None) -> None:
         click.echo(explain_subject(out_dir, subject, names))
     except AbmError as exc:
         _fail(exc)
+
+
+@main.group()
+def override() -> None:
+    """Corrections that stick night to night: must-links and cannot-links between records."""
+
+
+_FILE = click.option("--file", "file", type=click.Path(dir_okay=False, path_type=Path),
+                     default=Path("overrides.yaml"), show_default=True,
+                     help="The overrides file (usually INPUT_DIR/overrides.yaml).")
+_OUT = click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("abm-out"),
+                    show_default=True, help="A run's output directory, to look up IDs and names.")
+
+
+@override.command("add")
+@click.option("--must-link", "must", nargs=2, default=None, metavar="A B", help="A and B are the same.")
+@click.option("--cannot-link", "cannot", nargs=2, default=None, metavar="A B", help="A and B are different.")
+@click.option("--level", type=click.Choice(["account", "person"]), required=True)
+@click.option("--by", required=True, help="Who says so.")
+@click.option("--reason", required=True, help="Why (kept with the override).")
+@_FILE
+@_OUT
+def override_add(must: tuple[str, str] | None, cannot: tuple[str, str] | None, level: str, by: str, reason: str,
+                 file: Path, out_dir: Path) -> None:
+    """Add a must-link or cannot-link. A and B: record keys, or account/person IDs or names (resolved
+    to a representative record of the last run in --out, which is printed)."""
+    from datetime import date
+
+    from abm.overrides import (
+        Override,
+        check_contradictions,
+        load_overrides,
+        representative_record,
+        write_overrides,
+    )
+
+    if (must is None) == (cannot is None):
+        raise click.UsageError("give exactly one of --must-link A B or --cannot-link A B")
+    a, b = must or cannot  # type: ignore[misc]
+    try:
+        items = load_overrides(file if file.exists() else None)
+        keys = []
+        for subject in (a, b):
+            key, note = representative_record(out_dir, subject, level)
+            keys.append(key)
+            click.echo(note)
+        added = Override(len(items) + 1, "must" if must else "cannot", level, keys[0], keys[1], by,
+                         date.today(), reason)
+        check_contradictions(file, [*items, added])
+        write_overrides(file, [*items, added])
+    except AbmError as exc:
+        _fail(exc)
+        return
+    click.echo(f"added {added.describe()} to {file}")
+
+
+@override.command("list")
+@_FILE
+@_OUT
+def override_list(file: Path, out_dir: Path) -> None:
+    """List the overrides, numbered, with whether each still applies in the last run in --out."""
+    from abm.overrides import load_overrides, override_applies
+
+    try:
+        items = load_overrides(file if file.exists() else None)
+    except AbmError as exc:
+        _fail(exc)
+        return
+    if not items:
+        click.echo(f"no overrides in {file}")
+        return
+    state = override_applies(out_dir if out_dir.exists() else None, items)
+    for o in items:
+        click.echo(f"{o.number:>3}  {o.link}-link {o.level}  {o.a}  {o.b}  by {o.by or '?'} on "
+                   f"{o.on.isoformat() if o.on else '?'}  — {o.reason or ''}")
+        click.echo(f"     {state[o.number]}")
+
+
+@override.command("remove")
+@click.argument("number", type=click.IntRange(min=1))
+@_FILE
+def override_remove(number: int, file: Path) -> None:
+    """Remove override NUMBER (as `abm override list` numbers them)."""
+    from dataclasses import replace
+
+    from abm.overrides import load_overrides, write_overrides
+
+    try:
+        items = load_overrides(file if file.exists() else None)
+    except AbmError as exc:
+        _fail(exc)
+        return
+    if number > len(items):
+        raise click.UsageError(f"{file} holds {len(items)} override(s); there is no number {number}")
+    gone = items[number - 1]
+    rest = [replace(o, number=i) for i, o in enumerate((o for o in items if o.number != number), start=1)]
+    write_overrides(file, rest)
+    click.echo(f"removed {gone.describe()} from {file}")
 
 
 if __name__ == "__main__":  # pragma: no cover

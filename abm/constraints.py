@@ -9,7 +9,7 @@ lead), the same pointers resolution uses to hand out IDs.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -24,8 +24,9 @@ CONSTRAINT_SCHEMA = {"id_l": pl.Utf8, "id_r": pl.Utf8, "override": pl.Utf8}
 class Constraints:
     must: pl.DataFrame              # id_l, id_r, override ("override N")
     cannot: pl.DataFrame            # id_l, id_r, override
-    stale: dict[int, str]           # override number -> why it cannot apply tonight
+    stale: dict[int, str]           # override number -> why it cannot apply tonight (a record is gone)
     units_of: dict[int, tuple[str, str]]   # override number -> the two unit ids it constrains
+    refused: dict[int, str] = field(default_factory=dict)   # override number -> why it was not applied
 
 
 def _unit_of(key: str, units: set[str], pointers: dict[str, dict[str, str | None]], level: str) -> str | None:
@@ -88,6 +89,7 @@ def override_status(overrides: Sequence[Override], constraints: Constraints, clu
         schema={"refused_by": pl.Utf8, "len": pl.UInt32})
     cut_count = dict(cuts.iter_rows())
     out: dict[int, tuple[str, str]] = {n: ("stale", why) for n, why in constraints.stale.items()}
+    out |= {n: ("refused", why) for n, why in constraints.refused.items()}
     for o in overrides:
         if o.number not in constraints.units_of:
             continue

@@ -10,7 +10,7 @@ weakest links. Contradictions (must A–B, must B–C, cannot A–C) stop the ru
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
@@ -133,25 +133,31 @@ def check_contradictions(path: Path, overrides: Sequence[Override]) -> None:
     """Must-links are transitive: a cannot-link between two records they join is a contradiction."""
     for level in LEVELS:
         at_level = [o for o in overrides if o.level == level]
-        parent: dict[str, str] = {}
-
-        def find(x: str) -> str:
-            parent.setdefault(x, x)
-            while parent[x] != x:
-                parent[x] = parent[parent[x]]
-                x = parent[x]
-            return x
-
+        group = _must_groups(at_level)
         for o in at_level:
-            if o.link == "must":
-                parent[find(o.a)] = find(o.b)
-        for o in at_level:
-            if o.link == "cannot" and find(o.a) == find(o.b):
-                chain = [m for m in at_level if m.link == "must" and find(m.a) == find(o.a)]
+            if o.link == "cannot" and group(o.a) == group(o.b):
+                chain = [m for m in at_level if m.link == "must" and group(m.a) == group(o.a)]
                 names = ", ".join(m.describe() for m in chain)
                 raise InputError(
                     str(path), f"{o.describe()} contradicts {names}: the must-links join those two records",
                     row=o.number, fix="remove one of these overrides (`abm override remove N`)")
+
+
+def _must_groups(overrides: Sequence[Override]) -> Callable[[str], str]:
+    """Union–find over the must-links: record key → a representative of its must-linked group."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for o in overrides:
+        if o.link == "must":
+            parent[find(o.a)] = find(o.b)
+    return find
 
 
 def as_table(overrides: Iterable[Override], status: dict[int, tuple[str, str]] | None = None) -> pl.DataFrame:
@@ -171,3 +177,83 @@ def write_overrides(path: Path, overrides: Sequence[Override]) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(header + body, encoding="utf-8")
     tmp.replace(path)
+
+
+# --- what `abm override add/list/remove` needs ------------------------------------------------
+
+ANCHOR_ORDER = ("crm_accounts", "crm_contacts", "cards", "crm_leads", "ma_leads", "crm_opportunities",
+                "ma_activities")
+
+
+def representative_record(out_dir: Path, subject: str, level: str) -> tuple[str, str]:
+    """A record key for ``subject``: a record key as it is; an account or person ID, or a company
+    or person name, → the record its ID is anchored on (CRM first, then the smallest key).
+    Returns the key and a sentence saying which record was chosen."""
+    match = _KEY.match(subject)
+    if match and match["kind"] in KINDS:
+        return subject, f"{subject} is a record key"
+    records_path = out_dir / "records.parquet"
+    if not records_path.is_file():
+        raise InputError(str(records_path), f"{subject!r} is not a record key, and there is no run here to look "
+                         "it up in", fix="give a record key (<kind>:<id>) or --out the directory of a run")
+    column = "account_id" if level == "account" else "person_id"
+    records = pl.read_parquet(records_path, columns=["record_key", "kind", "account_id", "person_id"])
+    ids = _ids_named(out_dir, subject, level)
+    if not ids:
+        raise InputError(str(out_dir), f"no record key, {level} ID or {level} name matches {subject!r}",
+                         fix=f"look it up with `abm explain {out_dir} NAME`")
+    if len(ids) > 1:
+        listed = ", ".join(f"{i} ({name})" for i, name in sorted(ids.items())[:10])
+        raise InputError(str(out_dir), f"{subject!r} names {len(ids)} {level}s: {listed}",
+                         fix="give one of these IDs instead of the name")
+    (the_id, name), = ids.items()
+    rank = {k: i for i, k in enumerate(ANCHOR_ORDER)}
+    members = records.filter(pl.col(column) == the_id).with_columns(
+        pl.col("kind").replace_strict(rank, default=len(rank), return_dtype=pl.Int32).alias("__rank"))
+    key = members.sort("__rank", "record_key").get_column("record_key")[0]
+    return key, f"{subject!r} → {level} {the_id} ({name}) → its anchor record {key}"
+
+
+def _ids_named(out_dir: Path, subject: str, level: str) -> dict[str, str]:
+    """IDs of ``level`` whose ID is ``subject`` or whose name matches it (exact first, then part)."""
+    table = out_dir / ("accounts.parquet" if level == "account" else "persons.parquet")
+    column = "account_id" if level == "account" else "person_id"
+    if not table.is_file():
+        return {}
+    frame = pl.read_parquet(table).select(column, pl.col("name").cast(pl.Utf8))
+    by_id = frame.filter(pl.col(column) == subject)
+    if by_id.height:
+        return dict(by_id.iter_rows())
+    folded = _fold(subject)
+    names = frame.with_columns(pl.col("name").map_elements(_fold, return_dtype=pl.Utf8).alias("__f"))
+    exact = names.filter(pl.col("__f") == folded)
+    hits = exact if exact.height else names.filter(pl.col("__f").str.contains(folded, literal=True))
+    return dict(hits.select(column, "name").iter_rows())
+
+
+def _fold(text: str | None) -> str:
+    import unicodedata
+
+    return "".join(unicodedata.normalize("NFKC", text or "").casefold().split())
+
+
+def override_applies(out_dir: Path | None, overrides: Sequence[Override]) -> dict[int, str]:
+    """Whether each override still applies, from the last run in ``out_dir`` (its overrides table,
+    else whether both records are still there)."""
+    if out_dir is None or not (out_dir / "records.parquet").is_file():
+        return {o.number: "unknown (no run to check against)" for o in overrides}
+    last = out_dir / "overrides.parquet"
+    said: dict[tuple[str, str, str, str], str] = {}
+    if last.is_file():
+        for row in pl.read_parquet(last).iter_rows(named=True):
+            said[(row["link"], row["level"], row["a"], row["b"])] = \
+                f"{row['status']}: {row['detail']}" if row["detail"] else str(row["status"])
+    keys = set(pl.read_parquet(out_dir / "records.parquet", columns=["record_key"]).get_column("record_key"))
+    out = {}
+    for o in overrides:
+        if (o.link, o.level, o.a, o.b) in said:
+            out[o.number] = said[(o.link, o.level, o.a, o.b)]
+        else:
+            gone = [k for k in (o.a, o.b) if k not in keys]
+            out[o.number] = f"stale: {' and '.join(gone)} not in the last run" if gone else "not yet run"
+    return out

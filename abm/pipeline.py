@@ -152,6 +152,7 @@ def run(settings: Settings) -> RunResult:
                 "persons": resolution.persons.summary()
                 | {"threshold": rules.view(linkage_specs).persons.threshold},
             },
+            "overrides": resolution.overrides.filter(pl.col("status") != "applied").to_dicts(),
             "timings_s": timer.timings,
             "versions": _versions(),
         })

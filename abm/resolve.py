@@ -199,7 +199,8 @@ def _same_account(constraints: Constraints, units: pl.DataFrame) -> Constraints:
     return Constraints(
         must=constraints.must.filter(~pl.col("override").is_in([f"override {n}" for n in apart])),
         cannot=constraints.cannot,
-        stale=constraints.stale | dict.fromkeys(apart, why),
+        stale=constraints.stale,
+        refused=constraints.refused | dict.fromkeys(apart, why),
         units_of={n: pair for n, pair in constraints.units_of.items() if n not in apart},
     )
 

@@ -198,3 +198,44 @@ def test_contradictory_overrides_stop_the_run_naming_them(tmp_path, baseline):
     assert res.exit_code == 2
     assert "override 3" in res.output and "override 1" in res.output and "override 2" in res.output
     assert not out.exists()
+
+
+def test_override_commands_add_list_remove_and_resolve_names(tmp_path, baseline, monkeypatch):
+    src, out = _night(tmp_path, "cli", None)
+    run(Settings(input_dir=src, out_dir=out, graph_files=0))
+    accounts = pl.read_parquet(out / "accounts.parquet")
+    name_counts = accounts.group_by("name").len()
+    unique_name = name_counts.filter(pl.col("len") == 1).sort("name")["name"][0]
+    the_id = accounts.filter(pl.col("name") == unique_name)["account_id"][0]
+    file = src / "overrides.yaml"
+    runner = CliRunner()
+    card = baseline.filter(pl.col("record_key").str.starts_with("cards:")
+                           & (pl.col("account_id") != the_id))["record_key"][0]
+    res = runner.invoke(main, ["override", "add", "--cannot-link", unique_name, card, "--level", "account",
+                               "--by", "佐藤", "--reason", "別会社", "--file", str(file), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert the_id in res.output and "anchor record" in res.output
+    res = runner.invoke(main, ["override", "add", "--must-link", the_id, card, "--level", "account",
+                               "--by", "x", "--reason", "y", "--file", str(file), "--out", str(out)])
+    assert res.exit_code == 2 and "contradicts" in res.output
+    assert len(load_overrides(file)) == 1
+    res = runner.invoke(main, ["override", "list", "--file", str(file), "--out", str(out)])
+    assert res.exit_code == 0 and "not yet run" in res.output and "cannot-link account" in res.output
+    run(Settings(input_dir=src, out_dir=out, graph_files=0))
+    res = runner.invoke(main, ["override", "list", "--file", str(file), "--out", str(out)])
+    assert "applied" in res.output
+    res = runner.invoke(main, ["override", "remove", "2", "--file", str(file)])
+    assert res.exit_code == 2 and "no number 2" in res.output
+    res = runner.invoke(main, ["override", "remove", "1", "--file", str(file)])
+    assert res.exit_code == 0 and load_overrides(file) == []
+
+
+def test_override_add_with_an_ambiguous_or_unknown_name_says_so(tmp_path, baseline):
+    src, out = _night(tmp_path, "amb", None)
+    run(Settings(input_dir=src, out_dir=out, graph_files=0))
+    runner = CliRunner()
+    args = ["--level", "account", "--by", "x", "--reason", "y", "--file", str(tmp_path / "o.yaml"), "--out", str(out)]
+    res = runner.invoke(main, ["override", "add", "--must-link", "存在しない会社名XYZ", "cards:MC000001", *args])
+    assert res.exit_code == 2 and "no record key" in res.output
+    res = runner.invoke(main, ["override", "add", "--must-link", "cards:MC000001", *args])
+    assert res.exit_code == 2
