@@ -16,3 +16,4 @@ class Settings:
     keep_intermediate: bool = False        # also write every stage's table to OUT_DIR/stages/
     graph_files: int = 500                 # per-account graph files for the most urgent accounts
     overrides: Path | None = None          # None: INPUT_DIR/overrides.yaml when it exists
+    report_lang: str = "ja"                # labels of report.html (abm/report/messages.yaml)
