@@ -71,12 +71,17 @@ def _account_units(records: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([records.filter(pl.col("kind").is_in(ACCOUNT_UNIT_KINDS)), orphan_contacts], how="vertical")
 
 
-def resolve_accounts(records: pl.DataFrame, specs: LinkageSpecs, overrides: Sequence[Override] = (),
+def resolve_accounts(records: pl.DataFrame, specs: LinkageSpecs, must_link: pl.DataFrame | None = None,
+                     overrides: Sequence[Override] = (),
                      ) -> tuple[pl.DataFrame, LinkResult, dict[str, int], dict[int, tuple[str, str]]]:
-    """``records`` + account_id, account_score; and what each account-level override did."""
+    """``records`` + account_id, account_score; and what each account-level override did.
+    ``must_link``: (id_l, id_r) record keys linked whatever their score (records anchored to one
+    registry corporation); ``overrides``: a person's must- and cannot-links (abm.overrides)."""
     units = _account_units(records)
     constraints = constraints_for(overrides, "account", records, units.get_column("record_key"))
-    result = link(units, specs.accounts, must_link=constraints.must, cannot_link=constraints.cannot)
+    forced = constraints.must if must_link is None else pl.concat(
+        [must_link.select("id_l", "id_r", pl.lit("registry").alias("override")), constraints.must])
+    result = link(units, specs.accounts, must_link=forced, cannot_link=constraints.cannot)
     assigned = _ids_for_clusters(result.units, "A", "account_id").rename({"link_score": "account_score"})
     out = _with_accounts(records, assigned)
     moves = _respecting(_place_lone_web_forms(out), constraints, out)
@@ -205,8 +210,9 @@ def _same_account(constraints: Constraints, units: pl.DataFrame) -> Constraints:
     )
 
 
-def resolve(records: pl.DataFrame, specs: LinkageSpecs, overrides: Sequence[Override] = ()) -> Resolution:
-    with_accounts, account_result, counts, account_status = resolve_accounts(records, specs, overrides)
+def resolve(records: pl.DataFrame, specs: LinkageSpecs, must_link: pl.DataFrame | None = None,
+            overrides: Sequence[Override] = ()) -> Resolution:
+    with_accounts, account_result, counts, account_status = resolve_accounts(records, specs, must_link, overrides)
     resolved, person_result, person_status = resolve_persons(with_accounts, specs, overrides)
     resolved = resolved.sort("record_key")
     log.info("resolved %d records into %d accounts and %d persons", resolved.height,
