@@ -60,7 +60,10 @@ def constraints_for(overrides: Sequence[Override], level: str, records: pl.DataF
             pointers[row["record_key"]] = {c: row[c] for c in cols}
             new.update(v for c in cols if (v := row[c]) is not None and v not in pointers)
         frontier = new & present
-    must, cannot, stale, units_of = [], [], {}, {}
+    must: list[tuple[str, str, str]] = []
+    cannot: list[tuple[str, str, str]] = []
+    stale: dict[int, str] = {}
+    units_of: dict[int, tuple[str, str]] = {}
     for o in mine:
         missing = [k for k in (o.a, o.b) if k not in present]
         if missing:
@@ -76,8 +79,8 @@ def constraints_for(overrides: Sequence[Override], level: str, records: pl.DataF
             continue
         units_of[o.number] = (ua, ub)
         (must if o.link == "must" else cannot).append((ua, ub, f"override {o.number}"))
-    frame = lambda rows: pl.DataFrame(rows, schema=CONSTRAINT_SCHEMA, orient="row")  # noqa: E731
-    return Constraints(frame(must), frame(cannot), stale, units_of)
+    return Constraints(pl.DataFrame(must, schema=CONSTRAINT_SCHEMA, orient="row"),
+                       pl.DataFrame(cannot, schema=CONSTRAINT_SCHEMA, orient="row"), stale, units_of)
 
 
 def override_status(overrides: Sequence[Override], constraints: Constraints, clusters: pl.DataFrame,
