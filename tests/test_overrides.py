@@ -239,3 +239,14 @@ def test_override_add_with_an_ambiguous_or_unknown_name_says_so(tmp_path, baseli
     assert res.exit_code == 2 and "no record key" in res.output
     res = runner.invoke(main, ["override", "add", "--must-link", "cards:MC000001", *args])
     assert res.exit_code == 2
+
+
+def test_report_lists_the_corrections_escaped(tmp_path, baseline):
+    a, b = _split_account_pair(baseline)
+    overrides = [{"link": "must", "level": "account", "a": a, "b": b, "by": "<script>alert(1)</script>",
+                  "reason": "旧社名 & 新社名"}]
+    src, out = _night(tmp_path, "report", overrides)
+    run(Settings(input_dir=src, out_dir=out, graph_files=0))
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert 'id="corrections"' in html and a in html and "適用" in html
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
