@@ -22,7 +22,9 @@ import polars as pl
 from abm import __version__
 from abm.contract import CONTRACT_VERSION
 from abm.detect.collisions import detect_collisions
+from abm.detect.crm_duplicates import crm_duplicates
 from abm.detect.current import current_persons
+from abm.detect.data_quality import contacts_on_other_companies, data_quality_table, link_conflicts
 from abm.detect.flags import track_flags
 from abm.detect.gaps import detect_gaps
 from abm.detect.policy import SEVERITY_RANK, detect_policy
@@ -128,12 +130,16 @@ def run(settings: Settings, on_stage: Callable[[str], None] | None = None) -> Ru
     flags = timer("flags", track_flags, settings.out_dir, collisions, gaps, as_of, started, history)
     collisions, gaps = flags.collisions, flags.gaps
     accounts = timer("accounts", enrich_accounts, accounts_table(resolved), resolved, registry)
+    duplicates = timer("crm_duplicates", crm_duplicates, resolved)
+    quality = timer("data_quality", lambda: data_quality_table(
+        link_conflicts(resolved, resolution.accounts, resolution.persons), contacts_on_other_companies(resolved)))
 
     tables = {
         "records": records_out, "accounts": accounts, "persons": persons, "touches": touches,
         "committee_edges": edges, "collisions": collisions, "key_person_gaps": gaps,
         "quarantine": loaded.quarantine, "id_history": history, "flag_history": flags.history,
         "overrides": resolution.overrides,
+        "crm_duplicates": duplicates, "data_quality": quality,
     }
     counts: dict[str, Any] = {name: df.height for name, df in tables.items()}
     counts["input_rows"] = sum(df.height for df in loaded.tables.values()) + loaded.quarantine.height
@@ -142,6 +148,7 @@ def run(settings: Settings, on_stage: Callable[[str], None] | None = None) -> Ru
     counts["rows_without_touch_owner"] = int((~records.get_column("makes_touch").fill_null(True)).sum())
     counts["collisions_by_level"] = _value_counts(collisions, "level")
     counts["gaps_by_type"] = _value_counts(gaps, "gap_type")
+    counts["data_quality_by_finding"] = _value_counts(quality, "finding")
     counts["critical_collisions"] = int((collisions.get_column("severity") == "critical").sum())
     counts["flags"] = flags.counts
     tables["runs"] = runs_table(settings.out_dir, started, as_of, counts, __version__)

@@ -77,6 +77,7 @@ def resolve_accounts(records: pl.DataFrame, specs: LinkageSpecs, must_link: pl.D
     """``records`` + account_id, account_score; and what each account-level override did.
     ``must_link``: (id_l, id_r) record keys linked whatever their score (records anchored to one
     registry corporation); ``overrides``: a person's must- and cannot-links (abm.overrides)."""
+    records = _account_refs_from_contacts(records)
     units = _account_units(records)
     constraints = constraints_for(overrides, "account", records, units.get_column("record_key"))
     forced = constraints.must if must_link is None else pl.concat(
@@ -126,6 +127,19 @@ def _respecting(moves: pl.DataFrame, constraints: Constraints, out: pl.DataFrame
             on="partner")
     clash = moves.join(partners, on="record_key").filter(pl.col("moved_to") == pl.col("partner_account"))
     return moves.join(clash.select("record_key").unique(), on="record_key", how="anti")
+
+
+def _account_refs_from_contacts(records: pl.DataFrame) -> pl.DataFrame:
+    """A lead converted into a contact, or an MA lead synced to one, names that contact's CRM account
+    when the link itself names none (a contact is not an account unit: its account is)."""
+    if "converted_account_ref" not in records.columns:
+        return records
+    contacts = records.filter(pl.col("kind") == "crm_contacts").select("record_key", "account_ref")
+    out = records
+    for account, contact in (("converted_account_ref", "converted_contact_ref"), ("crm_account_ref", "crm_contact_ref")):
+        out = out.join(contacts.rename({"record_key": contact, "account_ref": "__via"}), on=contact, how="left") \
+            .with_columns(pl.coalesce(account, "__via").alias(account)).drop("__via")
+    return out
 
 
 def _with_accounts(records: pl.DataFrame, assigned: pl.DataFrame) -> pl.DataFrame:

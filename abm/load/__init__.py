@@ -21,7 +21,8 @@ import polars as pl
 from abm.contract import DATE_COLUMNS, KINDS, LINEAGE_COLUMNS
 from abm.errors import InputError
 from abm.load import read, sheets, validate
-from abm.load.layouts import USERS, Layout, detect, layout_rules, resolve
+from abm.load.crm_links import route_crm_id
+from abm.load.layouts import INTERNAL_COLUMNS, USERS, Layout, detect, layout_rules, resolve
 from abm.load.layouts import apply as apply_mapping
 from abm.load.sources import Source, match, read_sources
 from abm.rules import Rules
@@ -40,7 +41,9 @@ TOUCH_OWNER = {
     "crm_opportunities": ("owner_name", "owner_department"),
     "ma_activities": ("program", "program_department"),
 }
-SF_REFERENCE_COLUMNS = ("account_id", "contact_id", "parent_account_id", "_owner_id", "user_id")
+SF_REFERENCE_COLUMNS = ("account_id", "contact_id", "parent_account_id", "_owner_id", "user_id",
+                        "converted_account_id", "converted_contact_id", "crm_lead_id", "crm_contact_id",
+                        "crm_account_id", "_crm_id")
 QUARANTINE_SCHEMA = {
     "source_file": pl.Utf8,
     "row_number": pl.Int64,
@@ -124,10 +127,12 @@ def _file_frame(
     mapping = resolve(raw.header, layout, src.columns if src else {}, name)
     stats["ignored_columns"] = mapping.ignored
     targets = KINDS[kind] if kind != USERS else ("user_id", "name", "family_name", "given_name", "department")
-    extra = ("_owner_id",) if "_owner_id" in mapping.columns else ()
+    extra = tuple(c for c in INTERNAL_COLUMNS if c in mapping.columns)
     frame = apply_mapping(raw.frame, mapping, targets + extra)
     if layout.salesforce_ids:
         frame = validate.widen_salesforce_ids(frame, (targets[0], *SF_REFERENCE_COLUMNS))
+    if "_crm_id" in frame.columns:
+        frame = route_crm_id(frame)
     if kind == USERS:
         return frame
     id_col = targets[0]

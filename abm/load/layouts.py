@@ -21,7 +21,9 @@ from abm.rules import Rules, require, string_list
 FILE = "layouts.yaml"
 USERS = "_users"  # reference data (Salesforce users), not records
 USER_COLUMNS = ("user_id", "name", "family_name", "given_name", "department")
-INTERNAL_COLUMNS = ("_owner_id",)
+#: _owner_id: Salesforce OwnerId; _crm_id / _crm_type: an MA export's one CRM id column and the type
+#: saying whether it is a lead or a contact (Marketo "SFDC Id" + "SFDC Type"; abm.load.crm_links)
+INTERNAL_COLUMNS = ("_owner_id", "_crm_id", "_crm_type")
 _STRIP = re.compile(r"[\s_\-.・]+")
 
 

@@ -389,6 +389,17 @@ def _normalize_kind(kind: str, df: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
         df = df.with_columns(parse_dates(df["close_on"]).alias("_close_on"))
     if kind == "ma_activities":
         sel["account_ref"] = _ref("ma_leads", "lead_id")
+    if kind == "crm_leads":  # a converted lead names the account and contact it became (unless marked not converted)
+        df = apply_unique(df, ["is_converted"], lambda v: (parse_bool(v, ctx.records),), {"_converted": pl.Boolean})
+        kept = pl.col("_converted").fill_null(True)
+        sel.update(is_converted=pl.col("_converted"),
+                   converted_account_ref=pl.when(kept).then(_ref("crm_accounts", "converted_account_id")),
+                   converted_contact_ref=pl.when(kept).then(_ref("crm_contacts", "converted_contact_id")))
+    if kind == "ma_leads":  # the CRM records an MA lead is synced to
+        sel.update(crm_lead_ref=_ref("crm_leads", "crm_lead_id"), crm_contact_ref=_ref("crm_contacts", "crm_contact_id"),
+                   crm_account_ref=_ref("crm_accounts", "crm_account_id"))
+    if kind == "cards":
+        sel["vendor_person_id"] = pl.col("vendor_person_id").str.strip_chars().replace("", None)
     date_col = {"cards": "exchanged_on", "ma_activities": "activity_on", "crm_accounts": None}.get(kind, "created_on")
     if date_col:
         df = df.with_columns(parse_dates(df[date_col]).alias("_record_date"))
