@@ -39,6 +39,7 @@ from abm.load import load_inputs
 from abm.load.night import check_night
 from abm.normalize.departments import department_rules
 from abm.normalize.records import normalize_records
+from abm.overrides import load_overrides, overrides_path
 from abm.publish import publication
 from abm.registry.accounts import enrich_accounts
 from abm.registry.link import must_links, registry_counts, registry_specs, with_anchors
@@ -117,12 +118,13 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
     check_night(loaded, settings.input_dir, settings.out_dir)  # a failed export keeps yesterday's outputs
     registry = timer("registry", open_registry, settings.registry, settings.registry_cache, rules) \
         if settings.registry else None
+    overrides = load_overrides(overrides_path(settings.input_dir, settings.overrides))
     records = timer("normalize", normalize_records, loaded.tables, rules)
     as_of = settings.as_of or default_as_of(records)
     anchors = timer("registry_match", anchor_records, records, registry, rules) if registry else None
     records = with_anchors(records, anchors)
     specs = registry_specs(rules.view(linkage_specs)) if registry else rules.view(linkage_specs)
-    resolution = timer("resolve", resolve, records, specs, must_links(records) if registry else None)
+    resolution = timer("resolve", resolve, records, specs, must_links(records) if registry else None, overrides)
     resolved = timer("departments", resolve_departments, resolution.records, rules.view(department_rules))
     record_findings = timer("quality", data_quality, resolved)
     resolved = detach_other_account_contacts(resolved, record_findings)  # no touch across accounts
@@ -145,6 +147,7 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
         "records": records_out, "accounts": accounts, "persons": persons, "touches": touches,
         "committee_edges": edges, "collisions": collisions, "key_person_gaps": gaps,
         "quarantine": loaded.quarantine, "id_history": history, "flag_history": flags.history,
+        "overrides": resolution.overrides,
         "crm_duplicates": duplicates, "data_quality": quality,
     }
     counts: dict[str, Any] = {name: df.height for name, df in tables.items()}
@@ -190,6 +193,7 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
             "persons": resolution.persons.summary()
             | {"threshold": rules.view(linkage_specs).persons.threshold},
         },
+        "overrides": resolution.overrides.filter(pl.col("status") != "applied").to_dicts(),
         "registry": {"cache": str(registry.root), **registry.manifest} if registry else None,
         "timings_s": timer.timings,
         "versions": _versions(),

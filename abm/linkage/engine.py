@@ -83,18 +83,25 @@ REP = "__rep"
 SYSTEM_RULE = "system_link"
 
 
-def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None = None) -> LinkResult:
+def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None = None,
+         cannot_link: pl.DataFrame | None = None) -> LinkResult:
     """Resolve ``units`` (one row per unit, ``spec.id_column`` unique) into clusters.
 
     Units identical in every column the spec reads are exact duplicates: they are collapsed to
     one representative before blocking (10,000 copies of one card cost one unit, not 50 M pairs)
     and share its cluster. ``must_link``: optional (id_l, id_r) pairs linked whatever their score
-    (e.g. user overrides); guards still apply to them.
+    (e.g. user overrides); guards still apply to them. ``cannot_link``: optional (id_l, id_r,
+    override) pairs kept in different clusters whatever links chain them (cut at the weakest links).
     """
     idc = spec.id_column
     signature = [c for c in spec.columns() if c != idc]
     units = units.with_columns(pl.col(idc).min().over(signature).alias(REP)) if signature else \
         units.with_columns(pl.col(idc).alias(REP))
+    if cannot_link is not None and cannot_link.height:
+        # two identical records a person says differ must stay two units
+        pinned = pl.concat([cannot_link.get_column("id_l"), cannot_link.get_column("id_r")]).unique()
+        units = units.with_columns(
+            pl.when(pl.col(idc).is_in(pinned.implode())).then(pl.col(idc)).otherwise(pl.col(REP)).alias(REP))
     reps = units.filter(pl.col(idc) == pl.col(REP)).drop(REP)
     if must_link is not None and must_link.height:
         rep_of = units.select(idc, REP)
@@ -102,7 +109,7 @@ def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None 
                      .drop("id_l").rename({REP: "id_l"})
                      .join(rep_of.rename({idc: "id_r"}), on="id_r").drop("id_r").rename({REP: "id_r"})
                      .filter(pl.col("id_l") != pl.col("id_r")))  # two copies of one unit: nothing to link
-    result = _link_distinct(reps, spec, must_link)
+    result = _link_distinct(reps, spec, must_link, cannot_link)
     dup = pl.len().over(REP) > 1
     expanded = units.join(
         result.units.select(pl.col(idc).alias(REP), RID, "cluster", "link_score"), on=REP, how="left",
@@ -114,7 +121,8 @@ def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None 
                       result.timings, result.conflicts)
 
 
-def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None) -> LinkResult:
+def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None,
+                   cannot_link: pl.DataFrame | None = None) -> LinkResult:
     timings: dict[str, float] = {}
     con = duckdb.connect()
     t = time.perf_counter()
@@ -142,6 +150,10 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
 
     t = time.perf_counter()
     cannot = _cannot_links(con, prepared, scored, spec)
+    if cannot_link is not None and cannot_link.height:
+        overridden = _pair_rids(prepared, cannot_link, spec).select(
+            f"{RID}_l", f"{RID}_r", pl.col("override").alias("cannot_link"))
+        cannot = pl.concat([overridden, cannot]).unique([f"{RID}_l", f"{RID}_r"], keep="first", maintain_order=True)
     scored = scored.join(cannot, on=[f"{RID}_l", f"{RID}_r"], how="left")
     scored = scored.with_columns(_identifying(spec).alias("identifying"))
     scored = (scored.join(system.drop("finding", "from_rid"), on=[f"{RID}_l", f"{RID}_r"], how="left")
@@ -157,7 +169,8 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
     accepted = scored.filter(acceptable)
     links = accepted.select(f"{RID}_l", f"{RID}_r", link_weight)
     if must_link is not None and must_link.height:
-        links = pl.concat([links, _must_link_rids(prepared, must_link, spec)])
+        links = pl.concat([links, _pair_rids(prepared, must_link, spec).select(
+            f"{RID}_l", f"{RID}_r", pl.lit(float("inf")).alias("match_weight"))])
     values = {g.name: prepared.get_column(g.column) for g in spec.guards if g.kind == "distinct_values" and g.column}
     clusters = cluster(prepared.height, links, values, cannot, scored.select(f"{RID}_l", f"{RID}_r", link_weight))
     timings["cluster"] = time.perf_counter() - t
@@ -167,7 +180,9 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
     barred = pl.concat([clusters.refused.select(f"{RID}_l", f"{RID}_r").join(
                             stated.select(f"{RID}_l", f"{RID}_r"), on=[f"{RID}_l", f"{RID}_r"]),
                         stated.filter(pl.col("system_veto").is_not_null() | pl.col("cannot_link").is_not_null())
-                        .select(f"{RID}_l", f"{RID}_r")])
+                        .select(f"{RID}_l", f"{RID}_r"),
+                        # a person said these differ (overrides): never attached side by side either
+                        cannot.filter(pl.col("cannot_link").str.starts_with("override ")).select(f"{RID}_l", f"{RID}_r")])
     labels, attached = _attach_unique(clusters.labels, scored, spec, barred)
     scored = scored.join(attached, on=[f"{RID}_l", f"{RID}_r"], how="left").with_columns(
         attached=pl.col("attached").fill_null(False),
@@ -288,15 +303,15 @@ def rule_masks(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec) -
     return masks
 
 
-def _must_link_rids(prepared: pl.DataFrame, must_link: pl.DataFrame, spec: LinkageSpec) -> pl.DataFrame:
+def _pair_rids(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec) -> pl.DataFrame:
+    """(id_l, id_r, …) pairs as (__rid_l < __rid_r, …): row numbers in ``prepared``."""
     index = prepared.select(pl.col(spec.id_column).alias("id"), pl.col(RID))
-    left = must_link.join(index.rename({"id": "id_l", RID: f"{RID}_l"}), on="id_l")
-    both = left.join(index.rename({"id": "id_r", RID: f"{RID}_r"}), on="id_r")
-    return both.select(
-        pl.min_horizontal(f"{RID}_l", f"{RID}_r").alias(f"{RID}_l"),
-        pl.max_horizontal(f"{RID}_l", f"{RID}_r").alias(f"{RID}_r"),
-        pl.lit(float("inf")).alias("match_weight"),
-    ).cast({f"{RID}_l": pl.UInt32, f"{RID}_r": pl.UInt32})
+    left = pairs.join(index.rename({"id": "id_l", RID: "__a"}), on="id_l")
+    both = left.join(index.rename({"id": "id_r", RID: "__b"}), on="id_r").filter(pl.col("__a") != pl.col("__b"))
+    return both.with_columns(
+        pl.min_horizontal("__a", "__b").cast(pl.UInt32).alias(f"{RID}_l"),
+        pl.max_horizontal("__a", "__b").cast(pl.UInt32).alias(f"{RID}_r"),
+    ).drop("__a", "__b", "id_l", "id_r")
 
 
 def _strongest_link(n: int, scored: pl.DataFrame) -> np.ndarray:

@@ -93,7 +93,7 @@ def display_name(path: Path) -> str:
 def _skip_reason(path: Path) -> str | None:
     """Why a top-level entry is not read (None: read it). Hidden files and sources.yaml: ''."""
     name = display_name(path)
-    if name.startswith((".", "~$")) or name in ("sources.yaml", "sources.yml"):
+    if name.startswith((".", "~$")) or name in ("sources.yaml", "sources.yml", "overrides.yaml", "overrides.yml"):
         return ""
     if path.is_symlink() and not path.exists():
         try:
