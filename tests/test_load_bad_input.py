@@ -34,7 +34,13 @@ def load(tmp_path: Path, files: dict[str, str | bytes]):
 
 
 def codes(loaded) -> list[tuple[int, str]]:
-    return [(n, r.split(":", 1)[0]) for n, r in loaded.quarantine.select("row_number", "reason").iter_rows()]
+    """(row_number, reason_code) of each quarantined row; the free-text reason starts with its code."""
+    rows = loaded.quarantine.select("row_number", "reason_code", "reason").iter_rows()
+    out = []
+    for n, code, reason in rows:
+        assert reason.startswith(f"{code}: "), (code, reason)
+        out.append((n, code))
+    return out
 
 
 def stats(loaded, name: str) -> dict:
@@ -554,3 +560,33 @@ def test_shuffling_or_splitting_gives_the_same_tables(tmp_path_factory, order, c
     other = load_inputs(write(tmp_path_factory.mktemp("split"), files), RULES)
     assert _canonical(other) == _canonical(base)
     assert sum(f["rows_read"] for f in other.files) == len(_ROWS)
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        (("C1,A,山田,太郎,,,", " ,A,鈴木,花子,,,"), [(2, "missing_id")]),
+        (("C1,A,山田,太郎,,,", "C1,A,山田,太郎,,,"), [(2, "duplicate_row")]),
+        (("C1,A,山田,太郎,,,", "C1,B,山田,太郎,,,"), [(2, "duplicate_id")]),
+        (("C1,A,山田,太郎,,,", "C2,A,short"), [(2, "ragged_row")]),
+        (('C1,"A"B,山田,太郎,,,', "C2,B,鈴木,花子,,,"), [(1, "bad_quoting")]),
+        (('C1,"株式会社A,山田,太郎,,,', "C2,B,鈴木,花子,,,"), [(1, "unbalanced_quote")]),
+        (("C1,A,山田,太郎,,,", " ,A,x,y,,,", "C1,B,x,y,,,", "C3,A,short"),
+         [(2, "missing_id"), (3, "duplicate_id"), (4, "ragged_row")]),
+    ],
+)
+def test_every_quarantine_row_has_a_documented_reason_code(tmp_path, rows, expected):
+    from abm.load.quarantine import REASON_CODES
+
+    loaded = load(tmp_path, {"cards.csv": csv_rows(*rows)})
+    assert loaded.quarantine.get_column("reason_code").null_count() == 0
+    assert set(loaded.quarantine.get_column("reason_code")) <= set(REASON_CODES)
+    assert codes(loaded) == expected
+
+
+def test_reason_codes_are_documented_in_the_readme():
+    from abm.load.quarantine import REASON_CODES
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### What each kind of bad input gets", 1)[1]
+    assert [c for c in REASON_CODES if f"`{c}`" not in section] == []

@@ -183,6 +183,7 @@ def test_xlsx_formula_id_without_value_says_so(tmp_path: Path):
     loaded = load(tmp_path, {"cards.xlsx": data})
     reasons = loaded.quarantine.get_column("reason").to_list()
     assert len(reasons) == 1 and reasons[0].startswith("formula_without_value: the id cell (card_id)")  # before: missing_id
+    assert loaded.quarantine.get_column("reason_code").to_list() == ["formula_without_value"]
     assert loaded.tables["cards"].get_column("card_id").to_list() == ["C1"]
 
 

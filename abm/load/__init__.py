@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import errno
 import io
-import json
 import logging
 import os
 from dataclasses import dataclass
@@ -31,8 +30,8 @@ from abm.load.parts import (
     kind_from_stem,
     parts_with_layouts,
     quarantine_formula_ids,
-    raw_rows,
 )
+from abm.load.quarantine import QUARANTINE_SCHEMA, bad_rows, build_quarantine
 from abm.load.sources import Source, match, read_sources
 from abm.rules import Rules
 
@@ -53,13 +52,6 @@ TOUCH_OWNER = {
 SF_REFERENCE_COLUMNS = ("account_id", "contact_id", "parent_account_id", "_owner_id", "user_id",
                         "converted_account_id", "converted_contact_id", "crm_lead_id", "crm_contact_id",
                         "crm_account_id", "_crm_id")
-QUARANTINE_SCHEMA = {
-    "source_file": pl.Utf8,
-    "row_number": pl.Int64,
-    "kind": pl.Utf8,
-    "reason": pl.Utf8,
-    "raw": pl.Utf8,
-}
 
 
 @dataclass(frozen=True)
@@ -313,16 +305,7 @@ def load_inputs(input_dir: Path, rules: Rules) -> Loaded:
                     for key, n in part.issues.items():
                         stats["field_issues"][key] = stats["field_issues"].get(key, 0) + n
                 quarantine_formula_ids(part, layout, src, name, stats)
-                bad += [
-                    {
-                        "source_file": name,
-                        "row_number": b.row_number,
-                        "kind": layout.kind,
-                        "reason": b.reason,
-                        "raw": b.raw,
-                    }
-                    for b in part.bad
-                ]
+                bad += bad_rows(part, name, layout.kind)
                 frame = _file_frame(part, layout, src, name, stats)
                 count_unreadable_values(frame, layout.kind, rules, stats)
                 if layout.kind == USERS:
@@ -345,7 +328,7 @@ def load_inputs(input_dir: Path, rules: Rules) -> Loaded:
         _count_row_issues(files, kept, kind)
         tables[kind] = kept.select(*KINDS[kind], *LINEAGE_COLUMNS)
         rejected.append(rej)
-    quarantine = _quarantine(bad, rejected, raws)
+    quarantine = build_quarantine(bad, rejected, raws)
     _finish_stats(files, tables, quarantine)
     return Loaded(tables=tables, quarantine=quarantine, files=files)
 
@@ -364,28 +347,6 @@ def _count_row_issues(files: list[dict[str, Any]], kept: pl.DataFrame, kind: str
         for key in ("no_touch_without_owner", "blank_owner", "owner_unresolved"):
             if row.get(key):
                 by_file[row["source_file"]]["field_issues"][key] = int(row[key])
-
-
-def _quarantine(
-    bad: list[dict[str, Any]], rejected: list[pl.DataFrame], raws: dict[str, read.RawTable]
-) -> pl.DataFrame:
-    frames = [pl.DataFrame(bad, schema=QUARANTINE_SCHEMA)]
-    for rej in rejected:
-        if rej.height == 0:
-            continue
-        raw_text: dict[tuple[str, int], str] = {}
-        for (file,), group in rej.group_by(["source_file"]):
-            for part in raws[str(file)].parts():
-                for num, text in raw_rows(part, group.get_column("row_number").to_list()).items():
-                    raw_text[(str(file), num)] = text
-        raw_col = [
-            raw_text.get((f, n), json.dumps({}))
-            for f, n in rej.select("source_file", "row_number").iter_rows()
-        ]
-        frames.append(
-            rej.with_columns(pl.Series("raw", raw_col, dtype=pl.Utf8)).select(list(QUARANTINE_SCHEMA))
-        )
-    return pl.concat(frames).sort("source_file", "row_number")
 
 
 def _finish_stats(

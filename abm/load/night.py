@@ -44,9 +44,8 @@ def _whole_file_quarantined(loaded: Loaded) -> None:
         read = f.get("rows_read", 0)
         if not read or f.get("rows_quarantined", 0) != read:
             continue
-        reasons = q.filter(pl.col("source_file") == f["path"]).get_column("reason")
-        codes = reasons.str.split(":").list.first().value_counts(sort=True)
-        if codes.get_column("reason").str.starts_with("duplicate_").all():
+        codes = q.filter(pl.col("source_file") == f["path"]).get_column("reason_code").value_counts(sort=True)
+        if codes.get_column("reason_code").str.starts_with("duplicate_").all():
             continue  # the same rows exported twice: each is kept once, nothing is lost
         top = ", ".join(f"{c} ×{n}" for c, n in codes.head(3).iter_rows())
         raise InputError(f["path"], f"every one of its {read} rows would be quarantined ({top}); "

@@ -136,7 +136,8 @@ def quarantine_formula_ids(
     texts = raw_rows(part, hit)
     col = part.header[min(id_pos)]
     part.bad = part.bad + [
-        read.BadRow(n, f"formula_without_value: the id cell ({col}) holds a formula saved without its value; "
+        read.BadRow(n, "formula_without_value",
+                    f"formula_without_value: the id cell ({col}) holds a formula saved without its value; "
                     "open the workbook in Excel and save it, or export CSV", texts.get(n, "{}"))
         for n in sorted(hit)
     ]

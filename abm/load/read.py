@@ -40,6 +40,7 @@ DELIMITERS = (",", "\t", ";", "|")
 @dataclass(frozen=True)
 class BadRow:
     row_number: int
+    code: str  # reason_code: one of abm.load.quarantine.REASON_CODES
     reason: str
     raw: str
 
@@ -322,6 +323,7 @@ def _slow_path(body: str, delimiter: str, name: str) -> RawTable:
                 bad.append(
                     BadRow(
                         ordinal,
+                        code,
                         f"{code}: line {first + 1}: {exc}; the line is quarantined and "
                         "reading resumes on the next line",
                         raw_json(["_line"], [lines[first].rstrip("\r\n")]),
@@ -360,6 +362,7 @@ def _slow_path(body: str, delimiter: str, name: str) -> RawTable:
                     bad.append(
                         BadRow(
                             ordinal,
+                            "unbalanced_quote",
                             f"unbalanced_quote: line {span[0]} opens a quoted field that "
                             f"spans to line {span[1]} and {what}; the line is quarantined and reading "
                             "resumes on the next line",
@@ -371,6 +374,7 @@ def _slow_path(body: str, delimiter: str, name: str) -> RawTable:
                 bad.append(
                     BadRow(
                         ordinal,
+                        "ragged_row",
                         f"ragged_row: {len(rec)} fields, expected {len(header)} (line {span[0]})",
                         raw_json(header, rec),
                     )

@@ -176,7 +176,7 @@ def suffix_content_ids(table: pl.DataFrame, id_col: str) -> pl.DataFrame:
 
 
 def check_ids(table: pl.DataFrame, kind: str, columns: tuple[str, ...]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(kept rows, rejected rows with ``reason``): blank ids, then duplicate ids within the kind.
+    """(kept rows, rejected rows with ``reason`` and ``reason_code``): blank ids, then duplicate ids within the kind.
 
     Of the rows sharing an id the one whose canonical values sort first is kept (then the smallest
     source_file/row_number), so the outcome does not depend on file or row order. A rejected row is
@@ -184,7 +184,7 @@ def check_ids(table: pl.DataFrame, kind: str, columns: tuple[str, ...]) -> tuple
     """
     id_col = columns[0]
     missing = table.filter(pl.col(id_col).is_null()).with_columns(
-        pl.lit(f"missing_id: {id_col} is blank").alias("reason")
+        pl.lit(f"missing_id: {id_col} is blank").alias("reason"), pl.lit("missing_id").alias("reason_code")
     )
     present = table.filter(pl.col(id_col).is_not_null())
     dup = pl.col(id_col).is_duplicated()
@@ -211,14 +211,18 @@ def check_ids(table: pl.DataFrame, kind: str, columns: tuple[str, ...]) -> tuple
                 pl.lit(" row "),
                 pl.col("_first_row").cast(pl.Utf8),
             ]
-        ).alias("reason")
+        ).alias("reason"),
+        pl.when(pl.col("_content") == pl.col("_first_content"))
+        .then(pl.lit("duplicate_row"))
+        .otherwise(pl.lit("duplicate_id"))
+        .alias("reason_code"),
     )
     drop = ["_content", "_kept", "_first_content", "_first_file", "_first_row"]
     kept = pl.concat([unique, rest.filter(pl.col("_kept")).drop(drop)]).sort("source_file", "row_number")
     rejected = pl.concat(
         [
-            missing.select("source_file", "row_number", "reason"),
-            dupes.select("source_file", "row_number", "reason"),
+            missing.select("source_file", "row_number", "reason", "reason_code"),
+            dupes.select("source_file", "row_number", "reason", "reason_code"),
         ]
     )
     return kept, rejected.with_columns(pl.lit(kind).alias("kind"))
