@@ -150,20 +150,24 @@ def evaluate(out_dir: Path, truth_dir: Path, json_path: Path | None) -> None:
 @click.argument("out_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("subject")
 @click.option("--rules", "rules_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
-              help="Rules directory the run used (names the comparison levels).")
+              help="Rules directory that names the comparison levels of runs older than "
+                   "evidence/levels.json (a run names its own levels).")
 def explain(out_dir: Path, subject: str, rules_dir: Path | None) -> None:
     """Why SUBJECT is where it is: links, refusals, flags. SUBJECT is a record key, an account, person or
     flag ID, or a company or person name (several matches: lists the candidates with their IDs, exit 0)."""
     from abm.explain import explain as explain_subject
+    from abm.explain import stored_level_names
     from abm.linkage.spec import linkage_specs
     from abm.rules import load_rules
 
     try:
-        specs = load_rules(rules_dir).view(linkage_specs)
-        names = {
-            "account": {c.name: c.level_names() for c in specs.accounts.comparisons},
-            "person": {c.name: c.level_names() for c in specs.persons.comparisons},
-        }
+        names = stored_level_names(out_dir)
+        if names is None:  # outputs of a run that did not store its level names
+            specs = load_rules(rules_dir).view(linkage_specs)
+            names = {
+                "account": {c.name: c.level_names() for c in specs.accounts.comparisons},
+                "person": {c.name: c.level_names() for c in specs.persons.comparisons},
+            }
         click.echo(explain_subject(out_dir, subject, names))
     except AbmError as exc:
         _fail(exc)

@@ -10,6 +10,7 @@ the candidates with their IDs).
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from pathlib import Path
@@ -22,6 +23,10 @@ from abm.linkage.engine import LinkResult
 
 EVIDENCE_DIR = "evidence"
 REGISTRY_ANCHORS = "registry_anchors.parquet"
+#: the level names of each comparison as the run used them: {"account"|"person": {comparison: [level, …]}}
+LEVELS = "levels.json"
+
+LevelNames = dict[str, dict[str, list[str]]]
 
 
 def evidence_table(result: LinkResult) -> pl.DataFrame:
@@ -47,8 +52,25 @@ def write_evidence(out_dir: Path, accounts: LinkResult, persons: LinkResult,
     target.mkdir(exist_ok=True)
     evidence_table(accounts).write_parquet(target / "account_links.parquet")
     evidence_table(persons).write_parquet(target / "person_links.parquet")
+    levels = {entity: {name: list(names) for name, names in
+                       zip(result.model.names, result.model.level_names, strict=True)}
+              for entity, result in (("account", accounts), ("person", persons))}
+    (target / LEVELS).write_text(json.dumps(levels, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     if registry_anchors is not None:
         registry_anchors.write_parquet(target / REGISTRY_ANCHORS)
+
+
+def stored_level_names(out_dir: Path) -> LevelNames | None:
+    """The level names the run in ``out_dir`` stored (None: a run older than ``evidence/levels.json``)."""
+    path = out_dir / EVIDENCE_DIR / LEVELS
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise AbmError(f"{path} cannot be read ({exc}): run `abm run` again.") from exc
+    return {str(entity): {str(c): [str(n) for n in names] for c, names in comps.items()}
+            for entity, comps in data.items()}
 
 
 def _levels(row: dict[str, Any], names: dict[str, list[str]]) -> str:
@@ -121,9 +143,13 @@ def find_by_name(out_dir: Path, query: str) -> pl.DataFrame:
     return hits.drop("_key").unique(["kind", "id"]).sort("kind", "name", "id")
 
 
-def explain(out_dir: Path, subject: str, level_names: dict[str, dict[str, list[str]]] | None = None) -> str:
+def explain(out_dir: Path, subject: str, level_names: LevelNames | None = None) -> str:
     """A readable account of why ``subject`` is where it is: a record key, account ID, person ID,
-    flag ID, or a company or person name (several matches: the candidates, each with its ID)."""
+    flag ID, or a company or person name (several matches: the candidates, each with its ID).
+
+    Comparison levels are named as the run stored them (``evidence/levels.json``); ``level_names``
+    is used only for the outputs of older runs that did not store them."""
+    level_names = stored_level_names(out_dir) or level_names
     records_path = out_dir / "records.parquet"
     if not records_path.exists():
         raise AbmError(f"{records_path} not found: run `abm run` first.")
@@ -229,8 +255,7 @@ def _flag_lines(out_dir: Path, hits: pl.DataFrame, keys: set[str]) -> list[str]:
     return lines
 
 
-def _explain_id(out_dir: Path, records: pl.DataFrame, subject: str,
-                level_names: dict[str, dict[str, list[str]]]) -> str:
+def _explain_id(out_dir: Path, records: pl.DataFrame, subject: str, level_names: LevelNames) -> str:
     lines: list[str] = []
     if subject in set(records["record_key"]):
         rec = records.filter(pl.col("record_key") == subject).row(0, named=True)
