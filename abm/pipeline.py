@@ -186,7 +186,7 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
         "input_dir": str(settings.input_dir),
         "rules_dir": str(rules.root),
         "counts": counts,
-        "files": loaded.files,
+        "files": loaded.file_stats(),
         "linkage": {
             "accounts": resolution.accounts.summary()
             | {"threshold": rules.view(linkage_specs).accounts.threshold},

@@ -44,7 +44,7 @@ def codes(loaded) -> list[tuple[int, str]]:
 
 
 def stats(loaded, name: str) -> dict:
-    return next(f for f in loaded.files if f["path"] == name)
+    return next(f for f in loaded.file_stats() if f["path"] == name)
 
 
 def cards(loaded) -> list[dict]:
@@ -177,7 +177,7 @@ def test_skipped_and_ignored_entries_are_listed(tmp_path):
             ".hidden.csv": "junk",
         },
     )
-    skipped = {f["path"]: f["skipped"] for f in loaded.files if "skipped" in f}
+    skipped = {f["path"]: f["skipped"] for f in loaded.file_stats() if "skipped" in f}
     assert skipped == {
         "README.md": "documentation",
         "truth": "ground truth directory, not input",
@@ -559,7 +559,7 @@ def test_shuffling_or_splitting_gives_the_same_tables(tmp_path_factory, order, c
     }
     other = load_inputs(write(tmp_path_factory.mktemp("split"), files), RULES)
     assert _canonical(other) == _canonical(base)
-    assert sum(f["rows_read"] for f in other.files) == len(_ROWS)
+    assert sum(f["rows_read"] for f in other.file_stats()) == len(_ROWS)
 
 
 @pytest.mark.parametrize(
@@ -590,3 +590,19 @@ def test_reason_codes_are_documented_in_the_readme():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     section = readme.split("### What each kind of bad input gets", 1)[1]
     assert [c for c in REASON_CODES if f"`{c}`" not in section] == []
+
+
+def test_file_stats_are_typed_and_serialise_with_the_keys_run_json_always_had(tmp_path):
+    from abm.load import FileStats
+
+    loaded = load(tmp_path, {"cards.csv": csv_rows("C1,A,山田,太郎,,,", "C2,A,short"), "README.md": "x"})
+    assert all(isinstance(f, FileStats) for f in loaded.files)
+    by_path = {f["path"]: f for f in loaded.file_stats()}
+    assert list(by_path["cards.csv"]) == [
+        "path", "kind", "layout", "encoding", "delimiter", "rows_read", "rows_loaded", "rows_quarantined",
+        "rows_reference", "field_issues", "ignored_columns", "notes",
+    ]
+    assert (by_path["cards.csv"]["rows_read"], by_path["cards.csv"]["rows_loaded"],
+            by_path["cards.csv"]["rows_quarantined"]) == (2, 1, 1)
+    assert by_path["README.md"] == {"path": "README.md", "kind": None, "layout": None, "skipped": "documentation"}
+    json.dumps(loaded.file_stats())

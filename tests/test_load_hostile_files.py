@@ -141,7 +141,7 @@ def test_a_fifo_is_skipped_not_read(tmp_path: Path):
     d = folder(tmp_path, {"cards.csv": rows(",".join(CARD))})
     os.mkfifo(d / "crm_contacts.csv")  # before: the run blocked forever
     loaded = load_inputs(d, RULES)
-    skipped = {f["path"]: f.get("skipped") for f in loaded.files}
+    skipped = {f["path"]: f.get("skipped") for f in loaded.file_stats()}
     assert skipped["crm_contacts.csv"].startswith("not a regular file")
     assert loaded.tables["cards"].height == 1
 
@@ -153,7 +153,7 @@ def test_iso_2022_jp_is_decoded(tmp_path: Path):
     loaded = load(tmp_path, {"cards.csv": rows("C1,株式会社日本,ｶﾀｶﾅ高橋,太郎,2025-01-05,,").encode("iso2022_jp_ext")})
     row = loaded.tables["cards"].row(0, named=True)
     assert (row["company_name"], row["family_name"]) == ("株式会社日本", "ｶﾀｶﾅ高橋")  # before: escape codes as text
-    assert loaded.files[0]["encoding"].startswith("iso2022_jp")
+    assert loaded.file_stats()[0]["encoding"].startswith("iso2022_jp")
 
 
 def test_zip_and_csv_gz_exports_are_read(tmp_path: Path):
@@ -163,7 +163,7 @@ def test_zip_and_csv_gz_exports_are_read(tmp_path: Path):
     })
     assert loaded.tables["cards"].get_column("source_file").to_list() == ["cards.csv.gz"]
     assert loaded.tables["crm_contacts"].get_column("source_file").to_list() == ["sfdc.zip/crm_contacts.csv"]
-    assert {f["path"]: f.get("skipped") for f in loaded.files}["sfdc.zip/notes.md"].startswith("unsupported")
+    assert {f["path"]: f.get("skipped") for f in loaded.file_stats()}["sfdc.zip/notes.md"].startswith("unsupported")
 
 
 def test_pandas_float_ids_and_is_closed_mean_what_they_say(tmp_path: Path):
@@ -199,7 +199,7 @@ def test_xlsx_stray_far_cell_does_not_pad_a_million_rows(tmp_path: Path):
     wb.save(buf)
     loaded = load(tmp_path, {"cards.xlsx": buf.getvalue()})
     assert loaded.tables["cards"].height == 1
-    assert loaded.files[0]["field_issues"]["cells_beyond_header"] == 1
+    assert loaded.file_stats()[0]["field_issues"]["cells_beyond_header"] == 1
 
 
 # --- no row disappears (rule 3) ----------------------------------------------------------------
@@ -214,7 +214,7 @@ def test_xlsx_cover_sheet_then_data_and_two_monthly_sheets(tmp_path: Path):
     })
     loaded = load(tmp_path, {"cards.xlsx": data})  # before: the cover sheet was read, the data not
     assert loaded.tables["cards"].get_column("card_id").to_list() == ["C1", "C2"]
-    notes = " ".join(loaded.files[0]["notes"])
+    notes = " ".join(loaded.file_stats()[0]["notes"])
     assert "'表紙' not read: its header (名刺データ 2025年1月) fits no layout (1 rows)" in notes
 
 
@@ -225,7 +225,7 @@ def test_a_repeated_header_in_another_order_starts_a_new_part(tmp_path: Path):
     table = loaded.tables["cards"].sort("card_id")
     assert table.get_column("company_name").to_list() == ["株式会社A", "株式会社B"]  # before: "company_name"
     assert table.get_column("owner_department").to_list() == ["営業部", "営業2部"]
-    assert "header line is repeated 1 time(s)" in " ".join(loaded.files[0]["notes"])
+    assert "header line is repeated 1 time(s)" in " ".join(loaded.file_stats()[0]["notes"])
 
 
 def test_duplicate_columns_coalesce_and_trailing_blank_header_cells_are_trimmed(tmp_path: Path):
@@ -254,7 +254,7 @@ def test_dates_after_the_run_date_and_unreadable_values_are_counted(tmp_path: Pa
     created = loaded.tables["crm_opportunities"].sort("opportunity_id").get_column("created_on").to_list()
     assert created == [None, "2025-01-05"]
     assert loaded.tables["crm_opportunities"].get_column("close_on").to_list()[0] == "2099-03-01"  # a plan
-    issues = loaded.files[0]["field_issues"]
+    issues = loaded.file_stats()[0]["field_issues"]
     assert {k: issues[k] for k in ("future_date:created_on", "bad_amount", "bad_is_closed")} == {
         "future_date:created_on": 1, "bad_amount": 1, "bad_is_closed": 1}
 
@@ -433,9 +433,9 @@ def test_every_input_row_is_loaded_or_quarantined(tmp_path_factory, shapes, spli
     d = tmp_path_factory.mktemp("prop")
     loaded = load_inputs(folder(d, files), RULES)
     assert loaded.tables["cards"].height + loaded.quarantine.height == data_rows
-    assert sum(f.get("rows_read", 0) for f in loaded.files) == data_rows
+    assert sum(f.get("rows_read", 0) for f in loaded.file_stats()) == data_rows
     assert "company_name" not in loaded.tables["cards"].get_column("company_name").to_list()
-    json.dumps(loaded.files)  # run.json can hold the per-file stats
+    json.dumps(loaded.file_stats())  # run.json can hold the per-file stats
 
 
 def test_removing_a_nights_cards_retires_their_ids_end_to_end(tmp_path: Path):

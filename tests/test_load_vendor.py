@@ -192,7 +192,7 @@ def test_every_layout_has_a_fixture(rules):
 def test_vendor_layout_maps_without_configuration(layout, rules):
     kind, file, values = EXPECTED[layout]
     loaded = _load(layout, rules)
-    stats = {f["path"]: f for f in loaded.files}
+    stats = {f["path"]: f for f in loaded.file_stats()}
     assert stats[file]["kind"] == kind and stats[file]["layout"] == layout
     assert loaded.quarantine.height == 0
     table = loaded.tables[kind]
@@ -205,7 +205,7 @@ def test_vendor_layout_maps_without_configuration(layout, rules):
 
 def test_salesforce_user_file_is_reference_data(rules):
     loaded = _load("salesforce_contact", rules)
-    users = next(f for f in loaded.files if f["path"] == "User.csv")
+    users = next(f for f in loaded.file_stats() if f["path"] == "User.csv")
     assert (users["kind"], users["layout"], users["rows_reference"], users["rows_loaded"]) == (
         "_users",
         "salesforce_user",
@@ -222,14 +222,14 @@ def test_salesforce_15_char_ids_are_widened_and_unknown_owner_counted(rules):
     assert child["account_id"] == "001000000000002AAA"
     assert child["parent_account_id"] == "001000000000001AAA"
     assert child["owner_name"] == "005000000000009AAA" and child["owner_department"] is None
-    stats = next(f for f in loaded.files if f["path"] == "Account.csv")
+    stats = next(f for f in loaded.file_stats() if f["path"] == "Account.csv")
     assert stats["field_issues"] == {"owner_unresolved": 1}
     assert stats["ignored_columns"] == ["Industry"]
 
 
 def test_eight_rows_without_owner_do_not_touch_and_are_counted(rules):
     loaded = _load("eight", rules)
-    stats = loaded.files[0]
+    stats = loaded.file_stats()[0]
     assert stats["encoding"] == "cp932"
     assert stats["field_issues"] == {"no_touch_without_owner": 2, "blank_owner": 2}
     assert stats["ignored_columns"] == ["Fax", "展示会2025", "要フォロー"]

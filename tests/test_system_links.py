@@ -197,7 +197,7 @@ def test_the_vendor_variant_of_a_world_loads_by_header_alone(small_world: Path, 
     write_vendor_variant(small_world, tmp_path / "vendor")
     canonical = load_inputs(small_world, rules)
     vendor = load_inputs(tmp_path / "vendor", rules)
-    layouts = {f["path"]: f["layout"] for f in vendor.files if f.get("layout")}
+    layouts = {f["path"]: f["layout"] for f in vendor.file_stats() if f.get("layout")}
     assert layouts == {"名刺データ.csv": "sansan", "Account.csv": "salesforce_account",
                        "Contact.csv": "salesforce_contact", "リード.csv": "salesforce_ja_lead",
                        "Opportunity.csv": "salesforce_opportunity", "marketo_activity_log.csv": "marketo_activity",

@@ -25,12 +25,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def check_night(loaded: Loaded, input_dir: Path, previous_out: Path) -> None:
     """Raise InputError when the night's load must not be published (see the module doc)."""
-    data_files = [f for f in loaded.files if "rows_read" in f]
+    data_files = [f for f in loaded.files if f.was_read]
     if not data_files:
         raise InputError(str(input_dir), "it holds no data file (.csv, .tsv, .txt, .parquet, .xlsx)",
                          fix="point abm run at the directory that holds the night's exports")
-    if sum(f["rows_read"] for f in data_files) == 0:
-        names = ", ".join(f["path"] for f in data_files[:5])
+    if sum(f.rows_read for f in data_files) == 0:
+        names = ", ".join(f.path for f in data_files[:5])
         raise InputError(str(input_dir), f"every data file is empty or header-only ({names}): "
                          "this looks like a failed export, and the previous outputs are kept",
                          fix="check the night's export job, then run again")
@@ -41,14 +41,14 @@ def check_night(loaded: Loaded, input_dir: Path, previous_out: Path) -> None:
 def _whole_file_quarantined(loaded: Loaded) -> None:
     q = loaded.quarantine
     for f in loaded.files:
-        read = f.get("rows_read", 0)
-        if not read or f.get("rows_quarantined", 0) != read:
+        read = f.rows_read
+        if not read or f.rows_quarantined != read:
             continue
-        codes = q.filter(pl.col("source_file") == f["path"]).get_column("reason_code").value_counts(sort=True)
+        codes = q.filter(pl.col("source_file") == f.path).get_column("reason_code").value_counts(sort=True)
         if codes.get_column("reason_code").str.starts_with("duplicate_").all():
             continue  # the same rows exported twice: each is kept once, nothing is lost
         top = ", ".join(f"{c} ×{n}" for c, n in codes.head(3).iter_rows())
-        raise InputError(f["path"], f"every one of its {read} rows would be quarantined ({top}); "
+        raise InputError(f.path, f"every one of its {read} rows would be quarantined ({top}); "
                          "the file cannot be used as it is", fix="check the file's layout and content "
                          "(quarantine reasons above), or describe it in sources.yaml")
 
@@ -64,7 +64,7 @@ def _vanished_kinds(loaded: Loaded, previous_out: Path) -> None:
     quarantined = set(loaded.quarantine.get_column("kind").drop_nulls().to_list())
     # only a kind whose file(s) came and are empty: a kind with no file at all was removed on purpose
     # (its IDs are then `retired` in id_history)
-    with_files = {f.get("kind") for f in loaded.files if "rows_read" in f}
+    with_files = {f.kind for f in loaded.files if f.was_read}
     gone = [k for k, n in sorted(before.items())
             if n and k in with_files and loaded.tables[k].height == 0 and k not in quarantined]
     if gone:

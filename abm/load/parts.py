@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
@@ -17,6 +16,7 @@ from abm.errors import InputError
 from abm.load import read
 from abm.load.layouts import USERS, Layout, detect, layout_rules, resolve
 from abm.load.sources import Source
+from abm.load.stats import FileStats
 from abm.rules import Rules
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def unknown_layout(raw: read.RawTable, name: str, sheets_hint: str = "") -> Inpu
 
 
 def parts_with_layouts(
-    raw: read.RawTable, src: Source | None, name: str, rules: Rules, stats: dict[str, Any]
+    raw: read.RawTable, src: Source | None, name: str, rules: Rules, stats: FileStats
 ) -> list[tuple[read.RawTable, Layout]]:
     """Each part of the file (one, or several sheets / header segments) with its layout. Parts whose
     header fits no layout (a cover sheet) are named in the notes and not read, when another part fits;
@@ -110,15 +110,15 @@ def parts_with_layouts(
     for part in unfit:
         note = (f"{part.label!r} not read: its header ({', '.join(part.header[:5])}) fits no layout "
                 f"({part.rows_read} rows)")
-        stats["notes"].append(note)
-        stats["rows_read"] -= part.rows_read
+        stats.notes.append(note)
+        stats.rows_read -= part.rows_read
         log.warning("%s: %s", name, note)
     raw.segments = [p for p, _ in fitting]
     return fitting
 
 
 def quarantine_formula_ids(
-    part: read.RawTable, layout: Layout, src: Source | None, name: str, stats: dict[str, Any]
+    part: read.RawTable, layout: Layout, src: Source | None, name: str, stats: FileStats
 ) -> None:
     """xlsx rows whose id cell is a formula saved without a value: quarantined with that reason
     (not ``missing_id``); other such cells are counted (``formula_without_value``)."""
@@ -129,8 +129,7 @@ def quarantine_formula_ids(
     hit = [n for n, cols in part.formula_cells.items() if id_pos & set(cols)]
     other = sum(len(c) for n, c in part.formula_cells.items() if n not in hit)
     if other:
-        issues = stats["field_issues"]
-        issues["formula_without_value"] = issues.get("formula_without_value", 0) + other
+        stats.add_issue("formula_without_value", other)
     if not hit:
         return
     texts = raw_rows(part, hit)
@@ -144,7 +143,7 @@ def quarantine_formula_ids(
     part.frame = part.frame.filter(~pl.col("row_number").is_in(hit))
 
 
-def count_unreadable_values(frame: pl.DataFrame, kind: str, rules: Rules, stats: dict[str, Any]) -> None:
+def count_unreadable_values(frame: pl.DataFrame, kind: str, rules: Rules, stats: FileStats) -> None:
     """Opportunity amounts and is_closed values the normalize stage cannot read are counted per file
     (``bad_amount``, ``bad_is_closed``): the value becomes empty, the row is kept."""
     if kind != "crm_opportunities":
@@ -160,7 +159,7 @@ def count_unreadable_values(frame: pl.DataFrame, kind: str, rules: Rules, stats:
         bad = {v for v in values.unique().to_list() if not ok(v)}
         n = int(values.is_in(list(bad)).sum()) if bad else 0
         if n:
-            stats["field_issues"][f"bad_{col}"] = n
+            stats.field_issues[f"bad_{col}"] = n
 
 
 def raw_rows(raw: read.RawTable, numbers: list[int]) -> dict[int, str]:
