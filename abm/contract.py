@@ -5,6 +5,8 @@ Every stage refers to these names instead of repeating string literals.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 #: The version of docs/contract.md this code implements in full (written to run.json).
 CONTRACT_VERSION = "1.1"
 
@@ -40,17 +42,85 @@ KINDS: dict[str, tuple[str, ...]] = {
     "ma_activities": ("activity_id", "lead_id", "activity_on", "activity_type", "program", "program_department"),
 }
 
+
+@dataclass(frozen=True)
+class Kind:
+    """What one input kind is, said once; the per-kind constants below and in the stages derive from it."""
+
+    id: str
+    #: canonical columns; the first is the kind's id (unique within the kind)
+    columns: tuple[str, ...]
+    #: the column that dates a record (``records_normalized.record_date``); None: the kind has none
+    record_date: str | None
+    #: further date columns the loader parses to ISO dates
+    other_dates: tuple[str, ...] = ()
+    #: the column that names a company in the record's own fields (None: it names none)
+    company_column: str | None = None
+    #: the record is about one person
+    about_person: bool = False
+    #: the columns naming OUR side of a touch; empty: the kind makes no touches
+    touch_owner: tuple[str, ...] = ()
+    #: the record a touch's counterpart is taken from (a normalized ref column); None: the record itself
+    touch_via: str | None = None
+    #: references to other records: (id column here, kind referred to, normalized ref column)
+    refs: tuple[tuple[str, str, str], ...] = ()
+    #: when a cluster's ID is chosen, records of kinds with a lower rank anchor it (CRM ids outlive a card)
+    anchor_rank: int = 99
+
+    @property
+    def date_columns(self) -> tuple[str, ...]:
+        return ((self.record_date,) if self.record_date else ()) + self.other_dates
+
+    @property
+    def account_unit(self) -> bool:
+        """Its own fields name a company: it is an account linkage unit."""
+        return self.company_column is not None
+
+    @property
+    def makes_touches(self) -> bool:
+        return bool(self.touch_owner)
+
+
+_OWNER = ("owner_name", "owner_department")
+#: Every input kind, in contract order.
+KIND_TABLE: tuple[Kind, ...] = (
+    Kind("cards", KINDS["cards"], record_date="exchanged_on", company_column="company_name", about_person=True,
+         touch_owner=_OWNER, anchor_rank=2),
+    Kind("crm_accounts", KINDS["crm_accounts"], record_date=None, company_column="name",
+         refs=(("parent_account_id", "crm_accounts", "parent_account_ref"),), anchor_rank=0),
+    Kind("crm_contacts", KINDS["crm_contacts"], record_date="created_on", other_dates=("last_activity_on",),
+         about_person=True, touch_owner=_OWNER, refs=(("account_id", "crm_accounts", "account_ref"),),
+         anchor_rank=1),
+    Kind("crm_leads", KINDS["crm_leads"], record_date="created_on", other_dates=("converted_on",),
+         company_column="company_name", about_person=True, touch_owner=_OWNER,
+         refs=(("converted_account_id", "crm_accounts", "converted_account_ref"),
+               ("converted_contact_id", "crm_contacts", "converted_contact_ref")), anchor_rank=3),
+    Kind("crm_opportunities", KINDS["crm_opportunities"], record_date="created_on", other_dates=("close_on",),
+         touch_owner=_OWNER, touch_via="contact_ref",
+         refs=(("account_id", "crm_accounts", "account_ref"), ("contact_id", "crm_contacts", "contact_ref")),
+         anchor_rank=5),
+    Kind("ma_leads", KINDS["ma_leads"], record_date="created_on", company_column="company_name", about_person=True,
+         refs=(("crm_lead_id", "crm_leads", "crm_lead_ref"), ("crm_contact_id", "crm_contacts", "crm_contact_ref"),
+               ("crm_account_id", "crm_accounts", "crm_account_ref")), anchor_rank=4),
+    Kind("ma_activities", KINDS["ma_activities"], record_date="activity_on",
+         touch_owner=("program", "program_department"), touch_via="account_ref",
+         refs=(("lead_id", "ma_leads", "account_ref"),), anchor_rank=6),
+)
+KIND_BY_ID: dict[str, Kind] = {k.id: k for k in KIND_TABLE}
+_BY_ANCHOR = sorted(KIND_TABLE, key=lambda k: k.anchor_rank)
+
 #: Kinds whose records are about one person.
-PERSON_KINDS = ("cards", "crm_contacts", "crm_leads", "ma_leads")
+PERSON_KINDS = tuple(k.id for k in KIND_TABLE if k.about_person)
 #: Date-valued columns per kind (parsed to ISO dates by the loader).
-DATE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "cards": ("exchanged_on",),
-    "crm_contacts": ("created_on", "last_activity_on"),
-    "crm_leads": ("created_on", "converted_on"),
-    "crm_opportunities": ("created_on", "close_on"),
-    "ma_leads": ("created_on",),
-    "ma_activities": ("activity_on",),
-}
+DATE_COLUMNS: dict[str, tuple[str, ...]] = {k.id: k.date_columns for k in KIND_TABLE if k.date_columns}
+#: Kinds whose rows are touches, and the columns that name OUR side of the touch.
+TOUCH_OWNER: dict[str, tuple[str, ...]] = {k.id: k.touch_owner for k in KIND_TABLE if k.touch_owner}
+#: Kinds whose touch counterpart is another record: kind -> the normalized ref column naming it.
+TOUCH_VIA: dict[str, str] = {k.id: k.touch_via for k in KIND_TABLE if k.touch_via}
+#: Kinds whose own fields name a company (they are account linkage units), in anchor order.
+ACCOUNT_UNIT_KINDS = tuple(k.id for k in _BY_ANCHOR if k.account_unit)
+#: When a cluster's ID is chosen, records of earlier kinds anchor it.
+ID_ANCHOR_ORDER = tuple(k.id for k in _BY_ANCHOR)
 
 
 def id_column(kind: str) -> str:

@@ -16,17 +16,15 @@ from dataclasses import dataclass
 import polars as pl
 
 from abm.constraints import Constraints, constraints_for, override_status
+from abm.contract import ACCOUNT_UNIT_KINDS, ID_ANCHOR_ORDER
 from abm.linkage.engine import LinkResult, link
 from abm.linkage.spec import LinkageSpecs
 from abm.overrides import Override, as_table
 
 log = logging.getLogger(__name__)
 
-#: Kinds whose own fields name a company (they are account linkage units).
-ACCOUNT_UNIT_KINDS = ("crm_accounts", "cards", "crm_leads", "ma_leads")
-#: When a cluster's ID is chosen, records of earlier kinds anchor it (CRM ids outlive a card).
-ID_ANCHOR_ORDER = ("crm_accounts", "crm_contacts", "cards", "crm_leads", "ma_leads", "crm_opportunities",
-                   "ma_activities")
+# ACCOUNT_UNIT_KINDS (kinds whose own fields name a company: account linkage units) and ID_ANCHOR_ORDER
+# (records of earlier kinds anchor a cluster's ID: CRM ids outlive a card) come from abm.contract.KIND_TABLE.
 
 
 @dataclass(frozen=True)

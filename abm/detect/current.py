@@ -12,11 +12,11 @@ from datetime import date
 
 import polars as pl
 
-from abm.contract import PERSON_KINDS
+from abm.contract import ID_ANCHOR_ORDER, PERSON_KINDS
 from abm.detect.touches import counterparts, with_dates
 
 #: Same-day tie-break between kinds (the curated CRM record first); then record_key.
-KIND_ORDER = {"crm_contacts": 0, "cards": 1, "crm_leads": 2, "ma_leads": 3}
+KIND_ORDER = {k: i for i, k in enumerate(k for k in ID_ANCHOR_ORDER if k in PERSON_KINDS)}
 
 PERSON_SCHEMA: dict[str, pl.DataType] = {
     "person_id": pl.String(), "account_id": pl.String(), "name": pl.String(), "department": pl.String(),

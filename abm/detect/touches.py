@@ -20,9 +20,11 @@ from datetime import date
 
 import polars as pl
 
-TOUCH_KINDS = ("cards", "crm_contacts", "crm_leads", "crm_opportunities", "ma_activities")
+from abm.contract import TOUCH_OWNER, TOUCH_VIA
+
+TOUCH_KINDS = tuple(TOUCH_OWNER)
 #: Kinds whose counterpart is another record: kind -> the column holding that record's key.
-REFERRING_KINDS = {"crm_opportunities": "contact_ref", "ma_activities": "account_ref"}
+REFERRING_KINDS = TOUCH_VIA
 
 TOUCH_SCHEMA: dict[str, pl.DataType] = {
     "account_id": pl.String(), "person_id": pl.String(), "counterpart_department": pl.String(),

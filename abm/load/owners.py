@@ -5,17 +5,9 @@ from __future__ import annotations
 
 import polars as pl
 
+from abm.contract import TOUCH_OWNER
+
 __all__ = ["TOUCH_OWNER", "resolve_owners", "users_table"]
-
-#: kinds whose rows are touches, and the columns that name OUR side of the touch
-TOUCH_OWNER = {
-    "cards": ("owner_name", "owner_department"),
-    "crm_contacts": ("owner_name", "owner_department"),
-    "crm_leads": ("owner_name", "owner_department"),
-    "crm_opportunities": ("owner_name", "owner_department"),
-    "ma_activities": ("program", "program_department"),
-}
-
 
 def resolve_owners(table: pl.DataFrame, kind: str, users: pl.DataFrame | None) -> pl.DataFrame:
     """owner_name / owner_department from the row, else the User export, else sources.yaml defaults."""

@@ -18,7 +18,7 @@ from typing import Any
 
 import polars as pl
 
-from abm.contract import KINDS, NORMALIZED_SCHEMA, PERSON_KINDS, id_column
+from abm.contract import KIND_BY_ID, KINDS, NORMALIZED_SCHEMA, PERSON_KINDS, id_column
 from abm.errors import RulesError
 from abm.normalize.company import CompanyRules, company_kana, company_rules, display_keys, split_legal_form
 from abm.normalize.contact import (
@@ -357,8 +357,7 @@ def _normalize_kind(kind: str, df: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
         df = apply_unique(df, ["corporate_number"], normalize_corporate_number,
                           {"corp_n": pl.Utf8, "corp_bad": pl.Boolean})
         sel.update(company_kana=pl.col("company_kana"), corporate_number=pl.col("corp_n"),
-                   corporate_number_invalid=pl.col("corp_bad").fill_null(False),
-                   parent_account_ref=_ref("crm_accounts", "parent_account_id"))
+                   corporate_number_invalid=pl.col("corp_bad").fill_null(False))
     if kind in PERSON_KINDS:
         for c in ("family_name", "given_name", "family_name_kana", "given_name_kana"):
             if c not in df.columns:
@@ -382,28 +381,22 @@ def _normalize_kind(kind: str, df: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
     text_cols = [c for c in ("owner_name", "product", "stage", "activity_type", "program") if c in cols]
     df = _map_clean(df, text_cols)
     sel.update({c: pl.col(f"{c}_n") for c in text_cols})
-    if kind in ("crm_contacts", "crm_opportunities"):
-        sel["account_ref"] = _ref("crm_accounts", "account_id")
+    for col, target, ref in KIND_BY_ID[kind].refs:  # references to other records, as their record keys
+        sel[ref] = _ref(target, col)
     if kind == "crm_opportunities":
-        sel["contact_ref"] = _ref("crm_contacts", "contact_id")
         df = apply_unique(df, ["amount"], lambda v: (parse_amount(v),), {"_amount": pl.Float64})
         df = apply_unique(df, ["is_closed"], lambda v: (parse_bool(v, ctx.records),), {"_closed": pl.Boolean})
         sel.update(amount=pl.col("_amount"), is_closed=pl.col("_closed"), close_on=pl.col("_close_on"))
         df = df.with_columns(parse_dates(df["close_on"]).alias("_close_on"))
-    if kind == "ma_activities":
-        sel["account_ref"] = _ref("ma_leads", "lead_id")
     if kind == "crm_leads":  # a converted lead names the account and contact it became (unless marked not converted)
         df = apply_unique(df, ["is_converted"], lambda v: (parse_bool(v, ctx.records),), {"_converted": pl.Boolean})
         kept = pl.col("_converted").fill_null(True)
         sel.update(is_converted=pl.col("_converted"),
-                   converted_account_ref=pl.when(kept).then(_ref("crm_accounts", "converted_account_id")),
-                   converted_contact_ref=pl.when(kept).then(_ref("crm_contacts", "converted_contact_id")))
-    if kind == "ma_leads":  # the CRM records an MA lead is synced to
-        sel.update(crm_lead_ref=_ref("crm_leads", "crm_lead_id"), crm_contact_ref=_ref("crm_contacts", "crm_contact_id"),
-                   crm_account_ref=_ref("crm_accounts", "crm_account_id"))
+                   converted_account_ref=pl.when(kept).then(sel["converted_account_ref"]),
+                   converted_contact_ref=pl.when(kept).then(sel["converted_contact_ref"]))
     if kind == "cards":
         sel["vendor_person_id"] = pl.col("vendor_person_id").str.strip_chars().replace("", None)
-    date_col = {"cards": "exchanged_on", "ma_activities": "activity_on", "crm_accounts": None}.get(kind, "created_on")
+    date_col = KIND_BY_ID[kind].record_date
     if date_col:
         df = df.with_columns(parse_dates(df[date_col]).alias("_record_date"))
         sel["record_date"] = pl.col("_record_date")
