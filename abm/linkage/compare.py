@@ -64,8 +64,19 @@ def _level_holds(level: Level, a: pl.Series, b: pl.Series, todo: np.ndarray) -> 
     return holds
 
 
-def compare_pairs(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec) -> pl.DataFrame:
-    """``pairs`` with one ``gamma_<comparison>`` int8 column per comparison."""
+#: pairs compared at once: strings are gathered per chunk, so memory does not grow with the pair count
+CHUNK = 1_000_000
+
+
+def compare_pairs(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec, chunk: int = CHUNK) -> pl.DataFrame:
+    """``pairs`` with one ``gamma_<comparison>`` int8 column per comparison (computed ``chunk`` pairs at a time)."""
+    if pairs.height <= chunk:
+        return _compare_chunk(prepared, pairs, spec)
+    parts = [_compare_chunk(prepared, pairs.slice(o, chunk), spec) for o in range(0, pairs.height, chunk)]
+    return pl.concat(parts, rechunk=False)
+
+
+def _compare_chunk(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec) -> pl.DataFrame:
     left = pairs.get_column(f"{RID}_l").to_numpy()
     right = pairs.get_column(f"{RID}_r").to_numpy()
     out = {}

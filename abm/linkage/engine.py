@@ -17,7 +17,7 @@ import polars as pl
 from abm.db import query
 from abm.linkage.block import RID, block
 from abm.linkage.cluster import cluster
-from abm.linkage.compare import any_level, compare_pairs
+from abm.linkage.compare import CHUNK, any_level, compare_pairs
 from abm.linkage.score import Model, estimate_u, predict, train
 from abm.linkage.spec import LinkageSpec
 
@@ -32,12 +32,16 @@ class LinkResult:
     model: Model
     counts: dict[str, int]
     timings: dict[str, float] = field(default_factory=dict)
+    candidates: int | None = None    # candidate pairs scored (``pairs`` keeps them all up to KEEP_ALL_PAIRS)
+    planned: dict[str, int] = field(default_factory=dict)  # pairs per rule counted before blocking
+
 
     def summary(self) -> dict[str, object]:
         return {
             "units": self.units.height,
             "candidate_pairs_per_rule": self.counts,
-            "candidate_pairs": self.pairs.height,
+            "planned_pairs_per_rule": self.planned,
+            "candidate_pairs": self.pairs.height if self.candidates is None else self.candidates,
             "links": int(self.pairs.get_column("linked").sum()) if self.pairs.height else 0,
             "clusters": int(self.units.get_column("cluster").n_unique()) if self.units.height else 0,
             "refused_merges": self.refused.height,
@@ -73,6 +77,9 @@ def _cannot_links(con: duckdb.DuckDBPyConnection, prepared: pl.DataFrame, pairs:
 
 
 REP = "__rep"
+#: above this many candidate pairs, ``pairs`` keeps only the evidence that matters (see below)
+KEEP_ALL_PAIRS = 5_000_000
+KEEP_MIN_PROBABILITY = 0.01
 
 
 def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None = None) -> LinkResult:
@@ -102,7 +109,7 @@ def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None 
     ).sort(idc)
     return LinkResult(expanded, result.pairs, result.refused, result.model,
                       {**result.counts, "exact_duplicates_collapsed": units.height - reps.height},
-                      result.timings)
+                      result.timings, result.candidates, result.planned)
 
 
 def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None) -> LinkResult:
@@ -145,17 +152,24 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
         & pl.Series(labels[scored.get_column(f"{RID}_l").to_numpy()]
                     == labels[scored.get_column(f"{RID}_r").to_numpy()]),
     )
+    best = _strongest_link(prepared.height, scored)
+    candidates = scored.height
+    if candidates > KEEP_ALL_PAIRS:  # evidence kept: what linked, was refused, attached, or came close
+        scored = scored.filter(pl.col("linked") | pl.col("attached") | pl.col("cannot_link").is_not_null()
+                               | (pl.col("match_probability") >= KEEP_MIN_PROBABILITY))
+        log.info("linkage %s: %d candidate pairs; %d kept as evidence (p >= %g, linked, attached or cannot-link)",
+                 spec.name, candidates, scored.height, KEEP_MIN_PROBABILITY)
     ids = prepared.get_column(spec.id_column)
     scored = scored.with_columns(  # ids beside row numbers: the pairs table is evidence people read
         ids.gather(scored.get_column(f"{RID}_l")).alias("id_l"), ids.gather(scored.get_column(f"{RID}_r")).alias("id_r"))
-    best = _strongest_link(prepared.height, scored)
     out_units = prepared.with_columns(
         pl.Series("cluster", ids.gather(labels)),
         pl.Series("link_score", best, dtype=pl.Float64),
     )
     log.info("linkage %s: %d units -> %d clusters", spec.name, prepared.height,
              out_units.get_column("cluster").n_unique() if prepared.height else 0)
-    return LinkResult(out_units, scored, clusters.refused, model, blocked.counts, timings)
+    return LinkResult(out_units, scored.with_columns(pl.col("rule").cast(pl.Utf8)), clusters.refused, model,
+                      blocked.counts, timings, candidates, blocked.planned)
 
 
 def _attach_unique(labels: np.ndarray, scored: pl.DataFrame, spec: LinkageSpec) -> tuple[np.ndarray, pl.DataFrame]:
@@ -206,13 +220,13 @@ def rule_masks(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec) -
     """Per blocking rule, which candidate pairs satisfy it (not only those it found first)."""
     left = pairs.get_column(f"{RID}_l").to_numpy()
     right = pairs.get_column(f"{RID}_r").to_numpy()
-    masks = []
-    for rule in spec.blocking:
-        mask = np.ones(len(left), dtype=bool)
-        for col in rule.on:
-            a, b = prepared.get_column(col).gather(left), prepared.get_column(col).gather(right)
-            mask &= (a == b).fill_null(False).to_numpy()
-        masks.append(mask)
+    masks = [np.ones(len(left), dtype=bool) for _ in spec.blocking]
+    for o in range(0, len(left), CHUNK):  # keys gathered a chunk at a time: bounded memory
+        lo, ro = left[o:o + CHUNK], right[o:o + CHUNK]
+        for rule, mask in zip(spec.blocking, masks, strict=True):
+            for col in rule.on:
+                a, b = prepared.get_column(col).gather(lo), prepared.get_column(col).gather(ro)
+                mask[o:o + CHUNK] &= (a == b).fill_null(False).to_numpy()
     return masks
 
 
