@@ -32,9 +32,11 @@ lint: $(STAMP)  ## ruff
 fixtures: $(STAMP)  ## regenerate the committed demo world
 	$(BIN)/python -m fixtures.generate --companies 120 --seed 7 --out fixtures/demo
 
-SIZES ?= 200,2000,10000
-bench: $(STAMP)  ## accuracy + speed benchmarks (SIZES=companies,...); writes bench/results.md
-	$(BIN)/python -m bench.run --out bench/results.md --sizes $(SIZES)
+SIZES ?= 630,6300,63000
+REPEATS ?= 3
+bench: $(STAMP)  ## speed/memory/accuracy vs Splink + recordlinkage (SIZES=companies,... REPEATS=n); writes bench/RESULTS.md + .json
+	$(BIN)/python -m pip install -q -e '.[bench]'
+	$(BIN)/python -m bench.run --out bench/RESULTS.md --sizes $(SIZES) --repeats $(REPEATS) $(BENCH_ARGS)
 
 clean:  ## remove outputs (keeps .venv)
 	rm -rf abm-out .pytest_cache

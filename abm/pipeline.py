@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import platform
+import resource
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,11 +56,13 @@ class RunResult:
 class _Timer:
     def __init__(self) -> None:
         self.timings: dict[str, float] = {}
+        self.peak_mb: dict[str, float] = {}   # peak RSS of the process by the end of each stage
 
     def __call__(self, stage: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         start = time.perf_counter()
         result = fn(*args, **kwargs)
         self.timings[stage] = round(time.perf_counter() - start, 3)
+        self.peak_mb[stage] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         log.info("stage %s: %.2fs", stage, self.timings[stage])
         return result
 
@@ -151,6 +154,7 @@ def run(settings: Settings) -> RunResult:
                 | {"threshold": rules.view(linkage_specs).persons.threshold},
             },
             "timings_s": timer.timings,
+            "peak_rss_mb_by_stage": timer.peak_mb,
             "versions": _versions(),
         })
     return RunResult(out_dir=settings.out_dir, as_of=as_of, counts=counts, timings=timer.timings)

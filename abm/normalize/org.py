@@ -466,6 +466,6 @@ def normalize_departments(values: pl.Series, org: OrgRules | None = None, intern
 
 
 def _per_unique(values: pl.Series, func: Any, dtype: Any, default: Any) -> pl.Series:
-    uniques = values.drop_nulls().unique().to_list()
-    mapping = {v: func(v) for v in uniques}
-    return values.replace_strict(mapping, default=default, return_dtype=dtype).alias(values.name)
+    from abm.normalize.unique import map_unique
+
+    return map_unique(values, func, dtype, default)

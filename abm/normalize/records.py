@@ -44,6 +44,7 @@ from abm.normalize.contact import (
 )
 from abm.normalize.person import PersonRules, name_part, normalize_person, person_rules
 from abm.normalize.text import clean
+from abm.normalize.unique import apply_unique
 from abm.rules import Rules, require, string_list
 
 log = logging.getLogger(__name__)
@@ -121,19 +122,6 @@ def parse_dates(s: pl.Series) -> pl.Series:
 
 
 # --- per-unique application -------------------------------------------------------------------
-
-def apply_unique(df: pl.DataFrame, inputs: Sequence[str], fn: Callable[..., Sequence[Any]],
-                 outputs: Mapping[str, Any], only: pl.Expr | None = None) -> pl.DataFrame:
-    """Append ``outputs`` columns: ``fn(*row)`` evaluated once per distinct tuple of ``inputs``
-    (of the rows where ``only`` holds; the other rows get nulls)."""
-    keys = (df if only is None else df.filter(only)).select(inputs).unique()
-    if keys.height == 0:  # e.g. every row took the vectorised fast path
-        return df.with_columns(pl.lit(None, t).alias(c) for c, t in outputs.items())
-    rows = [tuple(fn(*row)) for row in keys.iter_rows()]
-    values = pl.DataFrame(rows, schema=dict(outputs), orient="row") if rows else pl.DataFrame(schema=dict(outputs))
-    mapped = pl.concat([keys, values], how="horizontal")
-    return df.join(mapped, on=list(inputs), how="left", nulls_equal=True, maintain_order="left")
-
 
 @dataclass(frozen=True)
 class _Ctx:
