@@ -32,7 +32,7 @@ lint: $(STAMP)  ## ruff
 fixtures: $(STAMP)  ## regenerate the committed demo world
 	$(BIN)/python -m fixtures.generate --companies 120 --seed 7 --out fixtures/demo
 
-SIZES ?= 630,6300,63000
+SIZES ?= 750,7500,75000
 REPEATS ?= 3
 bench: $(STAMP)  ## speed/memory/accuracy vs Splink + recordlinkage (SIZES=companies,... REPEATS=n); writes bench/RESULTS.md + .json
 	$(BIN)/python -m pip install -q -e '.[bench]'

@@ -1,6 +1,6 @@
 """Benchmarks (``make bench``): speed, memory and accuracy, written to bench/RESULTS.md and .json.
 
-1. ``abm run`` on generated worlds (``--sizes``, in companies; about 16 input rows per company):
+1. ``abm run`` on generated worlds (``--sizes``, in companies; about 13 input rows per company):
    wall and CPU time, peak RSS, per-stage time and peak memory, candidate pairs per rule, F1.
 2. The matching core on Febrl3, Febrl4 and a large Febrl-derived set (``bench.febrl_big``): abm's
    engine with rules/linkage_febrl.yaml beside Splink 5 and recordlinkage (``bench.core``), plus
@@ -135,7 +135,7 @@ def markdown(results: dict[str, Any]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("bench/RESULTS.md"))
-    ap.add_argument("--sizes", default="630,6300,63000", help="world sizes in companies (~16 rows each)")
+    ap.add_argument("--sizes", default="750,7500,75000", help="world sizes in companies (~13 input rows each)")
     ap.add_argument("--seed", type=int, default=20261127)
     ap.add_argument("--repeats", type=int, default=int(os.environ.get("REPEATS", 3)))
     ap.add_argument("--febrl-records", type=int, default=1_000_000, help="Febrl-derived set size (0: skip)")

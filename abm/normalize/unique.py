@@ -41,15 +41,19 @@ def _run_chunk(rows: list[tuple[Any, ...]]) -> list[Any]:
     return [_FN(*row) for row in rows]
 
 
-def map_values(fn: Callable[..., Any], rows: Sequence[tuple[Any, ...]]) -> list[Any]:
-    """``[fn(*row) for row in rows]``, over worker processes when there are enough rows."""
+def map_values(fn: Callable[..., Any], rows: Sequence[tuple[Any, ...]], min_rows: int | None = None,
+               chunk: int | None = None) -> list[Any]:
+    """``[fn(*row) for row in rows]``, over worker processes when there are at least ``min_rows``
+    rows (default ``PARALLEL_MIN``; lower it for work that is heavy per row, like graph files)."""
     n = workers()
-    if n == 1 or len(rows) < PARALLEL_MIN or "fork" not in multiprocessing.get_all_start_methods():
+    if n == 1 or len(rows) < (PARALLEL_MIN if min_rows is None else min_rows) \
+            or "fork" not in multiprocessing.get_all_start_methods():
         return [fn(*row) for row in rows]
     global _FN
     _FN = fn
     try:
-        chunks = [list(rows[o:o + CHUNK]) for o in range(0, len(rows), CHUNK)]
+        size = chunk or CHUNK
+        chunks = [list(rows[o:o + size]) for o in range(0, len(rows), size)]
         with multiprocessing.get_context("fork").Pool(n) as pool:
             parts = pool.map(_run_chunk, chunks, chunksize=1)
     except (OSError, RuntimeError) as exc:  # no fork here (sandbox, limits): same result, one process
