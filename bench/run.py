@@ -21,6 +21,7 @@ import json
 import os
 import platform
 import shutil
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -108,7 +109,7 @@ def markdown(results: dict[str, Any]) -> str:
             f"medians of {results['repeats']} run(s). `seconds`: wall time of the whole process (interpreter "
             "start, imports, reading and writing included); `cpu_seconds`: user + system time; `peak_rss_mb`: "
             "that process's own peak resident memory. Re-run with `make bench` (SIZES=companies,..., "
-            "REPEATS=n).\n"]
+            f"REPEATS=n). Command: `{results.get('command', '')}`.\n"]
     if results.get("worlds"):
         text.append("## 1. `abm run` on generated worlds\n")
         text.append(table(results["worlds"], ["companies", "input_rows", "seconds", "cpu_seconds", "peak_rss_mb",
@@ -146,6 +147,7 @@ def main() -> None:
     sections = set(args.sections.split(","))
     results: dict[str, Any] = {
         "run_at": datetime.now(UTC).isoformat(timespec="seconds"), "repeats": args.repeats,
+        "command": "python -m bench.run " + " ".join(sys.argv[1:]),
         "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
     }
     sizes = [int(n) for n in args.sizes.split(",") if n]
