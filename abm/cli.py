@@ -44,10 +44,11 @@ def main() -> None:
 @click.option("--keep-intermediate", is_flag=True, help="Also write stage tables to OUT_DIR/stages/.")
 @click.option("--graph-files", type=click.IntRange(min=0), default=500, show_default=True,
               help="Write GraphML + JSON files for this many flagged accounts, most urgent first.")
+@click.option("--no-cache", is_flag=True, help="Do not read or write OUT_DIR.cache/ (per-value results kept across runs).")
 @click.option("-v", "--verbose", count=True, help="Log stage progress (-vv: debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 def run(input_dir: Path, out_dir: Path, rules_dir: Path | None, as_of: object, keep_intermediate: bool,
-        graph_files: int, verbose: int, quiet: bool) -> None:
+        graph_files: int, no_cache: bool, verbose: int, quiet: bool) -> None:
     """Resolve the exports in INPUT_DIR and write every output to --out."""
     from abm.pipeline import run as run_pipeline
     from abm.settings import Settings
@@ -55,7 +56,7 @@ def run(input_dir: Path, out_dir: Path, rules_dir: Path | None, as_of: object, k
     _setup_logging(verbose, quiet)
     day = as_of.date() if as_of is not None else None  # type: ignore[attr-defined]
     settings = Settings(input_dir=input_dir, out_dir=out_dir, rules_dir=rules_dir, as_of=day,
-                        keep_intermediate=keep_intermediate, graph_files=graph_files)
+                        keep_intermediate=keep_intermediate, graph_files=graph_files, value_cache=not no_cache)
     try:
         result = run_pipeline(settings)
     except AbmError as exc:

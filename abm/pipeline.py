@@ -35,6 +35,7 @@ from abm.history import id_history
 from abm.linkage.spec import linkage_specs
 from abm.load import load_inputs
 from abm.normalize.records import normalize_records
+from abm.normalize.unique import fingerprint, value_cache
 from abm.report.html import write_report
 from abm.resolve import resolve
 from abm.rules import load_rules
@@ -97,7 +98,10 @@ def run(settings: Settings) -> RunResult:
         # an empty export folder usually means last night's export failed: keep yesterday's outputs
         raise InputError(str(settings.input_dir), "it holds no data file (.csv, .tsv, .txt, .parquet, .xlsx)",
                          fix="point abm run at the directory that holds the night's exports")
-    records = timer("normalize", normalize_records, loaded.tables, rules)
+    # expensive per-value results (readings, romaji, name parts) kept beside OUT_DIR across runs
+    cache = settings.out_dir.with_name(settings.out_dir.name + ".cache") if settings.value_cache else None
+    with value_cache(cache, fingerprint(rules.root) if cache else ""):
+        records = timer("normalize", normalize_records, loaded.tables, rules)
     as_of = settings.as_of or default_as_of(records)
     resolution = timer("resolve", resolve, records, rules.view(linkage_specs))
     resolved = timer("departments", resolve_departments, resolution.records)

@@ -58,3 +58,54 @@ def test_map_values_runs_in_worker_processes(parallel):
 
     pids = set(unique.map_values(lambda _: os.getpid(), [(i,) for i in range(12)]))
     assert os.getpid() not in pids
+
+
+def _frame() -> pl.DataFrame:
+    return pl.DataFrame({"a": ["x", "y", None, "x", "z"]})
+
+
+def test_value_cache_reuses_results_across_runs(tmp_path):
+    calls: list[object] = []
+
+    def fn(v):
+        calls.append(v)
+        return ((v or "") + "!",)
+
+    with unique.value_cache(tmp_path / "out.cache", "k1"):
+        first = unique.apply_unique(_frame(), ["a"], fn, {"b": pl.Utf8}, cache="t")
+        assert sorted(calls, key=str) == sorted(["x", "y", None, "z"], key=str)
+        calls.clear()
+        bigger = pl.concat([_frame(), pl.DataFrame({"a": ["w"]})])
+        second = unique.apply_unique(bigger, ["a"], fn, {"b": pl.Utf8}, cache="t")
+    assert calls == ["w"]                       # only the new value is computed
+    assert second.head(5).equals(first)
+    assert second.get_column("b").to_list()[-1] == "w!"
+    assert (tmp_path / "out.cache" / "t-k1.parquet").exists()
+
+
+@pytest.mark.parametrize("content", [b"not parquet", b""])
+def test_value_cache_survives_a_corrupt_file(tmp_path, content):
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "t-k.parquet").write_bytes(content)
+    with unique.value_cache(tmp_path / "c", "k"):
+        out = unique.apply_unique(_frame(), ["a"], lambda v: (str(v),), {"b": pl.Utf8}, cache="t")
+    assert out.get_column("b").to_list() == ["x", "y", "None", "x", "z"]
+    assert pl.read_parquet(tmp_path / "c" / "t-k.parquet").height == 4
+
+
+def test_value_cache_keyed_by_fingerprint_and_off_by_default(tmp_path):
+    with unique.value_cache(tmp_path, "old"):
+        unique.apply_unique(_frame(), ["a"], lambda v: ("old",), {"b": pl.Utf8}, cache="t")
+    with unique.value_cache(tmp_path, "new"):
+        out = unique.apply_unique(_frame(), ["a"], lambda v: ("new",), {"b": pl.Utf8}, cache="t")
+    assert set(out.get_column("b")) == {"new"}
+    before = sorted(tmp_path.iterdir())
+    unique.apply_unique(_frame(), ["a"], lambda v: ("x",), {"b": pl.Utf8}, cache="t")  # no cache block
+    assert sorted(tmp_path.iterdir()) == before
+
+
+def test_fingerprint_changes_with_the_rules(tmp_path):
+    (tmp_path / "a.yaml").write_text("x: 1\n", encoding="utf-8")
+    one = unique.fingerprint(tmp_path)
+    (tmp_path / "a.yaml").write_text("x: 2\n", encoding="utf-8")
+    assert unique.fingerprint(tmp_path) != one

@@ -140,7 +140,7 @@ def _company(df: pl.DataFrame, col: str, ctx: _Ctx) -> pl.DataFrame:
         return (name, *display_keys(name, ctx.company), form)
 
     out = {"company_name": pl.Utf8, "company_key": pl.Utf8, "company_romaji": pl.Utf8, "legal_form": pl.Utf8}
-    return apply_unique(df.rename({col: "_company_raw"}), ["_company_raw"], fn, out)
+    return apply_unique(df.rename({col: "_company_raw"}), ["_company_raw"], fn, out, cache="company")
 
 
 def _email(df: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
@@ -211,7 +211,8 @@ def _person(df: pl.DataFrame, ctx: _Ctx, full: bool) -> pl.DataFrame:
     df = df.with_columns((pl.col("full_name") if full else pl.lit(None, pl.Utf8)).alias("_full"))
     for side, name, kana in (("f", "family_name", "family_name_kana"), ("g", "given_name", "given_name_kana")):
         out = {f"_{side}_{c}": t for c, t in _PART_COLUMNS.items()}
-        df = apply_unique(df, [name, kana], lambda v, k: tuple(name_part(v, k, ctx.person)), out)
+        df = apply_unique(df, [name, kana], lambda v, k: tuple(name_part(v, k, ctx.person)), out,
+                          cache=f"name_part_{side}")
     f, g = (lambda c: pl.col(f"_f_{c}")), (lambda c: pl.col(f"_g_{c}"))
     no_kana = f("kana_col").is_null() & g("kana_col").is_null()
     fast = (f("simple") & g("simple") & pl.col("_full").is_null()
@@ -237,7 +238,7 @@ def _person(df: pl.DataFrame, ctx: _Ctx, full: bool) -> pl.DataFrame:
         return tuple(normalize_person(fam, giv, fk, gk, full_name, ctx.person))
 
     df = apply_unique(df, [*cols, "_full"], slow, {f"_slow{c}": t for c, t in _PERSON_OUT.items()},
-                      only=~pl.col("_fast_person"))
+                      only=~pl.col("_fast_person"), cache="person")
     fast_names = ("_fast_family", "_fast_given", "_fast_display", "_fast_key", "_fast_kana", "_fast_romaji")
     return df.with_columns(
         pl.when(pl.col("_fast_person")).then(pl.col(fn)).otherwise(pl.col(f"_slow{out}")).alias(out)
@@ -328,7 +329,8 @@ def _normalize_kind(kind: str, df: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
         df = _address(df, ctx)
         sel.update(postal_code=pl.col("postal_n"), prefecture=pl.col("prefecture"))
     if kind == "crm_accounts":
-        df = apply_unique(df, ["name_kana"], lambda v: (company_kana(v, ctx.company),), {"company_kana": pl.Utf8})
+        df = apply_unique(df, ["name_kana"], lambda v: (company_kana(v, ctx.company),), {"company_kana": pl.Utf8},
+                          cache="company_kana")
         df = apply_unique(df, ["corporate_number"], normalize_corporate_number,
                           {"corp_n": pl.Utf8, "corp_bad": pl.Boolean})
         sel.update(company_kana=pl.col("company_kana"), corporate_number=pl.col("corp_n"),

@@ -11,10 +11,13 @@ the same whatever the number of workers.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import multiprocessing
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -65,15 +68,19 @@ def map_values(fn: Callable[..., Any], rows: Sequence[tuple[Any, ...]], min_rows
 
 
 def apply_unique(df: pl.DataFrame, inputs: Sequence[str], fn: Callable[..., Sequence[Any]],
-                 outputs: Mapping[str, Any], only: pl.Expr | None = None) -> pl.DataFrame:
+                 outputs: Mapping[str, Any], only: pl.Expr | None = None, cache: str | None = None) -> pl.DataFrame:
     """Append ``outputs`` columns: ``fn(*row)`` evaluated once per distinct tuple of ``inputs``
-    (of the rows where ``only`` holds; the other rows get nulls)."""
+    (of the rows where ``only`` holds; the other rows get nulls). ``cache``: a name under which the
+    results are kept across runs (only for a pure function of its inputs and the rules)."""
     keys = (df if only is None else df.filter(only)).select(inputs).unique()
     if keys.height == 0:  # e.g. every row took the vectorised fast path
         return df.with_columns(pl.lit(None, t).alias(c) for c, t in outputs.items())
-    rows = [tuple(r) for r in map_values(fn, list(keys.iter_rows()))]
-    values = pl.DataFrame(rows, schema=dict(outputs), orient="row") if rows else pl.DataFrame(schema=dict(outputs))
-    mapped = pl.concat([keys, values], how="horizontal")
+    if cache and _CACHE is not None:
+        mapped = _cached_map(cache, keys, fn, outputs)
+    else:
+        rows = [tuple(r) for r in map_values(fn, list(keys.iter_rows()))]
+        values = pl.DataFrame(rows, schema=dict(outputs), orient="row") if rows else pl.DataFrame(schema=dict(outputs))
+        mapped = pl.concat([keys, values], how="horizontal")
     return df.join(mapped, on=list(inputs), how="left", nulls_equal=True, maintain_order="left")
 
 
@@ -82,3 +89,72 @@ def map_unique(values: pl.Series, fn: Callable[[Any], Any], dtype: Any, default:
     uniques = values.drop_nulls().unique().to_list()
     results = map_values(fn, [(v,) for v in uniques])
     return values.replace_strict(uniques, results, default=default, return_dtype=dtype).alias(values.name)
+
+
+# --- cross-run cache --------------------------------------------------------------------------
+# Expensive per-value results (readings, romaji, person name parts) are the same from one night
+# to the next. A call site that opts in (``cache="name"``) keeps them in
+# ``<OUT_DIR>.cache/<name>-<fingerprint>.parquet``, beside OUT_DIR and never inside it (OUT_DIR
+# is replaced whole on publish). The fingerprint covers abm's version, the library versions and
+# every rules file, so a change to any of them starts a new cache. A missing, unreadable or
+# foreign file is ignored and rewritten; the output is the same with or without the cache.
+
+_CACHE: tuple[Path, str] | None = None
+
+
+def fingerprint(rules_root: Path) -> str:
+    """abm + library versions + the bytes of every rules file."""
+    from importlib import metadata
+
+    digest = hashlib.sha256()
+    for name in ("abm", "pykakasi", "jntajis-python", "neologdn", "polars"):
+        try:
+            digest.update(f"{name}={metadata.version(name)};".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{name}=?;".encode())
+    for path in sorted(p for p in Path(rules_root).rglob("*") if p.is_file()):
+        digest.update(path.relative_to(rules_root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@contextmanager
+def value_cache(directory: Path | None, key: str) -> Iterator[None]:
+    """Within the block, call sites with ``cache=`` read and extend ``directory`` (None: off)."""
+    global _CACHE
+    old, _CACHE = _CACHE, ((Path(directory), key) if directory is not None else None)
+    try:
+        yield
+    finally:
+        _CACHE = old
+
+
+def _cached_map(name: str, keys: pl.DataFrame, fn: Callable[..., Sequence[Any]],
+                outputs: Mapping[str, Any]) -> pl.DataFrame:
+    assert _CACHE is not None
+    directory, key = _CACHE
+    path = directory / f"{name}-{key}.parquet"
+    inputs = keys.columns
+    known = None
+    if path.exists():
+        try:
+            known = pl.read_parquet(path)
+            if known.columns != [*inputs, *outputs] or known.schema != {**keys.schema, **dict(outputs)}:
+                known = None
+        except Exception as exc:  # noqa: BLE001 - a broken cache is only a slower run
+            log.warning("value cache %s unreadable (%s): rebuilt", path.name, type(exc).__name__)
+            known = None
+    hits = keys.join(known, on=inputs, how="inner", nulls_equal=True) if known is not None else None
+    misses = keys.join(known.select(inputs), on=inputs, how="anti", nulls_equal=True) if known is not None else keys
+    rows = [tuple(r) for r in map_values(fn, list(misses.iter_rows()))]
+    values = pl.DataFrame(rows, schema=dict(outputs), orient="row") if rows else pl.DataFrame(schema=dict(outputs))
+    computed = pl.concat([misses, values], how="horizontal")
+    if computed.height:
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            (pl.concat([known, computed]) if known is not None else computed).write_parquet(tmp)
+            os.replace(tmp, path)
+        except OSError as exc:
+            log.warning("value cache %s not written (%s)", path.name, type(exc).__name__)
+    log.debug("value cache %s: %d hits, %d computed", name, 0 if hits is None else hits.height, computed.height)
+    return computed if hits is None else pl.concat([hits, computed])
