@@ -17,7 +17,7 @@ import polars as pl
 from abm.db import query
 from abm.linkage.block import RID, block
 from abm.linkage.cluster import cluster
-from abm.linkage.compare import CHUNK, any_level, compare_pairs
+from abm.linkage.compare import any_level, compare_pairs
 from abm.linkage.score import Model, estimate_u, predict, train
 from abm.linkage.spec import LinkageSpec
 
@@ -220,13 +220,14 @@ def rule_masks(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec) -
     """Per blocking rule, which candidate pairs satisfy it (not only those it found first)."""
     left = pairs.get_column(f"{RID}_l").to_numpy()
     right = pairs.get_column(f"{RID}_r").to_numpy()
-    masks = [np.ones(len(left), dtype=bool) for _ in spec.blocking]
-    for o in range(0, len(left), CHUNK):  # keys gathered a chunk at a time: bounded memory
-        lo, ro = left[o:o + CHUNK], right[o:o + CHUNK]
-        for rule, mask in zip(spec.blocking, masks, strict=True):
-            for col in rule.on:
-                a, b = prepared.get_column(col).gather(lo), prepared.get_column(col).gather(ro)
-                mask[o:o + CHUNK] &= (a == b).fill_null(False).to_numpy()
+    masks = []
+    for rule in spec.blocking:
+        # one integer per distinct key (-1: a key column is null): the test is two integer gathers
+        keys = list(rule.on)
+        complete = pl.all_horizontal([pl.col(c).is_not_null() for c in keys])
+        ids = prepared.select(pl.when(complete).then(pl.struct(keys).rank("dense").cast(pl.Int64)).otherwise(-1)
+                              ).to_series().to_numpy()
+        masks.append((ids[left] == ids[right]) & (ids[left] >= 0))
     return masks
 
 
