@@ -1,10 +1,11 @@
-"""../shared/CONTRACT.md (v1.1) as code: input kinds and their columns, output tables.
+"""docs/contract.md as code: input kinds and their columns, output tables.
 
 Every stage refers to these names instead of repeating string literals.
 """
 
 from __future__ import annotations
 
+#: The version of docs/contract.md this code implements in full (written to run.json).
 CONTRACT_VERSION = "1.1"
 
 #: kind -> canonical columns; the first column is the kind's id (unique within the kind).
@@ -38,8 +39,6 @@ KINDS: dict[str, tuple[str, ...]] = {
     "ma_activities": ("activity_id", "lead_id", "activity_on", "activity_type", "program", "program_department"),
 }
 
-#: Kinds whose records name a company (every one of them gets an account_id).
-COMPANY_KINDS = ("cards", "crm_accounts", "crm_contacts", "crm_leads", "crm_opportunities", "ma_leads")
 #: Kinds whose records are about one person.
 PERSON_KINDS = ("cards", "crm_contacts", "crm_leads", "ma_leads")
 #: Date-valued columns per kind (parsed to ISO dates by the loader).
@@ -55,10 +54,6 @@ DATE_COLUMNS: dict[str, tuple[str, ...]] = {
 
 def id_column(kind: str) -> str:
     return KINDS[kind][0]
-
-
-def record_key(kind: str, source_id: str) -> str:
-    return f"{kind}:{source_id}"
 
 
 #: Output tables (file stem -> required columns), in the order the pipeline writes them.
@@ -120,7 +115,7 @@ NORMALIZED_SCHEMA: dict[str, str] = {
     "email": "str",                # lower-cased full address
     "has_person": "bool",          # the record is about one person
     # organisation
-    "department": "str",           # counterpart department, normalised (abm.normalize.org)
+    "department": "str",           # counterpart department, normalised (abm.normalize.departments)
     "department_raw": "str",
     "title": "str",                # as written (NFKC)
     "rank": "int",                 # 0-9 from the contract's rank table

@@ -50,7 +50,7 @@ def excel_safe(df: pl.DataFrame) -> pl.DataFrame:
         col = pl.col(name)
         if isinstance(dtype, pl.List):
             col = col.cast(pl.List(pl.Utf8)).list.join(" | ")
-            dtype = pl.Utf8
+            dtype = pl.String()
         if dtype == pl.Utf8:
             starts = pl.any_horizontal([col.str.starts_with(p) for p in FORMULA_PREFIXES])
             col = pl.when(starts.fill_null(False)).then(pl.lit("'") + col).otherwise(col)

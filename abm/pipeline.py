@@ -25,7 +25,7 @@ from abm.contract import CONTRACT_VERSION
 from abm.detect.collisions import detect_collisions
 from abm.detect.current import current_persons
 from abm.detect.gaps import detect_gaps
-from abm.detect.policy import detect_policy
+from abm.detect.policy import SEVERITY_RANK, detect_policy
 from abm.detect.touches import TOUCH_KINDS, build_touches
 from abm.errors import InputError
 from abm.explain import write_evidence
@@ -34,6 +34,7 @@ from abm.graph import committee_edges, resolve_departments, write_graphs
 from abm.history import id_history
 from abm.linkage.spec import linkage_specs
 from abm.load import load_inputs
+from abm.normalize.departments import department_rules
 from abm.normalize.records import normalize_records
 from abm.normalize.unique import fingerprint, value_cache
 from abm.report.html import write_report
@@ -104,7 +105,7 @@ def run(settings: Settings) -> RunResult:
         records = timer("normalize", normalize_records, loaded.tables, rules)
     as_of = settings.as_of or default_as_of(records)
     resolution = timer("resolve", resolve, records, rules.view(linkage_specs))
-    resolved = timer("departments", resolve_departments, resolution.records)
+    resolved = timer("departments", resolve_departments, resolution.records, rules.view(department_rules))
     policy = rules.view(detect_policy)
     touches = timer("touches", build_touches, resolved, as_of)
     persons = timer("persons", current_persons, resolved, as_of)
@@ -164,13 +165,10 @@ def run(settings: Settings) -> RunResult:
     return RunResult(out_dir=settings.out_dir, as_of=as_of, counts=counts, timings=timer.timings)
 
 
-SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
-
-
 def _most_urgent_accounts(collisions: pl.DataFrame, gaps: pl.DataFrame, limit: int) -> list[str]:
     """Accounts with a flag, most severe collision first (then gaps), at most ``limit``."""
     ranked = pl.concat([
-        collisions.select("account_id", pl.col("severity").replace_strict(SEVERITY_RANK, default=4,
+        collisions.select("account_id", pl.col("severity").replace_strict(SEVERITY_RANK, default=len(SEVERITY_RANK),
                                                                            return_dtype=pl.Int32).alias("rank")),
         gaps.select("account_id", pl.lit(5, dtype=pl.Int32).alias("rank")),
     ]).group_by("account_id").agg(pl.col("rank").min()).sort("rank", "account_id")

@@ -12,7 +12,7 @@ from abm.contract import OUTPUTS
 from abm.detect.collisions import detect_collisions
 from abm.detect.policy import Policy
 from abm.detect.touches import build_touches
-from abm.normalize.org import normalize_internal_department
+from abm.normalize.departments import normalize_internal_department
 from tests.test_detect_frames import AS_OF, card, contact, make_records, opportunity
 
 POLICY = Policy()

@@ -137,7 +137,7 @@ def block(units: pl.DataFrame, spec: LinkageSpec, con: duckdb.DuckDBPyConnection
                    max_block={r.name: r.max_block for r in spec.blocking})
 
 
-_SCHEMA = {f"{RID}_l": pl.UInt32, f"{RID}_r": pl.UInt32, "__rule_index": pl.Int8}
+_SCHEMA = pl.Schema({f"{RID}_l": pl.UInt32(), f"{RID}_r": pl.UInt32(), "__rule_index": pl.Int8()})
 
 
 def _first_rule_per_pair(parts: list[pl.DataFrame], names: list[str]) -> pl.DataFrame:

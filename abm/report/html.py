@@ -10,10 +10,9 @@ from typing import Any
 import polars as pl
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from abm.detect.policy import SEVERITY_RANK
+
 _ENV = Environment(loader=PackageLoader("abm.report", "templates"), autoescape=select_autoescape(default=True))
-
-SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
-
 
 def _rows(df: pl.DataFrame, columns: list[str], limit: int = 500) -> list[dict[str, Any]]:
     present = [c for c in columns if c in df.columns]
@@ -31,7 +30,7 @@ def write_report(path: Path, tables: Mapping[str, pl.DataFrame], as_of: date, co
     if collisions.height:
         collisions = (
             collisions.join(accounts, on="account_id", how="left").join(persons, on="person_id", how="left")
-            .with_columns(pl.col("severity").replace_strict(SEVERITY_ORDER, default=9).alias("__order"))
+            .with_columns(pl.col("severity").replace_strict(SEVERITY_RANK, default=len(SEVERITY_RANK)).alias("__order"))
             .sort("__order", "account_name", "level", nulls_last=True)
         )
     gaps = tables["key_person_gaps"]
