@@ -133,7 +133,9 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
 
     t = time.perf_counter()
     cannot = _cannot_links(con, prepared, scored, spec)
-    scored = scored.join(cannot, on=[f"{RID}_l", f"{RID}_r"], how="left")
+    # no cannot-link pair (a spec without sql guards): a null column, not a join that copies every pair
+    scored = (scored.join(cannot, on=[f"{RID}_l", f"{RID}_r"], how="left") if cannot.height
+              else scored.with_columns(pl.lit(None, dtype=pl.Utf8).alias("cannot_link")))
     scored = scored.with_columns(_identifying(spec).alias("identifying"))
     acceptable = (pl.col("match_probability") >= spec.threshold) & pl.col("cannot_link").is_null() & pl.col("identifying")
     accepted = scored.filter(acceptable)
@@ -145,7 +147,8 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
     timings["cluster"] = time.perf_counter() - t
 
     labels, attached = _attach_unique(clusters.labels, scored, spec)
-    scored = scored.join(attached, on=[f"{RID}_l", f"{RID}_r"], how="left").with_columns(
+    scored = (scored.join(attached, on=[f"{RID}_l", f"{RID}_r"], how="left") if attached.height
+              else scored.with_columns(pl.lit(None, dtype=pl.Boolean).alias("attached"))).with_columns(
         attached=pl.col("attached").fill_null(False),
     ).with_columns(
         linked=(acceptable | pl.col("attached"))
