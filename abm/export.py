@@ -17,6 +17,8 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from abm.bi import create_bi_objects
+
 #: a cell starting with one of these is a formula to Excel / LibreOffice / Google Sheets
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 
@@ -72,6 +74,7 @@ def write_tables(stage: Path, tables: Mapping[str, pl.DataFrame], csv: bool = Tr
         for name in tables:
             path = str(stage / f"{name}.parquet").replace("'", "''")
             con.execute(f"CREATE TABLE \"{name}\" AS SELECT * FROM read_parquet('{path}')")
+        create_bi_objects(con, set(tables))
     finally:
         con.close()
     if csv:
