@@ -14,6 +14,7 @@ from abm.rules import Rules, require, string_list
 
 LEVEL_KINDS = ("exact", "jaro_winkler", "ratio", "token_set", "prefix", "abs_diff")
 GUARD_KINDS = ("distinct_values", "sql")
+SYSTEM_LINK_KINDS = ("ref", "shared")
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,30 @@ class Guard:
 
 
 @dataclass(frozen=True)
+class SystemLink:
+    """A link a source system already records. ``ref``: the unit's ``column`` holds another unit's
+    id; ``shared``: units carrying one value of ``column`` (groups larger than ``max_group`` are
+    ignored, logged: a filler value is no evidence). ``finding`` labels the conflicts it raises."""
+
+    name: str
+    kind: str
+    column: str
+    finding: str
+    max_group: int = 50
+
+
+@dataclass(frozen=True)
+class SystemLinks:
+    """Strong evidence, not law: each link joins its two units with ``weight`` (match weight, log2
+    odds) unless a veto (a DuckDB boolean over ``l.``/``r.``), a guard or the clustering's net
+    evidence says the two differ; then it is a conflict, kept with its reason."""
+
+    links: tuple[SystemLink, ...] = ()
+    weight: float = 10.0
+    vetoes: tuple[Guard, ...] = ()
+
+
+@dataclass(frozen=True)
 class LinkageSpec:
     name: str
     id_column: str
@@ -91,6 +116,7 @@ class LinkageSpec:
     max_pairs: int = 50_000_000           # pair budget of the whole spec
     over_budget: str = "window"           # a rule over budget: "window" (lower its max_block) or "error"
     source: str = "linkage spec"          # the file the spec came from (for error messages)
+    system_links: SystemLinks = SystemLinks()
 
     def columns(self) -> list[str]:
         """Every column the spec reads (before derived columns are added)."""
@@ -103,6 +129,7 @@ class LinkageSpec:
             cols.update(lv.column for lv in comp.levels)
             cols.update(lv.unless_both for lv in comp.levels if lv.unless_both)
         cols.update(g.column for g in self.guards if g.column)
+        cols.update(link.column for link in self.system_links.links)
         return sorted(cols - derived)
 
 
@@ -207,7 +234,32 @@ def parse_spec(doc: Any, file: str, rules: Rules | None = None) -> LinkageSpec:
         max_pairs=int(doc.get("max_pairs", 50_000_000)),
         over_budget=over_budget,
         source=file,
+        system_links=_parse_system_links(doc.get("system_links"), file),
     )
+
+
+def _parse_system_links(raw: Any, file: str) -> SystemLinks:
+    if raw is None:
+        return SystemLinks()
+    if not isinstance(raw, dict):
+        raise RulesError(file, "system_links", "expected a mapping with links, weight and vetoes")
+    links = []
+    for i, item in enumerate(raw.get("links", []) or []):
+        key = f"system_links.links[{i}]"
+        kind = require(item, "kind", str, file)
+        if kind not in SYSTEM_LINK_KINDS:
+            raise RulesError(file, f"{key}.kind", f"unknown link kind {kind!r}; use one of {SYSTEM_LINK_KINDS}")
+        column = require(item, "column", str, file)
+        links.append(SystemLink(str(item.get("name", column)), kind, column,
+                                str(item.get("finding", "system_link_conflict")), int(item.get("max_group", 50))))
+    vetoes = []
+    for i, v in enumerate(raw.get("vetoes", []) or []):
+        sql = require(v, "sql", str, file)
+        vetoes.append(Guard(str(v.get("name", f"veto_{i}")), "sql", None, sql))
+    weight = float(raw.get("weight", 10.0))
+    if weight <= 0:
+        raise RulesError(file, "system_links.weight", "a system link's weight is a positive match weight")
+    return SystemLinks(tuple(links), weight, tuple(vetoes))
 
 
 @dataclass(frozen=True)

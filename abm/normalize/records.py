@@ -88,11 +88,12 @@ def _token(s: str | None) -> str:
 
 def parse_bool(raw: str | None, rr: RecordsRules) -> bool | None:
     """is_closed value → True/False; unknown → None."""
-    t = _token(raw)
+    t = re.sub(r"^(\d+)\.0+$", r"\1", _token(raw))  # 1.0 / 0.0 (floats from pandas) read as 1 / 0
     return True if t in rr.closed_values else False if t in rr.open_values else None
 
 
 _AMOUNT_NOISE = re.compile(r"[,\s¥\\$]|円|jpy|yen|税込み?|税抜き?|税別|[()]|約|程度", re.IGNORECASE)
+_BAD_COMMA = re.compile(r"\d{4,},|,(?!\d{3}(?:\D|$))|(?<!\d),")
 _AMOUNT_UNITS = re.compile(r"(?:(\d+(?:\.\d+)?)億)?(?:(\d+(?:\.\d+)?)万)?(?:(\d+(?:\.\d+)?)千)?(\d+(?:\.\d+)?)?")
 
 
@@ -100,6 +101,8 @@ def parse_amount(raw: str | None) -> float | None:
     """Money → float: ``¥1,200,000``, ``1,200,000円``, ``120万円``, ``1億2000万``, ``-5000``, ``▲5000``."""
     try:
         s = unicodedata.normalize("NFKC", raw or "").strip()
+        if _BAD_COMMA.search(s):  # ¥1,2,3 is not 123: commas only between groups of three digits
+            return None
         negative = s[:1] in ("-", "▲", "△") or (s.startswith("(") and s.endswith(")"))
         s = _AMOUNT_NOISE.sub("", s.lstrip("-▲△"))
         if not s:
@@ -379,6 +382,17 @@ def _normalize_kind(kind: str, df: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
         df = df.with_columns(parse_dates(df["close_on"]).alias("_close_on"))
     if kind == "ma_activities":
         sel["account_ref"] = _ref("ma_leads", "lead_id")
+    if kind == "crm_leads":  # a converted lead names the account and contact it became (unless marked not converted)
+        df = apply_unique(df, ["is_converted"], lambda v: (parse_bool(v, ctx.records),), {"_converted": pl.Boolean})
+        kept = pl.col("_converted").fill_null(True)
+        sel.update(is_converted=pl.col("_converted"),
+                   converted_account_ref=pl.when(kept).then(_ref("crm_accounts", "converted_account_id")),
+                   converted_contact_ref=pl.when(kept).then(_ref("crm_contacts", "converted_contact_id")))
+    if kind == "ma_leads":  # the CRM records an MA lead is synced to
+        sel.update(crm_lead_ref=_ref("crm_leads", "crm_lead_id"), crm_contact_ref=_ref("crm_contacts", "crm_contact_id"),
+                   crm_account_ref=_ref("crm_accounts", "crm_account_id"))
+    if kind == "cards":
+        sel["vendor_person_id"] = pl.col("vendor_person_id").str.strip_chars().replace("", None)
     date_col = {"cards": "exchanged_on", "ma_activities": "activity_on", "crm_accounts": None}.get(kind, "created_on")
     if date_col:
         df = df.with_columns(parse_dates(df[date_col]).alias("_record_date"))

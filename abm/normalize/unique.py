@@ -94,7 +94,7 @@ def map_unique(values: pl.Series, fn: Callable[[Any], Any], dtype: Any, default:
 # --- cross-run cache --------------------------------------------------------------------------
 # Expensive per-value results (readings, romaji, person name parts) are the same from one night
 # to the next. A call site that opts in (``cache="name"``) keeps them in
-# ``<OUT_DIR>.cache/<name>-<fingerprint>.parquet``, beside OUT_DIR and never inside it (OUT_DIR
+# ``.<OUT_DIR>.cache/<name>-<fingerprint>.parquet``, beside OUT_DIR and never inside it (OUT_DIR
 # is replaced whole on publish). The fingerprint covers abm's version, the library versions and
 # every rules file, so a change to any of them starts a new cache. A missing, unreadable or
 # foreign file is ignored and rewritten; the output is the same with or without the cache.
