@@ -87,11 +87,12 @@ def main() -> None:
 @click.option("--registry", "registry", type=click.Path(exists=True, path_type=Path), default=None,
               help="法人番号 registry: a cache from `abm registry import`, or the download (CSV, zip or folder), "
                    "imported into the default cache on first use.")
+@click.option("--no-cache", is_flag=True, help="Do not read or write .OUT_DIR.cache/ (per-value results kept across runs).")
 @click.option("-v", "--verbose", count=True, help="Log stage progress (-vv: debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 def run(input_dir: Path, out_dir: Path, rules_dir: Path | None, as_of: object, keep_intermediate: bool,
-        graph_files: int, overrides_file: Path | None, report_lang: str, registry: Path | None, verbose: int,
-        quiet: bool) -> None:
+        graph_files: int, overrides_file: Path | None, report_lang: str, registry: Path | None, no_cache: bool,
+        verbose: int, quiet: bool) -> None:
     """Resolve the exports in INPUT_DIR and write every output to --out."""
     from abm.pipeline import run as run_pipeline
     from abm.progress import stage_progress
@@ -103,7 +104,7 @@ def run(input_dir: Path, out_dir: Path, rules_dir: Path | None, as_of: object, k
         raise click.BadParameter(f"{day.isoformat()} is outside the years 1900-2100", param_hint="'--as-of'")
     settings = Settings(input_dir=input_dir, out_dir=out_dir, rules_dir=rules_dir, as_of=day,
                         keep_intermediate=keep_intermediate, graph_files=graph_files, overrides=overrides_file,
-                        report_lang=report_lang, registry=registry)
+                        report_lang=report_lang, registry=registry, value_cache=not no_cache)
     try:
         with stage_progress(not quiet) as on_stage:
             result = run_pipeline(settings, on_stage)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import platform
+import resource
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from abm.load import load_inputs
 from abm.load.night import check_night
 from abm.normalize.departments import department_rules
 from abm.normalize.records import normalize_records
+from abm.normalize.unique import fingerprint, value_cache
 from abm.overrides import load_overrides, overrides_path
 from abm.publish import publication
 from abm.registry.accounts import enrich_accounts
@@ -68,6 +70,7 @@ class RunResult:
 class _Timer:
     def __init__(self, on_stage: Callable[[str], None] | None = None) -> None:
         self.timings: dict[str, float] = {}
+        self.peak_mb: dict[str, float] = {}   # peak RSS of the process by the end of each stage
         self.on_stage = on_stage
 
     def __call__(self, stage: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -76,6 +79,7 @@ class _Timer:
         start = time.perf_counter()
         result = fn(*args, **kwargs)
         self.timings[stage] = round(time.perf_counter() - start, 3)
+        self.peak_mb[stage] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         log.info("stage %s: %.2fs", stage, self.timings[stage])
         return result
 
@@ -119,7 +123,10 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
     registry = timer("registry", open_registry, settings.registry, settings.registry_cache, rules) \
         if settings.registry else None
     overrides = load_overrides(overrides_path(settings.input_dir, settings.overrides))
-    records = timer("normalize", normalize_records, loaded.tables, rules)
+    # expensive per-value results (readings, romaji, name parts) kept beside OUT_DIR across runs
+    cache = settings.out_dir.with_name(f".{settings.out_dir.name}.cache") if settings.value_cache else None
+    with value_cache(cache, fingerprint(rules.root) if cache else ""):
+        records = timer("normalize", normalize_records, loaded.tables, rules)
     as_of = settings.as_of or default_as_of(records)
     anchors = timer("registry_match", anchor_records, records, registry, rules) if registry else None
     records = with_anchors(records, anchors)
@@ -196,6 +203,7 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
         "overrides": resolution.overrides.filter(pl.col("status") != "applied").to_dicts(),
         "registry": {"cache": str(registry.root), **registry.manifest} if registry else None,
         "timings_s": timer.timings,
+        "peak_rss_mb_by_stage": timer.peak_mb,
         "versions": _versions(),
     })
     return RunResult(out_dir=settings.out_dir, as_of=as_of, counts=counts, timings=timer.timings)

@@ -37,6 +37,8 @@ class LinkResult:
     model: Model
     counts: dict[str, int]
     timings: dict[str, float] = field(default_factory=dict)
+    candidates: int | None = None    # candidate pairs scored (``pairs`` keeps them all up to KEEP_ALL_PAIRS)
+    planned: dict[str, int] = field(default_factory=dict)  # pairs per rule counted before blocking
     # system links left apart: id_from (states the link), id_to, system_link, finding, reason (a veto, a guard, net evidence)
     conflicts: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=CONFLICT_SCHEMA))
 
@@ -44,7 +46,8 @@ class LinkResult:
         return {
             "units": self.units.height,
             "candidate_pairs_per_rule": self.counts,
-            "candidate_pairs": self.pairs.height,
+            "planned_pairs_per_rule": self.planned,
+            "candidate_pairs": self.pairs.height if self.candidates is None else self.candidates,
             "links": int(self.pairs.get_column("linked").sum()) if self.pairs.height else 0,
             "clusters": int(self.units.get_column("cluster").n_unique()) if self.units.height else 0,
             "refused_merges": self.refused.height,
@@ -80,6 +83,9 @@ def _cannot_links(con: duckdb.DuckDBPyConnection, prepared: pl.DataFrame, pairs:
 
 
 REP = "__rep"
+#: above this many candidate pairs, ``pairs`` keeps only the evidence that matters (see below)
+KEEP_ALL_PAIRS = 5_000_000
+KEEP_MIN_PROBABILITY = 0.01
 SYSTEM_RULE = "system_link"
 
 
@@ -118,7 +124,7 @@ def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None 
     ).sort(idc)
     return LinkResult(expanded, result.pairs, result.refused, result.model,
                       {**result.counts, "exact_duplicates_collapsed": units.height - reps.height},
-                      result.timings, result.conflicts)
+                      result.timings, result.candidates, result.planned, result.conflicts)
 
 
 def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None,
@@ -134,7 +140,8 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
     if system.height:  # linked pairs blocking did not find are compared too (rule "system_link")
         extra = system.join(candidates, on=[f"{RID}_l", f"{RID}_r"], how="anti").select(
             f"{RID}_l", f"{RID}_r", pl.lit(SYSTEM_RULE).alias("rule"))
-        candidates = pl.concat([candidates, extra]).sort(f"{RID}_l", f"{RID}_r")
+        candidates = pl.concat([candidates.with_columns(pl.col("rule").cast(pl.Utf8)), extra]).sort(
+            f"{RID}_l", f"{RID}_r")
 
     t = time.perf_counter()
     vectors = compare_pairs(prepared, candidates, spec)
@@ -154,7 +161,9 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
         overridden = _pair_rids(prepared, cannot_link, spec).select(
             f"{RID}_l", f"{RID}_r", pl.col("override").alias("cannot_link"))
         cannot = pl.concat([overridden, cannot]).unique([f"{RID}_l", f"{RID}_r"], keep="first", maintain_order=True)
-    scored = scored.join(cannot, on=[f"{RID}_l", f"{RID}_r"], how="left")
+    # no cannot-link pair (a spec without sql guards): a null column, not a join that copies every pair
+    scored = (scored.join(cannot, on=[f"{RID}_l", f"{RID}_r"], how="left") if cannot.height
+              else scored.with_columns(pl.lit(None, dtype=pl.Utf8).alias("cannot_link")))
     scored = scored.with_columns(_identifying(spec).alias("identifying"))
     scored = (scored.join(system.drop("finding", "from_rid"), on=[f"{RID}_l", f"{RID}_r"], how="left")
               .join(vetoes(con, prepared, system, spec), on=[f"{RID}_l", f"{RID}_r"], how="left"))
@@ -184,18 +193,26 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
                         # a person said these differ (overrides): never attached side by side either
                         cannot.filter(pl.col("cannot_link").str.starts_with("override ")).select(f"{RID}_l", f"{RID}_r")])
     labels, attached = _attach_unique(clusters.labels, scored, spec, barred)
-    scored = scored.join(attached, on=[f"{RID}_l", f"{RID}_r"], how="left").with_columns(
+    scored = (scored.join(attached, on=[f"{RID}_l", f"{RID}_r"], how="left") if attached.height
+              else scored.with_columns(pl.lit(None, dtype=pl.Boolean).alias("attached"))).with_columns(
         attached=pl.col("attached").fill_null(False),
     ).with_columns(
         linked=(acceptable | pl.col("attached"))
         & pl.Series(labels[scored.get_column(f"{RID}_l").to_numpy()]
                     == labels[scored.get_column(f"{RID}_r").to_numpy()]),
     )
+    best = _strongest_link(prepared.height, scored)
+    n_candidates = scored.height
+    if n_candidates > KEEP_ALL_PAIRS:  # evidence kept: what linked, was refused, attached, or came close
+        scored = scored.filter(pl.col("linked") | pl.col("attached") | pl.col("cannot_link").is_not_null()
+                               | pl.col("system_link").is_not_null()
+                               | (pl.col("match_probability") >= KEEP_MIN_PROBABILITY))
+        log.info("linkage %s: %d candidate pairs; %d kept as evidence (p >= %g, linked, attached or cannot-link)",
+                 spec.name, n_candidates, scored.height, KEEP_MIN_PROBABILITY)
     ids = prepared.get_column(spec.id_column)
     scored = scored.with_columns(  # ids beside row numbers: the pairs table is evidence people read
         ids.gather(scored.get_column(f"{RID}_l")).alias("id_l"), ids.gather(scored.get_column(f"{RID}_r")).alias("id_r"))
     conflicts = _conflicts(scored, clusters.refused, labels, system)
-    best = _strongest_link(prepared.height, scored)
     out_units = prepared.with_columns(
         pl.Series("cluster", ids.gather(labels)),
         pl.Series("link_score", best, dtype=pl.Float64),
@@ -203,7 +220,8 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
     log.info("linkage %s: %d units -> %d clusters", spec.name, prepared.height,
              out_units.get_column("cluster").n_unique() if prepared.height else 0)
     counts = {**blocked.counts, "system_links": system.height, "system_link_conflicts": conflicts.height}
-    return LinkResult(out_units, scored, clusters.refused, model, counts, timings, conflicts)
+    return LinkResult(out_units, scored.with_columns(pl.col("rule").cast(pl.Utf8)), clusters.refused, model,
+                      counts, timings, n_candidates, blocked.planned, conflicts)
 
 
 def _conflicts(scored: pl.DataFrame, refused: pl.DataFrame, labels: np.ndarray, system: pl.DataFrame) -> pl.DataFrame:
@@ -295,11 +313,12 @@ def rule_masks(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec) -
     right = pairs.get_column(f"{RID}_r").to_numpy()
     masks = []
     for rule in spec.blocking:
-        mask = np.ones(len(left), dtype=bool)
-        for col in rule.on:
-            a, b = prepared.get_column(col).gather(left), prepared.get_column(col).gather(right)
-            mask &= (a == b).fill_null(False).to_numpy()
-        masks.append(mask)
+        # one integer per distinct key (-1: a key column is null): the test is two integer gathers
+        keys = list(rule.on)
+        complete = pl.all_horizontal([pl.col(c).is_not_null() for c in keys])
+        ids = prepared.select(pl.when(complete).then(pl.struct(keys).rank("dense").cast(pl.Int64)).otherwise(-1)
+                              ).to_series().to_numpy()
+        masks.append((ids[left] == ids[right]) & (ids[left] >= 0))
     return masks
 
 

@@ -27,6 +27,7 @@ class BlockingRule:
     on: tuple[str, ...]
     max_block: int
     window: int = 10
+    max_pairs: int | None = None   # pair budget of this rule (default: the spec's max_pairs_per_rule)
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,10 @@ class LinkageSpec:
     u_within: str | None                    # draw u's random pairs within one value of this column
     em_iterations: int
     seed: int
+    max_pairs_per_rule: int = 20_000_000  # pair budget per blocking rule (abm.linkage.budget)
+    max_pairs: int = 50_000_000           # pair budget of the whole spec
+    over_budget: str = "window"           # a rule over budget: "window" (lower its max_block) or "error"
+    source: str = "linkage spec"          # the file the spec came from (for error messages)
     system_links: SystemLinks = SystemLinks()
 
     def columns(self) -> list[str]:
@@ -167,8 +172,9 @@ def parse_spec(doc: Any, file: str, rules: Rules | None = None) -> LinkageSpec:
     for i, rule in enumerate(require(doc, "blocking", list, file)):
         # 'keys', not 'on': YAML 1.1 reads a bare `on` as the boolean true
         on = string_list(require(rule, "keys", list, file), file, f"blocking[{i}].keys")
+        max_pairs = rule.get("max_pairs")
         blocking.append(BlockingRule(str(rule.get("name", "+".join(on))), on, int(rule.get("max_block", 5000)),
-                                     int(rule.get("window", 10))))
+                                     int(rule.get("window", 10)), int(max_pairs) if max_pairs is not None else None))
     comparisons = []
     for i, comp in enumerate(require(doc, "comparisons", list, file)):
         column = require(comp, "column", str, file)
@@ -202,6 +208,9 @@ def parse_spec(doc: Any, file: str, rules: Rules | None = None) -> LinkageSpec:
             out.append((comp, level))
         return tuple(out)
 
+    over_budget = str(doc.get("over_budget", "window"))
+    if over_budget not in ("window", "error"):
+        raise RulesError(file, "over_budget", "use 'window' (lower an over-budget rule's max_block) or 'error'")
     threshold = float(doc.get("threshold", 0.9))
     if not 0.0 < threshold < 1.0:
         raise RulesError(file, "threshold", "a match probability threshold lies in (0, 1)")
@@ -221,6 +230,10 @@ def parse_spec(doc: Any, file: str, rules: Rules | None = None) -> LinkageSpec:
         u_within=doc.get("u_within"),
         em_iterations=int(doc.get("em_iterations", 40)),
         seed=int(doc.get("seed", 42)),
+        max_pairs_per_rule=int(doc.get("max_pairs_per_rule", 20_000_000)),
+        max_pairs=int(doc.get("max_pairs", 50_000_000)),
+        over_budget=over_budget,
+        source=file,
         system_links=_parse_system_links(doc.get("system_links"), file),
     )
 

@@ -74,8 +74,11 @@ def iso_date(value: str, fmt: str | None = None) -> str | None:
 
 
 def _per_unique(frame: pl.DataFrame, col: str, fn) -> pl.Expr:  # type: ignore[no-untyped-def]
+    from abm.normalize.unique import map_values
+
     values = frame.get_column(col).drop_nulls().unique().to_list()
-    return pl.col(col).replace_strict(values, [fn(v) for v in values], default=None, return_dtype=pl.Utf8)
+    return pl.col(col).replace_strict(values, map_values(fn, [(v,) for v in values]), default=None,
+                                      return_dtype=pl.Utf8)
 
 
 def parse_dates(

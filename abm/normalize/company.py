@@ -216,7 +216,9 @@ def _key(name: str, cr: CompanyRules) -> str | None:
     s = fold_variants(clean(name), cr.text.variants)
     if not s:
         return None
-    s = to_katakana(s.casefold()) or ""
+    # casefold again after the kana conversion re-composes characters (ǰ → j + caron): a key is
+    # casefold-stable, so two spellings that fold alike always meet
+    s = (to_katakana(s.casefold()) or "").casefold()
     s = fold_katakana_lookalikes(_NON_WORD.sub("", s), cr.ocr_lookalikes)
     return s or None
 

@@ -49,6 +49,7 @@ from abm.normalize.departments import (
 from abm.normalize.person import NamePart, PersonRules, name_part, normalize_person, person_rules
 from abm.normalize.text import clean
 from abm.normalize.titles import TitleRules, title_rank, title_rules
+from abm.normalize.unique import apply_unique
 from abm.rules import Rules, require, string_list
 
 log = logging.getLogger(__name__)
@@ -129,19 +130,6 @@ def parse_dates(s: pl.Series) -> pl.Series:
 
 # --- per-unique application -------------------------------------------------------------------
 
-def apply_unique(df: pl.DataFrame, inputs: Sequence[str], fn: Callable[..., Sequence[Any]],
-                 outputs: Mapping[str, Any], only: pl.Expr | None = None) -> pl.DataFrame:
-    """Append ``outputs`` columns: ``fn(*row)`` evaluated once per distinct tuple of ``inputs``
-    (of the rows where ``only`` holds; the other rows get nulls)."""
-    keys = (df if only is None else df.filter(only)).select(inputs).unique()
-    if keys.height == 0:  # e.g. every row took the vectorised fast path
-        return df.with_columns(pl.lit(None, t).alias(c) for c, t in outputs.items())
-    rows = [tuple(fn(*row)) for row in keys.iter_rows()]
-    values = pl.DataFrame(rows, schema=dict(outputs), orient="row") if rows else pl.DataFrame(schema=dict(outputs))
-    mapped = pl.concat([keys, values], how="horizontal")
-    return df.join(mapped, on=list(inputs), how="left", nulls_equal=True, maintain_order="left")
-
-
 @dataclass(frozen=True)
 class _Ctx:
     company: CompanyRules
@@ -160,7 +148,7 @@ def _company(df: pl.DataFrame, col: str, ctx: _Ctx) -> pl.DataFrame:
         return (name, *display_keys(name, ctx.company), form)
 
     out = {"company_name": pl.Utf8, "company_key": pl.Utf8, "company_romaji": pl.Utf8, "legal_form": pl.Utf8}
-    return apply_unique(df.rename({col: "_company_raw"}), ["_company_raw"], fn, out)
+    return apply_unique(df.rename({col: "_company_raw"}), ["_company_raw"], fn, out, cache="company")
 
 
 def _email(df: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
@@ -236,7 +224,8 @@ def _person(df: pl.DataFrame, ctx: _Ctx, full: bool) -> pl.DataFrame:
     df = df.with_columns((pl.col("full_name") if full else pl.lit(None, pl.Utf8)).alias("_full"))
     for side, name_col, kana_col in (("f", "family_name", "family_name_kana"), ("g", "given_name", "given_name_kana")):
         out = {f"_{side}_{c}": t for c, t in _PART_COLUMNS.items()}
-        df = apply_unique(df, [name_col, kana_col], lambda v, k: tuple(name_part(v, k, ctx.person)), out)
+        df = apply_unique(df, [name_col, kana_col], lambda v, k: tuple(name_part(v, k, ctx.person)), out,
+                          cache=f"name_part_{side}")
     f, g = (lambda c: pl.col(f"_f_{c}")), (lambda c: pl.col(f"_g_{c}"))
     no_kana = f("kana_col").is_null() & g("kana_col").is_null()
     fast = (f("simple") & g("simple") & pl.col("_full").is_null()
@@ -262,7 +251,7 @@ def _person(df: pl.DataFrame, ctx: _Ctx, full: bool) -> pl.DataFrame:
         return tuple(normalize_person(fam, giv, fk, gk, full_name, ctx.person))
 
     df = apply_unique(df, [*cols, "_full"], slow, {f"_slow{c}": t for c, t in _PERSON_OUT.items()},
-                      only=~pl.col("_fast_person"))
+                      only=~pl.col("_fast_person"), cache="person")
     fast_names = ("_fast_family", "_fast_given", "_fast_display", "_fast_key", "_fast_kana", "_fast_romaji")
     return df.with_columns(
         pl.when(pl.col("_fast_person")).then(pl.col(fn)).otherwise(pl.col(f"_slow{out}")).alias(out)
@@ -353,7 +342,8 @@ def _normalize_kind(kind: str, df: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
         df = _address(df, ctx)
         sel.update(postal_code=pl.col("postal_n"), prefecture=pl.col("prefecture"))
     if kind == "crm_accounts":
-        df = apply_unique(df, ["name_kana"], lambda v: (company_kana(v, ctx.company),), {"company_kana": pl.Utf8})
+        df = apply_unique(df, ["name_kana"], lambda v: (company_kana(v, ctx.company),), {"company_kana": pl.Utf8},
+                          cache="company_kana")
         df = apply_unique(df, ["corporate_number"], normalize_corporate_number,
                           {"corp_n": pl.Utf8, "corp_bad": pl.Boolean})
         sel.update(company_kana=pl.col("company_kana"), corporate_number=pl.col("corp_n"),

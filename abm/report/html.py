@@ -23,6 +23,7 @@ from abm import __version__
 from abm.report.messages import DEFAULT_LANG, Messages
 from abm.report.model import build_model
 from abm.report.overview import build_overview
+from abm.report.quality import build_quality
 
 _ENV = Environment(loader=PackageLoader("abm.report", "templates"), autoescape=select_autoescape(default=True))
 _ASSETS = resources.files("abm.report").joinpath("templates")
@@ -49,6 +50,7 @@ def render_report(tables: Mapping[str, pl.DataFrame], as_of: date, counts: Mappi
         lang=msg.lang, msg=msg, as_of=as_of.isoformat(), version=__version__,
         overview=build_overview(tables, counts, msg), data=script_json(data),
         corrections=tables["overrides"].to_dicts() if "overrides" in tables else [],
+        quality=build_quality(tables),
         css=_asset("report.css"), script=_asset("report.js"))
 
 
