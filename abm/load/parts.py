@@ -148,7 +148,7 @@ def count_unreadable_values(frame: pl.DataFrame, kind: str, rules: Rules, stats:
     (``bad_amount``, ``bad_is_closed``): the value becomes empty, the row is kept."""
     if kind != "crm_opportunities":
         return
-    from abm.normalize.records import parse_amount, parse_bool, records_rules
+    from abm.normalize.values import parse_amount, parse_bool, records_rules
 
     rr = rules.view(records_rules)
     for col, ok in (("amount", lambda v: parse_amount(v) is not None),

@@ -7,10 +7,7 @@ so the cost grows with the number of distinct names/addresses, not with the numb
 from __future__ import annotations
 
 import logging
-import math
-import re
 import time
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -19,7 +16,6 @@ from typing import Any
 import polars as pl
 
 from abm.contract import KIND_BY_ID, KINDS, NORMALIZED_SCHEMA, PERSON_KINDS, id_column
-from abm.errors import RulesError
 from abm.normalize.company import CompanyRules, company_kana, company_rules, display_keys, split_legal_form
 from abm.normalize.contact import (
     EXTENSION,
@@ -50,11 +46,11 @@ from abm.normalize.person import NamePart, PersonRules, name_part, normalize_per
 from abm.normalize.text import clean
 from abm.normalize.titles import TitleRules, title_rank, title_rules
 from abm.normalize.unique import apply_unique
-from abm.rules import Rules, require, string_list
+from abm.normalize.values import RecordsRules, parse_amount, parse_bool, parse_dates, records_rules
+from abm.rules import Rules
 
 log = logging.getLogger(__name__)
 
-RECORDS_FILE = "records.yaml"
 POLARS_TYPES: Mapping[str, Any] = MappingProxyType(
     {"str": pl.Utf8, "int": pl.Int64, "bool": pl.Boolean, "date": pl.Date, "float": pl.Float64}
 )
@@ -62,73 +58,7 @@ POLARS_TYPES: Mapping[str, Any] = MappingProxyType(
 NORMALIZED_DTYPES: Mapping[str, Any] = MappingProxyType({c: POLARS_TYPES[t] for c, t in NORMALIZED_SCHEMA.items()})
 
 
-@dataclass(frozen=True)
-class RecordsRules:
-    closed_values: frozenset[str]
-    open_values: frozenset[str]
-
-
-def records_rules(rules: Rules) -> RecordsRules:
-    """Parse and validate ``records.yaml`` (values of crm_opportunities.is_closed)."""
-    file = rules.path(RECORDS_FILE)
-    section = require(rules.doc(RECORDS_FILE), "is_closed", dict, file)
-    closed = string_list(require(section, "closed", list, file), file, "is_closed.closed")
-    opened = string_list(require(section, "open", list, file), file, "is_closed.open")
-    closed_set, open_set = frozenset(_token(v) for v in closed), frozenset(_token(v) for v in opened)
-    if closed_set & open_set:
-        raise RulesError(file, "is_closed", f"values both closed and open: {sorted(closed_set & open_set)}")
-    return RecordsRules(closed_values=closed_set, open_values=open_set)
-
-
-# --- scalar parsers ---------------------------------------------------------------------------
-
-def _token(s: str | None) -> str:
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", s or "")).strip().lower()
-
-
-def parse_bool(raw: str | None, rr: RecordsRules) -> bool | None:
-    """is_closed value → True/False; unknown → None."""
-    t = re.sub(r"^(\d+)\.0+$", r"\1", _token(raw))  # 1.0 / 0.0 (floats from pandas) read as 1 / 0
-    return True if t in rr.closed_values else False if t in rr.open_values else None
-
-
-_AMOUNT_NOISE = re.compile(r"[,\s¥\\$]|円|jpy|yen|税込み?|税抜き?|税別|[()]|約|程度", re.IGNORECASE)
-_BAD_COMMA = re.compile(r"\d{4,},|,(?!\d{3}(?:\D|$))|(?<!\d),")
-_AMOUNT_UNITS = re.compile(r"(?:(\d+(?:\.\d+)?)億)?(?:(\d+(?:\.\d+)?)万)?(?:(\d+(?:\.\d+)?)千)?(\d+(?:\.\d+)?)?")
-
-
-def parse_amount(raw: str | None) -> float | None:
-    """Money → float: ``¥1,200,000``, ``1,200,000円``, ``120万円``, ``1億2000万``, ``-5000``, ``▲5000``."""
-    try:
-        s = unicodedata.normalize("NFKC", raw or "").strip()
-        if _BAD_COMMA.search(s):  # ¥1,2,3 is not 123: commas only between groups of three digits
-            return None
-        negative = s[:1] in ("-", "▲", "△") or (s.startswith("(") and s.endswith(")"))
-        s = _AMOUNT_NOISE.sub("", s.lstrip("-▲△"))
-        if not s:
-            return None
-        m = _AMOUNT_UNITS.fullmatch(s)
-        if m is None or not any(m.groups()):
-            return None
-        value = sum(float(g) * mult for g, mult in zip(m.groups(), (1e8, 1e4, 1e3, 1.0), strict=True) if g)
-        if not math.isfinite(value):
-            return None
-        return -value if negative else value
-    except Exception:
-        return None
-
-
-def parse_dates(s: pl.Series) -> pl.Series:
-    """ISO ``YYYY-MM-DD`` (also ``YYYY/MM/DD``, one-digit parts, a time part) → Date; bad → null."""
-    parts = s.cast(pl.Utf8).str.strip_chars().str.extract_groups(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:$|[T\s])")
-    iso = pl.concat_str(
-        [parts.struct.field("1"), parts.struct.field("2").str.zfill(2), parts.struct.field("3").str.zfill(2)],
-        separator="-",
-    )
-    return pl.select(iso.str.to_date("%Y-%m-%d", strict=False).alias(s.name)).to_series()
-
-
-# --- per-unique application -------------------------------------------------------------------
+# --- normalisers, each applied once per unique value (abm.normalize.unique) ----------------
 
 @dataclass(frozen=True)
 class _Ctx:
