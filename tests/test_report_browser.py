@@ -107,6 +107,9 @@ def test_demo_report_in_chromium(browser: Any, demo_run: Path, tmp_path: Path):
     # the first card's ladder and committee open and draw
     for summary in browser.find_elements("css selector", "#cards article.card:first-child details summary"):
         summary.click()
+    from selenium.webdriver.support.ui import WebDriverWait  # the toggle event draws them after the click
+
+    WebDriverWait(browser, 20).until(lambda d: d.find_elements("css selector", "#cards article.card:first-child svg"))
     assert browser.find_elements("css selector", "#cards article.card:first-child .ladder li")
     assert browser.find_elements("css selector", "#cards article.card:first-child svg.committee rect")
     assert browser.find_elements("css selector", "#depts .dept")
@@ -132,5 +135,9 @@ def test_hostile_names_render_as_text_in_chromium(browser: Any, tmp_path: Path, 
     assert browser.find_element("css selector", "#cards article.card h3").text == hostile
     assert not browser.find_elements("css selector", "#cards img")
     browser.find_element("css selector", "#cards article.card details summary").click()
-    assert hostile in browser.find_element("css selector", "#cards article.card .ladder").text
+    # the ladder is drawn by the details' toggle event, which fires after the click returns
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    ladder = WebDriverWait(browser, 20).until(lambda d: d.find_elements("css selector", "#cards article.card .ladder"))
+    assert hostile in ladder[0].text
     assert _errors(browser) == []
