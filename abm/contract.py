@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: The version of docs/contract.md this code implements in full (written to run.json).
-CONTRACT_VERSION = "1.1"
+CONTRACT_VERSION = "1.2"
 
 #: kind -> canonical columns; the first column is the kind's id (unique within the kind).
 KINDS: dict[str, tuple[str, ...]] = {
