@@ -43,7 +43,7 @@ def test_every_input_row_is_a_record_or_quarantined(demo_run: Path, demo_dir: Pa
 def test_run_json_records_weights_thresholds_and_counts(demo_run: Path):
     info = json.loads((demo_run / "run.json").read_text(encoding="utf-8"))
     assert info["as_of"] == "2026-10-31"
-    assert info["contract_version"] == "1.1"
+    assert info["contract_version"] == "1.2"
     for entity in ("accounts", "persons"):
         linkage = info["linkage"][entity]
         assert linkage["threshold"] == 0.9
