@@ -47,10 +47,17 @@ def evidence_table(result: LinkResult) -> pl.DataFrame:
 
 
 def write_evidence(out_dir: Path, accounts: LinkResult, persons: LinkResult,
-                   registry_anchors: pl.DataFrame | None = None) -> None:
+                   registry_anchors: pl.DataFrame | None = None, moves: pl.DataFrame | None = None) -> None:
     target = out_dir / EVIDENCE_DIR
     target.mkdir(exist_ok=True)
-    evidence_table(accounts).write_parquet(target / "account_links.parquet")
+    table = evidence_table(accounts)
+    if moves is not None and moves.height:  # web forms placed after linkage (abm.resolve): the person matched
+        table = pl.concat([table, moves.select(
+            pl.col("record_key").alias("id_l"), pl.col("evidence_key").alias("id_r"),
+            ("web_form_same_person:" + pl.col("matched_on")).alias("rule"),
+            pl.lit(float("nan")).alias("match_weight"), pl.lit(float("nan")).alias("match_probability"),
+            pl.lit(True).alias("linked"))], how="diagonal_relaxed")
+    table.write_parquet(target / "account_links.parquet")
     evidence_table(persons).write_parquet(target / "person_links.parquet")
     levels = {entity: {name: list(names) for name, names in
                        zip(result.model.names, result.model.level_names, strict=True)}

@@ -178,7 +178,7 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
           _most_urgent_accounts(collisions, gaps, settings.graph_files))
     timer("report", write_report, stage / "report.html", tables, as_of, counts, settings.report_lang)
     timer("xlsx", write_xlsx, stage / "report.xlsx", tables)
-    write_evidence(stage, resolution.accounts, resolution.persons, anchors)
+    write_evidence(stage, resolution.accounts, resolution.persons, anchors, resolution.moves)
     if settings.keep_intermediate:
         (stage / "stages").mkdir()
         records.write_parquet(stage / "stages" / "records_normalized.parquet")

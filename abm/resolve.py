@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -34,6 +34,8 @@ class Resolution:
     persons: LinkResult
     counts: dict[str, int]
     overrides: pl.DataFrame          # every override with what it did tonight (abm.overrides.SCHEMA)
+    #: web forms placed after linkage: record_key, moved_to, evidence_key, matched_on
+    moves: pl.DataFrame = field(default_factory=pl.DataFrame)
 
 
 def stable_id(prefix: str, anchor: pl.Expr) -> pl.Expr:
@@ -71,8 +73,9 @@ def _account_units(records: pl.DataFrame) -> pl.DataFrame:
 
 def resolve_accounts(records: pl.DataFrame, specs: LinkageSpecs, must_link: pl.DataFrame | None = None,
                      overrides: Sequence[Override] = (),
-                     ) -> tuple[pl.DataFrame, LinkResult, dict[str, int], dict[int, tuple[str, str]]]:
-    """``records`` + account_id, account_score; and what each account-level override did.
+                     ) -> tuple[pl.DataFrame, LinkResult, dict[str, int], pl.DataFrame, dict[int, tuple[str, str]]]:
+    """``records`` + account_id, account_score; the web forms moved after linkage (with the evidence
+    ``abm explain`` shows); and what each account-level override did.
     ``must_link``: (id_l, id_r) record keys linked whatever their score (records anchored to one
     registry corporation); ``overrides``: a person's must- and cannot-links (abm.overrides)."""
     records = _account_refs_from_contacts(records)
@@ -85,7 +88,7 @@ def resolve_accounts(records: pl.DataFrame, specs: LinkageSpecs, must_link: pl.D
     out = _with_accounts(records, assigned)
     moves = _respecting(_place_lone_web_forms(out), constraints, out)
     if moves.height:
-        assigned = assigned.join(moves, on="record_key", how="left").with_columns(
+        assigned = assigned.join(moves.select("record_key", "moved_to"), on="record_key", how="left").with_columns(
             pl.coalesce("moved_to", "account_id").alias("account_id")).drop("moved_to")
         out = _with_accounts(records, assigned)
     # an opportunity pointing at nothing we know is its own (unresolved) account, never dropped
@@ -104,7 +107,7 @@ def resolve_accounts(records: pl.DataFrame, specs: LinkageSpecs, must_link: pl.D
                                                   & pl.col("account_id").is_null()).height),
     }
     status = override_status(overrides, constraints, _unit_clusters(out, constraints, "account_id"), result.refused)
-    return out, result, counts, status
+    return out, result, counts, moves, status
 
 
 def _unit_clusters(out: pl.DataFrame, constraints: Constraints, column: str) -> pl.DataFrame:
@@ -151,7 +154,8 @@ def _place_lone_web_forms(out: pl.DataFrame) -> pl.DataFrame:
     """A web form with a webmail address that names a company two accounts share (two 東洋興業 in
     two prefectures) stays alone after linkage. When the person who filled it in is known, by the
     same full name or reading, in exactly one of those accounts, it belongs there.
-    Returns record_key -> moved_to."""
+    Returns record_key -> moved_to, with the record of that person it matched (``evidence_key``) and
+    on what (``matched_on``: person_name_key or name_romaji), kept as evidence for ``abm explain``."""
     named = out.filter(pl.col("kind") != "ma_activities")
     lone = (named.group_by("account_id")
             .agg(((pl.col("kind") == "ma_leads") & pl.col("is_free_mail").fill_null(False)).all().alias("web"))
@@ -167,13 +171,17 @@ def _place_lone_web_forms(out: pl.DataFrame) -> pl.DataFrame:
     people = others.filter(pl.col("has_person"))
     hits = pl.concat([
         candidates.join(leads.select("record_key", key).drop_nulls(), on="record_key")
-        .join(people.select(pl.col("account_id").alias("candidate"), key).drop_nulls().unique(),
-              on=["candidate", key])
-        .select("record_key", "candidate")
+        .join(people.select(pl.col("account_id").alias("candidate"), key, pl.col("record_key").alias("evidence_key"))
+              .drop_nulls(), on=["candidate", key])
+        .select("record_key", "candidate", "evidence_key", pl.lit(key).alias("matched_on"))
         for key in ("person_name_key", "name_romaji")
-    ]).unique()
-    return (hits.group_by("record_key").agg(pl.col("candidate").n_unique().alias("k"), pl.col("candidate").first())
-            .filter(pl.col("k") == 1).select("record_key", pl.col("candidate").alias("moved_to")).sort("record_key"))
+    ])
+    unique = (hits.group_by("record_key").agg(pl.col("candidate").n_unique().alias("k"))
+              .filter(pl.col("k") == 1).select("record_key"))
+    # the evidence: the first (smallest key) record of the person in the account it moves to
+    return (hits.join(unique, on="record_key").sort("record_key", "matched_on", "evidence_key")
+            .unique("record_key", keep="first", maintain_order=True)
+            .select("record_key", pl.col("candidate").alias("moved_to"), "evidence_key", "matched_on"))
 
 
 def _inherit(records: pl.DataFrame, ref: str, column: str) -> pl.DataFrame:
@@ -224,7 +232,8 @@ def _same_account(constraints: Constraints, units: pl.DataFrame) -> Constraints:
 
 def resolve(records: pl.DataFrame, specs: LinkageSpecs, must_link: pl.DataFrame | None = None,
             overrides: Sequence[Override] = ()) -> Resolution:
-    with_accounts, account_result, counts, account_status = resolve_accounts(records, specs, must_link, overrides)
+    with_accounts, account_result, counts, moves, account_status = resolve_accounts(records, specs, must_link,
+                                                                                    overrides)
     resolved, person_result, person_status = resolve_persons(with_accounts, specs, overrides)
     resolved = resolved.sort("record_key")
     log.info("resolved %d records into %d accounts and %d persons", resolved.height,
@@ -232,4 +241,4 @@ def resolve(records: pl.DataFrame, specs: LinkageSpecs, must_link: pl.DataFrame 
     table = as_table(overrides, account_status | person_status)
     counts["overrides"] = len(overrides)
     counts["overrides_stale"] = int((table.get_column("status") == "stale").sum())
-    return Resolution(resolved, account_result, person_result, counts, table)
+    return Resolution(resolved, account_result, person_result, counts, table, moves)
