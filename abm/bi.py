@@ -11,6 +11,14 @@ from __future__ import annotations
 
 import duckdb
 
+from abm.detect.policy import GAP_TYPES, SEVERITIES
+
+
+def _counts(column: str, values: tuple[str, ...], noun: str) -> str:
+    """One ``count(*) FILTER`` column per value: the severity order and gap types are said once."""
+    return ",\n                   ".join(
+        f"count(*) FILTER (WHERE {column} = '{v}') AS {v}_{noun}" for v in values)
+
 _SEVERITY_ORDER = "CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 " \
                   "WHEN 'low' THEN 3 ELSE 9 END"
 
@@ -63,17 +71,12 @@ BI_OBJECTS: dict[str, tuple[tuple[str, ...], str, str]] = {
     "v_account_summary": (("accounts", "collisions", "key_person_gaps", "touches"), "VIEW", """
         WITH c AS (
             SELECT account_id, count(*) AS collisions,
-                   count(*) FILTER (WHERE severity = 'critical') AS critical_collisions,
-                   count(*) FILTER (WHERE severity = 'high') AS high_collisions,
-                   count(*) FILTER (WHERE severity = 'medium') AS medium_collisions,
-                   count(*) FILTER (WHERE severity = 'low') AS low_collisions,
+                   """ + _counts("severity", SEVERITIES, "collisions") + """,
                    count(*) FILTER (WHERE status = 'new') AS new_collisions
             FROM collisions GROUP BY account_id),
         g AS (
             SELECT account_id, count(*) AS gaps,
-                   count(*) FILTER (WHERE gap_type = 'no_decision_maker') AS no_decision_maker_gaps,
-                   count(*) FILTER (WHERE gap_type = 'hidden_key_person') AS hidden_key_person_gaps,
-                   count(*) FILTER (WHERE gap_type = 'single_threaded') AS single_threaded_gaps,
+                   """ + _counts("gap_type", GAP_TYPES, "gaps") + """,
                    count(*) FILTER (WHERE status = 'new') AS new_gaps
             FROM key_person_gaps GROUP BY account_id),
         o AS (

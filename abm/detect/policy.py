@@ -13,6 +13,8 @@ _FILE = "policy.yaml"
 SEVERITIES = ("critical", "high", "medium", "low")
 #: severity -> sort rank (0 = most severe); an unknown severity sorts after every known one.
 SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+#: the key-person gap types of the contract, in the order reports list them
+GAP_TYPES = ("no_decision_maker", "hidden_key_person", "single_threaded")
 LEVELS = ("person", "department", "account")
 
 

@@ -9,12 +9,12 @@ from typing import Any
 import polars as pl
 from markupsafe import Markup
 
+from abm.detect.policy import GAP_TYPES
 from abm.report.charts import Bar, bar_chart, heatmap, trend_chart
 from abm.report.messages import Messages
 from abm.report.model import SEVERITIES
 
 SEVERITY_COLORS = {"critical": "#c0262d", "high": "#e8710a", "medium": "#f2b705", "low": "#8c9aa8"}
-GAP_TYPES = ("no_decision_maker", "hidden_key_person", "single_threaded")
 GAP_COLORS = {"no_decision_maker": "#6c3fb5", "hidden_key_person": "#1769aa", "single_threaded": "#2f8f6a"}
 HEATMAP_DEPARTMENTS = 14            # the departments in most collisions; the department view lists all
 
