@@ -16,7 +16,9 @@ from typing import Any
 import polars as pl
 
 from abm.contract import KIND_BY_ID, KINDS, NORMALIZED_SCHEMA, PERSON_KINDS, id_column
-from abm.normalize.company import CompanyRules, company_kana, company_rules, display_keys, split_legal_form
+from abm.normalize.address_columns import address_columns
+from abm.normalize.company import CompanyRules, company_kana, company_rules
+from abm.normalize.company_columns import company_columns
 from abm.normalize.contact import (
     EXTENSION,
     INTL_JP,
@@ -31,8 +33,6 @@ from abm.normalize.contact import (
     normalize_email,
     normalize_phone,
     normalize_postal_code,
-    postal_code_from_address,
-    prefecture,
     prefecture_from_postal,
     registrable_domain,
 )
@@ -71,14 +71,8 @@ class _Ctx:
 
 
 def _company(df: pl.DataFrame, col: str, ctx: _Ctx) -> pl.DataFrame:
-    def fn(raw: str | None) -> tuple[str | None, ...]:
-        name, form = split_legal_form(raw, ctx.company)
-        if not name:
-            return None, None, None, form
-        return (name, *display_keys(name, ctx.company), form)
-
-    out = {"company_name": pl.Utf8, "company_key": pl.Utf8, "company_romaji": pl.Utf8, "legal_form": pl.Utf8}
-    return apply_unique(df.rename({col: "_company_raw"}), ["_company_raw"], fn, out, cache="company")
+    # legal form split by expressions where provably the same, keys once per distinct display name
+    return company_columns(df.rename({col: "_company_raw"}), "_company_raw", ctx.company)
 
 
 def _email(df: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
@@ -126,8 +120,7 @@ def _address(df: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
     df = df.with_columns(pl.when(raw.str.contains(PLAIN_POSTAL)).then(raw.str.replace("-", "")).alias("_postal_f"))
     df = apply_unique(df, ["postal_code"], lambda v: (normalize_postal_code(v),), {"_postal_s": pl.Utf8},
                       only=pl.col("_postal_f").is_null())
-    df = apply_unique(df, ["address"], lambda a: (postal_code_from_address(a), prefecture(a, ctx.contact)),
-                      {"_postal_a": pl.Utf8, "_pref_a": pl.Utf8})
+    df = address_columns(df, "address", ctx.contact)  # prefecture at the start: by expression
     df = df.with_columns(pl.coalesce("_postal_f", "_postal_s", "_postal_a").alias("postal_n"))
     df = df.with_columns(pl.col("postal_n").str.slice(0, 3).alias("_postal3"))
     df = apply_unique(df, ["_postal3"], lambda c: (prefecture_from_postal(c and c + "0000", ctx.contact),),

@@ -1,0 +1,75 @@
+"""abm.normalize.company_columns: the table-speed company columns equal the per-value functions."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from abm.normalize.company import company_rules, display_keys, split_legal_form
+from abm.normalize.company_columns import company_columns, fast_split
+from abm.normalize.text import clean
+from abm.rules import load_rules
+
+CR = load_rules(validate=False).view(company_rules)
+
+#: pieces a company name is made of, including what the fast path must refuse: legal forms in
+#: every spelling, doubled (OCR) forms, kana forms, ー runs, 一 between katakana, branch words,
+#: compatibility ideographs, half-width kana, controls, Latin
+PIECES = [
+    "株式会社", "株式式会社", "株株式会社", "株式会", "有限会社", "合同会社", "一般社団法人", "ー般社団法人",
+    "(株)", "（株）", "㈱", "㈲", "( 株 )", "【株】", "(カ", "カ)", "カブシキガイシャ", "ユウゲンガイシャ",
+    "山田", "電機", "運輸", "サービス", "さくら", "髙橋", "社", "株", "会社", "式", "システムズ", "センター", "大阪支店",
+    "ー", "ーー", "一", "カ一ド", "ア", "ヴ", "ヺ", "々", "\uf929", "\u2f00", "ｶﾌﾞｼｷｶﾞｲｼｬ", "ﾔﾏﾀﾞ", " ", "\u3000",
+    "  ", "\t", "\x00", "\u200b", "・", "&", "-", "Co., Ltd.", "Inc.", "KK", "Yamada", "Ｙａｍａｄａ", "１２３", "〜",
+]
+NAMES = st.lists(st.sampled_from(PIECES), min_size=1, max_size=6).map("".join)
+KANA_KANJI = st.text(st.sampled_from("山田電機運輸商事株式会社有限一ーアイウカブシキガイシャさくらヴ々"), min_size=1, max_size=12)
+ANY = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
+
+
+def _fast(values: list[str | None]) -> list[tuple[bool, str | None]]:
+    df = fast_split(pl.DataFrame({"v": values}, schema={"v": pl.Utf8}), "v", CR)
+    return list(df.select("_cc_fast", "_cc_name_f").iter_rows())
+
+
+def _columns(values: list[str | None]) -> list[tuple[str | None, ...]]:
+    df = company_columns(pl.DataFrame({"raw": values}, schema={"raw": pl.Utf8}), "raw", CR)
+    return list(df.select("company_name", "company_key", "company_romaji", "legal_form").iter_rows())
+
+
+def _reference(raw: str | None) -> tuple[str | None, ...]:
+    name, form = split_legal_form(raw, CR)
+    if not name:
+        return None, None, None, form
+    return (name, *display_keys(name, CR), form)
+
+
+@pytest.mark.parametrize(("raw", "handled"), [
+    ("株式会社山田運輸", True), ("山田運輸株式会社", True), ("山田運輸 株式会社", True), ("株式会社　山田運輸", True),
+    ("（株）山田運輸", True), ("㈱山田運輸", True), ("山田運輸(株)", True), ("山田運輸", True), ("さくらサービス", True),
+    ("一般社団法人さくら", True), ("株式会社社長商事", True), ("山田株株式会社", True), ("株式会社山田株式会社", False),
+    ("山田株式会社大阪支店", False), ("カブシキガイシャヤマダ", False), ("Yamada Co., Ltd.", False), ("ｶ)ﾔﾏﾀﾞ", False),
+    ("カ一ド株式会社", False), ("サーービス", False), ("山田 運輸", False), ("", False), (None, False),
+])
+def test_fast_path_takes_the_usual_spellings_only(raw: str | None, handled: bool) -> None:
+    assert _fast([raw])[0][0] is handled
+    assert _columns([raw]) == [_reference(raw)]
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(NAMES, KANA_KANJI, ANY, st.none()), min_size=1, max_size=12))
+def test_columns_equal_the_per_value_functions(values: list[str | None]) -> None:
+    assert _columns(values) == [_reference(v) for v in values]
+    for v, (handled, name) in zip(values, _fast(values), strict=True):
+        if handled:
+            assert name == split_legal_form(v, CR)[0], v
+
+
+def test_safe_characters_are_left_alone_by_clean() -> None:
+    """The fast path's premise, character by character: clean() does not change them."""
+    ranges = [(0x3041, 0x3096), (0x30A1, 0x30FA), (0x4E00, 0x9FFF)]
+    chars = [chr(c) for lo, hi in ranges for c in range(lo, hi + 1)]
+    assert [c for c in chars if clean(c) != c] == []
+    assert clean("ー") == "ー"
