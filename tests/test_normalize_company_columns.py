@@ -7,8 +7,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from abm.normalize.company import company_rules, display_keys, split_legal_form
-from abm.normalize.company_columns import company_columns, fast_split
+from abm.normalize.company import company_kana, company_rules, display_keys, split_legal_form
+from abm.normalize.company_columns import company_columns, company_kana_column, fast_split
 from abm.normalize.text import clean
 from abm.rules import load_rules
 
@@ -73,3 +73,21 @@ def test_safe_characters_are_left_alone_by_clean() -> None:
     chars = [chr(c) for lo, hi in ranges for c in range(lo, hi + 1)]
     assert [c for c in chars if clean(c) != c] == []
     assert clean("ー") == "ー"
+
+
+KANA = st.lists(st.sampled_from(["ヤマダ", "デンキ", "カブシキガイシャ", "ユウゲンガイシャ", "カ)", "(カ", "ー", "ーー", " ", "\u3000", "  ",
+                                 "ｶﾌﾞｼｷｶﾞｲｼｬ", "ﾔﾏﾀﾞ", "やまだ", "株式会社", "（株）", "ヴ", "ヺ", "・", "-", "ア"]),
+                min_size=1, max_size=5).map("".join)
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(st.one_of(KANA, ANY, st.none()), min_size=1, max_size=10))
+def test_company_kana_column_equals_company_kana(values: list[str | None]) -> None:
+    df = company_kana_column(pl.DataFrame({"k": values}, schema={"k": pl.Utf8}), "k", "out", CR)
+    assert df.get_column("out").to_list() == [company_kana(v, CR) for v in values]
+
+
+@pytest.mark.parametrize("raw", ["ヤマダデンキ", "ヤマダ デンキ", "カブシキガイシャ ヤマダ", "ヤマダ カブシキガイシャ", "サービスーー", "ｶ)ﾔﾏﾀﾞ", ""])
+def test_company_kana_cases(raw: str) -> None:
+    df = company_kana_column(pl.DataFrame({"k": [raw]}), "k", "out", CR)
+    assert df.get_column("out").to_list() == [company_kana(raw, CR)]

@@ -24,7 +24,13 @@ from typing import Any
 
 import polars as pl
 
-from abm.normalize.company import CompanyRules, _ocr_canonical_spelling, display_keys, split_legal_form
+from abm.normalize.company import (
+    CompanyRules,
+    _ocr_canonical_spelling,
+    company_kana,
+    display_keys,
+    split_legal_form,
+)
 from abm.normalize.unique import apply_unique
 
 #: characters that NFKC, neologdn and the katakana fixes of ``clean`` leave alone, one at a time:
@@ -97,3 +103,21 @@ def company_columns(df: pl.DataFrame, col: str, cr: CompanyRules) -> pl.DataFram
                       {"company_key": pl.Utf8, "company_romaji": pl.Utf8},
                       only=pl.col("company_name").is_not_null(), cache="company_keys")
     return df.drop("_cc_fast", "_cc_name_f", "_cc_abbr", "_cc_jp", "_cc_form_f", "_cc_name_s", "_cc_form_s")
+
+
+#: a name_kana value of full-width katakana words: ``company_kana`` only drops the spaces
+_KATAKANA_WORDS = "^[\u30a1-\u30fa\u30fc]+(?:[ \u3000][\u30a1-\u30fa\u30fc]+)*$"
+
+
+def company_kana_column(df: pl.DataFrame, col: str, out: str, cr: CompanyRules) -> pl.DataFrame:
+    """``df`` with ``out`` = ``company_kana(col)``: by expression for katakana words without a kana
+    legal form at either end (the usual name_kana), else once per distinct value (cached)."""
+    raw = pl.col(col)
+    fast = (raw.str.contains(_KATAKANA_WORDS) & ~raw.str.contains("ーー") & ~raw.str.contains(cr.kana_start.pattern)
+            & ~raw.str.contains(cr.kana_end.pattern) & ~raw.str.contains(cr.anywhere.pattern)).fill_null(False)
+    df = df.with_columns(fast.alias("_ck_fast"))
+    df = apply_unique(df, [col], lambda v: (company_kana(v, cr),), {"_ck_slow": pl.Utf8},
+                      only=~pl.col("_ck_fast"), cache="company_kana")
+    return df.with_columns(
+        pl.when(pl.col("_ck_fast")).then(raw.str.replace_all("[ \u3000]", "")).otherwise(pl.col("_ck_slow")).alias(out)
+    ).drop("_ck_fast", "_ck_slow")

@@ -17,8 +17,8 @@ import polars as pl
 
 from abm.contract import KIND_BY_ID, KINDS, NORMALIZED_SCHEMA, PERSON_KINDS, id_column
 from abm.normalize.address_columns import address_columns
-from abm.normalize.company import CompanyRules, company_kana, company_rules
-from abm.normalize.company_columns import company_columns
+from abm.normalize.company import CompanyRules, company_rules
+from abm.normalize.company_columns import company_columns, company_kana_column
 from abm.normalize.contact import (
     EXTENSION,
     INTL_JP,
@@ -265,8 +265,7 @@ def _normalize_kind(kind: str, df: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
         df = _address(df, ctx)
         sel.update(postal_code=pl.col("postal_n"), prefecture=pl.col("prefecture"))
     if kind == "crm_accounts":
-        df = apply_unique(df, ["name_kana"], lambda v: (company_kana(v, ctx.company),), {"company_kana": pl.Utf8},
-                          cache="company_kana")
+        df = company_kana_column(df, "name_kana", "company_kana", ctx.company)
         df = apply_unique(df, ["corporate_number"], normalize_corporate_number,
                           {"corp_n": pl.Utf8, "corp_bad": pl.Boolean})
         sel.update(company_kana=pl.col("company_kana"), corporate_number=pl.col("corp_n"),
