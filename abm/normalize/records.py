@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -68,11 +68,29 @@ class _Ctx:
     titles: TitleRules
     departments: DepartmentRules
     records: RecordsRules
+    #: the company columns of every distinct raw company name of the run (all kinds at once)
+    companies: pl.DataFrame | None = None
+
+
+def _company_column(kind: str) -> str:
+    return "name" if kind == "crm_accounts" else "company_name"
+
+
+def _companies(tables: Mapping[str, pl.DataFrame], cr: CompanyRules) -> pl.DataFrame:
+    """Company columns once per distinct raw name across the kinds: a company is named on cards,
+    CRM rows and MA leads alike; legal form split by expression where provably the same, keys once
+    per distinct display name (``abm.normalize.company_columns``)."""
+    raws = [df.select(pl.col(_company_column(kind)).cast(pl.Utf8).alias("_company_raw"))
+            for kind, df in tables.items() if kind in KINDS and _company_column(kind) in df.columns]
+    uniques = pl.concat(raws).unique() if raws else pl.DataFrame(schema={"_company_raw": pl.Utf8})
+    return company_columns(uniques, "_company_raw", cr)
 
 
 def _company(df: pl.DataFrame, col: str, ctx: _Ctx) -> pl.DataFrame:
-    # legal form split by expressions where provably the same, keys once per distinct display name
-    return company_columns(df.rename({col: "_company_raw"}), "_company_raw", ctx.company)
+    df = df.rename({col: "_company_raw"})
+    companies = ctx.companies if ctx.companies is not None else \
+        company_columns(df.select("_company_raw").unique(), "_company_raw", ctx.company)
+    return df.join(companies, on="_company_raw", how="left", nulls_equal=True, maintain_order="left")
 
 
 def _email(df: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
@@ -245,7 +263,7 @@ def _normalize_kind(kind: str, df: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
     }
     cols = set(KINDS[kind])
     if "company_name" in cols or kind == "crm_accounts":
-        df = _company(df, "name" if kind == "crm_accounts" else "company_name", ctx)
+        df = _company(df, _company_column(kind), ctx)
         sel.update({c: pl.col(c) for c in ("company_name", "company_key", "company_romaji", "legal_form")})
     if "email" in cols:
         df = _email(df, ctx)
@@ -334,6 +352,10 @@ def normalize_records(tables: Mapping[str, pl.DataFrame], rules: Rules) -> pl.Da
         titles=rules.view(title_rules), departments=rules.view(department_rules),
         records=rules.view(records_rules),
     )
+    start = time.perf_counter()
+    companies = _companies(tables, ctx.company)
+    ctx = replace(ctx, companies=companies)
+    log.info("normalize: %d distinct company names in %.2fs", companies.height, time.perf_counter() - start)
     frames = []
     for kind in (*KINDS, *sorted(set(tables) - set(KINDS))):
         if kind not in tables:
