@@ -19,6 +19,8 @@ import yaml
 from abm.errors import RulesError
 
 T = TypeVar("T")
+#: libyaml's safe loader when PyYAML was built with it (≈ 10× faster than the pure-Python one, same result)
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 DEFAULT_RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
 
@@ -75,7 +77,7 @@ def _read(path: Path) -> Any:
         # one entry per line; '#' starts a comment
         return [line.split("#", 1)[0].strip() for line in text.splitlines() if line.split("#", 1)[0].strip()]
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_LOADER)  # a safe loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         key = f"line {mark.line + 1}" if mark is not None else "<file>"
