@@ -25,6 +25,7 @@ import networkx as nx
 import polars as pl
 
 from abm.detect.touches import with_dates
+from abm.graphml import graphml_text
 from abm.normalize.departments import DepartmentRules, default_departments
 
 EDGE_SCHEMA: dict[str, pl.DataType] = {
@@ -240,7 +241,11 @@ def _write_account(rows: list[dict[str, Any]], account_id: str, out: Path) -> li
     graph = _graph(rows, account_id)
     stem = _file_stem(account_id)
     graphml, node_link = out / f"{stem}.graphml", out / f"{stem}.json"
-    nx.write_graphml(graph, graphml)
+    text = graphml_text(graph.graph, dict(graph.nodes(data=True)), {(u, v): d for u, v, d in graph.edges(data=True)})
+    if text is None:
+        nx.write_graphml(graph, graphml)
+    else:  # the same bytes, without building an XML tree (abm.graphml)
+        graphml.write_bytes(text.encode("utf-8"))
     data = nx.node_link_data(graph, edges="edges")
     node_link.write_text(json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1), encoding="utf-8")
     return [graphml, node_link]
