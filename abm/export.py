@@ -19,6 +19,14 @@ from abm.bi import create_bi_objects
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 
 
+def _formula_start(col: pl.Expr) -> pl.Expr:
+    """The cell starts with a formula prefix: one look-up of the first character (the prefixes are
+    single characters; a longer one would be checked with starts_with)."""
+    single = [p for p in FORMULA_PREFIXES if len(p) == 1]
+    longer = [col.str.starts_with(p) for p in FORMULA_PREFIXES if len(p) != 1]
+    return pl.any_horizontal([col.str.slice(0, 1).is_in(single), *longer])
+
+
 def excel_safe(df: pl.DataFrame) -> pl.DataFrame:
     """Lists joined by ' | ', and text cells that would run as formulas prefixed with a quote."""
     out = []
@@ -28,7 +36,7 @@ def excel_safe(df: pl.DataFrame) -> pl.DataFrame:
             col = col.cast(pl.List(pl.Utf8)).list.join(" | ")
             dtype = pl.String()
         if dtype == pl.Utf8:
-            starts = pl.any_horizontal([col.str.starts_with(p) for p in FORMULA_PREFIXES])
+            starts = _formula_start(col)
             col = pl.when(starts.fill_null(False)).then(pl.lit("'") + col).otherwise(col)
         out.append(col.alias(name))
     return df.select(out)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from abm.export import excel_safe, write_csv
+from abm.export import FORMULA_PREFIXES, excel_safe, write_csv
 from abm.pipeline import run
 from abm.settings import Settings
 
@@ -46,3 +48,11 @@ def test_hostile_names_survive_as_data_and_are_escaped(tmp_path: Path):
     assert "<b>product</b>" not in html
     csv = pl.read_csv(tmp_path / "out" / "csv" / "accounts.csv", infer_schema=False)
     assert "'" + FORMULA in csv["name"].to_list()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(max_size=6), st.sampled_from(["=1", "＝1", "\t", "\r=", "－", " =", "'="])),
+                min_size=1, max_size=20))
+def test_excel_safe_quotes_exactly_the_cells_that_start_with_a_formula_prefix(values: list[str | None]) -> None:
+    out = excel_safe(pl.DataFrame({"a": values}, schema={"a": pl.Utf8}))["a"].to_list()
+    assert out == [None if v is None else "'" + v if v.startswith(FORMULA_PREFIXES) else v for v in values]
