@@ -64,6 +64,12 @@ def _level_holds(level: Level, a: pl.Series, b: pl.Series, todo: np.ndarray) -> 
     return holds
 
 
+def _differ(prepared: pl.DataFrame, column: str, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Pairs whose two sides differ in a boolean column (null counts as false)."""
+    fa, fb = _sides(prepared, column, left, right)
+    return (fa.fill_null(False) != fb.fill_null(False)).to_numpy()
+
+
 def compare_pairs(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec) -> pl.DataFrame:
     """``pairs`` with one ``gamma_<comparison>`` int8 column per comparison."""
     left = pairs.get_column(f"{RID}_l").to_numpy()
@@ -80,8 +86,12 @@ def compare_pairs(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec
             if level.unless_both:
                 fa, fb = _sides(prepared, level.unless_both, left, right)
                 holds &= ~(fa.fill_null(False) & fb.fill_null(False)).to_numpy()
+            if level.only_differing:
+                holds &= _differ(prepared, level.only_differing, left, right)
             codes[holds] = k
             todo &= ~holds
+        if comp.neutral_differing:
+            null |= todo & _differ(prepared, comp.neutral_differing, left, right)
         codes[null] = NULL_LEVEL
         out[gamma_column(comp)] = codes
     return pairs.with_columns([pl.Series(name, values, dtype=pl.Int8) for name, values in out.items()])

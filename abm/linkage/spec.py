@@ -37,6 +37,7 @@ class Level:
     column: str
     threshold: float = 1.0
     unless_both: str | None = None   # a boolean column: the level does not hold when both sides are true
+    only_differing: str | None = None  # a boolean column: the level holds only when the two sides differ in it
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,10 @@ class Comparison:
     name: str
     column: str
     levels: tuple[Level, ...]
+    #: a boolean column (e.g. "written in Latin letters"): where the two sides differ in it and no level
+    #: holds, the pair has no evidence either way (null) instead of 'else' — a Latin name against a
+    #: kanji one is not a disagreement
+    neutral_differing: str | None = None
 
     @property
     def n_levels(self) -> int:
@@ -97,6 +102,9 @@ class LinkageSpec:
             cols.add(comp.column)
             cols.update(lv.column for lv in comp.levels)
             cols.update(lv.unless_both for lv in comp.levels if lv.unless_both)
+            cols.update(lv.only_differing for lv in comp.levels if lv.only_differing)
+            if comp.neutral_differing:
+                cols.add(comp.neutral_differing)
         cols.update(g.column for g in self.guards if g.column)
         return sorted(cols - derived)
 
@@ -111,8 +119,9 @@ def _parse_level(raw: Any, comp_column: str, file: str, key: str) -> Level:
     column = raw.get("column", comp_column)
     name = raw.get("name") or (kind if kind == "exact" else f"{kind}>={threshold:g}")
     unless = raw.get("unless_both")
+    only = raw.get("only_differing")
     return Level(name=str(name), kind=kind, column=str(column), threshold=threshold,
-                 unless_both=str(unless) if unless else None)
+                 unless_both=str(unless) if unless else None, only_differing=str(only) if only else None)
 
 
 def _param(value: Any, file: str, key: str, rules: Rules | None) -> tuple[str, ...]:
@@ -151,7 +160,9 @@ def parse_spec(doc: Any, file: str, rules: Rules | None = None) -> LinkageSpec:
         )
         if not levels:
             raise RulesError(file, f"comparisons[{i}].levels", "a comparison needs at least one level")
-        comparisons.append(Comparison(str(comp.get("name", column)), column, levels))
+        neutral = comp.get("neutral_differing")
+        comparisons.append(Comparison(str(comp.get("name", column)), column, levels,
+                                      str(neutral) if neutral else None))
     guards = []
     for i, g in enumerate(doc.get("guards", []) or []):
         kind = require(g, "kind", str, file)
