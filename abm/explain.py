@@ -33,10 +33,18 @@ def evidence_table(result: LinkResult) -> pl.DataFrame:
     ).sort("id_l", "id_r")
 
 
-def write_evidence(out_dir: Path, accounts: LinkResult, persons: LinkResult) -> None:
+def write_evidence(out_dir: Path, accounts: LinkResult, persons: LinkResult,
+                   moves: pl.DataFrame | None = None) -> None:
     target = out_dir / EVIDENCE_DIR
     target.mkdir(exist_ok=True)
-    evidence_table(accounts).write_parquet(target / "account_links.parquet")
+    table = evidence_table(accounts)
+    if moves is not None and moves.height:  # web forms placed after linkage (abm.resolve): the person matched
+        table = pl.concat([table, moves.select(
+            pl.col("record_key").alias("id_l"), pl.col("evidence_key").alias("id_r"),
+            ("web_form_same_person:" + pl.col("matched_on")).alias("rule"),
+            pl.lit(float("nan")).alias("match_weight"), pl.lit(float("nan")).alias("match_probability"),
+            pl.lit(True).alias("linked"))], how="diagonal_relaxed")
+    table.write_parquet(target / "account_links.parquet")
     evidence_table(persons).write_parquet(target / "person_links.parquet")
 
 

@@ -128,7 +128,7 @@ def run(settings: Settings) -> RunResult:
         timer("graphs", write_graphs, edges, stage / "graphs",
               _most_urgent_accounts(collisions, gaps, settings.graph_files))
         timer("report", write_report, stage / "report.html", tables, as_of, counts)
-        write_evidence(stage, resolution.accounts, resolution.persons)
+        write_evidence(stage, resolution.accounts, resolution.persons, resolution.moves)
         if settings.keep_intermediate:
             (stage / "stages").mkdir()
             records.write_parquet(stage / "stages" / "records_normalized.parquet")

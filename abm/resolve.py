@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -32,6 +32,8 @@ class Resolution:
     accounts: LinkResult
     persons: LinkResult
     counts: dict[str, int]
+    #: web forms placed after linkage: record_key, moved_to, evidence_key, matched_on
+    moves: pl.DataFrame = field(default_factory=pl.DataFrame)
 
 
 def stable_id(prefix: str, anchor: pl.Expr) -> pl.Expr:
@@ -67,15 +69,16 @@ def _account_units(records: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([records.filter(pl.col("kind").is_in(ACCOUNT_UNIT_KINDS)), orphan_contacts], how="vertical")
 
 
-def resolve_accounts(records: pl.DataFrame, specs: LinkageSpecs) -> tuple[pl.DataFrame, LinkResult, dict[str, int]]:
-    """``records`` + account_id, account_score."""
+def resolve_accounts(records: pl.DataFrame, specs: LinkageSpecs
+                     ) -> tuple[pl.DataFrame, LinkResult, dict[str, int], pl.DataFrame]:
+    """``records`` + account_id, account_score; and the web forms moved after linkage (with evidence)."""
     units = _account_units(records)
     result = link(units, specs.accounts)
     assigned = _ids_for_clusters(result.units, "A", "account_id").rename({"link_score": "account_score"})
     out = _with_accounts(records, assigned)
     moves = _place_lone_web_forms(out)
     if moves.height:
-        assigned = assigned.join(moves, on="record_key", how="left").with_columns(
+        assigned = assigned.join(moves.select("record_key", "moved_to"), on="record_key", how="left").with_columns(
             pl.coalesce("moved_to", "account_id").alias("account_id")).drop("moved_to")
         out = _with_accounts(records, assigned)
     # an opportunity pointing at nothing we know is its own (unresolved) account, never dropped
@@ -93,7 +96,7 @@ def resolve_accounts(records: pl.DataFrame, specs: LinkageSpecs) -> tuple[pl.Dat
         "activities_without_lead": int(out.filter((pl.col("kind") == "ma_activities")
                                                   & pl.col("account_id").is_null()).height),
     }
-    return out, result, counts
+    return out, result, counts, moves
 
 
 def _with_accounts(records: pl.DataFrame, assigned: pl.DataFrame) -> pl.DataFrame:
@@ -107,7 +110,8 @@ def _place_lone_web_forms(out: pl.DataFrame) -> pl.DataFrame:
     """A web form with a webmail address that names a company two accounts share (two 東洋興業 in
     two prefectures) stays alone after linkage. When the person who filled it in is known, by the
     same full name or reading, in exactly one of those accounts, it belongs there.
-    Returns record_key -> moved_to."""
+    Returns record_key -> moved_to, with the record of that person it matched (``evidence_key``) and
+    on what (``matched_on``: person_name_key or name_romaji), kept as evidence for ``abm explain``."""
     named = out.filter(pl.col("kind") != "ma_activities")
     lone = (named.group_by("account_id")
             .agg(((pl.col("kind") == "ma_leads") & pl.col("is_free_mail").fill_null(False)).all().alias("web"))
@@ -123,13 +127,17 @@ def _place_lone_web_forms(out: pl.DataFrame) -> pl.DataFrame:
     people = others.filter(pl.col("has_person"))
     hits = pl.concat([
         candidates.join(leads.select("record_key", key).drop_nulls(), on="record_key")
-        .join(people.select(pl.col("account_id").alias("candidate"), key).drop_nulls().unique(),
-              on=["candidate", key])
-        .select("record_key", "candidate")
+        .join(people.select(pl.col("account_id").alias("candidate"), key, pl.col("record_key").alias("evidence_key"))
+              .drop_nulls(), on=["candidate", key])
+        .select("record_key", "candidate", "evidence_key", pl.lit(key).alias("matched_on"))
         for key in ("person_name_key", "name_romaji")
-    ]).unique()
-    return (hits.group_by("record_key").agg(pl.col("candidate").n_unique().alias("k"), pl.col("candidate").first())
-            .filter(pl.col("k") == 1).select("record_key", pl.col("candidate").alias("moved_to")).sort("record_key"))
+    ])
+    unique = (hits.group_by("record_key").agg(pl.col("candidate").n_unique().alias("k"))
+              .filter(pl.col("k") == 1).select("record_key"))
+    # the evidence: the first (smallest key) record of the person in the account it moves to
+    return (hits.join(unique, on="record_key").sort("record_key", "matched_on", "evidence_key")
+            .unique("record_key", keep="first", maintain_order=True)
+            .select("record_key", pl.col("candidate").alias("moved_to"), "evidence_key", "matched_on"))
 
 
 def _inherit(records: pl.DataFrame, ref: str, column: str) -> pl.DataFrame:
@@ -157,9 +165,9 @@ def resolve_persons(records: pl.DataFrame, specs: LinkageSpecs) -> tuple[pl.Data
 
 
 def resolve(records: pl.DataFrame, specs: LinkageSpecs) -> Resolution:
-    with_accounts, account_result, counts = resolve_accounts(records, specs)
+    with_accounts, account_result, counts, moves = resolve_accounts(records, specs)
     resolved, person_result = resolve_persons(with_accounts, specs)
     resolved = resolved.sort("record_key")
     log.info("resolved %d records into %d accounts and %d persons", resolved.height,
              resolved.get_column("account_id").n_unique(), resolved.get_column("person_id").drop_nulls().n_unique())
-    return Resolution(resolved, account_result, person_result, counts)
+    return Resolution(resolved, account_result, person_result, counts, moves)

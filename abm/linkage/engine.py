@@ -73,6 +73,7 @@ def _cannot_links(con: duckdb.DuckDBPyConnection, prepared: pl.DataFrame, pairs:
 
 
 REP = "__rep"
+N_RECORDS = "__records"  # identical records collapsed into a unit
 
 
 def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None = None) -> LinkResult:
@@ -87,7 +88,7 @@ def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None 
     signature = [c for c in spec.columns() if c != idc]
     units = units.with_columns(pl.col(idc).min().over(signature).alias(REP)) if signature else \
         units.with_columns(pl.col(idc).alias(REP))
-    reps = units.filter(pl.col(idc) == pl.col(REP)).drop(REP)
+    reps = units.with_columns(pl.len().over(REP).alias(N_RECORDS)).filter(pl.col(idc) == pl.col(REP)).drop(REP)
     if must_link is not None and must_link.height:
         rep_of = units.select(idc, REP)
         must_link = (must_link.join(rep_of.rename({idc: "id_l"}), on="id_l")
@@ -112,6 +113,8 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
     blocked = block(units, spec, con)
     timings["block"] = time.perf_counter() - t
     prepared = blocked.prepared
+    records_per_unit = (prepared.get_column(N_RECORDS).to_numpy() if N_RECORDS in prepared.columns
+                        else np.ones(prepared.height, dtype=np.int64))
 
     t = time.perf_counter()
     vectors = compare_pairs(prepared, blocked.pairs, spec)
@@ -137,7 +140,7 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
     clusters = cluster(prepared.height, links, values, cannot, scored.select(f"{RID}_l", f"{RID}_r", "match_weight"))
     timings["cluster"] = time.perf_counter() - t
 
-    labels, attached = _attach_unique(clusters.labels, scored, spec)
+    labels, attached = _attach_unique(clusters.labels, scored, spec, records_per_unit, prepared)
     scored = scored.join(attached, on=[f"{RID}_l", f"{RID}_r"], how="left").with_columns(
         attached=pl.col("attached").fill_null(False),
     ).with_columns(
@@ -158,34 +161,66 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
     return LinkResult(out_units, scored, clusters.refused, model, blocked.counts, timings)
 
 
-def _attach_unique(labels: np.ndarray, scored: pl.DataFrame, spec: LinkageSpec) -> tuple[np.ndarray, pl.DataFrame]:
-    """A unit left alone whose only agreeing candidates (an ``attach_unique`` level, and no
-    comparison saying 'different') all sit in one cluster joins that cluster: a web form naming
-    its company, and nothing else, belongs to the one account of that name — unless two accounts
-    carry the name, when it stays alone (low confidence). Returns labels and the attaching pairs."""
+def _attach_unique(labels: np.ndarray, scored: pl.DataFrame, spec: LinkageSpec, records: np.ndarray | None = None,
+                   prepared: pl.DataFrame | None = None) -> tuple[np.ndarray, pl.DataFrame]:
+    """A unit left alone whose agreeing candidates (an ``attach_unique`` level, and no comparison
+    saying 'different') all sit in one cluster joins that cluster: a web form naming its company,
+    and nothing else, belongs to the one account of that name — unless two accounts carry the name,
+    when it stays alone (low confidence). The strongest level that holds decides (an exact name in
+    one account outweighs a reading shared with another). Sizes count records (``records``: records
+    per unit; identical records collapse into one unit), and an ``attach_conflicts`` column whose
+    value differs from any member of the target cluster refuses it. Returns labels and the pairs."""
     schema = {f"{RID}_l": pl.UInt32, f"{RID}_r": pl.UInt32, "attached": pl.Boolean}
     if not spec.attach_unique or scored.height == 0:
         return labels, pl.DataFrame(schema=schema)
-    agree = any_level(spec, spec.attach_unique)
+    names = {c.name: c.level_names() for c in spec.comparisons}
+    tier = pl.min_horizontal(
+        pl.when(pl.col(f"gamma_{comp}") == names[comp].index(level)).then(pl.lit(i)) for i, (comp, level)
+        in enumerate(spec.attach_unique))
     no_against = pl.all_horizontal(pl.col(f"gamma_{c.name}") != len(c.levels) for c in spec.comparisons)
-    qualifying = scored.filter(agree & no_against & pl.col("cannot_link").is_null()).select(f"{RID}_l", f"{RID}_r")
-    sizes = np.bincount(labels, minlength=len(labels))
+    qualifying = scored.filter(tier.is_not_null() & no_against & pl.col("cannot_link").is_null()) \
+        .select(f"{RID}_l", f"{RID}_r", tier.alias("tier"))
+    counts = records if records is not None else np.ones(len(labels), dtype=np.int64)
+    sizes = np.bincount(labels, weights=counts, minlength=len(labels))
+    alone_label = np.bincount(labels, minlength=len(labels)) == 1
     both = pl.concat([
-        qualifying.select(pl.col(f"{RID}_l").alias("unit"), pl.col(f"{RID}_r").alias("other"), f"{RID}_l", f"{RID}_r"),
-        qualifying.select(pl.col(f"{RID}_r").alias("unit"), pl.col(f"{RID}_l").alias("other"), f"{RID}_l", f"{RID}_r"),
+        qualifying.select(pl.col(f"{RID}_l").alias("unit"), pl.col(f"{RID}_r").alias("other"), f"{RID}_l", f"{RID}_r",
+                          "tier"),
+        qualifying.select(pl.col(f"{RID}_r").alias("unit"), pl.col(f"{RID}_l").alias("other"), f"{RID}_l", f"{RID}_r",
+                          "tier"),
     ])
     unit = both.get_column("unit").to_numpy()
     other = both.get_column("other").to_numpy()
     both = both.with_columns(
-        pl.Series("alone", sizes[labels[unit]] == 1), pl.Series("target", labels[other]),
-        pl.Series("target_alone", sizes[labels[other]] == 1),
+        pl.Series("alone", alone_label[labels[unit]]), pl.Series("target", labels[other]),
+        pl.Series("target_alone", sizes[labels[other]] <= 1),
     ).filter(pl.col("alone") & ~pl.col("target_alone"))
+    both = both.filter(pl.col("tier") == pl.col("tier").min().over("unit"))
+    if prepared is not None and spec.attach_conflicts and both.height:
+        both = both.join(_conflicting(labels, prepared, both, spec.attach_conflicts), on=["unit", "target"],
+                         how="anti")
     unique = both.group_by("unit").agg(pl.col("target").n_unique().alias("k"), pl.col("target").first()) \
         .filter(pl.col("k") == 1)
     out = labels.copy()
     out[unique.get_column("unit").to_numpy()] = unique.get_column("target").to_numpy()
     attached = both.join(unique.select("unit"), on="unit").select(f"{RID}_l", f"{RID}_r", pl.lit(True).alias("attached"))
     return out, attached.unique().cast(schema)  # type: ignore[arg-type]
+
+
+def _conflicting(labels: np.ndarray, prepared: pl.DataFrame, candidates: pl.DataFrame,
+                 columns: tuple[str, ...]) -> pl.DataFrame:
+    """(unit, target) pairs where the unit's value of one of ``columns`` differs from a member's."""
+    members = prepared.select(pl.Series("target", labels), *columns)
+    parts = []
+    for col in columns:
+        mine = prepared.select(pl.col(RID).cast(pl.Int64).alias("unit"), pl.col(col).alias("__mine")).drop_nulls()
+        theirs = members.select("target", pl.col(col).alias("__theirs")).drop_nulls().unique()
+        parts.append(candidates.select(pl.col("unit").cast(pl.Int64), pl.col("target").cast(pl.Int64)).unique()
+                     .join(mine, on="unit").join(theirs.with_columns(pl.col("target").cast(pl.Int64)), on="target")
+                     .filter(pl.col("__mine") != pl.col("__theirs")).select("unit", "target"))
+    out = pl.concat(parts).unique()
+    return out.with_columns(pl.col("unit").cast(candidates.schema["unit"]),
+                            pl.col("target").cast(candidates.schema["target"]))
 
 
 def _population_pairs(prepared: pl.DataFrame, within: str | None) -> float:

@@ -85,6 +85,7 @@ class LinkageSpec:
     threshold: float                        # match probability needed to link
     link_requires: tuple[tuple[str, str], ...]  # (comparison, level): a link needs one of them to hold
     attach_unique: tuple[tuple[str, str], ...]  # levels that attach a lone unit to its only candidate cluster
+    attach_conflicts: tuple[str, ...]           # columns whose value must not differ from any target member's
     u_exclude: tuple[tuple[str, str], ...]      # random pairs agreeing here are presumed matches: not in u
     prior: float                            # initial λ for EM (share of candidate pairs that match)
     u_sample_pairs: int                     # random pairs to estimate u
@@ -199,6 +200,7 @@ def parse_spec(doc: Any, file: str, rules: Rules | None = None) -> LinkageSpec:
         threshold=threshold,
         link_requires=levels_of("link_requires"),
         attach_unique=levels_of("attach_unique"),
+        attach_conflicts=string_list(doc.get("attach_conflicts") or [], file, "attach_conflicts"),
         u_exclude=levels_of("u_exclude"),
         prior=float(doc.get("prior", 0.05)),
         u_sample_pairs=int(doc.get("u_sample_pairs", 200_000)),

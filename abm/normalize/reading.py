@@ -3,9 +3,11 @@
 ``Alpha Software Inc.`` / アルファソフトウェア株式会社, ``HanshinChuo Steel K.K.`` / 阪神中央工業,
 ``Asahi Logistics`` / 旭物流. A Latin name is read word by word: an English business word becomes
 the *group* of its Japanese renderings (``rules/romaji.yaml`` ``translations``: Steel → 鉄鋼 or
-工業, Trading → 商事 or 物産), any other English word its katakana loan-word reading (e2k, a
-maintained English → katakana model, only for words the alkana English dictionary knows, so that
-romanised Japanese words such as *Sakura* stay as written), then romaji. A Japanese name is
+工業, Trading → 商事 or 物産), any other word that is not spelled in Hepburn syllables its
+katakana loan-word reading (e2k, a maintained English → katakana model shipped with its weights;
+romanised Japanese words such as *Sakura* or *Hanshin* stay as written), then romaji.
+(alkana's English dictionary would also catch Hepburn-shaped English words such as *union*, but it
+is GPL-2.0 and this project is MIT.) A Japanese name is
 romanised (pykakasi) and its trailing business words are replaced by their group the same way.
 
 The key (``company_gist``) is lossy on purpose — 工業 and 鉄鋼 share a group — so the account spec
@@ -90,26 +92,22 @@ def reading_rules(rules: Rules) -> ReadingRules:
 
 
 @lru_cache(maxsize=1)
-def _english_models() -> tuple[Any, Any] | None:
+def _english_model() -> Any:
     try:
-        import alkana
         import e2k
-        return alkana, e2k.C2K()
-    except Exception:  # pragma: no cover - both are dependencies; a broken install reads words as written
+        return e2k.C2K()
+    except Exception:  # pragma: no cover - a dependency; a broken install reads words as written
         return None
 
 
 @lru_cache(maxsize=65536)
 def _latin_word(word: str) -> str:
-    """An English word's katakana loan reading in romaji (alpha → arufa); a word the English dictionary
-    does not know stays as written when it spells Hepburn syllables (sakura), else it is read too."""
-    models = _english_models()
-    if models is None or len(word) < 3 or word.isdigit():
+    """A word's katakana loan reading in romaji (alpha → arufa); a word spelled in Hepburn syllables
+    stays as written (sakura, hanshin)."""
+    c2k = _english_model()
+    if c2k is None or len(word) < 3 or word.isdigit() or _HEPBURN.match(word):
         return word
-    alk, c2k = models
     try:
-        if alk.get_kana(word) is None and _HEPBURN.match(word):
-            return word
         return romaji(c2k(word)) or word
     except Exception:
         return word
