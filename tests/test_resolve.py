@@ -22,7 +22,9 @@ def test_a_web_form_naming_a_shared_company_name_follows_its_person():
         _rec("ma_activities:1", "ma_activities", "A_lone1", None, None),
     ])
     moves = _place_lone_web_forms(frame)
-    assert moves.to_dicts() == [{"record_key": "ma_leads:1", "moved_to": "A_tokyo"}]
+    # the move carries its evidence: the record of that person in the account, and the key matched
+    assert moves.to_dicts() == [{"record_key": "ma_leads:1", "moved_to": "A_tokyo", "evidence_key": "cards:1",
+                                 "matched_on": "person_name_key"}]
 
 
 def test_a_person_known_in_both_candidates_moves_nothing():
@@ -40,3 +42,22 @@ def test_a_web_form_with_a_corporate_address_is_not_lone():
         _rec("ma_leads:1", "ma_leads", "A_own", "東洋興業", "山田太郎", free=False),
     ])
     assert _place_lone_web_forms(frame).height == 0
+
+
+def test_a_placed_web_form_shows_in_abm_explain(tmp_path):
+    from abm.explain import EVIDENCE_DIR, explain, write_evidence
+    from abm.linkage.engine import link
+    from abm.linkage.spec import parse_spec
+
+    spec = parse_spec({"name": "t", "id_column": "id", "blocking": [{"keys": ["v"]}],
+                       "comparisons": [{"name": "v", "column": "v", "levels": [{"kind": "exact"}]}]}, "t.yaml")
+    empty = link(pl.DataFrame({"id": ["a", "b"], "v": ["x", "y"]}), spec)
+    moves = pl.DataFrame([{"record_key": "ma_leads:1", "moved_to": "A_tokyo", "evidence_key": "cards:1",
+                           "matched_on": "person_name_key"}])
+    write_evidence(tmp_path, empty, empty, moves)
+    assert (tmp_path / EVIDENCE_DIR / "account_links.parquet").exists()
+    pl.DataFrame([{"record_key": "ma_leads:1", "account_id": "A_tokyo", "person_id": None, "kind": "ma_leads",
+                   "source_file": "ma_leads.csv", "row_number": 1, "account_score": None, "person_score": None}]
+                 ).write_parquet(tmp_path / "records.parquet")
+    text = explain(tmp_path, "ma_leads:1")
+    assert "ma_leads:1 ~ cards:1: linked; rule web_form_same_person:person_name_key" in text

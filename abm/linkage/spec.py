@@ -107,6 +107,7 @@ class LinkageSpec:
             if comp.neutral_differing:
                 cols.add(comp.neutral_differing)
         cols.update(g.column for g in self.guards if g.column)
+        cols.update(self.attach_conflicts)
         return sorted(cols - derived)
 
 
