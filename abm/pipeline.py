@@ -34,6 +34,7 @@ from abm.history import id_history
 from abm.linkage.spec import linkage_specs
 from abm.load import load_inputs
 from abm.normalize.records import normalize_records
+from abm.normalize.text import text_rules
 from abm.report.html import write_report
 from abm.resolve import resolve
 from abm.rules import load_rules
@@ -96,7 +97,7 @@ def run(settings: Settings) -> RunResult:
                          fix="point abm run at the directory that holds the night's exports")
     records = timer("normalize", normalize_records, loaded.tables, rules)
     as_of = settings.as_of or default_as_of(records)
-    resolution = timer("resolve", resolve, records, rules.view(linkage_specs))
+    resolution = timer("resolve", resolve, records, rules.view(linkage_specs), rules.view(text_rules).romaji_folds)
     resolved = timer("departments", resolve_departments, resolution.records)
     policy = rules.view(detect_policy)
     touches = timer("touches", build_touches, resolved, as_of)

@@ -16,6 +16,7 @@ import polars as pl
 
 from abm.linkage.engine import LinkResult, link
 from abm.linkage.spec import LinkageSpecs
+from abm.normalize.name_readings import with_name_readings
 
 log = logging.getLogger(__name__)
 
@@ -151,9 +152,10 @@ def _inherit(records: pl.DataFrame, ref: str, column: str) -> pl.DataFrame:
     )
 
 
-def resolve_persons(records: pl.DataFrame, specs: LinkageSpecs) -> tuple[pl.DataFrame, LinkResult]:
-    """``records`` (with account_id) + person_id, person_score."""
-    units = records.filter(pl.col("has_person") & pl.col("account_id").is_not_null())
+def resolve_persons(records: pl.DataFrame, specs: LinkageSpecs, folds: tuple = ()) -> tuple[pl.DataFrame, LinkResult]:
+    """``records`` (with account_id) + person_id, person_score. Units carry every common reading of
+    their name (``abm.normalize.name_readings``; ``folds``: the romaji folds of ``romaji.yaml``)."""
+    units = with_name_readings(records.filter(pl.col("has_person") & pl.col("account_id").is_not_null()), folds)
     result = link(units, specs.persons)
     assigned = _ids_for_clusters(result.units, "P", "person_id").rename({"link_score": "person_score"})
     out = records.join(assigned, on="record_key", how="left")
@@ -164,9 +166,9 @@ def resolve_persons(records: pl.DataFrame, specs: LinkageSpecs) -> tuple[pl.Data
     return out, result
 
 
-def resolve(records: pl.DataFrame, specs: LinkageSpecs) -> Resolution:
+def resolve(records: pl.DataFrame, specs: LinkageSpecs, folds: tuple = ()) -> Resolution:
     with_accounts, account_result, counts, moves = resolve_accounts(records, specs)
-    resolved, person_result = resolve_persons(with_accounts, specs)
+    resolved, person_result = resolve_persons(with_accounts, specs, folds)
     resolved = resolved.sort("record_key")
     log.info("resolved %d records into %d accounts and %d persons", resolved.height,
              resolved.get_column("account_id").n_unique(), resolved.get_column("person_id").drop_nulls().n_unique())

@@ -1,5 +1,8 @@
 """Comparison vectors: one int8 level code per comparison per pair, computed column-wise.
 
+Kinds: exact, prefix, abs_diff, jaro_winkler/ratio/token_set (a similarity threshold), and overlap
+(two ``|a|b|`` sets of alternatives share an element: every reading of a kanji name against one).
+
 Codes: -1 null (either side missing: no evidence), 0 … k-1 the spec's levels in order (the first
 that holds wins), k 'else'. Similarities come from rapidfuzz's vectorised ``cpdist`` and are only
 computed for pairs no earlier level has claimed.
@@ -54,6 +57,10 @@ def _level_holds(level: Level, a: pl.Series, b: pl.Series, todo: np.ndarray) -> 
     elif level.kind == "prefix":
         la, lb = sa.cast(pl.Utf8), sb.cast(pl.Utf8)
         holds[idx] = (la.str.starts_with(lb) | lb.str.starts_with(la)).fill_null(False).to_numpy()
+    elif level.kind == "overlap":  # "|a|b|" sets of alternatives that share one element
+        la = sa.cast(pl.Utf8).str.strip_chars("|").str.split("|")
+        lb = sb.cast(pl.Utf8).str.strip_chars("|").str.split("|")
+        holds[idx] = (la.list.set_intersection(lb).list.len() > 0).fill_null(False).to_numpy()
     elif level.kind == "abs_diff":
         holds[idx] = ((sa.cast(pl.Float64) - sb.cast(pl.Float64)).abs() <= level.threshold).fill_null(False).to_numpy()
     else:

@@ -12,7 +12,7 @@ from typing import Any
 from abm.errors import RulesError
 from abm.rules import Rules, require, string_list
 
-LEVEL_KINDS = ("exact", "jaro_winkler", "ratio", "token_set", "prefix", "abs_diff")
+LEVEL_KINDS = ("exact", "jaro_winkler", "ratio", "token_set", "prefix", "abs_diff", "overlap")
 GUARD_KINDS = ("distinct_values", "sql")
 
 
