@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup demo test lint bench fixtures clean
+.PHONY: help setup demo test lint typecheck golden bench fixtures clean
 
 help:  ## list targets
 	@grep -E '^[a-z]+:.*##' Makefile | sed 's/:.*## /\t/'
@@ -22,14 +22,21 @@ demo: $(STAMP)  ## run abm on the bundled demo world and score it against its tr
 	$(BIN)/abm run fixtures/demo --out abm-out
 	$(BIN)/abm evaluate abm-out --truth fixtures/demo/truth
 
-test: $(STAMP)  ## lint and run the test suite
+test: $(STAMP)  ## lint, type-check and run the test suite
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)  ## ruff
 	$(BIN)/ruff check .
 
-fixtures: $(STAMP)  ## regenerate the committed demo world
+typecheck: $(STAMP)  ## mypy over abm/ (configured in pyproject.toml)
+	$(BIN)/mypy
+
+golden: $(STAMP)  ## rewrite tests/golden/ from the demo world's outputs (after a deliberate change in results)
+	ABM_UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py -q
+
+fixtures: $(STAMP)  ## regenerate the committed demo world (then `make golden`)
 	$(BIN)/python -m fixtures.generate --companies 120 --seed 7 --out fixtures/demo
 
 SIZES ?= 200,2000,10000

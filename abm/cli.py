@@ -17,8 +17,16 @@ from abm.errors import AbmError
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
-    level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    """Configure abm's own logger (stderr); the root logger, and so a host application's, is left alone."""
+    level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
+    logger = logging.getLogger("abm")
+    for old in [h for h in logger.handlers if h.get_name() == "abm-cli"]:   # a second call replaces the first
+        logger.removeHandler(old)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.set_name("abm-cli")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(level)
 
 
 def _fail(exc: AbmError) -> None:
@@ -44,20 +52,24 @@ def main() -> None:
 @click.option("--keep-intermediate", is_flag=True, help="Also write stage tables to OUT_DIR/stages/.")
 @click.option("--graph-files", type=click.IntRange(min=0), default=500, show_default=True,
               help="Write GraphML + JSON files for this many flagged accounts, most urgent first.")
+@click.option("--lang", "report_lang", type=click.Choice(["ja", "en"]), default="ja", show_default=True,
+              help="Language of report.html's labels.")
 @click.option("-v", "--verbose", count=True, help="Log stage progress (-vv: debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 def run(input_dir: Path, out_dir: Path, rules_dir: Path | None, as_of: object, keep_intermediate: bool,
-        graph_files: int, verbose: int, quiet: bool) -> None:
+        graph_files: int, report_lang: str, verbose: int, quiet: bool) -> None:
     """Resolve the exports in INPUT_DIR and write every output to --out."""
     from abm.pipeline import run as run_pipeline
+    from abm.progress import stage_progress
     from abm.settings import Settings
 
     _setup_logging(verbose, quiet)
     day = as_of.date() if as_of is not None else None  # type: ignore[attr-defined]
     settings = Settings(input_dir=input_dir, out_dir=out_dir, rules_dir=rules_dir, as_of=day,
-                        keep_intermediate=keep_intermediate, graph_files=graph_files)
+                        keep_intermediate=keep_intermediate, graph_files=graph_files, report_lang=report_lang)
     try:
-        result = run_pipeline(settings)
+        with stage_progress(not quiet) as on_stage:
+            result = run_pipeline(settings, on_stage)
     except AbmError as exc:
         _fail(exc)
         return
@@ -69,7 +81,10 @@ def run(input_dir: Path, out_dir: Path, rules_dir: Path | None, as_of: object, k
         levels = ", ".join(f"{k} {v}" for k, v in c["collisions_by_level"].items()) or "none"
         gaps = ", ".join(f"{k} {v}" for k, v in c["gaps_by_type"].items()) or "none"
         click.echo(f"  collisions: {c['collisions']} ({levels}); key-person gaps: {c['key_person_gaps']} ({gaps})")
-        click.echo(f"  outputs in {result.out_dir}/ (report.html, *.parquet, abm.duckdb, csv/, run.json)")
+        flags = c.get("flags", {})
+        click.echo(f"  {c.get('critical_collisions', 0)} critical collisions; {flags.get('new', 0)} new flags, "
+                   f"{flags.get('resolved', 0)} resolved since the previous run")
+        click.echo(f"  outputs in {result.out_dir}/ (report.html, report.xlsx, *.parquet, abm.duckdb, csv/, run.json)")
 
 
 @main.command()
@@ -100,7 +115,8 @@ def evaluate(out_dir: Path, truth_dir: Path, json_path: Path | None) -> None:
 @click.option("--rules", "rules_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Rules directory the run used (names the comparison levels).")
 def explain(out_dir: Path, subject: str, rules_dir: Path | None) -> None:
-    """Why SUBJECT (a record key, account ID or person ID) is where it is: links, refusals, flags."""
+    """Why SUBJECT is where it is: links, refusals, flags. SUBJECT is a record key, an account, person or
+    flag ID, or a company or person name (several matches: lists the candidates with their IDs, exit 0)."""
     from abm.explain import explain as explain_subject
     from abm.linkage.spec import linkage_specs
     from abm.rules import load_rules

@@ -1,10 +1,11 @@
-"""../shared/CONTRACT.md (v1.1) as code: input kinds and their columns, output tables.
+"""docs/contract.md as code: input kinds and their columns, output tables.
 
 Every stage refers to these names instead of repeating string literals.
 """
 
 from __future__ import annotations
 
+#: The version of docs/contract.md this code implements in full (written to run.json).
 CONTRACT_VERSION = "1.1"
 
 #: kind -> canonical columns; the first column is the kind's id (unique within the kind).
@@ -38,8 +39,6 @@ KINDS: dict[str, tuple[str, ...]] = {
     "ma_activities": ("activity_id", "lead_id", "activity_on", "activity_type", "program", "program_department"),
 }
 
-#: Kinds whose records name a company (every one of them gets an account_id).
-COMPANY_KINDS = ("cards", "crm_accounts", "crm_contacts", "crm_leads", "crm_opportunities", "ma_leads")
 #: Kinds whose records are about one person.
 PERSON_KINDS = ("cards", "crm_contacts", "crm_leads", "ma_leads")
 #: Date-valued columns per kind (parsed to ISO dates by the loader).
@@ -57,21 +56,22 @@ def id_column(kind: str) -> str:
     return KINDS[kind][0]
 
 
-def record_key(kind: str, source_id: str) -> str:
-    return f"{kind}:{source_id}"
-
-
 #: Output tables (file stem -> required columns), in the order the pipeline writes them.
 OUTPUTS: dict[str, tuple[str, ...]] = {
     "records": ("record_key", "kind", "account_id", "person_id"),
     "accounts": ("account_id", "name", "corporate_number", "domains", "n_records"),
     "persons": ("person_id", "account_id", "name", "department", "title", "rank"),
     "touches": ("account_id", "person_id", "counterpart_department", "internal_department", "touched_on",
-                "record_key"),
+                "record_key", "kind", "owner_name"),
     "committee_edges": ("account_id", "src", "dst", "relation"),
-    "collisions": ("level", "account_id", "counterpart_department", "person_id", "internal_departments",
-                   "window_start", "window_end", "severity", "evidence"),
-    "key_person_gaps": ("account_id", "counterpart_department", "gap_type", "person_id", "evidence"),
+    "collisions": ("flag_id", "level", "account_id", "counterpart_department", "person_id", "internal_departments",
+                   "internal_owners", "window_start", "window_end", "severity", "evidence", "status",
+                   "first_seen_on"),
+    "key_person_gaps": ("flag_id", "account_id", "counterpart_department", "gap_type", "person_id", "evidence",
+                        "status", "first_seen_on"),
+    "flag_history": ("flag_id", "flag_type", "account_id", "status", "as_of", "run_at"),
+    "runs": ("run_at", "as_of", "input_rows", "records", "accounts", "persons", "collisions", "gaps",
+             "abm_version"),
     "quarantine": ("source_file", "row_number", "kind", "reason", "raw"),
     "id_history": ("id", "kind", "change", "new_id", "run_at"),
 }
@@ -121,7 +121,7 @@ NORMALIZED_SCHEMA: dict[str, str] = {
     "email": "str",                # lower-cased full address
     "has_person": "bool",          # the record is about one person
     # organisation
-    "department": "str",           # counterpart department, normalised (abm.normalize.org)
+    "department": "str",           # counterpart department, normalised (abm.normalize.departments)
     "department_raw": "str",
     "title": "str",                # as written (NFKC)
     "rank": "int",                 # 0-9 from the contract's rank table

@@ -17,6 +17,8 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from abm.bi import create_bi_objects
+
 #: a cell starting with one of these is a formula to Excel / LibreOffice / Google Sheets
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 
@@ -50,7 +52,7 @@ def excel_safe(df: pl.DataFrame) -> pl.DataFrame:
         col = pl.col(name)
         if isinstance(dtype, pl.List):
             col = col.cast(pl.List(pl.Utf8)).list.join(" | ")
-            dtype = pl.Utf8
+            dtype = pl.String()
         if dtype == pl.Utf8:
             starts = pl.any_horizontal([col.str.starts_with(p) for p in FORMULA_PREFIXES])
             col = pl.when(starts.fill_null(False)).then(pl.lit("'") + col).otherwise(col)
@@ -72,6 +74,7 @@ def write_tables(stage: Path, tables: Mapping[str, pl.DataFrame], csv: bool = Tr
         for name in tables:
             path = str(stage / f"{name}.parquet").replace("'", "''")
             con.execute(f"CREATE TABLE \"{name}\" AS SELECT * FROM read_parquet('{path}')")
+        create_bi_objects(con, set(tables))
     finally:
         con.close()
     if csv:

@@ -24,12 +24,12 @@ import networkx as nx
 import polars as pl
 
 from abm.detect.touches import with_dates
+from abm.normalize.departments import DepartmentRules, default_departments
 
 EDGE_SCHEMA: dict[str, pl.DataType] = {
     "account_id": pl.String(), "src": pl.String(), "dst": pl.String(), "relation": pl.String(),
     "weight": pl.Int64(), "first_on": pl.Date(), "last_on": pl.Date(),
 }
-RELATIONS = ("member_of", "part_of", "reports_to", "knows")
 _SEP = "/"
 
 
@@ -53,12 +53,69 @@ def _prefixes(frame: pl.DataFrame, column: str, include_self: bool) -> pl.DataFr
             .drop("_segs"))
 
 
-def resolve_departments(records: pl.DataFrame) -> pl.DataFrame:
-    """Within each account, rewrite a leaf department to the one full path that ends with it.
+def merge_unit_variants(records: pl.DataFrame, rules: DepartmentRules | None = None) -> pl.DataFrame:
+    """Within each account, one stem written with two units of a ``unit_variants`` group (経営企画室 and
+    経営企画部) is one department, unless one sits under the other (経営企画部/経営企画室).
+
+    The unit kept is the one written out in Japanese on most of the account's records (an English
+    "Dept." / "Office" or a bare 経営企画 only guesses the unit), then the default unit (部), then the
+    one on most records.
+    """
+    dr = rules or default_departments()
+    raw = "department_raw" if "department_raw" in records.columns else "department"
+    rows = records.filter(pl.col("account_id").is_not_null() & pl.col("department").is_not_null())
+    if not dr.unit_variants or rows.is_empty():
+        return records
+    segs = pl.col("department").str.split(_SEP)
+    leaf, prefix = segs.list.last(), segs.list.head(segs.list.len() - 1).list.join(_SEP)
+    canon_units = sorted(dr.unit_levels, key=lambda u: (-len(u), u))
+    unit = pl.coalesce(pl.when(leaf.str.ends_with(u)).then(pl.lit(u)) for u in canon_units)
+    rows = (rows.select("account_id", "department", pl.col(raw).alias("_raw"), leaf.alias("_leaf"),
+                        prefix.alias("_prefix"), unit.alias("_unit"))
+            .with_columns(pl.col("_leaf").str.head(-pl.col("_unit").str.len_chars().cast(pl.Int64)).alias("_stem")))
+    moves = []
+    for group in dr.unit_variants:
+        others = [pl.col("_raw").str.contains(u, literal=True) for u in sorted(group)]
+        japanese = pl.col("_raw").str.contains(r"[\u3040-\u30ff\u3400-\u9fff]")
+        nested = pl.any_horizontal((pl.lit(_SEP) + pl.col("_prefix") + _SEP)
+                                   .str.contains(pl.lit(_SEP) + pl.col("_stem") + u + _SEP, literal=True)
+                                   for u in sorted(group))
+        cand = (rows.filter(pl.col("_unit").is_in(sorted(group)) & (pl.col("_stem").str.len_chars() > 0))
+                .with_columns(nested.alias("_nested"),
+                              (japanese & (pl.col("_raw").str.contains(pl.col("_stem") + pl.col("_unit"), literal=True)
+                                           | (pl.col("_raw").str.contains(pl.col("_unit"), literal=True)
+                                              & (pl.sum_horizontal(others) == 1)))).alias("_written")))
+        stems = cand.group_by("account_id", "_stem").agg(
+            pl.col("_unit").n_unique().alias("_n_units"), pl.col("_nested").any().alias("_any_nested"))
+        merged = cand.join(stems.filter((pl.col("_n_units") > 1) & ~pl.col("_any_nested")),
+                           on=["account_id", "_stem"]).drop("_n_units", "_any_nested")
+        winner = (merged.group_by("account_id", "_stem", "_unit")
+                  .agg(pl.col("_written").sum().alias("_w"), pl.len().alias("_n"))
+                  .sort(["account_id", "_stem", "_w", pl.col("_unit") == dr.default_unit, "_n", "_unit"],
+                        descending=[False, False, True, True, True, False])
+                  .group_by("account_id", "_stem", maintain_order=True).first()
+                  .select("account_id", "_stem", pl.col("_unit").alias("_keep")))
+        moves.append(merged.join(winner, on=["account_id", "_stem"])
+                     .filter(pl.col("_unit") != pl.col("_keep"))
+                     .select("account_id", "department",
+                             pl.concat_str([pl.when(pl.col("_prefix") != "").then(pl.col("_prefix") + _SEP),
+                                            pl.col("_stem"), pl.col("_keep")], ignore_nulls=True).alias("_to"))
+                     .unique())
+    moved = pl.concat(moves)
+    if moved.is_empty():
+        return records
+    return (records.join(moved, on=["account_id", "department"], how="left", maintain_order="left")
+            .with_columns(pl.coalesce("_to", "department").alias("department")).drop("_to"))
+
+
+def resolve_departments(records: pl.DataFrame, rules: DepartmentRules | None = None) -> pl.DataFrame:
+    """Within each account, one department per stem written with interchangeable units
+    (``merge_unit_variants``), then a leaf department rewritten to the one full path that ends with it.
 
     "第一営業部" becomes "営業本部/第一営業部" when that path is written elsewhere in the same account
     and no other path (that is not itself a suffix of it) also ends with "第一営業部".
     """
+    records = merge_unit_variants(records, rules)
     depts = (records.filter(pl.col("account_id").is_not_null() & pl.col("department").is_not_null())
              .select("account_id", "department").unique())
     candidates = (_suffixes(depts.rename({"department": "full"}), "full")

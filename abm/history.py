@@ -13,10 +13,17 @@ from pathlib import Path
 
 import polars as pl
 
-SCHEMA = {"id": pl.Utf8, "kind": pl.Utf8, "change": pl.Utf8, "new_id": pl.Utf8, "run_at": pl.Utf8}
+SCHEMA: dict[str, pl.DataType] = {"id": pl.String(), "kind": pl.String(), "change": pl.String(),
+                                  "new_id": pl.String(), "run_at": pl.Datetime("us")}
 
 
-def _changes(old: pl.DataFrame, new: pl.DataFrame, column: str, kind: str, run_at: str) -> pl.DataFrame:
+def iso_utc_text_to_timestamp(column: str) -> pl.Expr:
+    """``2025-05-01T03:00:00+00:00`` (how run_at was once written, always UTC) → naive UTC timestamp."""
+    return (pl.col(column).cast(pl.String).str.slice(0, 19).str.replace("T", " ")
+            .str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False, time_unit="us").alias(column))
+
+
+def _changes(old: pl.DataFrame, new: pl.DataFrame, column: str, kind: str, run_at: datetime) -> pl.DataFrame:
     before = old.select("record_key", pl.col(column).alias("id")).drop_nulls("id")
     after = new.select("record_key", pl.col(column).alias("new_id"))
     still = set(after.get_column("new_id").drop_nulls().unique().to_list())
@@ -27,12 +34,14 @@ def _changes(old: pl.DataFrame, new: pl.DataFrame, column: str, kind: str, run_a
         .when(pl.col("targets").list.len() == 1).then(pl.lit("merged_into"))
         .otherwise(pl.lit("split_from")).alias("change"),
     ).explode("targets").rename({"targets": "new_id"})
-    return rows.select("id", pl.lit(kind).alias("kind"), "change", "new_id", pl.lit(run_at).alias("run_at"))
+    return rows.select("id", pl.lit(kind).alias("kind"), "change", "new_id",
+                       pl.lit(run_at).cast(pl.Datetime("us")).alias("run_at"))
 
 
 def id_history(previous_out: Path, records: pl.DataFrame, run_at: datetime) -> pl.DataFrame:
-    """History rows for this run (empty on a first run), followed by the previous run's history."""
-    stamp = run_at.isoformat(timespec="seconds")
+    """History rows for this run (empty on a first run), followed by the previous run's history.
+    ``run_at`` is a naive UTC timestamp (DuckDB TIMESTAMP); a previous history with ISO text is converted."""
+    stamp = run_at.replace(tzinfo=None)
     prev_records = previous_out / "records.parquet"
     if not prev_records.exists():
         return pl.DataFrame(schema=SCHEMA)
@@ -43,5 +52,8 @@ def id_history(previous_out: Path, records: pl.DataFrame, run_at: datetime) -> p
     ]
     prev_history = previous_out / "id_history.parquet"
     if prev_history.exists():
-        rows.append(pl.read_parquet(prev_history).cast(SCHEMA))  # type: ignore[arg-type]
+        prev = pl.read_parquet(prev_history)
+        if prev.schema.get("run_at") == pl.Utf8:   # written before run_at was a timestamp
+            prev = prev.with_columns(iso_utc_text_to_timestamp("run_at"))
+        rows.append(prev.cast(SCHEMA))  # type: ignore[arg-type]
     return pl.concat([r.cast(SCHEMA) for r in rows]).unique(maintain_order=True)  # type: ignore[arg-type]

@@ -23,8 +23,9 @@ from abm import __version__
 from abm.contract import CONTRACT_VERSION
 from abm.detect.collisions import detect_collisions
 from abm.detect.current import current_persons
+from abm.detect.flags import track_flags
 from abm.detect.gaps import detect_gaps
-from abm.detect.policy import detect_policy
+from abm.detect.policy import SEVERITY_RANK, detect_policy
 from abm.detect.touches import TOUCH_KINDS, build_touches
 from abm.errors import InputError
 from abm.explain import write_evidence
@@ -33,11 +34,14 @@ from abm.graph import committee_edges, resolve_departments, write_graphs
 from abm.history import id_history
 from abm.linkage.spec import linkage_specs
 from abm.load import load_inputs
+from abm.normalize.departments import department_rules
 from abm.normalize.records import normalize_records
 from abm.normalize.text import text_rules
 from abm.report.html import write_report
+from abm.report.xlsx import write_xlsx
 from abm.resolve import resolve
 from abm.rules import load_rules
+from abm.runs import runs_table
 from abm.settings import Settings
 from abm.tables import accounts_table, records_table
 
@@ -54,10 +58,13 @@ class RunResult:
 
 
 class _Timer:
-    def __init__(self) -> None:
+    def __init__(self, on_stage: Callable[[str], None] | None = None) -> None:
         self.timings: dict[str, float] = {}
+        self.on_stage = on_stage
 
     def __call__(self, stage: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        if self.on_stage is not None:
+            self.on_stage(stage)
         start = time.perf_counter()
         result = fn(*args, **kwargs)
         self.timings[stage] = round(time.perf_counter() - start, 3)
@@ -85,10 +92,11 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def run(settings: Settings) -> RunResult:
-    """Run every stage on ``settings.input_dir`` and publish the outputs to ``settings.out_dir``."""
+def run(settings: Settings, on_stage: Callable[[str], None] | None = None) -> RunResult:
+    """Run every stage on ``settings.input_dir`` and publish the outputs to ``settings.out_dir``.
+    ``on_stage(name)`` is called as each stage starts (the CLI's progress display)."""
     started = datetime.now(UTC)
-    timer = _Timer()
+    timer = _Timer(on_stage)
     rules = timer("rules", load_rules, settings.rules_dir)
     loaded = timer("load", load_inputs, settings.input_dir, rules)
     if not any("rows_read" in f for f in loaded.files):
@@ -98,21 +106,23 @@ def run(settings: Settings) -> RunResult:
     records = timer("normalize", normalize_records, loaded.tables, rules)
     as_of = settings.as_of or default_as_of(records)
     resolution = timer("resolve", resolve, records, rules.view(linkage_specs), rules.view(text_rules).romaji_folds)
-    resolved = timer("departments", resolve_departments, resolution.records)
+    resolved = timer("departments", resolve_departments, resolution.records, rules.view(department_rules))
     policy = rules.view(detect_policy)
     touches = timer("touches", build_touches, resolved, as_of)
     persons = timer("persons", current_persons, resolved, as_of)
     edges = timer("graph", committee_edges, resolved, persons, touches)
     collisions = timer("collisions", detect_collisions, touches, resolved, policy, as_of)
     gaps = timer("gaps", detect_gaps, touches, persons, resolved, policy, as_of)
-    accounts = timer("accounts", accounts_table, resolved)
     records_out = records_table(resolved)
     history = id_history(settings.out_dir, records_out, started)
+    flags = timer("flags", track_flags, settings.out_dir, collisions, gaps, as_of, started, history)
+    collisions, gaps = flags.collisions, flags.gaps
+    accounts = timer("accounts", accounts_table, resolved)
 
     tables = {
         "records": records_out, "accounts": accounts, "persons": persons, "touches": touches,
         "committee_edges": edges, "collisions": collisions, "key_person_gaps": gaps,
-        "quarantine": loaded.quarantine, "id_history": history,
+        "quarantine": loaded.quarantine, "id_history": history, "flag_history": flags.history,
     }
     counts: dict[str, Any] = {name: df.height for name, df in tables.items()}
     counts["input_rows"] = sum(df.height for df in loaded.tables.values()) + loaded.quarantine.height
@@ -121,6 +131,9 @@ def run(settings: Settings) -> RunResult:
     counts["rows_without_touch_owner"] = int((~records.get_column("makes_touch").fill_null(True)).sum())
     counts["collisions_by_level"] = _value_counts(collisions, "level")
     counts["gaps_by_type"] = _value_counts(gaps, "gap_type")
+    counts["critical_collisions"] = int((collisions.get_column("severity") == "critical").sum())
+    counts["flags"] = flags.counts
+    tables["runs"] = runs_table(settings.out_dir, started, as_of, counts, __version__)
 
     with staged(settings.out_dir) as stage:
         timer("export", write_tables, stage, tables)
@@ -128,7 +141,8 @@ def run(settings: Settings) -> RunResult:
         # graph is one call away from committee_edges (abm.graph.account_graph)
         timer("graphs", write_graphs, edges, stage / "graphs",
               _most_urgent_accounts(collisions, gaps, settings.graph_files))
-        timer("report", write_report, stage / "report.html", tables, as_of, counts)
+        timer("report", write_report, stage / "report.html", tables, as_of, counts, settings.report_lang)
+        timer("xlsx", write_xlsx, stage / "report.xlsx", tables)
         write_evidence(stage, resolution.accounts, resolution.persons, resolution.moves)
         if settings.keep_intermediate:
             (stage / "stages").mkdir()
@@ -157,13 +171,10 @@ def run(settings: Settings) -> RunResult:
     return RunResult(out_dir=settings.out_dir, as_of=as_of, counts=counts, timings=timer.timings)
 
 
-SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
-
-
 def _most_urgent_accounts(collisions: pl.DataFrame, gaps: pl.DataFrame, limit: int) -> list[str]:
     """Accounts with a flag, most severe collision first (then gaps), at most ``limit``."""
     ranked = pl.concat([
-        collisions.select("account_id", pl.col("severity").replace_strict(SEVERITY_RANK, default=4,
+        collisions.select("account_id", pl.col("severity").replace_strict(SEVERITY_RANK, default=len(SEVERITY_RANK),
                                                                            return_dtype=pl.Int32).alias("rank")),
         gaps.select("account_id", pl.lit(5, dtype=pl.Int32).alias("rank")),
     ]).group_by("account_id").agg(pl.col("rank").min()).sort("rank", "account_id")

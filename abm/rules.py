@@ -30,7 +30,8 @@ VALIDATORS: tuple[str, ...] = (
     "abm.normalize.reading:reading_rules",
     "abm.normalize.contact:contact_rules",
     "abm.normalize.person:person_rules",
-    "abm.normalize.org:org_rules",
+    "abm.normalize.titles:title_rules",
+    "abm.normalize.departments:department_rules",
     "abm.normalize.records:records_rules",
     "abm.linkage.spec:linkage_specs",
     "abm.detect.policy:detect_policy",
@@ -60,10 +61,6 @@ class Rules:
         if parser not in self._views:
             self._views[parser] = parser(self)
         return self._views[parser]
-
-    def fingerprint(self) -> dict[str, int]:
-        """File name -> size of its text; written to run.json so a run names the rules it used."""
-        return {name: len(yaml.safe_dump(doc, allow_unicode=True)) for name, doc in sorted(self.documents.items())}
 
 
 def _read(path: Path) -> Any:

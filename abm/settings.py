@@ -15,3 +15,4 @@ class Settings:
     as_of: date | None = None              # None: the latest touch date in the data
     keep_intermediate: bool = False        # also write every stage's table to OUT_DIR/stages/
     graph_files: int = 500                 # per-account graph files for the most urgent accounts
+    report_lang: str = "ja"                # labels of report.html (abm/report/messages.yaml)

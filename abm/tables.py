@@ -17,16 +17,31 @@ def records_table(resolved: pl.DataFrame) -> pl.DataFrame:
     ).with_columns(pl.col("account_score").fill_nan(None), pl.col("person_score").fill_nan(None)).sort("record_key")
 
 
+#: a name written in Japanese script (kanji, hiragana or katakana) — the name Japanese users know
+JAPANESE_SCRIPT = r"[\p{Han}\p{Hiragana}\p{Katakana}]"
+
+
 def accounts_table(resolved: pl.DataFrame) -> pl.DataFrame:
-    """One row per account. The name is the spelling most records use (a CRM account record counts
-    one and a half, so it wins ties): scanned cards and web forms outvote one English CRM entry."""
+    """One row per account. The name is the spelling Japanese users know: among the names written
+    in Japanese script (when there is one), the one most records use (a CRM account record counts
+    one and a half, so it wins ties); an English CRM name is used only when no record spells the
+    company in Japanese. ``names`` lists every spelling, most used first; ``postal_codes`` and
+    ``phones`` tell apart same-named companies beside prefecture, domains and corporate_number."""
     named = resolved.filter(pl.col("account_id").is_not_null())
-    votes = (
+    spellings = (
         named.filter(pl.col("company_name").is_not_null())
         .with_columns(pl.when(pl.col("kind") == "crm_accounts").then(1.5).otherwise(1.0).alias("__vote"))
         .group_by("account_id", "company_name").agg(pl.col("__vote").sum())
-        .sort(["account_id", "__vote", "company_name"], descending=[False, True, False])
-        .group_by("account_id", maintain_order=True).agg(pl.col("company_name").first().alias("__voted_name"))
+        .with_columns(pl.col("company_name").str.contains(JAPANESE_SCRIPT).alias("__japanese"))
+        .sort(["account_id", "__japanese", "__vote", "company_name"], descending=[False, True, True, False])
+    )
+    votes = spellings.group_by("account_id", maintain_order=True).agg(
+        pl.col("company_name").first().alias("__voted_name"))
+    names = (spellings.sort(["account_id", "__vote", "company_name"], descending=[False, True, False])
+             .group_by("account_id", maintain_order=True).agg(pl.col("company_name").alias("names")))
+    contacts = named.group_by("account_id").agg(
+        pl.col("postal_code").drop_nulls().unique().sort().alias("postal_codes"),
+        pl.col("phone").filter(pl.col("kind") == "crm_accounts").drop_nulls().unique().sort().alias("phones"),
     )
     domains = (
         named.filter(pl.col("company_domain").is_not_null())
@@ -49,10 +64,11 @@ def accounts_table(resolved: pl.DataFrame) -> pl.DataFrame:
     )
     out = (
         base.join(votes, on="account_id", how="left").join(domains, on="account_id", how="left")
+        .join(names, on="account_id", how="left").join(contacts, on="account_id", how="left")
         .with_columns(
             pl.col("__voted_name").alias("name"),
             pl.col("__numbers").list.first().alias("corporate_number"),
-            pl.col("domains").fill_null(pl.lit([], dtype=pl.List(pl.Utf8))),
+            *[pl.col(c).fill_null(pl.lit([], dtype=pl.List(pl.Utf8))) for c in ("domains", "names")],
             # low: nothing but a web form with a webmail address, linked to no other record
             pl.when(pl.col("__webmail_only") & pl.col("max_link_score").is_null()).then(pl.lit("low"))
             .when(pl.col("__naming") == 1).then(pl.lit("single_record"))
@@ -61,5 +77,5 @@ def accounts_table(resolved: pl.DataFrame) -> pl.DataFrame:
     )
     return out.select(
         "account_id", "name", "corporate_number", "domains", "n_records", "n_persons", "legal_form", "prefecture",
-        "kinds", "confidence",
+        "kinds", "confidence", "names", "postal_codes", "phones",
     ).sort("account_id")

@@ -110,3 +110,25 @@ def test_an_empty_input_directory_is_an_error_not_an_empty_night(tmp_path: Path)
     assert result.exit_code == 2
     assert "holds no data file" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_logging_configures_abm_logger_and_leaves_root_alone():
+    import logging
+
+    from abm.cli import _setup_logging
+
+    root = logging.getLogger()
+    root_handlers, root_level = list(root.handlers), root.level
+    abm_logger = logging.getLogger("abm")
+    before = list(abm_logger.handlers)
+    try:
+        _setup_logging(verbose=1, quiet=False)
+        _setup_logging(verbose=0, quiet=True)   # called again: replaces its handler, does not add one
+        ours = [h for h in abm_logger.handlers if h.get_name() == "abm-cli"]
+        assert len(ours) == 1
+        assert abm_logger.level == logging.ERROR   # -q: nothing but errors
+        assert root.handlers == root_handlers and root.level == root_level
+    finally:
+        for h in [h for h in abm_logger.handlers if h not in before]:
+            abm_logger.removeHandler(h)
+        abm_logger.setLevel(logging.NOTSET)

@@ -12,7 +12,7 @@ from abm.contract import OUTPUTS
 from abm.detect.collisions import detect_collisions
 from abm.detect.policy import Policy
 from abm.detect.touches import build_touches
-from abm.normalize.org import normalize_internal_department
+from abm.normalize.departments import normalize_internal_department
 from tests.test_detect_frames import AS_OF, card, contact, make_records, opportunity
 
 POLICY = Policy()
@@ -36,7 +36,7 @@ def test_person_collision_with_evidence_and_window() -> None:
         card("C1", "A", "P1", "営業部", "第一営業部", _days_ago(10)),
         card("C2", "A", "P1", "営業部", "第二営業部", _days_ago(5)),
     ])
-    assert tuple(out.columns[:9]) == OUTPUTS["collisions"]
+    assert tuple(out.columns[:10]) == OUTPUTS["collisions"][1:11]
     assert _levels(out) == [("person", "営業部", "P1")]   # department and account are covered by it
     row = out.row(0, named=True)
     assert row["internal_departments"] == ["第一営業部", "第二営業部"]
@@ -162,7 +162,7 @@ def test_excluded_internal_department_does_not_count() -> None:
 
 def test_no_touches_gives_an_empty_table_with_the_columns() -> None:
     out = _collide([])
-    assert out.height == 0 and tuple(out.columns[:9]) == OUTPUTS["collisions"]
+    assert out.height == 0 and tuple(out.columns[:10]) == OUTPUTS["collisions"][1:11]
     assert out.schema["internal_departments"] == pl.List(pl.String)
 
 

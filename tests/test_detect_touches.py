@@ -18,7 +18,7 @@ def _touch_dates(touches: pl.DataFrame, key: str) -> list[date]:
 
 def test_touch_table_has_contract_columns_first() -> None:
     touches = build_touches(make_records([card("C1", "A", "P", "営業部", "第一営業部", "2025-06-01")]), AS_OF)
-    assert tuple(touches.columns[:6]) == OUTPUTS["touches"]
+    assert tuple(touches.columns[:8]) == OUTPUTS["touches"]
     assert {"kind", "product", "is_open_opportunity"} <= set(touches.columns)
 
 

@@ -42,7 +42,7 @@ def test_hostile_names_survive_as_data_and_are_escaped(tmp_path: Path):
     assert FORMULA in accounts["name"].to_list()
     html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert "<script>alert" not in html
-    assert "&lt;script&gt;" in html
+    assert "\\u003cscript\\u003ealert" in html   # kept as data in the report's embedded JSON
     assert "<b>product</b>" not in html
     csv = pl.read_csv(tmp_path / "out" / "csv" / "accounts.csv", infer_schema=False)
     assert "'" + FORMULA in csv["name"].to_list()

@@ -8,6 +8,7 @@ from typing import Any
 
 import networkx as nx
 import polars as pl
+import pytest
 
 from abm.contract import OUTPUTS
 from abm.detect.current import current_persons
@@ -120,3 +121,43 @@ def test_empty_inputs() -> None:
     edges = committee_edges(records, persons, build_touches(records, AS_OF))
     assert edges.height == 0 and tuple(edges.columns[:4]) == OUTPUTS["committee_edges"]
     assert resolve_departments(records).height == 0
+
+
+def _merged(rows: list[tuple[str, str, str | None, str | None]]) -> dict[str, str | None]:
+    """rows: (card id, account, department, department as written) -> department after resolution."""
+    return _departments([card(sid, acc, None, dept, None, "2025-01-01", department_raw=raw)
+                         for sid, acc, dept, raw in rows])
+
+
+UNIT_VARIANTS = [
+    # one stem written with 室 and 部 in one account is one department: the unit written in Japanese wins
+    ([("1", "A", "経営企画室", "経営企画室"), ("2", "A", "経営企画部", "Corporate Planning Dept."),
+      ("3", "A", "経営企画部", "経営企画")],
+     {"1": "経営企画室", "2": "経営企画室", "3": "経営企画室"}),
+    ([("1", "A", "DX推進室", "DX推進室"), ("2", "A", "DX推進部", "DX推進部"), ("3", "A", "DX推進部", "デジタル推進部"),
+      ("4", "A", "DX推進部", "ＤＸ推進部")],
+     {"1": "DX推進部", "2": "DX推進部", "3": "DX推進部", "4": "DX推進部"}),
+    # a tie of written units: the default unit (部), however many English names say "Office"
+    ([("1", "A", "品質保証室", "品質保証室"), ("2", "A", "品質保証部", "品質保証部"),
+      ("3", "A", "品質保証室", "Quality Assurance Office"), ("4", "A", "品質保証室", "QA Office")],
+     {"1": "品質保証部", "2": "品質保証部", "3": "品質保証部", "4": "品質保証部"}),
+    # nothing written in Japanese: the default unit
+    ([("1", "A", "経営企画室", "Corporate Planning Office"), ("2", "A", "経営企画部", "Corporate Planning Dept.")],
+     {"1": "経営企画部", "2": "経営企画部"}),
+    # the variant under a parent path follows the unit; the parent path then takes the leaf
+    ([("1", "A", "管理本部/経営企画部", "管理本部 経営企画部"), ("2", "A", "経営企画室", "経営企画室")],
+     {"1": "管理本部/経営企画部", "2": "管理本部/経営企画部"}),
+    # one nested under the other are two departments; other accounts and other stems are untouched
+    ([("1", "A", "経営企画部/経営企画室", "経営企画部 経営企画室"), ("2", "A", "経営企画部", "経営企画部"),
+      ("3", "B", "経営企画室", "経営企画室"), ("4", "A", "総務部", "総務部"), ("5", "A", "社長室", "社長室")],
+     {"1": "経営企画部/経営企画室", "2": "経営企画部", "3": "経営企画室", "4": "総務部", "5": "社長室"}),
+    # 本部 is not 部: 営業本部 and 営業部 are two levels
+    ([("1", "A", "営業本部", "営業本部"), ("2", "A", "営業室", "営業室")], {"1": "営業本部", "2": "営業室"}),
+]
+
+
+@pytest.mark.parametrize(("rows", "expected"), UNIT_VARIANTS)
+def test_unit_variants_of_one_stem_are_one_department_per_account(
+        rows: list[tuple[str, str, str | None, str | None]], expected: dict[str, str]) -> None:
+    got = _merged(rows)
+    assert got == {f"cards:{k}": v for k, v in expected.items()}

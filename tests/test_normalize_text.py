@@ -102,3 +102,11 @@ def test_properties(s):
     assert set(r) <= set("abcdefghijklmnopqrstuvwxyz0123456789 ")
     key = T.fold_romaji(r, TR.romaji_folds)
     assert T.fold_romaji(key, TR.romaji_folds) == key
+
+
+@pytest.mark.parametrize(("raw", "folded"), [
+    ("第ー営業部", "第一営業部"), ("マ一ケティング部", "マーケティング部"), ("ﾏｰｹﾃｨﾝｸﾞ", "マーケティング"),
+    ("セ-ルス", "セールス"), ("ＤＸ推進　室", "DX推進室"), ("  営業部\t", "営業部"), ("ー", "一"), (None, ""), ("", ""),
+])
+def test_fold_label(raw: str | None, folded: str) -> None:
+    assert T.fold_label(raw) == folded

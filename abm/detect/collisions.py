@@ -8,6 +8,9 @@ department) covers all of its internal departments; an account-level one only wh
 department-level collision of the account covers all of its internal departments.
 Severity: ``critical`` when open opportunities come from two departments, or the same product from
 two departments (policy thresholds); otherwise by level (person high, department medium, account low).
+Each row names ``internal_owners`` (our people whose touches in the window make it) and the open
+opportunities behind it (count, summed amount, products, stages). ``flag_id``, ``status`` and
+``first_seen_on`` are added by ``abm.detect.flags``.
 """
 
 from __future__ import annotations
@@ -24,11 +27,13 @@ log = logging.getLogger(__name__)
 
 COLLISION_SCHEMA: dict[str, pl.DataType] = {
     "level": pl.String(), "account_id": pl.String(), "counterpart_department": pl.String(),
-    "person_id": pl.String(), "internal_departments": pl.List(pl.String()), "window_start": pl.Date(),
+    "person_id": pl.String(), "internal_departments": pl.List(pl.String()),
+    "internal_owners": pl.List(pl.String()), "window_start": pl.Date(),
     "window_end": pl.Date(), "severity": pl.String(), "evidence": pl.List(pl.String()),
     "products": pl.List(pl.String()), "open_opportunity_departments": pl.List(pl.String()),
     "critical_products": pl.List(pl.String()), "first_touched_on": pl.Date(), "last_touched_on": pl.Date(),
-    "n_touches": pl.Int64(),
+    "n_touches": pl.Int64(), "open_opportunities": pl.Int64(), "open_opportunity_amount": pl.Float64(),
+    "open_opportunity_products": pl.List(pl.String()), "open_opportunity_stages": pl.List(pl.String()),
 }
 _KEYS = {"person": ["account_id", "person_id"], "department": ["account_id", "counterpart_department"],
          "account": ["account_id"]}
@@ -49,6 +54,7 @@ def _groups(touches: pl.DataFrame, level: str, policy: Policy) -> pl.DataFrame:
     groups = (touches.filter(pl.all_horizontal(pl.col(k).is_not_null() for k in keys))
               .group_by(keys).agg(
                   sorted_unique.alias("internal_departments"),
+                  pl.col("owner_name").drop_nulls().unique().sort().alias("internal_owners"),
                   pl.col("record_key").unique().sort().alias("evidence"),
                   pl.col("product").drop_nulls().unique().sort().alias("products"),
                   pl.col("internal_department").filter(pl.col("is_open_opportunity")).unique().sort()
@@ -57,6 +63,19 @@ def _groups(touches: pl.DataFrame, level: str, policy: Policy) -> pl.DataFrame:
                   pl.col("touched_on").max().alias("last_touched_on"),
                   pl.len().cast(pl.Int64).alias("n_touches"))
               .filter(pl.col("internal_departments").list.len() >= policy.min_internal_departments))
+    # the open opportunities behind it, each counted once
+    opened = (touches.filter(pl.col("is_open_opportunity").fill_null(False)
+                             & pl.all_horizontal(pl.col(k).is_not_null() for k in keys))
+              .unique([*keys, "record_key"])
+              .group_by(keys).agg(
+                  pl.len().cast(pl.Int64).alias("open_opportunities"),
+                  pl.col("amount").sum().alias("open_opportunity_amount"),
+                  pl.col("product").drop_nulls().unique().sort().alias("open_opportunity_products"),
+                  pl.col("stage").drop_nulls().unique().sort().alias("open_opportunity_stages")))
+    groups = groups.join(opened, on=keys, how="left").with_columns(
+        pl.col("open_opportunities").fill_null(0), pl.col("open_opportunity_amount").fill_null(0.0),
+        pl.col("open_opportunity_products").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+        pl.col("open_opportunity_stages").fill_null(pl.lit([], dtype=pl.List(pl.String))))
     products = (touches.filter(pl.col("product").is_not_null()
                                & pl.all_horizontal(pl.col(k).is_not_null() for k in keys))
                 .group_by([*keys, "product"]).agg(pl.col("internal_department").n_unique().alias("_n"))

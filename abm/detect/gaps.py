@@ -8,10 +8,11 @@
   ``account_decision_maker_rank`` anywhere in the account (person_id null).
 - ``hidden_key_person``: engaged, has decision makers, and none of them is known through an internal
   department that touched it in the last ``holder_window_days`` days: one row per decision maker,
-  with holder_internal_departments (who holds the contact) and known_since.
+  with who holds the contact: holder_internal_departments and holder_owners (our people named on
+  the records about that decision maker), and known_since.
 - ``single_threaded``: engaged with exactly one person (person_id = that person).
 Evidence: the touches that make the department engaged (+ for hidden_key_person the records about
-that decision maker).
+that decision maker). ``flag_id``, ``status`` and ``first_seen_on`` are added by ``abm.detect.flags``.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ log = logging.getLogger(__name__)
 GAP_SCHEMA: dict[str, pl.DataType] = {
     "account_id": pl.String(), "counterpart_department": pl.String(), "gap_type": pl.String(),
     "person_id": pl.String(), "evidence": pl.List(pl.String()),
-    "holder_internal_departments": pl.List(pl.String()), "known_since": pl.Date(),
+    "holder_internal_departments": pl.List(pl.String()), "holder_owners": pl.List(pl.String()),
+    "known_since": pl.Date(),
     "engaging_internal_departments": pl.List(pl.String()), "n_touches": pl.Int64(),
     "has_open_opportunity": pl.Boolean(), "n_people": pl.Int64(), "n_decision_makers": pl.Int64(),
 }
@@ -85,8 +87,13 @@ def detect_gaps(touches: pl.DataFrame, persons: pl.DataFrame, records: pl.DataFr
     holds = (makers.with_columns(pl.col("known_through").list.set_intersection("engaging_internal_departments")
                                  .list.len().alias("_shared"))
              .group_by(_DEPT).agg((pl.col("_shared") > 0).any().alias("_reached")))
+    owners = records.select("record_key", pl.when(pl.col("makes_touch").fill_null(True))
+                            .then(pl.col("owner_name")).alias("_owner"))
     about = (counterparts(records).filter(pl.col("counterpart_person_id").is_not_null())
-             .group_by("counterpart_person_id").agg(pl.col("record_key").alias("_records")))
+             .join(owners, on="record_key", how="left")
+             .group_by("counterpart_person_id").agg(pl.col("record_key").alias("_records"),
+                                                    pl.col("_owner").drop_nulls().unique().sort()
+                                                    .alias("holder_owners")))
     hidden = (makers.join(holds.filter(~pl.col("_reached")), on=_DEPT, how="semi")
               .join(about, left_on="person_id", right_on="counterpart_person_id", how="left")
               .with_columns(pl.lit("hidden_key_person").alias("gap_type"),

@@ -9,7 +9,10 @@ from abm.errors import RulesError
 from abm.rules import require, string_list
 
 _FILE = "policy.yaml"
+#: Collision severities, most severe first (the one place that orders them).
 SEVERITIES = ("critical", "high", "medium", "low")
+#: severity -> sort rank (0 = most severe); an unknown severity sorts after every known one.
+SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 LEVELS = ("person", "department", "account")
 
 
@@ -29,6 +32,9 @@ class Policy:
     excluded_internal_departments: frozenset[str] = frozenset()   # normalised names
 
 
+_DEFAULT = Policy()   # the defaults above are the only ones: policy.yaml may leave these keys out
+
+
 def _count(section: dict[str, Any], name: str, file: str, prefix: str, default: int | None = None) -> int:
     """A non-negative integer at ``prefix.name``; a RulesError naming that key otherwise."""
     value = section.get(name, default)
@@ -41,7 +47,7 @@ def _count(section: dict[str, Any], name: str, file: str, prefix: str, default: 
 
 def detect_policy(rules: Any) -> Policy:
     """Parse and validate policy.yaml (a RulesError names the file and key)."""
-    from abm.normalize.org import normalize_internal_department, org_rules
+    from abm.normalize.departments import department_rules, normalize_internal_department
 
     doc, file = rules.doc(_FILE), rules.path(_FILE)
     if not isinstance(doc, dict):
@@ -57,20 +63,21 @@ def detect_policy(rules: Any) -> Policy:
         raise RulesError(file, "collision.critical_when", "expected a mapping")
     crit = "collision.critical_when"   # 0 (or absent) switches a critical rule off
     excluded = string_list(doc.get("excluded_internal_departments") or [], file, "excluded_internal_departments")
-    org = rules.view(org_rules)
+    departments = rules.view(department_rules)
     policy = Policy(
         collision_window_days=_count(col, "window_days", file, "collision"),
-        min_internal_departments=_count(col, "min_internal_departments", file, "collision", 2),
+        min_internal_departments=_count(col, "min_internal_departments", file, "collision", _DEFAULT.min_internal_departments),
         severity_by_level={k: str(by_level[k]) for k in LEVELS},
         critical_open_opportunity_departments=_count(critical, "open_opportunity_departments", file, crit, 0),
         critical_same_product_departments=_count(critical, "same_product_departments", file, crit, 0),
         engagement_window_days=_count(gaps, "engagement_window_days", file, "gaps"),
         engaged_min_touches=_count(gaps, "engaged_min_touches", file, "gaps"),
-        holder_window_days=_count(gaps, "holder_window_days", file, "gaps", 180),
-        decision_maker_rank=_count(gaps, "decision_maker_rank", file, "gaps", 5),
-        account_decision_maker_rank=_count(gaps, "account_decision_maker_rank", file, "gaps", 7),
+        holder_window_days=_count(gaps, "holder_window_days", file, "gaps", _DEFAULT.holder_window_days),
+        decision_maker_rank=_count(gaps, "decision_maker_rank", file, "gaps", _DEFAULT.decision_maker_rank),
+        account_decision_maker_rank=_count(gaps, "account_decision_maker_rank", file, "gaps",
+                                           _DEFAULT.account_decision_maker_rank),
         excluded_internal_departments=frozenset(
-            d for e in excluded if (d := normalize_internal_department(e, org)) is not None),
+            d for e in excluded if (d := normalize_internal_department(e, departments)) is not None),
     )
     if policy.min_internal_departments < 2:
         raise RulesError(file, "collision.min_internal_departments", "a collision needs at least 2 departments")

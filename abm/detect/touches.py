@@ -27,8 +27,8 @@ REFERRING_KINDS = {"crm_opportunities": "contact_ref", "ma_activities": "account
 TOUCH_SCHEMA: dict[str, pl.DataType] = {
     "account_id": pl.String(), "person_id": pl.String(), "counterpart_department": pl.String(),
     "internal_department": pl.String(), "touched_on": pl.Date(), "record_key": pl.String(),
-    "kind": pl.String(), "product": pl.String(), "is_open_opportunity": pl.Boolean(),
-    "date_source": pl.String(),
+    "kind": pl.String(), "owner_name": pl.String(), "product": pl.String(), "stage": pl.String(),
+    "amount": pl.Float64(), "is_open_opportunity": pl.Boolean(), "date_source": pl.String(),
 }
 
 
@@ -67,7 +67,8 @@ def counterparts(records: pl.DataFrame) -> pl.DataFrame:
 
 
 def build_touches(records: pl.DataFrame, as_of: date) -> pl.DataFrame:
-    """touches.parquet: the contract's columns first, then kind, product, is_open_opportunity, date_source."""
+    """touches.parquet: the contract's columns (… record_key, kind, owner_name = our person, null when
+    unknown), then the opportunity's product, stage and amount, is_open_opportunity, date_source."""
     recs = with_dates(records)
     recs = (recs.filter(pl.col("kind").is_in(TOUCH_KINDS) & pl.col("makes_touch").fill_null(True))
             .join(counterparts(recs), on="record_key", how="left")
@@ -81,8 +82,8 @@ def build_touches(records: pl.DataFrame, as_of: date) -> pl.DataFrame:
     ]
     touches = (pl.concat([s.select(
         "account_id", pl.col("counterpart_person_id").alias("person_id"), "counterpart_department",
-        "internal_department", pl.col("touched_on").cast(pl.Date), "record_key", "kind", "product",
-        "is_open_opportunity", "date_source") for s in sources])
+        "internal_department", pl.col("touched_on").cast(pl.Date), "record_key", "kind", "owner_name", "product",
+        "stage", "amount", "is_open_opportunity", "date_source") for s in sources])
         .filter(pl.col("touched_on").is_not_null() & (pl.col("touched_on") <= as_of))
         # one touch per record and day (a contact created and last active the same day touches once)
         .unique(["record_key", "touched_on"], keep="first", maintain_order=True)

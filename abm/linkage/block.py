@@ -112,10 +112,10 @@ def block(units: pl.DataFrame, spec: LinkageSpec, con: duckdb.DuckDBPyConnection
                  spec.name, rule.name, part.height, windowed[rule.name], rule.window)
         parts.append(part.with_columns(pl.lit(i).alias("__rule_index")))
     con.unregister("__b")
-    schema = {f"{RID}_l": pl.UInt32, f"{RID}_r": pl.UInt32, "rule": pl.Utf8}
+    schema = pl.Schema({f"{RID}_l": pl.UInt32(), f"{RID}_r": pl.UInt32(), "rule": pl.String()})
     pairs = (
         # window pairs are not excluded by earlier rules in SQL: keep each pair's first rule here
-        pl.concat([p.cast(schema | {"__rule_index": pl.Int32}) for p in parts])
+        pl.concat([p.cast(pl.Schema({**schema, "__rule_index": pl.Int32()})) for p in parts])
         .sort("__rule_index").unique([f"{RID}_l", f"{RID}_r"], keep="first").drop("__rule_index")
         if parts else pl.DataFrame(schema=schema)
     ).sort([f"{RID}_l", f"{RID}_r"])

@@ -10,6 +10,8 @@ computed for pairs no earlier level has claimed.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import polars as pl
 from rapidfuzz import distance, fuzz, process
@@ -20,7 +22,8 @@ from abm.linkage.spec import Comparison, Level, LinkageSpec
 NULL_LEVEL = -1
 
 #: level kind -> (rapidfuzz scorer, its maximum); native scorers keep cpdist in C (no Python per pair)
-_SCORERS = {
+#: level kind -> (rapidfuzz scorer, the scale of its scores)
+_SCORERS: dict[str, tuple[Any, float]] = {
     "jaro_winkler": (distance.JaroWinkler.normalized_similarity, 1.0),
     "ratio": (distance.Indel.normalized_similarity, 1.0),
     "token_set": (fuzz.token_set_ratio, 100.0),
@@ -55,12 +58,14 @@ def _level_holds(level: Level, a: pl.Series, b: pl.Series, todo: np.ndarray) -> 
     if level.kind == "exact":
         holds[idx] = (sa == sb).to_numpy()
     elif level.kind == "prefix":
-        la, lb = sa.cast(pl.Utf8), sb.cast(pl.Utf8)
-        holds[idx] = (la.str.starts_with(lb) | lb.str.starts_with(la)).fill_null(False).to_numpy()
+        la, lb = pl.col("a"), pl.col("b")
+        prefix = pl.DataFrame({"a": sa.cast(pl.Utf8), "b": sb.cast(pl.Utf8)}).select(
+            (la.str.starts_with(lb) | lb.str.starts_with(la)).fill_null(False)).to_series()
+        holds[idx] = prefix.to_numpy()
     elif level.kind == "overlap":  # "|a|b|" sets of alternatives that share one element
-        la = sa.cast(pl.Utf8).str.strip_chars("|").str.split("|")
-        lb = sb.cast(pl.Utf8).str.strip_chars("|").str.split("|")
-        holds[idx] = (la.list.set_intersection(lb).list.len() > 0).fill_null(False).to_numpy()
+        sets_a = sa.cast(pl.Utf8).str.strip_chars("|").str.split("|")
+        sets_b = sb.cast(pl.Utf8).str.strip_chars("|").str.split("|")
+        holds[idx] = (sets_a.list.set_intersection(sets_b).list.len() > 0).fill_null(False).to_numpy()
     elif level.kind == "abs_diff":
         holds[idx] = ((sa.cast(pl.Float64) - sb.cast(pl.Float64)).abs() <= level.threshold).fill_null(False).to_numpy()
     else:

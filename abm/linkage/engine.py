@@ -53,7 +53,7 @@ class LinkResult:
 def _cannot_links(con: duckdb.DuckDBPyConnection, prepared: pl.DataFrame, pairs: pl.DataFrame,
                   spec: LinkageSpec) -> pl.DataFrame:
     """Candidate pairs a pair-level (``sql``) guard forbids, with the guard's name."""
-    schema = {f"{RID}_l": pl.UInt32, f"{RID}_r": pl.UInt32, "cannot_link": pl.Utf8}
+    schema = pl.Schema({f"{RID}_l": pl.UInt32(), f"{RID}_r": pl.UInt32(), "cannot_link": pl.String()})
     sql_guards = [g for g in spec.guards if g.kind == "sql"]
     if not sql_guards or pairs.height == 0:
         return pl.DataFrame(schema=schema)

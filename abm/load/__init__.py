@@ -150,7 +150,7 @@ def _file_frame(
         )
     # A file that cannot name our side at all (Eight: each person exports their own cards, no owner
     # column) makes no touches unless sources.yaml names its owner. A blank owner in a file that has
-    # the column is still a touch (it counts for engagement, not for collisions: CONTRACT.md).
+    # the column is still a touch (it counts for engagement, not for collisions: docs/contract.md).
     owner_cols = TOUCH_OWNER.get(kind, ())
     has_owner = bool(
         any(c in mapping.columns for c in owner_cols) or "_owner_id" in mapping.columns

@@ -315,7 +315,7 @@ def name_part(raw: str | None, kana_raw: str | None, rules: Rules | PersonRules)
         part = _part(_prep(raw, pr), pr)
         kana_col, kana_self = _kana(kana_raw, pr), _kana(part, pr)
         key = _PUNCT.sub("", to_katakana(part.casefold()) or "") if part else None
-        simple = bool(part and key) and not _is_latin(part) and not unicodedata.combining(part[0])
+        simple = bool(part and key and not _is_latin(part) and not unicodedata.combining(part[0]))
         return NamePart(
             simple, part, key or None, kana_col, kana_self, tuple(_romaji_tokens(part, kana_col, pr)),
             tuple(_romaji_tokens(part, kana_self, pr)), " " in (clean(kana_raw, keep_spaces=True) or ""),

@@ -13,7 +13,6 @@ import time
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from types import MappingProxyType
 from typing import Any
 
@@ -21,7 +20,6 @@ import polars as pl
 
 from abm.contract import KINDS, NORMALIZED_SCHEMA, PERSON_KINDS, id_column
 from abm.errors import RulesError
-from abm.normalize import org
 from abm.normalize.company import CompanyRules, company_kana, company_rules, display_keys, split_legal_form
 from abm.normalize.contact import (
     EXTENSION,
@@ -42,9 +40,16 @@ from abm.normalize.contact import (
     prefecture_from_postal,
     registrable_domain,
 )
-from abm.normalize.person import PersonRules, name_part, normalize_person, person_rules
+from abm.normalize.departments import (
+    DepartmentRules,
+    department_rules,
+    normalize_department,
+    normalize_internal_department,
+)
+from abm.normalize.person import NamePart, PersonRules, name_part, normalize_person, person_rules
 from abm.normalize.reading import ReadingRules, company_gist, reading_rules
 from abm.normalize.text import clean
+from abm.normalize.titles import TitleRules, title_rank, title_rules
 from abm.rules import Rules, require, string_list
 
 log = logging.getLogger(__name__)
@@ -87,7 +92,6 @@ def parse_bool(raw: str | None, rr: RecordsRules) -> bool | None:
     return True if t in rr.closed_values else False if t in rr.open_values else None
 
 
-_UNIT = {"億": 1e8, "万": 1e4, "千": 1e3}
 _AMOUNT_NOISE = re.compile(r"[,\s¥\\$]|円|jpy|yen|税込み?|税抜き?|税別|[()]|約|程度", re.IGNORECASE)
 _AMOUNT_UNITS = re.compile(r"(?:(\d+(?:\.\d+)?)億)?(?:(\d+(?:\.\d+)?)万)?(?:(\d+(?:\.\d+)?)千)?(\d+(?:\.\d+)?)?")
 
@@ -141,7 +145,8 @@ class _Ctx:
     company: CompanyRules
     contact: ContactRules
     person: PersonRules
-    org: Any
+    titles: TitleRules
+    departments: DepartmentRules
     records: RecordsRules
     reading: ReadingRules
 
@@ -212,8 +217,13 @@ def _address(df: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
     return df.with_columns(pl.coalesce("_pref_a", "_pref_p").alias("prefecture"))
 
 
-_PART_COLUMNS = {"simple": pl.Boolean, "part": pl.Utf8, "key": pl.Utf8, "kana_col": pl.Utf8, "kana_self": pl.Utf8,
-                 "tokens_col": pl.List(pl.Utf8), "tokens_self": pl.List(pl.Utf8), "kana_spaced": pl.Boolean}
+#: NamePart field -> dtype; the columns are named after the fields (checked at import: a field added,
+#: renamed or reordered in NamePart cannot silently feed the wrong column)
+_PART_COLUMNS: Mapping[str, Any] = MappingProxyType({
+    "simple": pl.Boolean, "part": pl.Utf8, "key": pl.Utf8, "kana_col": pl.Utf8, "kana_self": pl.Utf8,
+    "tokens_col": pl.List(pl.Utf8), "tokens_self": pl.List(pl.Utf8), "kana_col_spaced": pl.Boolean,
+})
+assert tuple(_PART_COLUMNS) == NamePart._fields, "_PART_COLUMNS must list NamePart's fields in order"
 _PERSON_OUT = {"family_n": pl.Utf8, "given_n": pl.Utf8, "person_name": pl.Utf8, "person_name_key": pl.Utf8,
                "name_kana": pl.Utf8, "name_romaji": pl.Utf8}
 
@@ -224,13 +234,13 @@ def _person(df: pl.DataFrame, ctx: _Ctx, full: bool) -> pl.DataFrame:
     the distinct pairs; the other rows go through ``normalize_person`` once per distinct tuple."""
     cols = ["family_name", "given_name", "family_name_kana", "given_name_kana"]
     df = df.with_columns((pl.col("full_name") if full else pl.lit(None, pl.Utf8)).alias("_full"))
-    for side, name, kana in (("f", "family_name", "family_name_kana"), ("g", "given_name", "given_name_kana")):
+    for side, name_col, kana_col in (("f", "family_name", "family_name_kana"), ("g", "given_name", "given_name_kana")):
         out = {f"_{side}_{c}": t for c, t in _PART_COLUMNS.items()}
-        df = apply_unique(df, [name, kana], lambda v, k: tuple(name_part(v, k, ctx.person)), out)
+        df = apply_unique(df, [name_col, kana_col], lambda v, k: tuple(name_part(v, k, ctx.person)), out)
     f, g = (lambda c: pl.col(f"_f_{c}")), (lambda c: pl.col(f"_g_{c}"))
     no_kana = f("kana_col").is_null() & g("kana_col").is_null()
     fast = (f("simple") & g("simple") & pl.col("_full").is_null()
-            & ~(f("kana_col").is_not_null() & g("kana_col").is_null() & f("kana_spaced"))).fill_null(False)
+            & ~(f("kana_col").is_not_null() & g("kana_col").is_null() & f("kana_col_spaced"))).fill_null(False)
     tokens = pl.concat_list(
         pl.when(no_kana).then(f("tokens_self")).otherwise(f("tokens_col")),
         pl.when(no_kana).then(g("tokens_self")).otherwise(g("tokens_col")),
@@ -262,11 +272,11 @@ def _person(df: pl.DataFrame, ctx: _Ctx, full: bool) -> pl.DataFrame:
 
 def _org(df: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
     def dept(raw: str | None) -> tuple[Any, ...]:
-        return clean(raw), _safe(org.normalize_department, raw, ctx.org)
+        return clean(raw), _safe(normalize_department, raw, ctx.departments)
 
     def title(raw: str | None) -> tuple[Any, ...]:
         t = clean(raw)
-        rank = _safe(org.title_rank, t, ctx.org) if t else 0
+        rank = _safe(title_rank, t, ctx.titles) if t else 0
         return t, int(rank) if isinstance(rank, int) else 0
 
     df = apply_unique(df, ["department"], dept, {"department_raw": pl.Utf8, "department_n": pl.Utf8})
@@ -289,7 +299,7 @@ def _map_clean(df: pl.DataFrame, cols: Sequence[str]) -> pl.DataFrame:
 
 
 def _internal(df: pl.DataFrame, col: str, ctx: _Ctx) -> pl.DataFrame:
-    return apply_unique(df, [col], lambda v: (_safe(org.normalize_internal_department, v, ctx.org),),
+    return apply_unique(df, [col], lambda v: (_safe(normalize_internal_department, v, ctx.departments),),
                         {"internal_department": pl.Utf8})
 
 
@@ -400,15 +410,14 @@ def empty_normalized() -> pl.DataFrame:
     return pl.DataFrame(schema=dict(NORMALIZED_DTYPES))
 
 
-def normalize_records(tables: Mapping[str, pl.DataFrame], rules: Rules, as_of: date | None = None) -> pl.DataFrame:
+def normalize_records(tables: Mapping[str, pl.DataFrame], rules: Rules) -> pl.DataFrame:
     """The ``records_normalized`` table: every row of every kind in ``tables``, in input order
-    (kinds in contract order), with NORMALIZED_SCHEMA's columns and dtypes.
-
-    ``as_of`` is accepted for the stage signature; normalisation does not depend on it (dates after
-    it are kept here and filtered by the stages that use windows)."""
+    (kinds in contract order), with NORMALIZED_SCHEMA's columns and dtypes. It does not depend on the
+    as-of date: dates after it are kept here and filtered by the stages that use windows."""
     ctx = _Ctx(
         company=rules.view(company_rules), contact=rules.view(contact_rules), person=rules.view(person_rules),
-        org=rules.view(org.org_rules), records=rules.view(records_rules), reading=rules.view(reading_rules),
+        titles=rules.view(title_rules), departments=rules.view(department_rules),
+        records=rules.view(records_rules), reading=rules.view(reading_rules),
     )
     frames = []
     for kind in (*KINDS, *sorted(set(tables) - set(KINDS))):

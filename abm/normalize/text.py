@@ -141,6 +141,19 @@ def _clean(s: str | None, keep_spaces: bool = False) -> str | None:
         return None
 
 
+
+_KATAKANA_HYPHEN = re.compile(r"(?<=[ァ-ヴ])-(?=[ァ-ヴー])")
+# the long-vowel mark and the kanji 一 are often typed for each other: 第ー営業部, マ一ケティング
+_CHOONPU_AS_ONE = re.compile(r"(?:(?<=[\u3400-\u9fff々])|^)ー(?=[\u3400-\u9fff]|$)")
+_ONE_AS_CHOONPU = re.compile(r"(?<=[ァ-ヴ])一(?=[ァ-ヴ]|$)")
+
+
+def fold_label(s: str | None) -> str:
+    """``clean`` for short labels (job titles, department names), plus ー/一 typed for each other
+    (第ー営業部 -> 第一営業部, マ一ケティング -> マーケティング). None or blank -> ''."""
+    folded = _KATAKANA_HYPHEN.sub("ー", clean(s) or "")
+    return _ONE_AS_CHOONPU.sub("ー", _CHOONPU_AS_ONE.sub("一", folded))
+
 # --- variant kanji ------------------------------------------------------------------------------
 
 _MJ_COMBO = functools.reduce(operator.or_, list(jntajis.MJShrinkSchemeCombo))
@@ -194,7 +207,9 @@ _KANA_ONLY = re.compile(r"[\u3041-\u3096\u30a1-\u30fa\u30fc\u30fb\u309d\u309e\u3
 
 def is_kana(s: str | None) -> bool:
     """True when ``s`` is made only of hiragana/katakana (and spaces, ー, ・)."""
-    return bool(s) and _KANA_ONLY.fullmatch(s) is not None and any(c != " " for c in s)
+    if not s:
+        return False
+    return _KANA_ONLY.fullmatch(s) is not None and any(c != " " for c in s)
 
 
 def to_katakana(s: str | None) -> str | None:

@@ -1,52 +1,64 @@
-"""The sales-ops collision report: one self-contained HTML file, every value autoescaped."""
+"""The sales-ops collision report: one self-contained HTML file, every value escaped.
+
+The page is rendered by an autoescaped jinja2 template: the overview (counts and inline SVG charts)
+as HTML, and every flag as compact JSON embedded once in a ``<script type="application/json">``
+(see model.py); a small inline script (templates/report.js) pages, searches, filters and sorts it
+and draws the cards of the current page only. Nothing is loaded from the network at view time.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import date
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from abm import __version__
+from abm.report.messages import DEFAULT_LANG, Messages
+from abm.report.model import build_model
+from abm.report.overview import build_overview
 
 _ENV = Environment(loader=PackageLoader("abm.report", "templates"), autoescape=select_autoescape(default=True))
+_ASSETS = resources.files("abm.report").joinpath("templates")
 
-SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
-
-
-def _rows(df: pl.DataFrame, columns: list[str], limit: int = 500) -> list[dict[str, Any]]:
-    present = [c for c in columns if c in df.columns]
-    out = []
-    for row in df.select(present).head(limit).iter_rows(named=True):
-        out.append({k: (", ".join(map(str, v)) if isinstance(v, list) else ("" if v is None else v))
-                    for k, v in row.items()})
-    return out
+# characters that could end the <script> element or start a comment / change parsing inside it,
+# written as JSON escapes (the parsed data is unchanged)
+_JSON_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026",
+                 ord("\u2028"): "\\u2028", ord("\u2029"): "\\u2029"}
 
 
-def write_report(path: Path, tables: Mapping[str, pl.DataFrame], as_of: date, counts: Mapping[str, Any]) -> None:
-    accounts = tables["accounts"].select("account_id", pl.col("name").alias("account_name"))
-    persons = tables["persons"].select("person_id", pl.col("name").alias("person_name"))
-    collisions = tables["collisions"]
-    if collisions.height:
-        collisions = (
-            collisions.join(accounts, on="account_id", how="left").join(persons, on="person_id", how="left")
-            .with_columns(pl.col("severity").replace_strict(SEVERITY_ORDER, default=9).alias("__order"))
-            .sort("__order", "account_name", "level", nulls_last=True)
-        )
-    gaps = tables["key_person_gaps"]
-    if gaps.height:
-        gaps = gaps.join(accounts, on="account_id", how="left").join(persons, on="person_id", how="left").sort(
-            "account_name", "gap_type", nulls_last=True)
-    html = _ENV.get_template("report.html.j2").render(
-        as_of=as_of.isoformat(),
-        counts=counts,
-        collisions=_rows(collisions, ["severity", "level", "account_name", "counterpart_department",
-                                      "person_name", "internal_departments", "products", "window_start",
-                                      "window_end", "evidence"]),
-        n_collisions=collisions.height,
-        gaps=_rows(gaps, ["gap_type", "account_name", "counterpart_department", "person_name",
-                          "holder_internal_departments", "evidence"]),
-        n_gaps=gaps.height,
-    )
-    path.write_text(html, encoding="utf-8")
+def script_json(data: Any) -> Markup:
+    """``data`` as compact JSON that is safe inside ``<script type="application/json">``."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str)
+    return Markup(text.translate(_JSON_ESCAPES))
+
+
+def render_report(tables: Mapping[str, pl.DataFrame], as_of: date, counts: Mapping[str, Any],
+                  lang: str = DEFAULT_LANG) -> str:
+    msg = Messages(lang)
+    data = build_model(tables)
+    data["m"] = msg.table
+    data["as_of"] = as_of.isoformat()
+    return _ENV.get_template("report.html.j2").render(
+        lang=msg.lang, msg=msg, as_of=as_of.isoformat(), version=__version__,
+        overview=build_overview(tables, counts, msg), data=script_json(data),
+        css=_asset("report.css"), script=_asset("report.js"))
+
+
+def _asset(name: str) -> Markup:
+    """Our own stylesheet or script, inlined as written (it holds no data)."""
+    text = _ASSETS.joinpath(name).read_text(encoding="utf-8")
+    assert "</" + "script" not in text.lower() and "</" + "style" not in text.lower(), name
+    return Markup(text)
+
+
+def write_report(path: Path, tables: Mapping[str, pl.DataFrame], as_of: date, counts: Mapping[str, Any],
+                 lang: str = DEFAULT_LANG) -> None:
+    """Write report.html for ``tables`` (the run's output tables) to ``path``."""
+    path.write_text(render_report(tables, as_of, counts, lang), encoding="utf-8")

@@ -1,8 +1,8 @@
-"""Organisation normalisation: job titles -> rank 0-9, department names -> one canonical path.
+"""Department names (部署) -> one canonical path, e.g. ``営業本部/第一営業部``.
 
-Both are pure per-string functions driven by ``rules/titles.yaml`` and ``rules/departments.yaml``
-(read those files' headers for the exact reading steps). Callers apply them once per unique value;
-``title_ranks`` / ``normalize_departments`` do that for a polars Series.
+Pure per-string functions driven by ``rules/departments.yaml`` (read that file's header for the
+exact reading steps; job titles written in the department field come from ``rules/titles.yaml``).
+``normalize_departments`` applies them once per unique value of a polars Series.
 """
 
 from __future__ import annotations
@@ -11,40 +11,25 @@ import re
 import unicodedata
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Any
 
-import neologdn
 import polars as pl
 
 from abm.errors import RulesError
-from abm.rules import require, string_list
+from abm.normalize.text import fold_label as _fold
+from abm.normalize.titles import MAX_CHARS as _MAX_CHARS
+from abm.normalize.titles import NO_TITLES, TitleRules, per_unique, title_rules
+from abm.rules import Rules, require, string_list
 
-_TITLES = "titles.yaml"
-_DEPTS = "departments.yaml"
+DEPARTMENTS_FILE = "departments.yaml"
 _SOFT_DELIMS = re.compile(r"(\s*[・、,，]\s*|\s+)")
-_KATAKANA_HYPHEN = re.compile(r"(?<=[ァ-ヴ])-(?=[ァ-ヴー])")
-# the long-vowel mark and the kanji 一 are often typed for each other: 第ー営業部, マ一ケティング
-_CHOONPU_AS_ONE = re.compile(r"(?:(?<=[\u3400-\u9fff々])|^)ー(?=[\u3400-\u9fff]|$)")
-_ONE_AS_CHOONPU = re.compile(r"(?<=[ァ-ヴ])一(?=[ァ-ヴ]|$)")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff々〆ヶ]")
-_ASCII_WORD = re.compile(r"[a-z0-9&]+")
-_MAX_CHARS = 200   # longer titles / department names are read up to here
+_ASCII_WORD = re.compile(r"[a-z0-9]+|&")
 _OLD_NUMERALS = {"壱": "一", "壹": "一", "弐": "二", "貳": "二", "参": "三", "參": "三"}
-
-
-@dataclass(frozen=True)
-class TitleRules:
-    literals: dict[str, tuple[int | None, int]]   # folded literal -> (rank, priority)
-    lengths: tuple[int, ...]                      # literal lengths, longest first
-    regexes: tuple[tuple[re.Pattern[str], int | None, int], ...]   # (lookahead pattern, rank, priority)
-    ranked_literals: frozenset[str]           # folded literals with a rank (a department segment like this is a title)
-    japanese_titles: tuple[str, ...]          # the non-ASCII ones, longest first (stripped off department names)
-    blank_values: frozenset[str]
-    default_rank: int
-    unreadable_rank: int
-
-
-_NO_TITLES = TitleRules({}, (), (), frozenset(), (), frozenset(), 1, 0)   # while departments.yaml is parsed
+_ORDINAL_AFTER = re.compile(r"(.+?)(第)?([一二三四五六七八九十]+)")     # 営業二部 / 営業第二部 (stem part)
+_ORDINAL_BEFORE = re.compile(r"(第[一二三四五六七八九十]+)(.+)")
+_COMPOUND = re.compile(r"・|及び|および|&|＆")                      # 調達・購買(部): two names of one function
+_EN_COMPOUND = re.compile(r"\s*&\s*|\s+and\s+")
+_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9, "x": 10}
 
 
 @dataclass(frozen=True)
@@ -62,21 +47,12 @@ class DepartmentRules:
     en_unit_words: dict[str, str]
     en_ordinals: dict[str, int]
     internal_aliases: dict[str, str]
-
-
-@dataclass(frozen=True)
-class OrgRules:
-    titles: TitleRules
-    departments: DepartmentRules
+    titles: TitleRules = NO_TITLES                   # job titles (cut off department names)
+    ordinal_first: frozenset[str] = frozenset()      # units written 第N + stem + unit (営業二部 -> 第二営業部)
+    unit_variants: tuple[frozenset[str], ...] = ()   # units one account writes for one department (室/部)
 
 
 # --- text helpers ---------------------------------------------------------------------------------
-
-def _fold(text: str) -> str:
-    """NFKC + neologdn (width, long-vowel marks, spaces between Japanese characters)."""
-    folded = _KATAKANA_HYPHEN.sub("ー", unicodedata.normalize("NFKC", neologdn.normalize(text))).strip()
-    return _ONE_AS_CHOONPU.sub("ー", _CHOONPU_AS_ONE.sub("一", folded))
-
 
 def _is_english(text: str) -> bool:
     return not _CJK.search(text) and bool(re.search(r"[A-Za-z]", text))
@@ -96,61 +72,12 @@ def _kanji_number(n: int) -> str:
     return out + (digits[n] if n else "")
 
 
-def _unreadable(text: str) -> bool:
-    """Mojibake or no letters at all: a title we cannot read."""
-    if "\ufffd" in text:
-        return True
-    letters = [c for c in text if unicodedata.category(c).startswith("L")]
-    if not letters:
-        return True
-    latin_ext = sum("\u0080" <= c <= "\u024f" for c in letters)
-    junk = sum(c in "?□■" for c in text)
-    return (latin_ext >= 2 and latin_ext * 3 >= len(letters)) or junk * 2 >= len(text)
-
-
 # --- rules parsing --------------------------------------------------------------------------------
 
-def _title_rules(doc: Any, file: str) -> TitleRules:
-    entries = require(doc, "patterns", list, file)
-    literals: dict[str, tuple[int | None, int]] = {}
-    regexes: list[tuple[re.Pattern[str], int | None, int]] = []
-    for i, entry in enumerate(entries):
-        key = f"patterns[{i}]"
-        if not isinstance(entry, dict) or "rank" not in entry:
-            raise RulesError(file, key, "each pattern needs a rank (0-9 or null) and match/regex lists")
-        rank, priority = entry["rank"], entry.get("priority", 0)
-        if rank is not None and (isinstance(rank, bool) or not isinstance(rank, int) or not 0 <= rank <= 9):
-            raise RulesError(file, f"{key}.rank", "expected an integer 0-9 or null")
-        if not isinstance(priority, int):
-            raise RulesError(file, f"{key}.priority", "expected an integer")
-        for literal in string_list(entry.get("match", []), file, f"{key}.match"):
-            folded = _fold(literal).lower()
-            if folded in literals and literals[folded][0] != rank:
-                raise RulesError(file, f"{key}.match", f"{literal!r} is listed with another rank already")
-            literals[folded] = (rank, priority)
-        for j, rx in enumerate(string_list(entry.get("regex", []), file, f"{key}.regex")):
-            wrapped = rf"(?<![a-z0-9])(?:{rx})(?![a-z0-9])" if rx.isascii() else rx
-            try:
-                regexes.append((re.compile(f"(?=({wrapped}))"), rank, priority))
-            except re.error as exc:
-                raise RulesError(file, f"{key}.regex[{j}]", f"not a valid regular expression ({exc})") from exc
-    if not literals:
-        raise RulesError(file, "patterns", "no title literals")
-    ranked = {lit for lit, (rank, _) in literals.items() if rank is not None}
-    blanks = string_list(doc.get("blank_values", []), file, "blank_values")
-    return TitleRules(
-        literals=literals,
-        lengths=tuple(sorted({len(lit) for lit in literals}, reverse=True)),
-        regexes=tuple(regexes),
-        ranked_literals=frozenset(ranked),
-        japanese_titles=tuple(sorted((r for r in ranked if not r.isascii()), key=lambda r: (-len(r), r))),
-        blank_values=frozenset(_fold(b).lower() for b in blanks),
-        default_rank=require(doc, "default_rank", int, file),
-        unreadable_rank=require(doc, "unreadable_rank", int, file),
-    )
-
-
-def _department_rules(doc: Any, file: str) -> DepartmentRules:
+def department_rules(rules: Rules) -> DepartmentRules:
+    """Parse and validate ``departments.yaml`` (+ ``titles.yaml``; a RulesError names file and key)."""
+    doc, file = rules.doc(DEPARTMENTS_FILE), rules.path(DEPARTMENTS_FILE)
+    rules_titles = rules.view(title_rules)
     default_unit = require(doc, "default_unit", str, file)
     units = []
     for i, u in enumerate(require(doc, "units", list, file)):
@@ -171,8 +98,13 @@ def _department_rules(doc: Any, file: str) -> DepartmentRules:
     if not all(isinstance(v, int) and v > 0 for v in ordinals.values()):
         raise RulesError(file, "english.ordinals", "expected word: positive integer")
     hard = string_list(require(doc, "hard_separators", list, file), file, "hard_separators")
+    variants = doc.get("unit_variants") or []
+    if not isinstance(variants, list) or not all(
+            isinstance(v, list) and len(v) >= 2 and all(isinstance(u, str) and _fold(u) in levels for u in v)
+            for v in variants):
+        raise RulesError(file, "unit_variants", "expected a list of lists of two or more units")
     suffix_alt = "|".join(re.escape(s) for s, _, _, _ in units)
-    rules = DepartmentRules(
+    dr = DepartmentRules(
         default_unit=default_unit,
         blank_values=frozenset(_fold(b).casefold() for b in string_list(doc.get("blank_values", []), file,
                                                                          "blank_values")),
@@ -187,85 +119,34 @@ def _department_rules(doc: Any, file: str) -> DepartmentRules:
         en_unit_words={str(k).lower(): str(v) for k, v in (english.get("unit_words") or {}).items()},
         en_ordinals={str(k).lower(): v for k, v in ordinals.items()},
         internal_aliases={},
+        ordinal_first=frozenset(_fold(u["unit"]) for u in doc["units"] if u.get("ordinal_first")),
+        unit_variants=tuple(frozenset(_fold(u) for u in v) for v in variants),
     )
     synonyms: dict[str, str] = {}
     for canonical, aliases in (require(doc, "synonyms", dict, file) or {}).items():
         for alias in string_list(aliases, file, f"synonyms.{canonical}") + (str(canonical),):
-            synonyms[_stem_key(alias, rules)] = _fold(str(canonical))
+            synonyms[_stem_key(alias, dr)] = _fold(str(canonical))
     known = set(synonyms.values()) | {_fold(s) for s in string_list(doc.get("known_stems", []), file,
                                                                     "known_stems")}
-    rules = replace(rules, synonyms=synonyms, known_stems=tuple(sorted(known, key=lambda s: (-len(s), s))))
+    dr = replace(dr, synonyms=synonyms, known_stems=tuple(sorted(known, key=lambda s: (-len(s), s))))
     aliases = doc.get("internal_aliases") or {}
     if not isinstance(aliases, dict):
         raise RulesError(file, "internal_aliases", "expected a mapping of department -> canonical department")
-    return replace(rules, internal_aliases={
+    return replace(dr, titles=rules_titles, internal_aliases={
         k2: v2 for k, v in aliases.items()
-        if (k2 := _normalize_path(str(k), rules, None)) and (v2 := _normalize_path(str(v), rules, None))})
-
-
-def org_rules(rules: Any) -> OrgRules:
-    """Parse and validate titles.yaml and departments.yaml (a RulesError names file and key)."""
-    return OrgRules(titles=_title_rules(rules.doc(_TITLES), rules.path(_TITLES)),
-                    departments=_department_rules(rules.doc(_DEPTS), rules.path(_DEPTS)))
+        if (k2 := _normalize_path(str(k), dr, None)) and (v2 := _normalize_path(str(v), dr, None))})
 
 
 @lru_cache(maxsize=1)
-def default_org() -> OrgRules:
-    """The project's own rules, loaded once (used when a caller passes ``org=None``)."""
+def default_departments() -> DepartmentRules:
+    """The project's own rules, loaded once (used when a caller passes ``rules=None``)."""
     from abm.rules import load_rules
 
-    return load_rules(validate=False).view(org_rules)
+    return load_rules(validate=False).view(department_rules)
 
 
-# --- titles ---------------------------------------------------------------------------------------
 
-def _word_at(text: str, start: int, end: int) -> bool:
-    """ASCII literals match whole words only (cto is not found inside director)."""
-    before = text[start - 1] if start > 0 else " "
-    after = text[end] if end < len(text) else " "
-    return not (before.isascii() and before.isalnum()) and not (after.isascii() and after.isalnum())
-
-
-def title_rank(title: str | None, org: OrgRules | None = None) -> int:
-    """Rank 0-9 per the contract's table. A blank title states no rank: 0 (callers read 0 as "none")."""
-    rules = (org or default_org()).titles
-    if title is None:
-        return 0
-    text = _fold(title[:_MAX_CHARS]).lower()
-    if not text or text in rules.blank_values:
-        return 0
-    if _unreadable(text):
-        return rules.unreadable_rank
-    found = []   # (start, -length, -priority, end, rank)
-    n = len(text)
-    for i in range(n):
-        for length in rules.lengths:   # the longest literal starting here (dict lookups: fast)
-            sub = text[i:i + length]
-            if len(sub) == length and sub in rules.literals and (not sub.isascii() or _word_at(text, i, i + length)):
-                rank, priority = rules.literals[sub]
-                found.append((i, -length, -priority, i + length, rank))
-                break
-    for pattern, rank, priority in rules.regexes:
-        for m in pattern.finditer(text):
-            start, end = m.span(1)
-            found.append((start, start - end, -priority, end, rank))
-    best: int | None = None
-    taken_until = 0
-    for start, _, _, end, rank in sorted(found):   # leftmost, then longest, then priority; no overlaps
-        if start < taken_until:
-            continue
-        taken_until = end
-        if rank is not None and (best is None or rank > best):
-            best = rank
-    return rules.default_rank if best is None else best
-
-
-def title_ranks(titles: pl.Series, org: OrgRules | None = None) -> pl.Series:
-    """``title_rank`` over a Series, computed once per unique value."""
-    return _per_unique(titles, lambda t: title_rank(t, org), pl.Int8, default=0)
-
-
-# --- departments ----------------------------------------------------------------------------------
+# --- reading ----------------------------------------------------------------------------------
 
 def _numerals(text: str, rules: DepartmentRules) -> str:
     text = re.sub(r"第([壱壹弐貳参參])", lambda m: "第" + _OLD_NUMERALS[m.group(1)], text)
@@ -364,25 +245,69 @@ def _compact_split(text: str, rules: DepartmentRules) -> list[str]:
     return [text]
 
 
+def _unit_and_stem(words: list[str], rules: DepartmentRules) -> tuple[str | None, list[str]]:
+    """English unit word (Dept., Division …, first or last) and the words that name the department."""
+    if len(words) > 2 and words[0] in rules.en_units and words[1] == "of":
+        return words[0], words[2:]
+    if len(words) > 1 and words[-1] in rules.en_units:
+        return words[-1], words[:-1]
+    return None, words
+
+
 def _canon_english(text: str, rules: DepartmentRules, titles: TitleRules) -> str | None:
     words = _ASCII_WORD.findall(text.lower())
     if not words or " ".join(words) in titles.ranked_literals:
         return None
-    unit_word = None
-    if len(words) > 2 and words[0] in rules.en_units and words[1] == "of":
-        unit_word, stem = words[0], words[2:]
-    elif len(words) > 1 and words[-1] in rules.en_units:
-        unit_word, stem = words[-1], words[:-1]
-    else:
-        stem = words
+    # an ordinal after the name: Sales Dept. 2 / Sales Dept. II / Sales Dept. No. 2
+    after = _trailing_number(words[-1], rules) if len(words) > 1 else None
+    named = words[:-1] if after else words
+    while after and len(named) > 1 and named[-1] in ("no", "nr", "number"):
+        named = named[:-1]
+    unit_word, stem = _unit_and_stem(named, rules)
     number = rules.en_ordinals.get(stem[0]) if stem else None
     base = stem[1:] if number else stem
-    canonical = rules.synonyms.get(" ".join(base))
-    if canonical is not None:
+    canonical = _synonym(base, rules)
+    if canonical is not None and not (number and after):
         unit = rules.en_units[unit_word] if unit_word else rules.default_unit
+        number = number or after
         return ("第" + _kanji_number(number) if number else "") + canonical + unit
+    unit_word, stem = _unit_and_stem(words, rules)   # not a known department: spelt as written
     spelt = [rules.en_unit_words.get(w, w) for w in (stem + [unit_word] if unit_word else stem)]
     return " ".join(w.title() if w.islower() else w for w in spelt)
+
+
+def _trailing_number(word: str, rules: DepartmentRules) -> int | None:
+    if word.isdigit() and 0 < int(word) < 100:
+        return int(word)
+    return rules.en_ordinals.get(word) or _ROMAN.get(word)
+
+
+def _synonym(words: list[str], rules: DepartmentRules) -> str | None:
+    """The canonical stem of English words, also of two names of one function (Procurement & Purchasing)."""
+    canonical = rules.synonyms.get(" ".join(words))
+    parts = _EN_COMPOUND.split(" ".join(words))
+    if canonical is None and len(parts) > 1:
+        found = {rules.synonyms.get(p.strip(), "") for p in parts}
+        canonical = found.pop() if len(found) == 1 and "" not in found else None
+    return canonical
+
+
+def _japanese_stem(stem: str, unit: str | None, rules: DepartmentRules) -> str:
+    """Canonical stem: synonyms; 調達・購買 -> 購買 (one function twice); 営業二(部) / 営業第二(部) -> 第二営業."""
+    canonical = rules.synonyms.get(_stem_key(stem, rules))
+    if canonical is not None:
+        return canonical
+    if _COMPOUND.search(stem):
+        found = {rules.synonyms.get(_stem_key(p, rules), "") for p in _COMPOUND.split(stem)}
+        if len(found) == 1 and "" not in found:
+            return found.pop()
+    m = _ORDINAL_AFTER.fullmatch(stem) if unit in rules.ordinal_first else None
+    if m and (m.group(2) or _implies_unit(m.group(1), rules)):
+        return "第" + m.group(3) + rules.synonyms.get(_stem_key(m.group(1), rules), m.group(1))
+    m = _ORDINAL_BEFORE.fullmatch(stem)
+    if m and (named := rules.synonyms.get(_stem_key(m.group(2), rules))):   # 第一セールス -> 第一営業
+        return m.group(1) + named
+    return stem
 
 
 def _strip_title(text: str, rules: DepartmentRules, titles: TitleRules) -> str:
@@ -406,8 +331,7 @@ def _canon_segment(segment: str, rules: DepartmentRules, titles: TitleRules) -> 
     stem, unit, _ = _split_unit(text, rules)
     if unit is None and _implies_unit(stem, rules):
         unit = rules.default_unit
-    stem = rules.synonyms.get(_stem_key(stem, rules), stem)
-    return stem + (unit or "")
+    return _japanese_stem(stem, unit, rules) + (unit or "")
 
 
 def _normalize_path(raw: str | None, rules: DepartmentRules, titles: TitleRules | None) -> str | None:
@@ -433,7 +357,7 @@ def _normalize_once(raw: str | None, rules: DepartmentRules, titles: TitleRules 
         for soft in _soft_split(piece.strip(), rules):
             folded = _fold(soft)
             segments.extend(_compact_split(folded, rules) if not _is_english(folded) else [folded])
-    titles = titles or _NO_TITLES
+    titles = titles or NO_TITLES
     out: list[str] = []
     for seg in segments:
         canon = _canon_segment(seg, rules, titles)
@@ -446,26 +370,21 @@ def _normalize_once(raw: str | None, rules: DepartmentRules, titles: TitleRules 
     return "/".join(out) or None
 
 
-def normalize_department(raw: str | None, org: OrgRules | None = None) -> str | None:
+def normalize_department(raw: str | None, rules: DepartmentRules | None = None) -> str | None:
     """Counterpart department as canonical path segments joined by '/', e.g. '営業本部/第一営業部'."""
-    rules = org or default_org()
-    return _normalize_path(raw, rules.departments, rules.titles)
+    dr = rules or default_departments()
+    return _normalize_path(raw, dr, dr.titles)
 
 
-def normalize_internal_department(raw: str | None, org: OrgRules | None = None) -> str | None:
+def normalize_internal_department(raw: str | None, rules: DepartmentRules | None = None) -> str | None:
     """OUR department, same canonical form (第1営業部 = 第一営業部 = 第１営業部 = 第一 営業部) + site aliases."""
-    rules = org or default_org()
-    path = _normalize_path(raw, rules.departments, rules.titles)
-    return rules.departments.internal_aliases.get(path, path) if path else None
+    dr = rules or default_departments()
+    path = _normalize_path(raw, dr, dr.titles)
+    return dr.internal_aliases.get(path, path) if path else None
 
 
-def normalize_departments(values: pl.Series, org: OrgRules | None = None, internal: bool = False) -> pl.Series:
+def normalize_departments(values: pl.Series, rules: DepartmentRules | None = None,
+                          internal: bool = False) -> pl.Series:
     """``normalize_department`` (or the internal variant) over a Series, once per unique value."""
     func = normalize_internal_department if internal else normalize_department
-    return _per_unique(values, lambda v: func(v, org), pl.String, default=None)
-
-
-def _per_unique(values: pl.Series, func: Any, dtype: Any, default: Any) -> pl.Series:
-    uniques = values.drop_nulls().unique().to_list()
-    mapping = {v: func(v) for v in uniques}
-    return values.replace_strict(mapping, default=default, return_dtype=dtype).alias(values.name)
+    return per_unique(values, lambda v: func(v, rules), pl.String, default=None)

@@ -1,4 +1,4 @@
-"""Titles -> rank and department / internal department normalisation (abm.normalize.org)."""
+"""Department / internal department normalisation (abm.normalize.departments)."""
 
 from __future__ import annotations
 
@@ -11,61 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from abm.errors import RulesError
-from abm.normalize.org import (
-    default_org,
+from abm.normalize.departments import (
+    department_rules,
     normalize_department,
     normalize_departments,
     normalize_internal_department,
-    org_rules,
-    title_rank,
-    title_ranks,
 )
+from abm.normalize.titles import title_rank
 from abm.rules import Rules, load_rules
-
-TITLES = [
-    # 9 .. 1 per the contract's table, Japanese and English
-    ("代表取締役社長", 9), ("社長", 9), ("CEO", 9), ("会長", 9), ("President", 9), ("代表取締役", 9),
-    ("Representative Director & CEO", 9), ("Chief Executive Officer", 9),
-    ("専務", 8), ("常務取締役", 8), ("取締役", 8), ("Director", 8), ("CTO", 8), ("CFO", 8), ("CIO", 8),
-    ("Chief Technology Officer", 8), ("副社長", 8), ("Managing Director", 8),
-    ("執行役員", 7), ("VP", 7), ("Vice President", 7), ("Senior Vice President", 7), ("常務執行役員", 7),
-    ("本部長", 6), ("事業部長", 6), ("統括部長", 6), ("営業本部長", 6),
-    ("部長", 5), ("室長", 5), ("所長", 5), ("センター長", 5), ("General Manager", 5), ("Head of Sales", 5),
-    ("営業部長", 5), ("社長室長", 5),
-    ("次長", 4), ("部長代理", 4), ("副部長", 4), ("営業部 部長代理", 4), ("担当部長", 4),
-    ("課長", 3), ("グループリーダー", 3), ("Manager", 3), ("Sales Manager", 3), ("ﾏﾈｰｼﾞｬｰ", 3),
-    ("マネ－ジャー", 3), ("マネ一ジャー", 3),
-    ("係長", 2), ("主任", 2), ("主査", 2), ("チームリーダー", 2), ("課長代理", 2), ("Team Leader", 2),
-    ("担当", 1), ("Staff", 1), ("一般", 1), ("エンジニア", 1), ("社長秘書", 1), ("社長室", 1), ("営業代表", 1),
-    # compound titles take the highest
-    ("取締役 兼 営業本部長", 8), ("執行役員 営業本部長", 7), ("営業本部長兼第一営業部長", 6),
-    ("部長 / CTO", 8), ("取締役副社長", 8), ("Director, Head of Sales", 8),
-    # blank states no rank; unreadable is 0
-    ("", 0), ("   ", 0), ("-", 0), ("不明", 0), ("????", 0), ("Ã¥Â–Â¶æ¥­", 0), ("\ufffd\ufffd", 0),
-]
-
-
-@pytest.mark.parametrize(("title", "rank"), TITLES)
-def test_title_rank(title: str, rank: int) -> None:
-    assert title_rank(title) == rank
-
-
-def test_title_rank_none_and_explicit_rules() -> None:
-    assert title_rank(None) == 0
-    assert title_rank("部長", default_org()) == 5
-
-
-def test_deputy_is_not_the_head_longest_match_wins() -> None:
-    # 部長代理 contains 部長 but is the deputy; 副部長 likewise
-    assert title_rank("部長代理") < title_rank("部長")
-    assert title_rank("第一営業部部長代理") == 4
-    assert title_rank("副部長") == 4
-
-
-def test_title_ranks_series_once_per_unique_value() -> None:
-    s = pl.Series("title", ["部長", None, "部長", "CEO", ""])
-    assert title_ranks(s).to_list() == [5, 0, 5, 9, 0]
-
 
 DEPARTMENTS = [
     # hierarchy, one canonical path
@@ -92,7 +45,43 @@ DEPARTMENTS = [
     ("営業部 部長", "営業部"), ("営業部部長代理", "営業部"),
     # blanks
     ("", None), ("  ", None), ("-", None), ("なし", None), (None, None),
+    # an ordinal after the name moves before it (units marked ordinal_first); 課 keeps it
+    ("営業二部", "第二営業部"), ("営業第二部", "第二営業部"), ("営業2部", "第二営業部"), ("営業第２部", "第二営業部"),
+    ("開発第一部", "第一開発部"), ("営業本部営業二部", "営業本部/第二営業部"), ("セールス二部", "第二営業部"),
+    ("第一セールス部", "第一営業部"), ("営業二課", "営業二課"), ("統一部", "統一部"),
+    ("Sales Dept. 2", "第二営業部"), ("Sales Dept. II", "第二営業部"), ("Sales Dept. No. 2", "第二営業部"),
+    ("2nd Sales Dept.", "第二営業部"), ("Second Sales Department", "第二営業部"), ("Sales Division 3", "第三営業本部"),
+    ("Project Team 2", "Project Team 2"), ("Quantum Lab 2", "Quantum Lab 2"),
+    # two names of one function are that function; two functions stay as written
+    ("調達・購買部", "購買部"), ("購買・調達", "購買部"), ("調達及び購買部", "購買部"),
+    ("Procurement & Purchasing Dept.", "購買部"), ("Procurement and Purchasing Dept.", "購買部"),
+    ("Sales & Marketing Dept.", "Sales & Marketing Department"),
+    # DX: Japanese, English, any casing; デジタル推進 is DX推進
+    ("デジタル推進部", "DX推進部"), ("DX Promotion Dept.", "DX推進部"), ("Dx Promotion Dept.", "DX推進部"),
+    ("dx推進室", "DX推進室"), ("DX Promotion Office", "DX推進室"), ("Digital Transformation Dept.", "DX推進部"),
 ]
+
+# English department vocabulary -> the Japanese canonical department (rules/departments.yaml synonyms)
+ENGLISH = [
+    ("Sales Dept.", "営業部"), ("Marketing Dept.", "マーケティング部"), ("IT Dept.", "情報システム部"),
+    ("Information Systems Division", "情報システム本部"), ("Human Resources Dept.", "人事部"), ("HR", "人事部"),
+    ("General Affairs Dept.", "総務部"), ("Accounting Dept.", "経理部"), ("Finance Dept.", "財務部"),
+    ("Legal Dept.", "法務部"), ("Procurement Dept.", "購買部"), ("Purchasing Dept.", "購買部"),
+    ("Quality Assurance Dept.", "品質保証部"), ("Quality Control Section", "品質管理課"), ("R&D Division", "研究開発本部"),
+    ("Research & Development Center", "研究開発センター"), ("Corporate Planning Office", "経営企画室"),
+    ("Manufacturing Dept.", "製造部"), ("Production Engineering Dept.", "生産技術部"), ("Logistics Dept.", "物流部"),
+    ("Customer Support Center", "カスタマーサポートセンター"), ("Customer Success Team", "カスタマーサクセスチーム"),
+    ("Internal Audit Office", "内部監査室"), ("Investor Relations", "IR部"), ("Public Relations Dept.", "広報部"),
+    ("Business Development Dept.", "事業開発部"), ("Sales Planning Dept.", "営業企画部"),
+    ("Intellectual Property Dept.", "知的財産部"), ("Information Security Office", "情報セキュリティ室"),
+    ("Overseas Sales Dept.", "海外営業部"), ("Finance & Accounting Dept.", "経理財務部"),
+]
+
+
+@pytest.mark.parametrize(("raw", "canonical"), ENGLISH)
+def test_english_department_vocabulary(raw: str, canonical: str) -> None:
+    assert normalize_department(raw) == canonical
+    assert normalize_department(raw.upper()) == canonical
 
 
 @pytest.mark.parametrize(("raw", "canonical"), DEPARTMENTS)
@@ -120,37 +109,23 @@ def _rules() -> Rules:
 def test_internal_aliases_are_site_data() -> None:
     rules = _rules()
     rules.documents["departments.yaml"]["internal_aliases"] = {"MA": "マーケティング部"}
-    org = org_rules(rules)
-    assert normalize_internal_department("MA", org) == "マーケティング部"
-    assert normalize_internal_department("ＭＡ", org) == "マーケティング部"
-    assert normalize_department("MA", org) == "Ma"   # counterpart departments do not use our aliases
-
-
-def test_bad_title_rule_names_file_and_key() -> None:
-    rules = _rules()
-    rules.documents["titles.yaml"]["patterns"][0]["rank"] = 12
-    with pytest.raises(RulesError) as err:
-        org_rules(rules)
-    assert err.value.key == "patterns[0].rank" and err.value.file.endswith("titles.yaml")
-
-
-def test_bad_regex_names_file_and_key() -> None:
-    rules = _rules()
-    rules.documents["titles.yaml"]["patterns"].append({"rank": 3, "regex": ["(unclosed"]})
-    with pytest.raises(RulesError, match="regex"):
-        org_rules(rules)
+    departments = department_rules(rules)
+    assert normalize_internal_department("MA", departments) == "マーケティング部"
+    assert normalize_internal_department("ＭＡ", departments) == "マーケティング部"
+    assert normalize_department("MA", departments) == "Ma"   # counterpart departments do not use our aliases
 
 
 def test_bad_department_unit_names_key() -> None:
     rules = _rules()
     rules.documents["departments.yaml"]["english"]["units"]["dept"] = "部局課"
     with pytest.raises(RulesError) as err:
-        org_rules(rules)
+        department_rules(rules)
     assert err.value.key == "english.units.dept"
 
 
 _PIECES = st.sampled_from(["営業", "本部", "部", "第1", "第一", " ", "・", "/", "情シス", "Sales", "Dept.", "課",
-                           "ｼｽﾃﾑ", "IT", "、", "部長", "Division", "東京", "-", "Ａ"])
+                           "ｼｽﾃﾑ", "IT", "、", "部長", "Division", "東京", "-", "Ａ",
+                           "二", "室", "調達", "購買", "&", "and", "2", "II", "No.", "DX推進", "デジタル推進", "Office"])
 
 
 @settings(max_examples=150, deadline=None)
