@@ -54,10 +54,13 @@ def main() -> None:
               help="Write GraphML + JSON files for this many flagged accounts, most urgent first.")
 @click.option("--lang", "report_lang", type=click.Choice(["ja", "en"]), default="ja", show_default=True,
               help="Language of report.html's labels.")
+@click.option("--registry", "registry", type=click.Path(exists=True, path_type=Path), default=None,
+              help="法人番号 registry: a cache from `abm registry import`, or the download (CSV, zip or folder), "
+                   "imported into the default cache on first use.")
 @click.option("-v", "--verbose", count=True, help="Log stage progress (-vv: debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 def run(input_dir: Path, out_dir: Path, rules_dir: Path | None, as_of: object, keep_intermediate: bool,
-        graph_files: int, report_lang: str, verbose: int, quiet: bool) -> None:
+        graph_files: int, report_lang: str, registry: Path | None, verbose: int, quiet: bool) -> None:
     """Resolve the exports in INPUT_DIR and write every output to --out."""
     from abm.pipeline import run as run_pipeline
     from abm.progress import stage_progress
@@ -66,7 +69,8 @@ def run(input_dir: Path, out_dir: Path, rules_dir: Path | None, as_of: object, k
     _setup_logging(verbose, quiet)
     day = as_of.date() if as_of is not None else None  # type: ignore[attr-defined]
     settings = Settings(input_dir=input_dir, out_dir=out_dir, rules_dir=rules_dir, as_of=day,
-                        keep_intermediate=keep_intermediate, graph_files=graph_files, report_lang=report_lang)
+                        keep_intermediate=keep_intermediate, graph_files=graph_files, report_lang=report_lang,
+                        registry=registry)
     try:
         with stage_progress(not quiet) as on_stage:
             result = run_pipeline(settings, on_stage)
@@ -130,6 +134,35 @@ def explain(out_dir: Path, subject: str, rules_dir: Path | None) -> None:
         click.echo(explain_subject(out_dir, subject, names))
     except AbmError as exc:
         _fail(exc)
+
+
+@main.group()
+def registry() -> None:
+    """The 法人番号 registry (国税庁 法人番号公表サイト download) as reference data."""
+
+
+@registry.command("import")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--cache", "cache", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Cache directory to write (default: ~/.cache/abm/registry/<fingerprint of SOURCE>).")
+@click.option("--rules", "rules_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Rules directory (legal forms, variant kanji and romaji words used for the name keys).")
+@click.option("-v", "--verbose", count=True, help="Log progress (-vv: debug).")
+def registry_import(source: Path, cache: Path | None, rules_dir: Path | None, verbose: int) -> None:
+    """Import SOURCE (the download: a CSV, a zip of CSVs, or a folder of them) into an indexed cache."""
+    from abm.registry.store import import_registry
+    from abm.rules import load_rules
+
+    _setup_logging(verbose, False)
+    try:
+        reg = import_registry(source, cache, load_rules(rules_dir))
+    except AbmError as exc:
+        _fail(exc)
+        return
+    m = reg.manifest
+    click.echo(f"{m['corporations']} corporations ({m['rows']} rows, {m['rejected_rows']} rejected, "
+               f"{m['names']} name keys) in {m['built_in_s']} s")
+    click.echo(f"cache: {reg.root}  (use it with: abm run INPUT_DIR --registry {reg.root})")
 
 
 if __name__ == "__main__":  # pragma: no cover

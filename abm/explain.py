@@ -21,6 +21,7 @@ from abm.errors import AbmError
 from abm.linkage.engine import LinkResult
 
 EVIDENCE_DIR = "evidence"
+REGISTRY_ANCHORS = "registry_anchors.parquet"
 
 
 def evidence_table(result: LinkResult) -> pl.DataFrame:
@@ -38,7 +39,7 @@ def evidence_table(result: LinkResult) -> pl.DataFrame:
 
 
 def write_evidence(out_dir: Path, accounts: LinkResult, persons: LinkResult,
-                   moves: pl.DataFrame | None = None) -> None:
+                   registry_anchors: pl.DataFrame | None = None, moves: pl.DataFrame | None = None) -> None:
     target = out_dir / EVIDENCE_DIR
     target.mkdir(exist_ok=True)
     table = evidence_table(accounts)
@@ -50,6 +51,8 @@ def write_evidence(out_dir: Path, accounts: LinkResult, persons: LinkResult,
             pl.lit(True).alias("linked"))], how="diagonal_relaxed")
     table.write_parquet(target / "account_links.parquet")
     evidence_table(persons).write_parquet(target / "person_links.parquet")
+    if registry_anchors is not None:
+        registry_anchors.write_parquet(target / REGISTRY_ANCHORS)
 
 
 def _levels(row: dict[str, Any], names: dict[str, list[str]]) -> str:
@@ -270,4 +273,24 @@ def _explain_id(out_dir: Path, records: pl.DataFrame, subject: str,
                          f"{_levels(row, level_names.get(entity, {}))}")
         if ev.height > MAX_PAIRS:
             lines.append(f"    … and {ev.height - MAX_PAIRS} more pairs")
+    lines.extend(_registry_lines(out_dir, keys))
     return "\n".join(lines)
+
+
+def _registry_lines(out_dir: Path, keys: set[str]) -> list[str]:
+    """What the 法人番号 registry said about these records (anchored, or why not)."""
+    path = out_dir / EVIDENCE_DIR / REGISTRY_ANCHORS
+    if not path.exists():
+        return []
+    rows = pl.read_parquet(path).filter(pl.col("record_key").is_in(list(keys)))
+    if rows.height == 0:
+        return []
+    lines = [f"  registry evidence ({rows.height} records):"]
+    for row in rows.head(50).iter_rows(named=True):
+        if row["registry_number"] is not None:
+            lines.append(f"    {row['record_key']}: 法人番号 {row['registry_number']} by {row['anchor_method']} "
+                         f"({row['anchor_name']}); linked to every record anchored there")
+        else:
+            lines.append(f"    {row['record_key']}: not anchored ({row['anchor_note']}; "
+                         f"{row['candidates']} corporations of that name)")
+    return lines

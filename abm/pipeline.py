@@ -37,6 +37,10 @@ from abm.load import load_inputs
 from abm.normalize.departments import department_rules
 from abm.normalize.records import normalize_records
 from abm.normalize.text import text_rules
+from abm.registry.accounts import enrich_accounts
+from abm.registry.link import must_links, registry_counts, registry_specs, with_anchors
+from abm.registry.match import anchor_records
+from abm.registry.store import open_registry
 from abm.report.html import write_report
 from abm.report.xlsx import write_xlsx
 from abm.resolve import resolve
@@ -103,9 +107,15 @@ def run(settings: Settings, on_stage: Callable[[str], None] | None = None) -> Ru
         # an empty export folder usually means last night's export failed: keep yesterday's outputs
         raise InputError(str(settings.input_dir), "it holds no data file (.csv, .tsv, .txt, .parquet, .xlsx)",
                          fix="point abm run at the directory that holds the night's exports")
+    registry = timer("registry", open_registry, settings.registry, settings.registry_cache, rules) \
+        if settings.registry else None
     records = timer("normalize", normalize_records, loaded.tables, rules)
     as_of = settings.as_of or default_as_of(records)
-    resolution = timer("resolve", resolve, records, rules.view(linkage_specs), rules.view(text_rules).romaji_folds)
+    anchors = timer("registry_match", anchor_records, records, registry, rules) if registry else None
+    records = with_anchors(records, anchors)
+    specs = registry_specs(rules.view(linkage_specs)) if registry else rules.view(linkage_specs)
+    resolution = timer("resolve", resolve, records, specs, must_links(records) if registry else None,
+                       rules.view(text_rules).romaji_folds)
     resolved = timer("departments", resolve_departments, resolution.records, rules.view(department_rules))
     policy = rules.view(detect_policy)
     touches = timer("touches", build_touches, resolved, as_of)
@@ -117,7 +127,7 @@ def run(settings: Settings, on_stage: Callable[[str], None] | None = None) -> Ru
     history = id_history(settings.out_dir, records_out, started)
     flags = timer("flags", track_flags, settings.out_dir, collisions, gaps, as_of, started, history)
     collisions, gaps = flags.collisions, flags.gaps
-    accounts = timer("accounts", accounts_table, resolved)
+    accounts = timer("accounts", enrich_accounts, accounts_table(resolved), resolved, registry)
 
     tables = {
         "records": records_out, "accounts": accounts, "persons": persons, "touches": touches,
@@ -134,6 +144,8 @@ def run(settings: Settings, on_stage: Callable[[str], None] | None = None) -> Ru
     counts["critical_collisions"] = int((collisions.get_column("severity") == "critical").sum())
     counts["flags"] = flags.counts
     tables["runs"] = runs_table(settings.out_dir, started, as_of, counts, __version__)
+    if registry is not None and anchors is not None:
+        counts["registry"] = registry_counts(anchors, accounts)
 
     with staged(settings.out_dir) as stage:
         timer("export", write_tables, stage, tables)
@@ -143,7 +155,7 @@ def run(settings: Settings, on_stage: Callable[[str], None] | None = None) -> Ru
               _most_urgent_accounts(collisions, gaps, settings.graph_files))
         timer("report", write_report, stage / "report.html", tables, as_of, counts, settings.report_lang)
         timer("xlsx", write_xlsx, stage / "report.xlsx", tables)
-        write_evidence(stage, resolution.accounts, resolution.persons, resolution.moves)
+        write_evidence(stage, resolution.accounts, resolution.persons, anchors, resolution.moves)
         if settings.keep_intermediate:
             (stage / "stages").mkdir()
             records.write_parquet(stage / "stages" / "records_normalized.parquet")
@@ -165,6 +177,7 @@ def run(settings: Settings, on_stage: Callable[[str], None] | None = None) -> Ru
                 "persons": resolution.persons.summary()
                 | {"threshold": rules.view(linkage_specs).persons.threshold},
             },
+            "registry": {"cache": str(registry.root), **registry.manifest} if registry else None,
             "timings_s": timer.timings,
             "versions": _versions(),
         })

@@ -70,11 +70,13 @@ def _account_units(records: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([records.filter(pl.col("kind").is_in(ACCOUNT_UNIT_KINDS)), orphan_contacts], how="vertical")
 
 
-def resolve_accounts(records: pl.DataFrame, specs: LinkageSpecs
+def resolve_accounts(records: pl.DataFrame, specs: LinkageSpecs, must_link: pl.DataFrame | None = None,
                      ) -> tuple[pl.DataFrame, LinkResult, dict[str, int], pl.DataFrame]:
-    """``records`` + account_id, account_score; and the web forms moved after linkage (with evidence)."""
+    """``records`` + account_id, account_score; and the web forms moved after linkage (with evidence).
+    ``must_link``: (id_l, id_r) record keys linked whatever their score (records anchored to one
+    registry corporation)."""
     units = _account_units(records)
-    result = link(units, specs.accounts)
+    result = link(units, specs.accounts, must_link)
     assigned = _ids_for_clusters(result.units, "A", "account_id").rename({"link_score": "account_score"})
     out = _with_accounts(records, assigned)
     moves = _place_lone_web_forms(out)
@@ -166,8 +168,9 @@ def resolve_persons(records: pl.DataFrame, specs: LinkageSpecs, folds: tuple = (
     return out, result
 
 
-def resolve(records: pl.DataFrame, specs: LinkageSpecs, folds: tuple = ()) -> Resolution:
-    with_accounts, account_result, counts, moves = resolve_accounts(records, specs)
+def resolve(records: pl.DataFrame, specs: LinkageSpecs, must_link: pl.DataFrame | None = None,
+            folds: tuple = ()) -> Resolution:
+    with_accounts, account_result, counts, moves = resolve_accounts(records, specs, must_link)
     resolved, person_result = resolve_persons(with_accounts, specs, folds)
     resolved = resolved.sort("record_key")
     log.info("resolved %d records into %d accounts and %d persons", resolved.height,

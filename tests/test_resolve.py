@@ -54,7 +54,7 @@ def test_a_placed_web_form_shows_in_abm_explain(tmp_path):
     empty = link(pl.DataFrame({"id": ["a", "b"], "v": ["x", "y"]}), spec)
     moves = pl.DataFrame([{"record_key": "ma_leads:1", "moved_to": "A_tokyo", "evidence_key": "cards:1",
                            "matched_on": "person_name_key"}])
-    write_evidence(tmp_path, empty, empty, moves)
+    write_evidence(tmp_path, empty, empty, moves=moves)
     assert (tmp_path / EVIDENCE_DIR / "account_links.parquet").exists()
     pl.DataFrame([{"record_key": "ma_leads:1", "account_id": "A_tokyo", "person_id": None, "kind": "ma_leads",
                    "source_file": "ma_leads.csv", "row_number": 1, "account_score": None, "person_score": None}]

@@ -93,7 +93,8 @@ def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None 
         rep_of = units.select(idc, REP)
         must_link = (must_link.join(rep_of.rename({idc: "id_l"}), on="id_l")
                      .drop("id_l").rename({REP: "id_l"})
-                     .join(rep_of.rename({idc: "id_r"}), on="id_r").drop("id_r").rename({REP: "id_r"}))
+                     .join(rep_of.rename({idc: "id_r"}), on="id_r").drop("id_r").rename({REP: "id_r"})
+                     .filter(pl.col("id_l") != pl.col("id_r")))  # two copies of one unit: nothing to link
     result = _link_distinct(reps, spec, must_link)
     dup = pl.len().over(REP) > 1
     expanded = units.join(
