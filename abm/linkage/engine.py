@@ -85,7 +85,7 @@ def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None 
     (e.g. user overrides); guards still apply to them.
     """
     idc = spec.id_column
-    signature = [c for c in spec.columns() if c != idc]
+    signature = [c for c in spec.columns() if c != idc and c in units.columns]
     units = units.with_columns(pl.col(idc).min().over(signature).alias(REP)) if signature else \
         units.with_columns(pl.col(idc).alias(REP))
     reps = units.with_columns(pl.len().over(REP).alias(N_RECORDS)).filter(pl.col(idc) == pl.col(REP)).drop(REP)

@@ -6,12 +6,15 @@ accounts and persons are two specs over normalised columns, and a third (Febrl) 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from abm.errors import RulesError
 from abm.rules import Rules, require, string_list
 
+_SQL_WORDS = frozenset({"case", "when", "then", "else", "end", "and", "or", "not", "is", "null", "like", "in",
+                        "true", "false", "as", "between", "distinct", "ilike", "cast", "try_cast", "varchar", "integer", "boolean"})
 LEVEL_KINDS = ("exact", "jaro_winkler", "ratio", "token_set", "prefix", "abs_diff", "overlap")
 GUARD_KINDS = ("distinct_values", "sql")
 
@@ -94,9 +97,14 @@ class LinkageSpec:
     seed: int
 
     def columns(self) -> list[str]:
-        """Every column the spec reads (before derived columns are added)."""
+        """Every column the spec reads (before derived columns are added), including the columns a
+        derived expression reads (identifiers outside quotes that are not SQL words or functions)."""
         derived = {c for c, _ in self.derived}
         cols = {self.id_column}
+        for _, expr in self.derived:
+            bare = re.sub(r"'[^']*'", " ", expr)
+            cols.update(w for w in re.findall(r"\b([a-z_][a-z0-9_]*)\b(?!\s*\()", bare)
+                        if w not in _SQL_WORDS)
         for rule in self.blocking:
             cols.update(rule.on)
         for comp in self.comparisons:
