@@ -39,9 +39,11 @@ golden: $(STAMP)  ## rewrite tests/golden/ from the demo world's outputs (after 
 fixtures: $(STAMP)  ## regenerate the committed demo world (then `make golden`)
 	$(BIN)/python -m fixtures.generate --companies 120 --seed 7 --out fixtures/demo
 
-SIZES ?= 200,2000,10000
-bench: $(STAMP)  ## accuracy + speed benchmarks (SIZES=companies,...); writes bench/results.md
-	$(BIN)/python -m bench.run --out bench/results.md --sizes $(SIZES)
+SIZES ?= 750,7500,75000
+REPEATS ?= 3
+bench: $(STAMP)  ## speed/memory/accuracy vs Splink + recordlinkage (SIZES=companies,... REPEATS=n); writes bench/RESULTS.md + .json
+	$(BIN)/python -m pip install -q -e '.[bench]'
+	$(BIN)/python -m bench.run --out bench/RESULTS.md --sizes $(SIZES) --repeats $(REPEATS) $(BENCH_ARGS)
 
 clean:  ## remove outputs (keeps .venv)
 	rm -rf abm-out .pytest_cache

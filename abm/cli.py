@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 
@@ -34,7 +35,34 @@ def _fail(exc: AbmError) -> None:
     sys.exit(exc.exit_code)
 
 
-@click.group()
+class _ErrorBoundary(click.Group):
+    """No Python traceback reaches the user: an AbmError is its message and exit code; anything
+    else is one line naming the exception type and place, exit 1 (``-v`` prints the traceback)."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        args = [*getattr(ctx, "_protected_args", []), *ctx.args]
+        try:
+            return super().invoke(ctx)
+        except AbmError as exc:
+            _fail(exc)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the boundary: every other failure is one line
+            import traceback
+
+            if any(a == "--verbose" or re.fullmatch(r"-v+", a) for a in args):
+                traceback.print_exc()
+            frames = traceback.extract_tb(exc.__traceback__)
+            ours = [f for f in frames if "/abm/" in f.filename.replace("\\", "/")] or frames
+            where = f" in {Path(ours[-1].filename).name}:{ours[-1].lineno}" if ours else ""
+            # the exception text may quote input values (personal data): name only its type and place
+            click.echo(f"Error: abm failed unexpectedly ({type(exc).__name__}{where}). This is a bug in abm; "
+                       "run again with -v to see the traceback, and report it.", err=True)
+            sys.exit(1)
+        return None
+
+
+@click.group(cls=_ErrorBoundary)
 @click.version_option(__version__, prog_name="abm")
 def main() -> None:
     """abm — resolve Japanese B2B sales records into accounts and persons, map buying committees,
@@ -52,15 +80,19 @@ def main() -> None:
 @click.option("--keep-intermediate", is_flag=True, help="Also write stage tables to OUT_DIR/stages/.")
 @click.option("--graph-files", type=click.IntRange(min=0), default=500, show_default=True,
               help="Write GraphML + JSON files for this many flagged accounts, most urgent first.")
+@click.option("--overrides", "overrides_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Corrections file (default: INPUT_DIR/overrides.yaml when it exists).")
 @click.option("--lang", "report_lang", type=click.Choice(["ja", "en"]), default="ja", show_default=True,
               help="Language of report.html's labels.")
 @click.option("--registry", "registry", type=click.Path(exists=True, path_type=Path), default=None,
               help="法人番号 registry: a cache from `abm registry import`, or the download (CSV, zip or folder), "
                    "imported into the default cache on first use.")
+@click.option("--no-cache", is_flag=True, help="Do not read or write .OUT_DIR.cache/ (per-value results kept across runs).")
 @click.option("-v", "--verbose", count=True, help="Log stage progress (-vv: debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 def run(input_dir: Path, out_dir: Path, rules_dir: Path | None, as_of: object, keep_intermediate: bool,
-        graph_files: int, report_lang: str, registry: Path | None, verbose: int, quiet: bool) -> None:
+        graph_files: int, overrides_file: Path | None, report_lang: str, registry: Path | None, no_cache: bool,
+        verbose: int, quiet: bool) -> None:
     """Resolve the exports in INPUT_DIR and write every output to --out."""
     from abm.pipeline import run as run_pipeline
     from abm.progress import stage_progress
@@ -68,9 +100,11 @@ def run(input_dir: Path, out_dir: Path, rules_dir: Path | None, as_of: object, k
 
     _setup_logging(verbose, quiet)
     day = as_of.date() if as_of is not None else None  # type: ignore[attr-defined]
+    if day is not None and not 1900 <= day.year <= 2100:
+        raise click.BadParameter(f"{day.isoformat()} is outside the years 1900-2100", param_hint="'--as-of'")
     settings = Settings(input_dir=input_dir, out_dir=out_dir, rules_dir=rules_dir, as_of=day,
-                        keep_intermediate=keep_intermediate, graph_files=graph_files, report_lang=report_lang,
-                        registry=registry)
+                        keep_intermediate=keep_intermediate, graph_files=graph_files, overrides=overrides_file,
+                        report_lang=report_lang, registry=registry, value_cache=not no_cache)
     try:
         with stage_progress(not quiet) as on_stage:
             result = run_pipeline(settings, on_stage)
@@ -134,6 +168,104 @@ def explain(out_dir: Path, subject: str, rules_dir: Path | None) -> None:
         click.echo(explain_subject(out_dir, subject, names))
     except AbmError as exc:
         _fail(exc)
+
+
+@main.group()
+def override() -> None:
+    """Corrections that stick night to night: must-links and cannot-links between records."""
+
+
+_FILE = click.option("--file", "file", type=click.Path(dir_okay=False, path_type=Path),
+                     default=Path("overrides.yaml"), show_default=True,
+                     help="The overrides file (usually INPUT_DIR/overrides.yaml).")
+_OUT = click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("abm-out"),
+                    show_default=True, help="A run's output directory, to look up IDs and names.")
+
+
+@override.command("add")
+@click.option("--must-link", "must", nargs=2, default=None, metavar="A B", help="A and B are the same.")
+@click.option("--cannot-link", "cannot", nargs=2, default=None, metavar="A B", help="A and B are different.")
+@click.option("--level", type=click.Choice(["account", "person"]), required=True)
+@click.option("--by", required=True, help="Who says so.")
+@click.option("--reason", required=True, help="Why (kept with the override).")
+@_FILE
+@_OUT
+def override_add(must: tuple[str, str] | None, cannot: tuple[str, str] | None, level: str, by: str, reason: str,
+                 file: Path, out_dir: Path) -> None:
+    """Add a must-link or cannot-link. A and B: record keys, or account/person IDs or names (resolved
+    to a representative record of the last run in --out, which is printed)."""
+    from datetime import date
+
+    from abm.overrides import (
+        Override,
+        check_contradictions,
+        load_overrides,
+        representative_record,
+        write_overrides,
+    )
+
+    if (must is None) == (cannot is None):
+        raise click.UsageError("give exactly one of --must-link A B or --cannot-link A B")
+    a, b = must or cannot  # type: ignore[misc]
+    try:
+        items = load_overrides(file if file.exists() else None)
+        keys = []
+        for subject in (a, b):
+            key, note = representative_record(out_dir, subject, level)
+            keys.append(key)
+            click.echo(note)
+        added = Override(len(items) + 1, "must" if must else "cannot", level, keys[0], keys[1], by,
+                         date.today(), reason)
+        check_contradictions(file, [*items, added])
+        write_overrides(file, [*items, added])
+    except AbmError as exc:
+        _fail(exc)
+        return
+    click.echo(f"added {added.describe()} to {file}")
+
+
+@override.command("list")
+@_FILE
+@_OUT
+def override_list(file: Path, out_dir: Path) -> None:
+    """List the overrides, numbered, with whether each still applies in the last run in --out."""
+    from abm.overrides import load_overrides, override_applies
+
+    try:
+        items = load_overrides(file if file.exists() else None)
+    except AbmError as exc:
+        _fail(exc)
+        return
+    if not items:
+        click.echo(f"no overrides in {file}")
+        return
+    state = override_applies(out_dir if out_dir.exists() else None, items)
+    for o in items:
+        click.echo(f"{o.number:>3}  {o.link}-link {o.level}  {o.a}  {o.b}  by {o.by or '?'} on "
+                   f"{o.on.isoformat() if o.on else '?'}  — {o.reason or ''}")
+        click.echo(f"     {state[o.number]}")
+
+
+@override.command("remove")
+@click.argument("number", type=click.IntRange(min=1))
+@_FILE
+def override_remove(number: int, file: Path) -> None:
+    """Remove override NUMBER (as `abm override list` numbers them)."""
+    from dataclasses import replace
+
+    from abm.overrides import load_overrides, write_overrides
+
+    try:
+        items = load_overrides(file if file.exists() else None)
+    except AbmError as exc:
+        _fail(exc)
+        return
+    if number > len(items):
+        raise click.UsageError(f"{file} holds {len(items)} override(s); there is no number {number}")
+    gone = items[number - 1]
+    rest = [replace(o, number=i) for i, o in enumerate((o for o in items if o.number != number), start=1)]
+    write_overrides(file, rest)
+    click.echo(f"removed {gone.describe()} from {file}")
 
 
 @main.group()

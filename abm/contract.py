@@ -13,7 +13,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "cards": (
         "card_id", "company_name", "department", "title", "family_name", "given_name",
         "family_name_kana", "given_name_kana", "email", "phone", "mobile", "postal_code", "address",
-        "url", "exchanged_on", "owner_name", "owner_department",
+        "url", "exchanged_on", "owner_name", "owner_department", "vendor_person_id",
     ),
     "crm_accounts": (
         "account_id", "name", "name_kana", "corporate_number", "website", "phone", "postal_code",
@@ -26,7 +26,8 @@ KINDS: dict[str, tuple[str, ...]] = {
     ),
     "crm_leads": (
         "lead_id", "company_name", "department", "title", "family_name", "given_name", "email", "phone",
-        "status", "owner_name", "owner_department", "created_on",
+        "status", "owner_name", "owner_department", "created_on", "is_converted", "converted_account_id",
+        "converted_contact_id", "converted_on",
     ),
     "crm_opportunities": (
         "opportunity_id", "account_id", "contact_id", "name", "product", "stage", "amount", "is_closed",
@@ -34,7 +35,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     ),
     "ma_leads": (
         "lead_id", "email", "company_name", "department", "title", "full_name", "phone", "score",
-        "created_on",
+        "created_on", "crm_lead_id", "crm_contact_id", "crm_account_id",
     ),
     "ma_activities": ("activity_id", "lead_id", "activity_on", "activity_type", "program", "program_department"),
 }
@@ -45,7 +46,7 @@ PERSON_KINDS = ("cards", "crm_contacts", "crm_leads", "ma_leads")
 DATE_COLUMNS: dict[str, tuple[str, ...]] = {
     "cards": ("exchanged_on",),
     "crm_contacts": ("created_on", "last_activity_on"),
-    "crm_leads": ("created_on",),
+    "crm_leads": ("created_on", "converted_on"),
     "crm_opportunities": ("created_on", "close_on"),
     "ma_leads": ("created_on",),
     "ma_activities": ("activity_on",),
@@ -74,6 +75,8 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
              "abm_version"),
     "quarantine": ("source_file", "row_number", "kind", "reason", "raw"),
     "id_history": ("id", "kind", "change", "new_id", "run_at"),
+    "crm_duplicates": ("kind", "crm_id", "duplicate_of", "account_id", "person_id", "evidence"),
+    "data_quality": ("finding", "record_key", "detail"),
 }
 
 
@@ -95,6 +98,14 @@ NORMALIZED_SCHEMA: dict[str, str] = {
     "account_ref": "str",          # contacts/opportunities -> "crm_accounts:<id>"; activities -> "ma_leads:<id>"
     "contact_ref": "str",          # opportunities -> "crm_contacts:<id>"
     "parent_account_ref": "str",   # crm_accounts.parent_account_id -> "crm_accounts:<id>"
+    # links the systems already record (contract v1.2), as record keys; strong evidence, not law
+    "converted_account_ref": "str",  # converted CRM lead -> "crm_accounts:<converted_account_id>"
+    "converted_contact_ref": "str",  # converted CRM lead -> "crm_contacts:<converted_contact_id>"
+    "is_converted": "bool",
+    "crm_lead_ref": "str",         # synced MA lead -> "crm_leads:<crm_lead_id>"
+    "crm_contact_ref": "str",      # synced MA lead -> "crm_contacts:<crm_contact_id>"
+    "crm_account_ref": "str",      # synced MA lead -> "crm_accounts:<crm_account_id>"
+    "vendor_person_id": "str",     # the card service's own person key (Sansan 人物ID)
     # company evidence
     "company_name": "str",         # display form: NFKC, width, legal form removed, spaces collapsed
     "company_key": "str",          # matching key: company_name folded (variant kanji, case, no spaces/punct)

@@ -51,3 +51,17 @@ class TruthError(AbmError):
     """Ground truth given to ``abm evaluate`` that cannot be read."""
 
     exit_code = 4
+
+
+class OutputBusyError(AbmError):
+    """Another ``abm run`` is writing the same OUT_DIR (it holds OUT_DIR's lock file)."""
+
+    exit_code = 5
+
+    def __init__(self, out_dir: str) -> None:
+        self.out_dir = out_dir
+        super().__init__(self.message())
+
+    def message(self) -> str:
+        return (f"Another abm run is writing {self.out_dir} right now; this run did nothing. "
+                "Wait for it to finish (or choose another --out), then run again.")

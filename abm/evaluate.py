@@ -15,6 +15,7 @@ from typing import Any
 import polars as pl
 
 from abm.errors import TruthError
+from abm.evaluate_links import link_scores
 
 
 def _pairs(n: pl.Expr) -> pl.Expr:
@@ -137,6 +138,7 @@ def evaluate(out_dir: Path, truth_dir: Path) -> dict[str, Any]:
         pred = pl.read_parquet(out_dir / "key_person_gaps.parquet")
         result["gaps"] = _flag_scores(pred, gap_truth, "gap_type", acc, per,
                                       pl.col("gap_type") == "hidden_key_person")
+    result.update(link_scores(out_dir, truth_dir, run, truth))
     return result
 
 
@@ -154,4 +156,12 @@ def format_table(result: dict[str, Any]) -> str:
             for key, s in result[section].items():
                 lines.append(f"| {key} | {s['predicted']} | {s['true']} | {s['matched']} | "
                              f"{s['precision']:.4f} | {s['recall']:.4f} |")
+    if "conversions" in result or "ma_sync" in result or "crm_duplicates" in result:
+        lines += ["", "| system links / CRM duplicates | value |", "|---|---|"]
+        for section in ("conversions", "ma_sync"):
+            for key, value in result.get(section, {}).items():
+                lines.append(f"| {section}.{key} | {value} |")
+        for kind, s in result.get("crm_duplicates", {}).items():
+            lines.append(f"| crm_duplicates.{kind} pairwise P / R | {s['precision']:.4f} / {s['recall']:.4f} "
+                         f"({s['matched']} of {s['predicted_pairs']} predicted, {s['true_pairs']} true pairs) |")
     return "\n".join(lines)

@@ -31,8 +31,11 @@ def evidence_table(result: LinkResult) -> pl.DataFrame:
     decided = pairs.join(refused, on=["__rid_l", "__rid_r"], how="left").filter(
         pl.col("linked") | pl.col("refused_by").is_not_null() | pl.col("cannot_link").is_not_null())
     gammas = [c for c in decided.columns if c.startswith("gamma_")]
+    # a link a source system records (a converted lead's account) names itself as the rule
+    rule = pl.when(pl.col("system_link").is_not_null()).then(pl.format("system_link:{}", "system_link")) \
+        .otherwise(pl.col("rule")).alias("rule") if "system_link" in decided.columns else pl.col("rule")
     return decided.select(
-        "id_l", "id_r", "rule", *gammas, "match_weight", "match_probability", "linked",
+        "id_l", "id_r", rule, *gammas, "match_weight", "match_probability", "linked",
         pl.coalesce("refused_by", "cannot_link").alias("refused_by"),
         *(["attached"] if "attached" in decided.columns else []),
     ).sort("id_l", "id_r")

@@ -1,16 +1,12 @@
 """Writing outputs: Parquet (the contract), the same tables in DuckDB, Excel-safe CSV for BI.
 
-A run writes into a staging directory beside OUT_DIR and swaps it in only when everything is
-written, so a failed run leaves the previous outputs untouched.
+Where the files go and how a run replaces the previous one is ``abm.publish``.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,28 +17,6 @@ from abm.bi import create_bi_objects
 
 #: a cell starting with one of these is a formula to Excel / LibreOffice / Google Sheets
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
-
-
-@contextmanager
-def staged(out_dir: Path) -> Iterator[Path]:
-    """Yield a fresh staging directory; on success it replaces ``out_dir`` (else it is removed)."""
-    out_dir = out_dir.resolve()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    stage = out_dir.parent / f".{out_dir.name}.staging-{os.getpid()}"
-    if stage.exists():
-        shutil.rmtree(stage)
-    stage.mkdir()
-    try:
-        yield stage
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
-    old = out_dir.parent / f".{out_dir.name}.previous-{os.getpid()}"
-    if out_dir.exists():
-        out_dir.rename(old)
-    stage.rename(out_dir)
-    if old.exists():
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def excel_safe(df: pl.DataFrame) -> pl.DataFrame:

@@ -19,6 +19,7 @@ import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import polars as pl
@@ -219,9 +220,12 @@ def _node_attrs(node: str, account_id: str) -> dict[str, str]:
 
 def account_graph(edges: pl.DataFrame, account_id: str) -> nx.DiGraph:
     """One account's committee graph; nodes carry kind + label, edges relation/weight/first_on/last_on."""
+    return _graph(edges.filter(pl.col("account_id") == account_id).rows(named=True), account_id)
+
+
+def _graph(rows: list[dict[str, Any]], account_id: str) -> nx.DiGraph:
     graph = nx.DiGraph(account_id=account_id)
-    rows = edges.filter(pl.col("account_id") == account_id)
-    for row in rows.iter_rows(named=True):
+    for row in rows:
         for node in (row["src"], row["dst"]):
             if node not in graph:
                 graph.add_node(node, **_node_attrs(node, account_id))
@@ -229,6 +233,17 @@ def account_graph(edges: pl.DataFrame, account_id: str) -> nx.DiGraph:
         attrs |= {k: row[k].isoformat() for k in ("first_on", "last_on") if row.get(k) is not None}
         graph.add_edge(row["src"], row["dst"], **attrs)
     return graph
+
+
+def _write_account(rows: list[dict[str, Any]], account_id: str, out: Path) -> list[Path]:
+    """Plain Python (no polars): it may run in a forked worker."""
+    graph = _graph(rows, account_id)
+    stem = _file_stem(account_id)
+    graphml, node_link = out / f"{stem}.graphml", out / f"{stem}.json"
+    nx.write_graphml(graph, graphml)
+    data = nx.node_link_data(graph, edges="edges")
+    node_link.write_text(json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1), encoding="utf-8")
+    return [graphml, node_link]
 
 
 def _file_stem(account_id: str) -> str:
@@ -241,18 +256,14 @@ def _file_stem(account_id: str) -> str:
 def write_graphs(edges: pl.DataFrame, out_dir: Path | str,
                  accounts: Iterable[str] | None = None) -> list[Path]:
     """Write ``<account>.graphml`` and ``<account>.json`` (node-link) per account; returns the paths."""
+    from abm.normalize.unique import map_values
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    wanted = set(accounts) if accounts is not None else None
-    written: list[Path] = []
-    for (account_id,), part in edges.partition_by("account_id", as_dict=True, maintain_order=True).items():
-        if account_id is None or (wanted is not None and account_id not in wanted):
-            continue
-        graph = account_graph(part, account_id)
-        stem = _file_stem(str(account_id))
-        graphml, node_link = out / f"{stem}.graphml", out / f"{stem}.json"
-        nx.write_graphml(graph, graphml)
-        data = nx.node_link_data(graph, edges="edges")
-        node_link.write_text(json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1), encoding="utf-8")
-        written += [graphml, node_link]
+    wanted = edges if accounts is None else edges.filter(pl.col("account_id").is_in(list(accounts)))
+    parts = [(account_id, part.rows(named=True)) for (account_id,), part
+             in wanted.partition_by("account_id", as_dict=True, maintain_order=True).items() if account_id is not None]
+    # independent files per account: over the worker processes when there are many
+    written = [p for paths in map_values(lambda a, part: _write_account(part, str(a), out), parts, min_rows=64,
+                                         chunk=32) for p in paths]
     return sorted(written)

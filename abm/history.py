@@ -29,11 +29,14 @@ def _changes(old: pl.DataFrame, new: pl.DataFrame, column: str, kind: str, run_a
     still = set(after.get_column("new_id").drop_nulls().unique().to_list())
     moved = before.join(after, on="record_key", how="left").filter(~pl.col("id").is_in(list(still)))
     per_id = moved.group_by("id").agg(pl.col("new_id").drop_nulls().unique().sort().alias("targets"))
-    rows = per_id.with_columns(
-        pl.when(pl.col("targets").list.len() == 0).then(pl.lit("retired"))
-        .when(pl.col("targets").list.len() == 1).then(pl.lit("merged_into"))
-        .otherwise(pl.lit("split_from")).alias("change"),
-    ).explode("targets").rename({"targets": "new_id"})
+    n = pl.col("targets").list.len()
+    # explode() drops empty lists on some polars versions: retired IDs (no target) are built apart
+    retired = per_id.filter(n == 0).select("id", pl.lit("retired").alias("change"),
+                                             pl.lit(None, dtype=pl.Utf8).alias("new_id"))
+    moved_on = per_id.filter(n > 0).with_columns(
+        pl.when(n == 1).then(pl.lit("merged_into")).otherwise(pl.lit("split_from")).alias("change"),
+    ).explode("targets").rename({"targets": "new_id"}).select("id", "change", "new_id")
+    rows = pl.concat([retired, moved_on.cast({"new_id": pl.Utf8})]).sort("id", "new_id", nulls_last=False)
     return rows.select("id", pl.lit(kind).alias("kind"), "change", "new_id",
                        pl.lit(run_at).cast(pl.Datetime("us")).alias("run_at"))
 

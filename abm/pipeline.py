@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import platform
+import resource
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,21 +23,27 @@ import polars as pl
 from abm import __version__
 from abm.contract import CONTRACT_VERSION
 from abm.detect.collisions import detect_collisions
+from abm.detect.crm_duplicates import crm_duplicates
 from abm.detect.current import current_persons
+from abm.detect.data_quality import contacts_on_other_companies, data_quality_table, link_conflicts
 from abm.detect.flags import track_flags
 from abm.detect.gaps import detect_gaps
 from abm.detect.policy import SEVERITY_RANK, detect_policy
+from abm.detect.quality import data_quality, detach_other_account_contacts
 from abm.detect.touches import TOUCH_KINDS, build_touches
-from abm.errors import InputError
 from abm.explain import write_evidence
-from abm.export import staged, write_json, write_tables
+from abm.export import write_json, write_tables
 from abm.graph import committee_edges, resolve_departments, write_graphs
 from abm.history import id_history
 from abm.linkage.spec import linkage_specs
 from abm.load import load_inputs
+from abm.load.night import check_night
 from abm.normalize.departments import department_rules
 from abm.normalize.records import normalize_records
 from abm.normalize.text import text_rules
+from abm.normalize.unique import fingerprint, value_cache
+from abm.overrides import load_overrides, overrides_path
+from abm.publish import publication
 from abm.registry.accounts import enrich_accounts
 from abm.registry.link import must_links, registry_counts, registry_specs, with_anchors
 from abm.registry.match import anchor_records
@@ -44,7 +51,7 @@ from abm.registry.store import open_registry
 from abm.report.html import write_report
 from abm.report.xlsx import write_xlsx
 from abm.resolve import resolve
-from abm.rules import load_rules
+from abm.rules import DEFAULT_RULES_DIR, load_rules
 from abm.runs import runs_table
 from abm.settings import Settings
 from abm.tables import accounts_table, records_table
@@ -64,6 +71,7 @@ class RunResult:
 class _Timer:
     def __init__(self, on_stage: Callable[[str], None] | None = None) -> None:
         self.timings: dict[str, float] = {}
+        self.peak_mb: dict[str, float] = {}   # peak RSS of the process by the end of each stage
         self.on_stage = on_stage
 
     def __call__(self, stage: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -72,6 +80,7 @@ class _Timer:
         start = time.perf_counter()
         result = fn(*args, **kwargs)
         self.timings[stage] = round(time.perf_counter() - start, 3)
+        self.peak_mb[stage] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         log.info("stage %s: %.2fs", stage, self.timings[stage])
         return result
 
@@ -81,7 +90,8 @@ def default_as_of(records: pl.DataFrame) -> date:
     created_on is not a touch, nor is a card whose owner is unknown), and a future close_on does not."""
     touching = records.filter(pl.col("kind").is_in(TOUCH_KINDS) & pl.col("makes_touch").fill_null(True))
     latest = touching.select(pl.max_horizontal(pl.col("record_date").max(), pl.col("last_activity_on").max())).item()
-    return latest if latest is not None else datetime.now(UTC).date()
+    today = datetime.now(UTC).date()
+    return min(latest, today) if latest is not None else today  # never past the run date
 
 
 def _versions() -> dict[str, str]:
@@ -98,25 +108,35 @@ def _versions() -> dict[str, str]:
 
 def run(settings: Settings, on_stage: Callable[[str], None] | None = None) -> RunResult:
     """Run every stage on ``settings.input_dir`` and publish the outputs to ``settings.out_dir``.
-    ``on_stage(name)`` is called as each stage starts (the CLI's progress display)."""
+    ``on_stage(name)`` is called as each stage starts (the CLI's progress display).
+
+    OUT_DIR is checked and locked before any work (``abm.publish``); it changes only on success."""
+    with publication(settings.out_dir, settings.input_dir, settings.rules_dir or DEFAULT_RULES_DIR) as stage:
+        return _run(settings, stage, on_stage)
+
+
+def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None) -> RunResult:
     started = datetime.now(UTC)
     timer = _Timer(on_stage)
     rules = timer("rules", load_rules, settings.rules_dir)
     loaded = timer("load", load_inputs, settings.input_dir, rules)
-    if not any("rows_read" in f for f in loaded.files):
-        # an empty export folder usually means last night's export failed: keep yesterday's outputs
-        raise InputError(str(settings.input_dir), "it holds no data file (.csv, .tsv, .txt, .parquet, .xlsx)",
-                         fix="point abm run at the directory that holds the night's exports")
+    check_night(loaded, settings.input_dir, settings.out_dir)  # a failed export keeps yesterday's outputs
     registry = timer("registry", open_registry, settings.registry, settings.registry_cache, rules) \
         if settings.registry else None
-    records = timer("normalize", normalize_records, loaded.tables, rules)
+    overrides = load_overrides(overrides_path(settings.input_dir, settings.overrides))
+    # expensive per-value results (readings, romaji, name parts) kept beside OUT_DIR across runs
+    cache = settings.out_dir.with_name(f".{settings.out_dir.name}.cache") if settings.value_cache else None
+    with value_cache(cache, fingerprint(rules.root) if cache else ""):
+        records = timer("normalize", normalize_records, loaded.tables, rules)
     as_of = settings.as_of or default_as_of(records)
     anchors = timer("registry_match", anchor_records, records, registry, rules) if registry else None
     records = with_anchors(records, anchors)
     specs = registry_specs(rules.view(linkage_specs)) if registry else rules.view(linkage_specs)
-    resolution = timer("resolve", resolve, records, specs, must_links(records) if registry else None,
+    resolution = timer("resolve", resolve, records, specs, must_links(records) if registry else None, overrides,
                        rules.view(text_rules).romaji_folds)
     resolved = timer("departments", resolve_departments, resolution.records, rules.view(department_rules))
+    record_findings = timer("quality", data_quality, resolved)
+    resolved = detach_other_account_contacts(resolved, record_findings)  # no touch across accounts
     policy = rules.view(detect_policy)
     touches = timer("touches", build_touches, resolved, as_of)
     persons = timer("persons", current_persons, resolved, as_of)
@@ -128,11 +148,16 @@ def run(settings: Settings, on_stage: Callable[[str], None] | None = None) -> Ru
     flags = timer("flags", track_flags, settings.out_dir, collisions, gaps, as_of, started, history)
     collisions, gaps = flags.collisions, flags.gaps
     accounts = timer("accounts", enrich_accounts, accounts_table(resolved), resolved, registry)
+    duplicates = timer("crm_duplicates", crm_duplicates, resolved)
+    quality = timer("data_quality", lambda: data_quality_table(
+        record_findings, link_conflicts(resolved, resolution.accounts, resolution.persons), contacts_on_other_companies(resolved)))
 
     tables = {
         "records": records_out, "accounts": accounts, "persons": persons, "touches": touches,
         "committee_edges": edges, "collisions": collisions, "key_person_gaps": gaps,
         "quarantine": loaded.quarantine, "id_history": history, "flag_history": flags.history,
+        "overrides": resolution.overrides,
+        "crm_duplicates": duplicates, "data_quality": quality,
     }
     counts: dict[str, Any] = {name: df.height for name, df in tables.items()}
     counts["input_rows"] = sum(df.height for df in loaded.tables.values()) + loaded.quarantine.height
@@ -141,46 +166,48 @@ def run(settings: Settings, on_stage: Callable[[str], None] | None = None) -> Ru
     counts["rows_without_touch_owner"] = int((~records.get_column("makes_touch").fill_null(True)).sum())
     counts["collisions_by_level"] = _value_counts(collisions, "level")
     counts["gaps_by_type"] = _value_counts(gaps, "gap_type")
+    counts["data_quality_by_finding"] = _value_counts(quality, "finding")
     counts["critical_collisions"] = int((collisions.get_column("severity") == "critical").sum())
     counts["flags"] = flags.counts
     tables["runs"] = runs_table(settings.out_dir, started, as_of, counts, __version__)
     if registry is not None and anchors is not None:
         counts["registry"] = registry_counts(anchors, accounts)
 
-    with staged(settings.out_dir) as stage:
-        timer("export", write_tables, stage, tables)
-        # per-account graph files for the accounts that need attention most; any other account's
-        # graph is one call away from committee_edges (abm.graph.account_graph)
-        timer("graphs", write_graphs, edges, stage / "graphs",
-              _most_urgent_accounts(collisions, gaps, settings.graph_files))
-        timer("report", write_report, stage / "report.html", tables, as_of, counts, settings.report_lang)
-        timer("xlsx", write_xlsx, stage / "report.xlsx", tables)
-        write_evidence(stage, resolution.accounts, resolution.persons, anchors, resolution.moves)
-        if settings.keep_intermediate:
-            (stage / "stages").mkdir()
-            records.write_parquet(stage / "stages" / "records_normalized.parquet")
-            resolution.accounts.pairs.write_parquet(stage / "stages" / "account_pairs.parquet")
-            resolution.persons.pairs.write_parquet(stage / "stages" / "person_pairs.parquet")
-        write_json(stage / "run.json", {
-            "abm_version": __version__,
-            "contract_version": CONTRACT_VERSION,
-            "run_at": started.isoformat(timespec="seconds"),
-            "as_of": as_of.isoformat(),
-            "as_of_source": "option" if settings.as_of else "latest touch date in the data",
-            "input_dir": str(settings.input_dir),
-            "rules_dir": str(rules.root),
-            "counts": counts,
-            "files": loaded.files,
-            "linkage": {
-                "accounts": resolution.accounts.summary()
-                | {"threshold": rules.view(linkage_specs).accounts.threshold},
-                "persons": resolution.persons.summary()
-                | {"threshold": rules.view(linkage_specs).persons.threshold},
-            },
-            "registry": {"cache": str(registry.root), **registry.manifest} if registry else None,
-            "timings_s": timer.timings,
-            "versions": _versions(),
-        })
+    timer("export", write_tables, stage, tables)
+    # per-account graph files for the accounts that need attention most; any other account's
+    # graph is one call away from committee_edges (abm.graph.account_graph)
+    timer("graphs", write_graphs, edges, stage / "graphs",
+          _most_urgent_accounts(collisions, gaps, settings.graph_files))
+    timer("report", write_report, stage / "report.html", tables, as_of, counts, settings.report_lang)
+    timer("xlsx", write_xlsx, stage / "report.xlsx", tables)
+    write_evidence(stage, resolution.accounts, resolution.persons, anchors, resolution.moves)
+    if settings.keep_intermediate:
+        (stage / "stages").mkdir()
+        records.write_parquet(stage / "stages" / "records_normalized.parquet")
+        resolution.accounts.pairs.write_parquet(stage / "stages" / "account_pairs.parquet")
+        resolution.persons.pairs.write_parquet(stage / "stages" / "person_pairs.parquet")
+    write_json(stage / "run.json", {
+        "abm_version": __version__,
+        "contract_version": CONTRACT_VERSION,
+        "run_at": started.isoformat(timespec="seconds"),
+        "as_of": as_of.isoformat(),
+        "as_of_source": "option" if settings.as_of else "latest touch date in the data",
+        "input_dir": str(settings.input_dir),
+        "rules_dir": str(rules.root),
+        "counts": counts,
+        "files": loaded.files,
+        "linkage": {
+            "accounts": resolution.accounts.summary()
+            | {"threshold": rules.view(linkage_specs).accounts.threshold},
+            "persons": resolution.persons.summary()
+            | {"threshold": rules.view(linkage_specs).persons.threshold},
+        },
+        "overrides": resolution.overrides.filter(pl.col("status") != "applied").to_dicts(),
+        "registry": {"cache": str(registry.root), **registry.manifest} if registry else None,
+        "timings_s": timer.timings,
+        "peak_rss_mb_by_stage": timer.peak_mb,
+        "versions": _versions(),
+    })
     return RunResult(out_dir=settings.out_dir, as_of=as_of, counts=counts, timings=timer.timings)
 
 

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
 
+from abm.constraints import Constraints, constraints_for, override_status
 from abm.linkage.engine import LinkResult, link
 from abm.linkage.spec import LinkageSpecs
 from abm.normalize.name_readings import with_name_readings
+from abm.overrides import Override, as_table
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,7 @@ class Resolution:
     accounts: LinkResult
     persons: LinkResult
     counts: dict[str, int]
+    overrides: pl.DataFrame          # every override with what it did tonight (abm.overrides.SCHEMA)
     #: web forms placed after linkage: record_key, moved_to, evidence_key, matched_on
     moves: pl.DataFrame = field(default_factory=pl.DataFrame)
 
@@ -71,15 +75,21 @@ def _account_units(records: pl.DataFrame) -> pl.DataFrame:
 
 
 def resolve_accounts(records: pl.DataFrame, specs: LinkageSpecs, must_link: pl.DataFrame | None = None,
-                     ) -> tuple[pl.DataFrame, LinkResult, dict[str, int], pl.DataFrame]:
-    """``records`` + account_id, account_score; and the web forms moved after linkage (with evidence).
-    ``must_link``: (id_l, id_r) record keys linked whatever their score (records anchored to one
-    registry corporation)."""
+                     overrides: Sequence[Override] = (),
+                     ) -> tuple[pl.DataFrame, LinkResult, dict[str, int], pl.DataFrame, dict[int, tuple[str, str]]]:
+    """``records`` + account_id, account_score; the web forms moved after linkage (with evidence); and
+    what each account-level override did. ``must_link``: (id_l, id_r) record keys linked whatever
+    their score (records anchored to one registry corporation); ``overrides``: a person's must- and
+    cannot-links (abm.overrides)."""
+    records = _account_refs_from_contacts(records)
     units = _account_units(records)
-    result = link(units, specs.accounts, must_link)
+    constraints = constraints_for(overrides, "account", records, units.get_column("record_key"))
+    forced = constraints.must if must_link is None else pl.concat(
+        [must_link.select("id_l", "id_r", pl.lit("registry").alias("override")), constraints.must])
+    result = link(units, specs.accounts, must_link=forced, cannot_link=constraints.cannot)
     assigned = _ids_for_clusters(result.units, "A", "account_id").rename({"link_score": "account_score"})
     out = _with_accounts(records, assigned)
-    moves = _place_lone_web_forms(out)
+    moves = _respecting(_place_lone_web_forms(out), constraints, out)
     if moves.height:
         assigned = assigned.join(moves.select("record_key", "moved_to"), on="record_key", how="left").with_columns(
             pl.coalesce("moved_to", "account_id").alias("account_id")).drop("moved_to")
@@ -99,7 +109,41 @@ def resolve_accounts(records: pl.DataFrame, specs: LinkageSpecs, must_link: pl.D
         "activities_without_lead": int(out.filter((pl.col("kind") == "ma_activities")
                                                   & pl.col("account_id").is_null()).height),
     }
-    return out, result, counts, moves
+    status = override_status(overrides, constraints, _unit_clusters(out, constraints, "account_id"), result.refused)
+    return out, result, counts, moves, status
+
+
+def _unit_clusters(out: pl.DataFrame, constraints: Constraints, column: str) -> pl.DataFrame:
+    """id -> final ID of the units the overrides constrain (after every move)."""
+    ids = [u for pair in constraints.units_of.values() for u in pair]
+    return out.filter(pl.col("record_key").is_in(ids)).select(pl.col("record_key").alias("id"),
+                                                               pl.col(column).alias("cluster"))
+
+
+def _respecting(moves: pl.DataFrame, constraints: Constraints, out: pl.DataFrame) -> pl.DataFrame:
+    """Drop the moves that would put a record beside one it cannot link to."""
+    if constraints.cannot.height == 0 or moves.height == 0:
+        return moves
+    partners = pl.concat([
+        constraints.cannot.select(pl.col("id_l").alias("record_key"), pl.col("id_r").alias("partner")),
+        constraints.cannot.select(pl.col("id_r").alias("record_key"), pl.col("id_l").alias("partner")),
+    ]).join(out.select(pl.col("record_key").alias("partner"), pl.col("account_id").alias("partner_account")),
+            on="partner")
+    clash = moves.join(partners, on="record_key").filter(pl.col("moved_to") == pl.col("partner_account"))
+    return moves.join(clash.select("record_key").unique(), on="record_key", how="anti")
+
+
+def _account_refs_from_contacts(records: pl.DataFrame) -> pl.DataFrame:
+    """A lead converted into a contact, or an MA lead synced to one, names that contact's CRM account
+    when the link itself names none (a contact is not an account unit: its account is)."""
+    if "converted_account_ref" not in records.columns:
+        return records
+    contacts = records.filter(pl.col("kind") == "crm_contacts").select("record_key", "account_ref")
+    out = records
+    for account, contact in (("converted_account_ref", "converted_contact_ref"), ("crm_account_ref", "crm_contact_ref")):
+        out = out.join(contacts.rename({"record_key": contact, "account_ref": "__via"}), on=contact, how="left") \
+            .with_columns(pl.coalesce(account, "__via").alias(account)).drop("__via")
+    return out
 
 
 def _with_accounts(records: pl.DataFrame, assigned: pl.DataFrame) -> pl.DataFrame:
@@ -154,25 +198,52 @@ def _inherit(records: pl.DataFrame, ref: str, column: str) -> pl.DataFrame:
     )
 
 
-def resolve_persons(records: pl.DataFrame, specs: LinkageSpecs, folds: tuple = ()) -> tuple[pl.DataFrame, LinkResult]:
-    """``records`` (with account_id) + person_id, person_score. Units carry every common reading of
-    their name (``abm.normalize.name_readings``; ``folds``: the romaji folds of ``romaji.yaml``)."""
+def resolve_persons(records: pl.DataFrame, specs: LinkageSpecs, overrides: Sequence[Override] = (),
+                    folds: tuple = ()) -> tuple[pl.DataFrame, LinkResult, dict[int, tuple[str, str]]]:
+    """``records`` (with account_id) + person_id, person_score; and what each person-level override did.
+    Units carry every common reading of their name (``abm.normalize.name_readings``; ``folds``: the
+    romaji folds of ``romaji.yaml``)."""
     units = with_name_readings(records.filter(pl.col("has_person") & pl.col("account_id").is_not_null()), folds)
-    result = link(units, specs.persons)
+    constraints = _same_account(constraints_for(overrides, "person", records, units.get_column("record_key")), units)
+    result = link(units, specs.persons, must_link=constraints.must, cannot_link=constraints.cannot)
     assigned = _ids_for_clusters(result.units, "P", "person_id").rename({"link_score": "person_score"})
     out = records.join(assigned, on="record_key", how="left")
     out = _inherit(out, "contact_ref", "person_id")   # opportunity -> its contact's person
     out = out.with_columns(  # activity -> its lead's person (account_ref points at the MA lead)
         pl.when(pl.col("kind") == "ma_activities").then(pl.col("account_ref")).alias("__lead_ref"))
     out = _inherit(out, "__lead_ref", "person_id").drop("__lead_ref")
-    return out, result
+    status = override_status(overrides, constraints, _unit_clusters(out, constraints, "person_id"), result.refused)
+    return out, result, status
+
+
+def _same_account(constraints: Constraints, units: pl.DataFrame) -> Constraints:
+    """A person lives in one account: a person must-link across two accounts cannot apply (an
+    account-level must-link has to join the companies first)."""
+    account = dict(units.select("record_key", "account_id").iter_rows())
+    musts = set(constraints.must.get_column("override").to_list())
+    apart = {n for n, (a, b) in constraints.units_of.items()
+             if f"override {n}" in musts and account.get(a) != account.get(b)}
+    if not apart:
+        return constraints
+    why = "the two records are in different accounts tonight (add an account-level must-link first)"
+    return Constraints(
+        must=constraints.must.filter(~pl.col("override").is_in([f"override {n}" for n in apart])),
+        cannot=constraints.cannot,
+        stale=constraints.stale,
+        refused=constraints.refused | dict.fromkeys(apart, why),
+        units_of={n: pair for n, pair in constraints.units_of.items() if n not in apart},
+    )
 
 
 def resolve(records: pl.DataFrame, specs: LinkageSpecs, must_link: pl.DataFrame | None = None,
-            folds: tuple = ()) -> Resolution:
-    with_accounts, account_result, counts, moves = resolve_accounts(records, specs, must_link)
-    resolved, person_result = resolve_persons(with_accounts, specs, folds)
+            overrides: Sequence[Override] = (), folds: tuple = ()) -> Resolution:
+    with_accounts, account_result, counts, moves, account_status = resolve_accounts(records, specs, must_link,
+                                                                                    overrides)
+    resolved, person_result, person_status = resolve_persons(with_accounts, specs, overrides, folds)
     resolved = resolved.sort("record_key")
     log.info("resolved %d records into %d accounts and %d persons", resolved.height,
              resolved.get_column("account_id").n_unique(), resolved.get_column("person_id").drop_nulls().n_unique())
-    return Resolution(resolved, account_result, person_result, counts, moves)
+    table = as_table(overrides, account_status | person_status)
+    counts["overrides"] = len(overrides)
+    counts["overrides_stale"] = int((table.get_column("status") == "stale").sum())
+    return Resolution(resolved, account_result, person_result, counts, table, moves)

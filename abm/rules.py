@@ -64,7 +64,14 @@ class Rules:
 
 
 def _read(path: Path) -> Any:
-    text = path.read_text(encoding="utf-8")
+    if not path.is_file():
+        raise RulesError(str(path), "<file>", "not a regular file (a directory, pipe or broken link)")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise RulesError(str(path), "<file>", f"not UTF-8 text (byte {exc.start}); save the file as UTF-8") from exc
+    except OSError as exc:
+        raise RulesError(str(path), "<file>", f"cannot be read ({exc.strerror or exc})") from exc
     if path.suffix == ".txt":
         # one entry per line; '#' starts a comment
         return [line.split("#", 1)[0].strip() for line in text.splitlines() if line.split("#", 1)[0].strip()]

@@ -15,6 +15,8 @@ class Settings:
     as_of: date | None = None              # None: the latest touch date in the data
     keep_intermediate: bool = False        # also write every stage's table to OUT_DIR/stages/
     graph_files: int = 500                 # per-account graph files for the most urgent accounts
+    value_cache: bool = True               # keep expensive per-value results in .<OUT_DIR>.cache/ across runs
+    overrides: Path | None = None          # None: INPUT_DIR/overrides.yaml when it exists
     registry: Path | None = None           # 法人番号 registry: a cache, or a CSV / zip / folder to import
     registry_cache: Path | None = None     # where to import it (None: the default cache location)
     report_lang: str = "ja"                # labels of report.html (abm/report/messages.yaml)

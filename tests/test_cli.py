@@ -72,7 +72,10 @@ def test_evaluate_without_truth_file_exits_4(demo_run: Path, tmp_path: Path):
 
 def test_every_command_and_option_is_documented_in_the_readme():
     readme = README.read_text(encoding="utf-8")
-    for name, command in main.commands.items():
+    commands = [(name, command) for name, command in main.commands.items()]
+    commands += [(f"{name} {sub}", c) for name, command in main.commands.items()
+                 for sub, c in getattr(command, "commands", {}).items()]
+    for name, command in commands:
         assert f"abm {name}" in readme, name
         for param in command.params:
             for opt in param.opts:

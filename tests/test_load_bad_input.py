@@ -175,7 +175,7 @@ def test_skipped_and_ignored_entries_are_listed(tmp_path):
     assert skipped == {
         "README.md": "documentation",
         "truth": "ground truth directory, not input",
-        "notes.json": "unsupported file type .json; abm reads .csv, .parquet, .tsv, .txt, .xlsm, .xlsx",
+        "notes.json": "unsupported file type .json; abm reads .csv, .parquet, .tsv, .txt, .xlsm, .xlsx, .zip, .csv.gz",
     }
 
 
@@ -381,7 +381,7 @@ def test_ten_thousand_rows_of_the_same_person(tmp_path):
     assert loaded.tables["cards"].height == 10_000 and loaded.quarantine.height == 0
 
 
-def test_xlsx_first_sheet_or_named_sheet(tmp_path):
+def test_xlsx_every_fitting_sheet_or_named_sheet(tmp_path):
     import datetime as dt
 
     import openpyxl
@@ -402,6 +402,7 @@ def test_xlsx_first_sheet_or_named_sheet(tmp_path):
     assert [(r["card_id"], r["exchanged_on"], r["row_number"]) for r in cards(loaded)] == [
         ("C1", "2025-01-05", 1),
         ("101", "2025-01-06", 2),
+        ("C9", None, 3),  # every sheet whose header fits is read; row numbers run on
     ]
     (folder / "sources.yaml").write_text("cards.xlsx:\n  sheet: second\n", encoding="utf-8")
     assert [r["card_id"] for r in cards(load_inputs(folder, RULES))] == ["C9"]

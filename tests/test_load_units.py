@@ -32,7 +32,11 @@ RULES = load_rules(validate=False)
         ("1899-12-31", None, None),
         ("令和元年5月1日", None, "2019-05-01"),
         ("昭和64年1月7日", None, "1989-01-07"),
-        ("45678", None, None),
+        ("45678", None, "2025-01-21"),  # an Excel serial day number
+        ("令和0年1月5日", None, None),
+        ("R7.1.5", None, "2025-01-05"),
+        ("H31/4/30", None, "2019-04-30"),
+        ("05/01", "%d/%m", None),
         ("", None, None),
         ("2025-01-05Z", None, None),
     ],

@@ -240,3 +240,43 @@ def test_eight_rows_without_owner_do_not_touch_and_are_counted(rules):
 def test_sansan_full_name_with_ideographic_space_is_split(rules):
     second = _one(_load("sansan", rules), "cards")[1]
     assert (second["family_name"], second["given_name"], second["family_name_kana"]) == ("田中", "実", None)
+
+
+# The links the systems record (contract v1.2): layout -> (kind, row index, expected values).
+SYSTEM_LINKS = [
+    ("salesforce_lead", "crm_leads", 0, {"is_converted": "false", "converted_account_id": None}),
+    # 15-character Salesforce ids widened to 18 like every other Salesforce id
+    ("salesforce_lead", "crm_leads", 1, {"is_converted": "true", "converted_account_id": "001000000000003AAA",
+                                         "converted_contact_id": "003000000000003AAA",
+                                         "converted_on": "2025-01-10"}),
+    ("salesforce_ja_lead", "crm_leads", 0, {"is_converted": "1", "converted_account_id": "001000000000004AAA",
+                                            "converted_contact_id": "003000000000004AAA",
+                                            "converted_on": "2025-02-20"}),
+    # Marketo's one "SFDC Id" routed by "SFDC Type"; a type-less id by its key prefix (00Q = Lead)
+    ("marketo_lead", "ma_leads", 0, {"crm_lead_id": None, "crm_contact_id": "003000000000003AAA",
+                                     "crm_account_id": "001000000000003AAA"}),
+    ("marketo_lead", "ma_leads", 1, {"crm_lead_id": "00Q000000000001AAA", "crm_contact_id": None}),
+    ("hubspot_contact", "ma_leads", 0, {"crm_lead_id": "00Q000000000009EAA", "crm_contact_id": None}),
+    ("sansan", "cards", 0, {"vendor_person_id": "P0000123"}),
+    ("sansan", "cards", 1, {"vendor_person_id": None}),
+]
+
+
+@pytest.mark.parametrize(("layout", "kind", "index", "values"), SYSTEM_LINKS)
+def test_system_links_load_from_vendor_headers(layout, kind, index, values, rules):
+    row = _one(_load(layout, rules), kind)[index]
+    assert {k: row[k] for k in values} == values
+
+
+def test_system_links_are_normalised_to_record_keys(rules):
+    from abm.normalize.records import normalize_records
+
+    leads = normalize_records(_load("salesforce_lead", rules).tables, rules).sort("row_number")
+    assert leads.get_column("converted_account_ref").to_list() == [None, "crm_accounts:001000000000003AAA"]
+    assert leads.get_column("converted_contact_ref").to_list() == [None, "crm_contacts:003000000000003AAA"]
+    assert leads.get_column("is_converted").to_list() == [False, True]
+    ma = normalize_records(_load("marketo_lead", rules).tables, rules).sort("row_number")
+    assert ma.get_column("crm_contact_ref").to_list() == ["crm_contacts:003000000000003AAA", None]
+    assert ma.get_column("crm_lead_ref").to_list() == [None, "crm_leads:00Q000000000001AAA"]
+    cards = normalize_records(_load("sansan", rules).tables, rules).sort("row_number")
+    assert cards.get_column("vendor_person_id").to_list() == ["P0000123", None]

@@ -57,7 +57,7 @@ def test_every_text_cell_is_text_and_nothing_is_a_formula(tmp_path: Path):
 
 
 def test_a_sheet_is_one_line(tmp_path: Path):
-    extra = [*SHEETS, Sheet("data_quality", lambda t: t.get("data_quality"))]
-    tables = _tables() | {"data_quality": pl.DataFrame({"finding": ["x"], "record_key": ["cards:1"]})}
-    assert write_xlsx(tmp_path / "r.xlsx", tables, extra)[-1] == "data_quality"
+    extra = [*SHEETS, Sheet("extra", lambda t: t.get("extra"))]
+    tables = _tables() | {"extra": pl.DataFrame({"finding": ["x"], "record_key": ["cards:1"]})}
+    assert write_xlsx(tmp_path / "r.xlsx", tables, extra)[-1] == "extra"
     assert write_xlsx(tmp_path / "s.xlsx", _tables(), extra)[-1] == "accounts"   # absent table: no sheet

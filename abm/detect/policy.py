@@ -32,6 +32,7 @@ class Policy:
     excluded_internal_departments: frozenset[str] = frozenset()   # normalised names
 
 
+MAX_COUNT = 36_500   # a window wider than a century overflows date arithmetic
 _DEFAULT = Policy()   # the defaults above are the only ones: policy.yaml may leave these keys out
 
 
@@ -42,6 +43,8 @@ def _count(section: dict[str, Any], name: str, file: str, prefix: str, default: 
         raise RulesError(file, f"{prefix}.{name}", "required key is missing")
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise RulesError(file, f"{prefix}.{name}", "expected a non-negative integer")
+    if value > MAX_COUNT:  # a window wider than a century overflows date arithmetic
+        raise RulesError(file, f"{prefix}.{name}", f"expected at most {MAX_COUNT}")
     return value
 
 

@@ -5,17 +5,24 @@ earlier rule already produced, as Splink does). A key shared by more than ``max_
 (one very large customer, a common name) would explode the pair count: inside such a block,
 records are sorted by the spec's comparison columns and paired only with their next ``window``
 neighbours (sorted neighbourhood), so the block stays connected at a linear cost.
+
+Pairs are counted per rule (a group-by on the blocking keys) before any is materialised, and the
+counts are checked against the spec's pair budget (see ``abm.linkage.budget``): a rule over budget
+is windowed further or stops the run up front with an error naming the rule — never an
+out-of-memory kill.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from abm.db import query
+from abm.linkage.budget import check_total, fit_rule
 from abm.linkage.spec import BlockingRule, LinkageSpec
 
 log = logging.getLogger(__name__)
@@ -29,6 +36,8 @@ class Blocked:
     pairs: pl.DataFrame             # __rid_l < __rid_r, rule
     counts: dict[str, int]          # candidate pairs per rule
     windowed_blocks: dict[str, int]  # keys per rule too common for all pairs: paired within a window
+    planned: dict[str, int] = field(default_factory=dict)  # pairs per rule counted before materialising
+    max_block: dict[str, int] = field(default_factory=dict)  # per rule, the max_block used (budget may lower it)
 
 
 def prepare(units: pl.DataFrame, spec: LinkageSpec, con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
@@ -55,14 +64,19 @@ def _pos(i: int) -> str:
     return f"__pos_{i}"
 
 
-def _flag_blocks(prepared: pl.DataFrame, spec: LinkageSpec) -> tuple[pl.DataFrame, dict[str, int]]:
+def _flag_blocks(prepared: pl.DataFrame, spec: LinkageSpec
+                 ) -> tuple[pl.DataFrame, dict[str, int], tuple[BlockingRule, ...], dict[str, int]]:
     """Per rule, mark rows whose key is complete and whose block is small enough (``__ok_i``), or
-    too large (``__big_i``, with ``__pos_i`` its rank in the block sorted by the compared columns)."""
+    too large (``__big_i``, with ``__pos_i`` its rank in the block sorted by the compared columns).
+    Each rule is first fitted to the pair budget (its ``max_block`` possibly lowered)."""
     order = list(dict.fromkeys(c.column for c in spec.comparisons)) + [RID]
-    flagged, windowed = prepared, {}
-    for i, rule in enumerate(spec.blocking):
-        keys = list(rule.on)
+    flagged, windowed, rules, planned = prepared, {}, [], {}
+    for i, declared in enumerate(spec.blocking):
+        keys = list(declared.on)
         complete = pl.all_horizontal([pl.col(c).is_not_null() for c in keys])
+        sizes = prepared.filter(complete).group_by(keys).len().get_column("len").to_numpy()
+        rule, planned[declared.name] = fit_rule(declared, sizes, spec)
+        rules.append(rule)
         size = pl.len().over(keys)
         flagged = flagged.with_columns(
             (complete & (size <= rule.max_block)).alias(_ok_flag(i)),
@@ -76,7 +90,7 @@ def _flag_blocks(prepared: pl.DataFrame, spec: LinkageSpec) -> tuple[pl.DataFram
             flagged = flagged.join(ranked, on=RID, how="left")
         else:
             flagged = flagged.with_columns(pl.lit(None, dtype=pl.Int64).alias(_pos(i)))
-    return flagged.sort(RID), windowed
+    return flagged.sort(RID), windowed, tuple(rules), planned
 
 
 def _equal(rule: BlockingRule, i: int) -> str:
@@ -88,18 +102,19 @@ def block(units: pl.DataFrame, spec: LinkageSpec, con: duckdb.DuckDBPyConnection
     """Candidate pairs for ``units`` under ``spec.blocking``."""
     con = con or duckdb.connect()
     prepared = prepare(units, spec, con)
-    flagged, windowed = _flag_blocks(prepared, spec)
+    flagged, windowed, fitted, planned = _flag_blocks(prepared, spec)
+    spec = replace(spec, blocking=fitted)
     key_cols = sorted({c for r in spec.blocking for c in r.on})
     n_rules = range(len(spec.blocking))
     slim = flagged.select([RID, *key_cols, *[_ok_flag(i) for i in n_rules], *[_big_flag(i) for i in n_rules],
                            *[_pos(i) for i in n_rules]])
     con.register("__b", slim.to_arrow())
-    parts = []
+    parts, total = [], 0
     for i, rule in enumerate(spec.blocking):
         earlier = [f"NOT coalesce({_equal(r, j)}, false)" for j, r in enumerate(spec.blocking[:i])]
         where = " AND ".join([f"l.{RID} < r.{RID}", *earlier])
         sql = (
-            f"SELECT l.{RID} AS {RID}_l, r.{RID} AS {RID}_r, '{rule.name}' AS rule "
+            f"SELECT l.{RID} AS {RID}_l, r.{RID} AS {RID}_r, {i}::TINYINT AS __rule_index "
             f"FROM (SELECT * FROM __b WHERE {_ok_flag(i)}) l "
             f"JOIN (SELECT * FROM __b WHERE {_ok_flag(i)}) r ON "
             + " AND ".join(f'l."{c}" = r."{c}"' for c in rule.on)
@@ -108,20 +123,45 @@ def block(units: pl.DataFrame, spec: LinkageSpec, con: duckdb.DuckDBPyConnection
         part = query(con, sql)
         if windowed[rule.name]:
             part = pl.concat([part, query(con, _window_sql(rule, i))])
-        log.info("blocking %s rule %s: %d candidate pairs (%d keys too common: sorted window of %d)",
-                 spec.name, rule.name, part.height, windowed[rule.name], rule.window)
-        parts.append(part.with_columns(pl.lit(i).alias("__rule_index")))
+        log.info("blocking %s rule %s: %d candidate pairs (%d planned; %d keys too common: sorted window of %d"
+                 " above max_block %d)", spec.name, rule.name, part.height, planned[rule.name],
+                 windowed[rule.name], rule.window, rule.max_block)
+        total += part.height
+        check_total(spec, rule, total)
+        parts.append(part.cast(_SCHEMA))
     con.unregister("__b")
-    schema = pl.Schema({f"{RID}_l": pl.UInt32(), f"{RID}_r": pl.UInt32(), "rule": pl.String()})
-    pairs = (
-        # window pairs are not excluded by earlier rules in SQL: keep each pair's first rule here
-        pl.concat([p.cast(pl.Schema({**schema, "__rule_index": pl.Int32()})) for p in parts])
-        .sort("__rule_index").unique([f"{RID}_l", f"{RID}_r"], keep="first").drop("__rule_index")
-        if parts else pl.DataFrame(schema=schema)
-    ).sort([f"{RID}_l", f"{RID}_r"])
+    pairs = _first_rule_per_pair(parts, [r.name for r in spec.blocking] or ["-"])
     found = dict(pairs.group_by("rule").len().iter_rows()) if pairs.height else {}
     counts = {r.name: int(found.get(r.name, 0)) for r in spec.blocking}
-    return Blocked(prepared=prepared, pairs=pairs, counts=counts, windowed_blocks=windowed)
+    return Blocked(prepared=prepared, pairs=pairs, counts=counts, windowed_blocks=windowed, planned=planned,
+                   max_block={r.name: r.max_block for r in spec.blocking})
+
+
+_SCHEMA = pl.Schema({f"{RID}_l": pl.UInt32(), f"{RID}_r": pl.UInt32(), "__rule_index": pl.Int8()})
+
+
+def _first_rule_per_pair(parts: list[pl.DataFrame], names: list[str]) -> pl.DataFrame:
+    """Each pair once, with the first rule that found it, sorted by (l, r). Window pairs are not
+    excluded by earlier rules in SQL, so duplicates are dropped here: one stable sort of the pair
+    packed into a 64-bit key (about 24 bytes per pair, far less than a hash-based unique)."""
+    if not parts:
+        return pl.DataFrame(schema=_SCHEMA).drop("__rule_index").with_columns(
+            pl.lit(None, dtype=pl.Enum(names)).alias("rule"))
+    left = np.concatenate([p.get_column(f"{RID}_l").to_numpy() for p in parts])
+    right = np.concatenate([p.get_column(f"{RID}_r").to_numpy() for p in parts])
+    rule = np.concatenate([p.get_column("__rule_index").to_numpy() for p in parts])
+    key = (left.astype(np.uint64) << np.uint64(32)) | right.astype(np.uint64)
+    del left, right
+    order = np.argsort(key, kind="stable")   # parts come in rule order: the first of equal keys wins
+    key = key[order]
+    first = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, dtype=bool)
+    key, rule = key[first], rule[order[first]]
+    del order
+    return pl.DataFrame({
+        f"{RID}_l": (key >> np.uint64(32)).astype(np.uint32),
+        f"{RID}_r": (key & np.uint64(0xFFFFFFFF)).astype(np.uint32),
+        "rule": pl.Series(rule).replace_strict(list(range(len(names))), names, return_dtype=pl.Enum(names)),
+    })
 
 
 def _window_sql(rule: BlockingRule, i: int) -> str:
@@ -129,7 +169,7 @@ def _window_sql(rule: BlockingRule, i: int) -> str:
     keys = " AND ".join(f'l."{c}" = r."{c}"' for c in rule.on)
     return (
         f"SELECT least(l.{RID}, r.{RID}) AS {RID}_l, greatest(l.{RID}, r.{RID}) AS {RID}_r, "
-        f"'{rule.name}' AS rule "
+        f"{i}::TINYINT AS __rule_index "
         f"FROM (SELECT * FROM __b WHERE {_big_flag(i)}) l CROSS JOIN range(1, {rule.window + 1}) t(k) "
         f"JOIN (SELECT * FROM __b WHERE {_big_flag(i)}) r ON {keys} AND r.{_pos(i)} = l.{_pos(i)} + t.k"
     )

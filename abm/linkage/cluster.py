@@ -66,10 +66,12 @@ class _Merger:
         picked = {name: series.gather(members).to_list() for name, series in values.items()}
         self.vals = {int(r): {name: ({vals[i]} if vals[i] is not None else set()) for name, vals in picked.items()}
                      for i, r in enumerate(members)}
-        self.cannot: dict[int, set[int]] = {int(r): set() for r in members}
-        for a, b in cannot.select(L, R).iter_rows():  # only pairs inside the rebuilt components
-            self.cannot[a].add(b)
-            self.cannot[b].add(a)
+        # cannot-link partners with the guard (or override) that forbids the pair
+        self.cannot: dict[int, dict[int, str]] = {int(r): {} for r in members}
+        reasons = cannot.get_column("cannot_link") if "cannot_link" in cannot.columns else \
+            pl.Series([None] * cannot.height, dtype=pl.Utf8)
+        for (a, b), why in zip(cannot.select(L, R).iter_rows(), reasons, strict=True):  # rebuilt components only
+            self.cannot[a][b] = self.cannot[b][a] = why or "cannot_link"
         self.cross: dict[int, dict[int, float]] = {int(r): {} for r in members}
         for a, b, w in scored.select(L, R, "match_weight").iter_rows():
             if a in self.cross and b in self.cross:
@@ -91,15 +93,16 @@ class _Merger:
             vb = self.vals[rb][name]
             if va and vb and va != vb:
                 return name
-        if not self.cannot[ra].isdisjoint(self.members[rb]):
-            return "cannot_link"
+        clash = self.cannot[ra].keys() & self.members[rb]
+        if clash:
+            return self.cannot[ra][min(clash)]
         if self.cross[ra].get(rb, 0.0) <= 0:
             return NET_NEGATIVE
         keep, drop = (ra, rb) if ra < rb else (rb, ra)
         self.parent[drop] = keep
         for name in self.vals[keep]:
             self.vals[keep][name] |= self.vals[drop][name]
-        self.cannot[keep] |= self.cannot.pop(drop)
+        self.cannot[keep].update(self.cannot.pop(drop))
         self.members[keep] |= self.members.pop(drop)
         self._merge_cross(keep, drop)
         return None

@@ -47,8 +47,11 @@ def _sides(prepared: pl.DataFrame, column: str, left: np.ndarray, right: np.ndar
     return col.gather(left), col.gather(right)
 
 
-def _level_holds(level: Level, a: pl.Series, b: pl.Series, todo: np.ndarray) -> np.ndarray:
-    """Boolean mask (over all pairs) of pairs in ``todo`` for which ``level`` holds."""
+def _level_holds(level: Level, a: pl.Series, b: pl.Series, todo: np.ndarray,
+                 sims: dict[tuple[str, str], np.ndarray] | None = None) -> np.ndarray:
+    """Boolean mask (over all pairs) of pairs in ``todo`` for which ``level`` holds. ``sims`` keeps
+    each (column, scorer)'s similarities, so two levels of one scorer (JW ≥ 0.9, JW ≥ 0.75) score a
+    pair once."""
     present = (a.is_not_null() & b.is_not_null()).to_numpy()
     idx = np.flatnonzero(todo & present)
     holds = np.zeros(len(a), dtype=bool)
@@ -70,9 +73,13 @@ def _level_holds(level: Level, a: pl.Series, b: pl.Series, todo: np.ndarray) -> 
         holds[idx] = ((sa.cast(pl.Float64) - sb.cast(pl.Float64)).abs() <= level.threshold).fill_null(False).to_numpy()
     else:
         scorer, scale = _SCORERS[level.kind]
-        sim = process.cpdist(sa.cast(pl.Utf8).to_list(), sb.cast(pl.Utf8).to_list(),
-                             scorer=scorer, workers=-1, dtype=np.float32)
-        holds[idx] = sim / scale >= level.threshold - 1e-6
+        known = (sims if sims is not None else {}).setdefault((level.column, level.kind),
+                                                              np.full(len(a), np.nan, dtype=np.float32))
+        need = idx[np.isnan(known[idx])]
+        if need.size:
+            known[need] = process.cpdist(a.gather(need).cast(pl.Utf8).to_list(), b.gather(need).cast(pl.Utf8).to_list(),
+                                         scorer=scorer, workers=-1, dtype=np.float32)
+        holds[idx] = known[idx] / scale >= level.threshold - 1e-6
     return holds
 
 
@@ -82,19 +89,31 @@ def _differ(prepared: pl.DataFrame, column: str, left: np.ndarray, right: np.nda
     return (fa.fill_null(False) != fb.fill_null(False)).to_numpy()
 
 
-def compare_pairs(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec) -> pl.DataFrame:
-    """``pairs`` with one ``gamma_<comparison>`` int8 column per comparison."""
+#: pairs compared at once: strings are gathered per chunk, so memory does not grow with the pair count
+CHUNK = 1_000_000
+
+
+def compare_pairs(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec, chunk: int = CHUNK) -> pl.DataFrame:
+    """``pairs`` with one ``gamma_<comparison>`` int8 column per comparison (computed ``chunk`` pairs at a time)."""
+    if pairs.height <= chunk:
+        return _compare_chunk(prepared, pairs, spec)
+    parts = [_compare_chunk(prepared, pairs.slice(o, chunk), spec) for o in range(0, pairs.height, chunk)]
+    return pl.concat(parts, rechunk=False)
+
+
+def _compare_chunk(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec) -> pl.DataFrame:
     left = pairs.get_column(f"{RID}_l").to_numpy()
     right = pairs.get_column(f"{RID}_r").to_numpy()
     out = {}
     for comp in spec.comparisons:
+        sims: dict[tuple[str, str], np.ndarray] = {}
         a, b = _sides(prepared, comp.column, left, right)
         null = (a.is_null() | b.is_null()).to_numpy()
         codes = np.full(len(left), len(comp.levels), dtype=np.int8)
         todo = ~null
         for k, level in enumerate(comp.levels):
             la, lb = (a, b) if level.column == comp.column else _sides(prepared, level.column, left, right)
-            holds = _level_holds(level, la, lb, todo)
+            holds = _level_holds(level, la, lb, todo, sims)
             if level.unless_both:
                 fa, fb = _sides(prepared, level.unless_both, left, right)
                 holds &= ~(fa.fill_null(False) & fb.fill_null(False)).to_numpy()

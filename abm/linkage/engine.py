@@ -20,8 +20,13 @@ from abm.linkage.cluster import cluster
 from abm.linkage.compare import any_level, compare_pairs
 from abm.linkage.score import Model, estimate_u, predict, train
 from abm.linkage.spec import LinkageSpec
+from abm.linkage.system_links import system_pairs, vetoes
 
 log = logging.getLogger(__name__)
+
+#: system links left apart (LinkResult.conflicts)
+CONFLICT_SCHEMA: dict[str, pl.DataType] = {
+    "id_from": pl.Utf8(), "id_to": pl.Utf8(), "system_link": pl.Utf8(), "finding": pl.Utf8(), "reason": pl.Utf8()}
 
 
 @dataclass(frozen=True)
@@ -32,12 +37,17 @@ class LinkResult:
     model: Model
     counts: dict[str, int]
     timings: dict[str, float] = field(default_factory=dict)
+    candidates: int | None = None    # candidate pairs scored (``pairs`` keeps them all up to KEEP_ALL_PAIRS)
+    planned: dict[str, int] = field(default_factory=dict)  # pairs per rule counted before blocking
+    # system links left apart: id_from (states the link), id_to, system_link, finding, reason (a veto, a guard, net evidence)
+    conflicts: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=CONFLICT_SCHEMA))
 
     def summary(self) -> dict[str, object]:
         return {
             "units": self.units.height,
             "candidate_pairs_per_rule": self.counts,
-            "candidate_pairs": self.pairs.height,
+            "planned_pairs_per_rule": self.planned,
+            "candidate_pairs": self.pairs.height if self.candidates is None else self.candidates,
             "links": int(self.pairs.get_column("linked").sum()) if self.pairs.height else 0,
             "clusters": int(self.units.get_column("cluster").n_unique()) if self.units.height else 0,
             "refused_merges": self.refused.height,
@@ -74,20 +84,31 @@ def _cannot_links(con: duckdb.DuckDBPyConnection, prepared: pl.DataFrame, pairs:
 
 REP = "__rep"
 N_RECORDS = "__records"  # identical records collapsed into a unit
+#: above this many candidate pairs, ``pairs`` keeps only the evidence that matters (see below)
+KEEP_ALL_PAIRS = 5_000_000
+KEEP_MIN_PROBABILITY = 0.01
+SYSTEM_RULE = "system_link"
 
 
-def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None = None) -> LinkResult:
+def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None = None,
+         cannot_link: pl.DataFrame | None = None) -> LinkResult:
     """Resolve ``units`` (one row per unit, ``spec.id_column`` unique) into clusters.
 
     Units identical in every column the spec reads are exact duplicates: they are collapsed to
     one representative before blocking (10,000 copies of one card cost one unit, not 50 M pairs)
     and share its cluster. ``must_link``: optional (id_l, id_r) pairs linked whatever their score
-    (e.g. user overrides); guards still apply to them.
+    (e.g. user overrides); guards still apply to them. ``cannot_link``: optional (id_l, id_r,
+    override) pairs kept in different clusters whatever links chain them (cut at the weakest links).
     """
     idc = spec.id_column
     signature = [c for c in spec.columns() if c != idc and c in units.columns]
     units = units.with_columns(pl.col(idc).min().over(signature).alias(REP)) if signature else \
         units.with_columns(pl.col(idc).alias(REP))
+    if cannot_link is not None and cannot_link.height:
+        # two identical records a person says differ must stay two units
+        pinned = pl.concat([cannot_link.get_column("id_l"), cannot_link.get_column("id_r")]).unique()
+        units = units.with_columns(
+            pl.when(pl.col(idc).is_in(pinned.implode())).then(pl.col(idc)).otherwise(pl.col(REP)).alias(REP))
     reps = units.with_columns(pl.len().over(REP).alias(N_RECORDS)).filter(pl.col(idc) == pl.col(REP)).drop(REP)
     if must_link is not None and must_link.height:
         rep_of = units.select(idc, REP)
@@ -95,7 +116,7 @@ def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None 
                      .drop("id_l").rename({REP: "id_l"})
                      .join(rep_of.rename({idc: "id_r"}), on="id_r").drop("id_r").rename({REP: "id_r"})
                      .filter(pl.col("id_l") != pl.col("id_r")))  # two copies of one unit: nothing to link
-    result = _link_distinct(reps, spec, must_link)
+    result = _link_distinct(reps, spec, must_link, cannot_link)
     dup = pl.len().over(REP) > 1
     expanded = units.join(
         result.units.select(pl.col(idc).alias(REP), RID, "cluster", "link_score"), on=REP, how="left",
@@ -104,10 +125,11 @@ def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None 
     ).sort(idc)
     return LinkResult(expanded, result.pairs, result.refused, result.model,
                       {**result.counts, "exact_duplicates_collapsed": units.height - reps.height},
-                      result.timings)
+                      result.timings, result.candidates, result.planned, result.conflicts)
 
 
-def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None) -> LinkResult:
+def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None,
+                   cannot_link: pl.DataFrame | None = None) -> LinkResult:
     timings: dict[str, float] = {}
     con = duckdb.connect()
     t = time.perf_counter()
@@ -116,54 +138,116 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
     prepared = blocked.prepared
     records_per_unit = (prepared.get_column(N_RECORDS).to_numpy() if N_RECORDS in prepared.columns
                         else np.ones(prepared.height, dtype=np.int64))
+    system = system_pairs(prepared, spec)
+    candidates = blocked.pairs
+    if system.height:  # linked pairs blocking did not find are compared too (rule "system_link")
+        extra = system.join(candidates, on=[f"{RID}_l", f"{RID}_r"], how="anti").select(
+            f"{RID}_l", f"{RID}_r", pl.lit(SYSTEM_RULE).alias("rule"))
+        candidates = pl.concat([candidates.with_columns(pl.col("rule").cast(pl.Utf8)), extra]).sort(
+            f"{RID}_l", f"{RID}_r")
 
     t = time.perf_counter()
-    vectors = compare_pairs(prepared, blocked.pairs, spec)
+    vectors = compare_pairs(prepared, candidates, spec)
     timings["compare"] = time.perf_counter() - t
 
     t = time.perf_counter()
     u = estimate_u(prepared, spec, spec.u_within)
-    model = train(vectors, spec, u, rule_masks(prepared, vectors, spec))
-    model = model.with_prior(_population_pairs(prepared, spec.u_within), vectors.height)
+    blocked_vectors = vectors.filter(pl.col("rule") != SYSTEM_RULE)  # EM learns from blocking alone
+    model = train(blocked_vectors, spec, u, rule_masks(prepared, blocked_vectors, spec))
+    model = model.with_prior(_population_pairs(prepared, spec.u_within), blocked_vectors.height)
     scored = predict(vectors, model)
     timings["score"] = time.perf_counter() - t
 
     t = time.perf_counter()
     cannot = _cannot_links(con, prepared, scored, spec)
-    scored = scored.join(cannot, on=[f"{RID}_l", f"{RID}_r"], how="left")
+    if cannot_link is not None and cannot_link.height:
+        overridden = _pair_rids(prepared, cannot_link, spec).select(
+            f"{RID}_l", f"{RID}_r", pl.col("override").alias("cannot_link"))
+        cannot = pl.concat([overridden, cannot]).unique([f"{RID}_l", f"{RID}_r"], keep="first", maintain_order=True)
+    # no cannot-link pair (a spec without sql guards): a null column, not a join that copies every pair
+    scored = (scored.join(cannot, on=[f"{RID}_l", f"{RID}_r"], how="left") if cannot.height
+              else scored.with_columns(pl.lit(None, dtype=pl.Utf8).alias("cannot_link")))
     scored = scored.with_columns(_identifying(spec).alias("identifying"))
-    acceptable = (pl.col("match_probability") >= spec.threshold) & pl.col("cannot_link").is_null() & pl.col("identifying")
+    scored = (scored.join(system.drop("finding", "from_rid"), on=[f"{RID}_l", f"{RID}_r"], how="left")
+              .join(vetoes(con, prepared, system, spec), on=[f"{RID}_l", f"{RID}_r"], how="left"))
+    system_ok = pl.col("system_link").is_not_null() & pl.col("system_veto").is_null() & pl.col("cannot_link").is_null()
+    # a pair only a system link proposed (another account, say) links as that link or not at all
+    acceptable = ((pl.col("match_probability") >= spec.threshold) & pl.col("cannot_link").is_null()
+                  & pl.col("identifying") & (pl.col("rule") != SYSTEM_RULE)) | system_ok
+    # a system link is evidence of its own: its weight adds to what the comparisons say (log2 odds add
+    # up), in the merge order and in the net evidence between two clusters, which may still refuse it
+    link_weight = pl.when(system_ok).then(pl.col("match_weight") + spec.system_links.weight) \
+        .otherwise(pl.col("match_weight")).alias("match_weight")
     accepted = scored.filter(acceptable)
-    links = accepted.select(f"{RID}_l", f"{RID}_r", "match_weight")
+    links = accepted.select(f"{RID}_l", f"{RID}_r", link_weight)
     if must_link is not None and must_link.height:
-        links = pl.concat([links, _must_link_rids(prepared, must_link, spec)])
+        links = pl.concat([links, _pair_rids(prepared, must_link, spec).select(
+            f"{RID}_l", f"{RID}_r", pl.lit(float("inf")).alias("match_weight"))])
     values = {g.name: prepared.get_column(g.column) for g in spec.guards if g.kind == "distinct_values" and g.column}
-    clusters = cluster(prepared.height, links, values, cannot, scored.select(f"{RID}_l", f"{RID}_r", "match_weight"))
+    clusters = cluster(prepared.height, links, values, cannot, scored.select(f"{RID}_l", f"{RID}_r", link_weight))
     timings["cluster"] = time.perf_counter() - t
 
-    labels, attached = _attach_unique(clusters.labels, scored, spec, records_per_unit, prepared)
-    scored = scored.join(attached, on=[f"{RID}_l", f"{RID}_r"], how="left").with_columns(
+    # a unit whose system link was refused or vetoed is not attached to that cluster after all
+    stated = scored.filter(pl.col("system_link").is_not_null())
+    barred = pl.concat([clusters.refused.select(f"{RID}_l", f"{RID}_r").join(
+                            stated.select(f"{RID}_l", f"{RID}_r"), on=[f"{RID}_l", f"{RID}_r"]),
+                        stated.filter(pl.col("system_veto").is_not_null() | pl.col("cannot_link").is_not_null())
+                        .select(f"{RID}_l", f"{RID}_r"),
+                        # a person said these differ (overrides): never attached side by side either
+                        cannot.filter(pl.col("cannot_link").str.starts_with("override ")).select(f"{RID}_l", f"{RID}_r")])
+    labels, attached = _attach_unique(clusters.labels, scored, spec, barred, records_per_unit, prepared)
+    scored = (scored.join(attached, on=[f"{RID}_l", f"{RID}_r"], how="left") if attached.height
+              else scored.with_columns(pl.lit(None, dtype=pl.Boolean).alias("attached"))).with_columns(
         attached=pl.col("attached").fill_null(False),
     ).with_columns(
         linked=(acceptable | pl.col("attached"))
         & pl.Series(labels[scored.get_column(f"{RID}_l").to_numpy()]
                     == labels[scored.get_column(f"{RID}_r").to_numpy()]),
     )
+    best = _strongest_link(prepared.height, scored)
+    n_candidates = scored.height
+    if n_candidates > KEEP_ALL_PAIRS:  # evidence kept: what linked, was refused, attached, or came close
+        scored = scored.filter(pl.col("linked") | pl.col("attached") | pl.col("cannot_link").is_not_null()
+                               | pl.col("system_link").is_not_null()
+                               | (pl.col("match_probability") >= KEEP_MIN_PROBABILITY))
+        log.info("linkage %s: %d candidate pairs; %d kept as evidence (p >= %g, linked, attached or cannot-link)",
+                 spec.name, n_candidates, scored.height, KEEP_MIN_PROBABILITY)
     ids = prepared.get_column(spec.id_column)
     scored = scored.with_columns(  # ids beside row numbers: the pairs table is evidence people read
         ids.gather(scored.get_column(f"{RID}_l")).alias("id_l"), ids.gather(scored.get_column(f"{RID}_r")).alias("id_r"))
-    best = _strongest_link(prepared.height, scored)
+    conflicts = _conflicts(scored, clusters.refused, labels, system)
     out_units = prepared.with_columns(
         pl.Series("cluster", ids.gather(labels)),
         pl.Series("link_score", best, dtype=pl.Float64),
     )
     log.info("linkage %s: %d units -> %d clusters", spec.name, prepared.height,
              out_units.get_column("cluster").n_unique() if prepared.height else 0)
-    return LinkResult(out_units, scored, clusters.refused, model, blocked.counts, timings)
+    counts = {**blocked.counts, "system_links": system.height, "system_link_conflicts": conflicts.height}
+    return LinkResult(out_units, scored.with_columns(pl.col("rule").cast(pl.Utf8)), clusters.refused, model,
+                      counts, timings, n_candidates, blocked.planned, conflicts)
 
 
-def _attach_unique(labels: np.ndarray, scored: pl.DataFrame, spec: LinkageSpec, records: np.ndarray | None = None,
-                   prepared: pl.DataFrame | None = None) -> tuple[np.ndarray, pl.DataFrame]:
+def _conflicts(scored: pl.DataFrame, refused: pl.DataFrame, labels: np.ndarray, system: pl.DataFrame) -> pl.DataFrame:
+    """System links whose two units ended in different clusters, with the reason: the veto, the guard
+    that forbids the pair, the guard or net evidence that refused the merge."""
+    if system.height == 0:
+        return pl.DataFrame(schema=CONFLICT_SCHEMA)
+    linked = scored.filter(pl.col("system_link").is_not_null())
+    same = labels[linked.get_column(f"{RID}_l").to_numpy()] == labels[linked.get_column(f"{RID}_r").to_numpy()]
+    apart = linked.filter(pl.Series(~same))
+    from_left = pl.col("from_rid") == pl.col(f"{RID}_l")
+    return (apart.join(system.select(f"{RID}_l", f"{RID}_r", "finding", "from_rid"), on=[f"{RID}_l", f"{RID}_r"],
+                       how="left")
+            .join(refused.select(f"{RID}_l", f"{RID}_r", "refused_by"), on=[f"{RID}_l", f"{RID}_r"], how="left")
+            .select(pl.when(from_left).then("id_l").otherwise("id_r").alias("id_from"),
+                    pl.when(from_left).then("id_r").otherwise("id_l").alias("id_to"), "system_link", "finding",
+                    pl.coalesce("system_veto", "cannot_link", "refused_by", pl.lit("evidence_against")).alias("reason"))
+            .sort("id_from", "id_to"))
+
+
+def _attach_unique(labels: np.ndarray, scored: pl.DataFrame, spec: LinkageSpec, refused: pl.DataFrame | None = None,
+                   records: np.ndarray | None = None, prepared: pl.DataFrame | None = None,
+                   ) -> tuple[np.ndarray, pl.DataFrame]:
     """A unit left alone whose agreeing candidates (an ``attach_unique`` level, and no comparison
     saying 'different') all sit in one cluster joins that cluster: a web form naming its company,
     and nothing else, belongs to the one account of that name — unless two accounts carry the name,
@@ -179,7 +263,8 @@ def _attach_unique(labels: np.ndarray, scored: pl.DataFrame, spec: LinkageSpec, 
         pl.when(pl.col(f"gamma_{comp}") == names[comp].index(level)).then(pl.lit(i)) for i, (comp, level)
         in enumerate(spec.attach_unique))
     no_against = pl.all_horizontal(pl.col(f"gamma_{c.name}") != len(c.levels) for c in spec.comparisons)
-    qualifying = scored.filter(tier.is_not_null() & no_against & pl.col("cannot_link").is_null()) \
+    qualifying = scored.filter(tier.is_not_null() & no_against & pl.col("cannot_link").is_null()
+                                & (pl.col("rule") != SYSTEM_RULE)) \
         .select(f"{RID}_l", f"{RID}_r", tier.alias("tier"))
     counts = records if records is not None else np.ones(len(labels), dtype=np.int64)
     sizes = np.bincount(labels, weights=counts, minlength=len(labels))
@@ -200,10 +285,29 @@ def _attach_unique(labels: np.ndarray, scored: pl.DataFrame, spec: LinkageSpec, 
     if prepared is not None and spec.attach_conflicts and both.height:
         both = both.join(_conflicting(labels, prepared, both, spec.attach_conflicts), on=["unit", "target"],
                          how="anti")
+    if refused is not None and refused.height:  # a link refused into that cluster is not undone here
+        ra, rb = refused.get_column(f"{RID}_l").to_numpy(), refused.get_column(f"{RID}_r").to_numpy()
+        barred = pl.DataFrame({"unit": np.r_[ra, rb], "target": np.r_[labels[rb], labels[ra]]}).cast(
+            {"unit": pl.UInt32, "target": both.schema["target"]})
+        both = both.join(barred, on=["unit", "target"], how="anti")
     unique = both.group_by("unit").agg(pl.col("target").n_unique().alias("k"), pl.col("target").first()) \
         .filter(pl.col("k") == 1)
     out = labels.copy()
     out[unique.get_column("unit").to_numpy()] = unique.get_column("target").to_numpy()
+    if refused is not None and refused.height:  # two lone units attached side by side: undo the barred one
+        ra, rb = refused.get_column(f"{RID}_l").to_numpy(), refused.get_column(f"{RID}_r").to_numpy()
+        moved = out != labels
+        clash = (out[ra] == out[rb]) & (labels[ra] != labels[rb])
+        # the unit attached on the weaker agreement goes back (a unit that did not move stays)
+        strength = np.full(len(labels), -np.inf)
+        best = both.join(scored.select(f"{RID}_l", f"{RID}_r", "match_weight"), on=[f"{RID}_l", f"{RID}_r"]) \
+            .group_by("unit").agg(pl.col("match_weight").max())
+        strength[best.get_column("unit").to_numpy()] = best.get_column("match_weight").to_numpy()
+        strength[~moved] = np.inf
+        weaker_l = strength[ra] <= strength[rb]
+        undo = np.unique(np.r_[ra[clash & weaker_l & moved[ra]], rb[clash & ~weaker_l & moved[rb]]])
+        out[undo] = labels[undo]
+        unique = unique.filter(~pl.col("unit").is_in(undo.tolist()))
     attached = both.join(unique.select("unit"), on="unit").select(f"{RID}_l", f"{RID}_r", pl.lit(True).alias("attached"))
     return out, attached.unique().cast(schema)  # type: ignore[arg-type]
 
@@ -244,23 +348,24 @@ def rule_masks(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec) -
     right = pairs.get_column(f"{RID}_r").to_numpy()
     masks = []
     for rule in spec.blocking:
-        mask = np.ones(len(left), dtype=bool)
-        for col in rule.on:
-            a, b = prepared.get_column(col).gather(left), prepared.get_column(col).gather(right)
-            mask &= (a == b).fill_null(False).to_numpy()
-        masks.append(mask)
+        # one integer per distinct key (-1: a key column is null): the test is two integer gathers
+        keys = list(rule.on)
+        complete = pl.all_horizontal([pl.col(c).is_not_null() for c in keys])
+        ids = prepared.select(pl.when(complete).then(pl.struct(keys).rank("dense").cast(pl.Int64)).otherwise(-1)
+                              ).to_series().to_numpy()
+        masks.append((ids[left] == ids[right]) & (ids[left] >= 0))
     return masks
 
 
-def _must_link_rids(prepared: pl.DataFrame, must_link: pl.DataFrame, spec: LinkageSpec) -> pl.DataFrame:
+def _pair_rids(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec) -> pl.DataFrame:
+    """(id_l, id_r, …) pairs as (__rid_l < __rid_r, …): row numbers in ``prepared``."""
     index = prepared.select(pl.col(spec.id_column).alias("id"), pl.col(RID))
-    left = must_link.join(index.rename({"id": "id_l", RID: f"{RID}_l"}), on="id_l")
-    both = left.join(index.rename({"id": "id_r", RID: f"{RID}_r"}), on="id_r")
-    return both.select(
-        pl.min_horizontal(f"{RID}_l", f"{RID}_r").alias(f"{RID}_l"),
-        pl.max_horizontal(f"{RID}_l", f"{RID}_r").alias(f"{RID}_r"),
-        pl.lit(float("inf")).alias("match_weight"),
-    ).cast({f"{RID}_l": pl.UInt32, f"{RID}_r": pl.UInt32})
+    left = pairs.join(index.rename({"id": "id_l", RID: "__a"}), on="id_l")
+    both = left.join(index.rename({"id": "id_r", RID: "__b"}), on="id_r").filter(pl.col("__a") != pl.col("__b"))
+    return both.with_columns(
+        pl.min_horizontal("__a", "__b").cast(pl.UInt32).alias(f"{RID}_l"),
+        pl.max_horizontal("__a", "__b").cast(pl.UInt32).alias(f"{RID}_r"),
+    ).drop("__a", "__b", "id_l", "id_r")
 
 
 def _strongest_link(n: int, scored: pl.DataFrame) -> np.ndarray:

@@ -147,20 +147,33 @@ def _em(patterns: np.ndarray, counts: np.ndarray, n_levels: list[int], u: list[n
     return m, lam, it, converged, expected
 
 
-def _patterns(gammas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _patterns(gammas: np.ndarray, chunk: int = 2_000_000) -> tuple[np.ndarray, np.ndarray]:
     """Distinct rows of the level matrix with their counts. Rows are packed into one integer
-    (levels -1 … 126 shifted to 0 … 127, 7 bits each) so that the distinct step is a 1-D sort."""
+    (levels -1 … 126 shifted to 0 … 127, 7 bits each) so that the distinct step is a 1-D sort,
+    done ``chunk`` rows at a time and merged (memory does not grow with the pair count)."""
+    width = gammas.shape[1]
     if len(gammas) == 0:
-        return gammas.reshape(0, gammas.shape[1]), np.zeros(0)
-    if gammas.shape[1] > 9:  # more than 63 bits: fall back to the row-wise unique
+        return gammas.reshape(0, width).astype(np.int64), np.zeros(0)
+    if width > 9:  # more than 63 bits: fall back to the row-wise unique
         patterns, counts = np.unique(gammas, axis=0, return_counts=True)
-        return patterns, counts.astype(float)
-    shifted = (gammas + 1).astype(np.int64)
-    codes = np.zeros(len(gammas), dtype=np.int64)
-    for c in range(gammas.shape[1]):
-        codes = (codes << 7) | shifted[:, c]
-    _, first, counts = np.unique(codes, return_index=True, return_counts=True)
-    return gammas[first], counts.astype(float)
+        return patterns.astype(np.int64), counts.astype(float)
+    codes_parts, count_parts = [], []
+    for o in range(0, len(gammas), chunk):
+        part = gammas[o:o + chunk]
+        codes = np.zeros(len(part), dtype=np.int64)
+        for c in range(width):
+            codes = (codes << 7) | (part[:, c].astype(np.int64) + 1)
+        u, k = np.unique(codes, return_counts=True)
+        codes_parts.append(u)
+        count_parts.append(k)
+    codes, inverse = np.unique(np.concatenate(codes_parts), return_inverse=True)
+    counts = np.bincount(inverse, weights=np.concatenate(count_parts).astype(float), minlength=len(codes))
+    patterns = np.empty((len(codes), width), dtype=np.int64)
+    rest = codes.copy()
+    for c in reversed(range(width)):
+        patterns[:, c] = (rest & 127) - 1
+        rest >>= 7
+    return patterns, counts
 
 
 def _held_out(spec: LinkageSpec, rule_index: int) -> list[int]:
@@ -187,14 +200,14 @@ def train(vectors: pl.DataFrame, spec: LinkageSpec, u: list[np.ndarray],
     start = [_initial_m(k) for k in n_levels]
     if vectors.height == 0:
         return _model(spec, start, u, spec.prior, 0, True)
-    gammas = vectors.select(cols).to_numpy().astype(np.int64)
+    gammas = vectors.select(cols).to_numpy()   # int8: one byte per pair per comparison
     sums = [np.zeros(k) for k in n_levels]
     weights = np.zeros(len(cols))
     total_it, all_converged = 0, True
     for r, mask in enumerate(rule_masks):
         if not mask.any():
             continue
-        g = gammas[mask].copy()
+        g = gammas[mask]   # a copy (boolean index)
         held = _held_out(spec, r)
         g[:, held] = NULL_LEVEL
         patterns, counts = _patterns(g)

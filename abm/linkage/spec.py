@@ -17,6 +17,7 @@ _SQL_WORDS = frozenset({"case", "when", "then", "else", "end", "and", "or", "not
                         "true", "false", "as", "between", "distinct", "ilike", "cast", "try_cast", "varchar", "integer", "boolean"})
 LEVEL_KINDS = ("exact", "jaro_winkler", "ratio", "token_set", "prefix", "abs_diff", "overlap")
 GUARD_KINDS = ("distinct_values", "sql")
+SYSTEM_LINK_KINDS = ("ref", "shared")
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class BlockingRule:
     on: tuple[str, ...]
     max_block: int
     window: int = 10
+    max_pairs: int | None = None   # pair budget of this rule (default: the spec's max_pairs_per_rule)
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,30 @@ class Guard:
 
 
 @dataclass(frozen=True)
+class SystemLink:
+    """A link a source system already records. ``ref``: the unit's ``column`` holds another unit's
+    id; ``shared``: units carrying one value of ``column`` (groups larger than ``max_group`` are
+    ignored, logged: a filler value is no evidence). ``finding`` labels the conflicts it raises."""
+
+    name: str
+    kind: str
+    column: str
+    finding: str
+    max_group: int = 50
+
+
+@dataclass(frozen=True)
+class SystemLinks:
+    """Strong evidence, not law: each link joins its two units with ``weight`` (match weight, log2
+    odds) unless a veto (a DuckDB boolean over ``l.``/``r.``), a guard or the clustering's net
+    evidence says the two differ; then it is a conflict, kept with its reason."""
+
+    links: tuple[SystemLink, ...] = ()
+    weight: float = 10.0
+    vetoes: tuple[Guard, ...] = ()
+
+
+@dataclass(frozen=True)
 class LinkageSpec:
     name: str
     id_column: str
@@ -95,6 +121,11 @@ class LinkageSpec:
     u_within: str | None                    # draw u's random pairs within one value of this column
     em_iterations: int
     seed: int
+    max_pairs_per_rule: int = 20_000_000  # pair budget per blocking rule (abm.linkage.budget)
+    max_pairs: int = 50_000_000           # pair budget of the whole spec
+    over_budget: str = "window"           # a rule over budget: "window" (lower its max_block) or "error"
+    source: str = "linkage spec"          # the file the spec came from (for error messages)
+    system_links: SystemLinks = SystemLinks()
 
     def columns(self) -> list[str]:
         """Every column the spec reads (before derived columns are added), including the columns a
@@ -116,6 +147,7 @@ class LinkageSpec:
                 cols.add(comp.neutral_differing)
         cols.update(g.column for g in self.guards if g.column)
         cols.update(self.attach_conflicts)
+        cols.update(link.column for link in self.system_links.links)
         return sorted(cols - derived)
 
 
@@ -159,8 +191,9 @@ def parse_spec(doc: Any, file: str, rules: Rules | None = None) -> LinkageSpec:
     for i, rule in enumerate(require(doc, "blocking", list, file)):
         # 'keys', not 'on': YAML 1.1 reads a bare `on` as the boolean true
         on = string_list(require(rule, "keys", list, file), file, f"blocking[{i}].keys")
+        max_pairs = rule.get("max_pairs")
         blocking.append(BlockingRule(str(rule.get("name", "+".join(on))), on, int(rule.get("max_block", 5000)),
-                                     int(rule.get("window", 10))))
+                                     int(rule.get("window", 10)), int(max_pairs) if max_pairs is not None else None))
     comparisons = []
     for i, comp in enumerate(require(doc, "comparisons", list, file)):
         column = require(comp, "column", str, file)
@@ -196,6 +229,9 @@ def parse_spec(doc: Any, file: str, rules: Rules | None = None) -> LinkageSpec:
             out.append((comp, level))
         return tuple(out)
 
+    over_budget = str(doc.get("over_budget", "window"))
+    if over_budget not in ("window", "error"):
+        raise RulesError(file, "over_budget", "use 'window' (lower an over-budget rule's max_block) or 'error'")
     threshold = float(doc.get("threshold", 0.9))
     if not 0.0 < threshold < 1.0:
         raise RulesError(file, "threshold", "a match probability threshold lies in (0, 1)")
@@ -216,7 +252,36 @@ def parse_spec(doc: Any, file: str, rules: Rules | None = None) -> LinkageSpec:
         u_within=doc.get("u_within"),
         em_iterations=int(doc.get("em_iterations", 40)),
         seed=int(doc.get("seed", 42)),
+        max_pairs_per_rule=int(doc.get("max_pairs_per_rule", 20_000_000)),
+        max_pairs=int(doc.get("max_pairs", 50_000_000)),
+        over_budget=over_budget,
+        source=file,
+        system_links=_parse_system_links(doc.get("system_links"), file),
     )
+
+
+def _parse_system_links(raw: Any, file: str) -> SystemLinks:
+    if raw is None:
+        return SystemLinks()
+    if not isinstance(raw, dict):
+        raise RulesError(file, "system_links", "expected a mapping with links, weight and vetoes")
+    links = []
+    for i, item in enumerate(raw.get("links", []) or []):
+        key = f"system_links.links[{i}]"
+        kind = require(item, "kind", str, file)
+        if kind not in SYSTEM_LINK_KINDS:
+            raise RulesError(file, f"{key}.kind", f"unknown link kind {kind!r}; use one of {SYSTEM_LINK_KINDS}")
+        column = require(item, "column", str, file)
+        links.append(SystemLink(str(item.get("name", column)), kind, column,
+                                str(item.get("finding", "system_link_conflict")), int(item.get("max_group", 50))))
+    vetoes = []
+    for i, v in enumerate(raw.get("vetoes", []) or []):
+        sql = require(v, "sql", str, file)
+        vetoes.append(Guard(str(v.get("name", f"veto_{i}")), "sql", None, sql))
+    weight = float(raw.get("weight", 10.0))
+    if weight <= 0:
+        raise RulesError(file, "system_links.weight", "a system link's weight is a positive match weight")
+    return SystemLinks(tuple(links), weight, tuple(vetoes))
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,11 @@ rows, counted in ``files``). A file that cannot be used at all raises ``InputErr
 
 from __future__ import annotations
 
+import errno
+import io
 import json
 import logging
-import re
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,9 +22,17 @@ import polars as pl
 
 from abm.contract import DATE_COLUMNS, KINDS, LINEAGE_COLUMNS
 from abm.errors import InputError
-from abm.load import read, sheets, validate
-from abm.load.layouts import USERS, Layout, detect, layout_rules, resolve
+from abm.load import archives, read, sheets, validate
+from abm.load.crm_links import route_crm_id
+from abm.load.layouts import INTERNAL_COLUMNS, USERS, Layout, layout_rules, resolve
 from abm.load.layouts import apply as apply_mapping
+from abm.load.parts import (
+    count_unreadable_values,
+    kind_from_stem,
+    parts_with_layouts,
+    quarantine_formula_ids,
+    raw_rows,
+)
 from abm.load.sources import Source, match, read_sources
 from abm.rules import Rules
 
@@ -40,7 +50,9 @@ TOUCH_OWNER = {
     "crm_opportunities": ("owner_name", "owner_department"),
     "ma_activities": ("program", "program_department"),
 }
-SF_REFERENCE_COLUMNS = ("account_id", "contact_id", "parent_account_id", "_owner_id", "user_id")
+SF_REFERENCE_COLUMNS = ("account_id", "contact_id", "parent_account_id", "_owner_id", "user_id",
+                        "converted_account_id", "converted_contact_id", "crm_lead_id", "crm_contact_id",
+                        "crm_account_id", "_crm_id")
 QUARANTINE_SCHEMA = {
     "source_file": pl.Utf8,
     "row_number": pl.Int64,
@@ -57,20 +69,39 @@ class Loaded:
     files: list[dict[str, Any]]
 
 
-def kind_from_stem(stem: str) -> str | None:
-    """``cards``, ``cards_2025-10``, ``crm-contacts`` -> the kind whose name starts the stem."""
-    s = re.sub(r"[\s\-]+", "_", stem.lower())
-    for kind in KINDS:
-        if re.match(rf"{kind}(?![a-z])", s):
-            return kind
-    return None
+
+def display_name(path: Path) -> str:
+    """The file name as text; raises InputError when it is not UTF-8 (e.g. CP932 bytes from a
+    Windows zip unpacked on Linux), which cannot be written to the outputs."""
+    name = path.name
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raw = os.fsencode(name)
+        try:
+            guess = f" (in CP932 it reads {raw.decode('cp932')!r})"
+        except UnicodeDecodeError:
+            guess = ""
+        shown = raw.decode("utf-8", errors="replace")
+        raise InputError(
+            shown, f"the file name is not UTF-8 text{guess}",
+            fix="rename the file with a UTF-8 name (unzip Windows archives with `unzip -O cp932`)",
+        ) from None
+    return name
 
 
 def _skip_reason(path: Path) -> str | None:
     """Why a top-level entry is not read (None: read it). Hidden files and sources.yaml: ''."""
-    name = path.name
-    if name.startswith((".", "~$")) or name in ("sources.yaml", "sources.yml"):
+    name = display_name(path)
+    if name.startswith((".", "~$")) or name in ("sources.yaml", "sources.yml", "overrides.yaml", "overrides.yml"):
         return ""
+    if path.is_symlink() and not path.exists():
+        try:
+            os.stat(path)
+            what = "a symlink that cannot be followed"
+        except OSError as exc:
+            what = "a symlink loop" if exc.errno == errno.ELOOP else f"a broken symlink (to {os.readlink(path)})"
+        raise InputError(name, f"it is {what}", fix="point the link at the export file or remove it")
     if path.is_dir():
         return (
             "ground truth directory, not input"
@@ -84,36 +115,35 @@ def _skip_reason(path: Path) -> str | None:
         raise InputError(
             name, f"{suffix} workbooks cannot be read", fix="save the sheet as .xlsx or CSV (UTF-8)"
         )
-    if suffix not in DATA_SUFFIXES:
-        return f"unsupported file type {suffix or '(none)'}; abm reads {', '.join(sorted(DATA_SUFFIXES))}"
+    if suffix not in DATA_SUFFIXES and not archives.is_archive(path):
+        return f"unsupported file type {suffix or '(none)'}; abm reads {', '.join(sorted(DATA_SUFFIXES))}, .zip, .csv.gz"
+    if not path.is_file():  # a FIFO or device named *.csv would block the run forever
+        return "not a regular file (a pipe or device): not read"
+    if not os.access(path, os.R_OK):
+        raise InputError(name, "the file cannot be read (permission denied)", fix="make the file readable")
     return None
 
 
-def _read(path: Path, src: Source | None) -> read.RawTable:
+def _read(path: Path, src: Source | None, data: bytes | None, name: str) -> read.RawTable:
+    try:
+        return _read_file(path, src, data, name)
+    except OSError as exc:  # unreadable, vanished, an I/O error: name the file, never a traceback
+        raise InputError(path.name, f"the file cannot be read ({exc.strerror or exc})",
+                         fix="check the file and its permissions") from exc
+
+
+def _read_file(path: Path, src: Source | None, data: bytes | None, name: str) -> read.RawTable:
     suffix = path.suffix.lower()
+    source: Path | io.BytesIO = path if data is None else io.BytesIO(data)
     if suffix == ".parquet":
-        return sheets.read_parquet(path, path.name)
+        return sheets.read_parquet(source, name)
     if suffix in (".xlsx", ".xlsm"):
-        return sheets.read_xlsx(path, path.name, src.sheet if src else None)
-    return read.read_delimited(path, path.name, src.encoding if src else None, src.delimiter if src else None)
+        return sheets.read_xlsx(source, name, src.sheet if src else None)
+    return read.read_delimited(path, name, src.encoding if src else None, src.delimiter if src else None, data)
 
 
-def _layout(raw: read.RawTable, src: Source | None, name: str, rules: Rules) -> Layout | None:
-    lrules = rules.view(layout_rules)
-    hint = (src.kind if src else None) or kind_from_stem(Path(name).stem)
-    if src and src.layout:
-        forced = lrules.by_name[src.layout]
-        if hint and forced.kind != hint:
-            raise InputError(
-                "sources.yaml",
-                f"key '{src.glob}.layout': layout {src.layout} is for {forced.kind}, not {hint}",
-                fix="make kind and layout agree",
-            )
-        return forced
-    found = detect(raw.header, lrules, name, hint)
-    if found is None and hint:
-        return next(lay for lay in lrules.layouts if lay.name == "canonical" and lay.kind == hint)
-    return found
+
+
 
 
 def _file_frame(
@@ -124,10 +154,12 @@ def _file_frame(
     mapping = resolve(raw.header, layout, src.columns if src else {}, name)
     stats["ignored_columns"] = mapping.ignored
     targets = KINDS[kind] if kind != USERS else ("user_id", "name", "family_name", "given_name", "department")
-    extra = ("_owner_id",) if "_owner_id" in mapping.columns else ()
+    extra = tuple(c for c in INTERNAL_COLUMNS if c in mapping.columns)
     frame = apply_mapping(raw.frame, mapping, targets + extra)
     if layout.salesforce_ids:
         frame = validate.widen_salesforce_ids(frame, (targets[0], *SF_REFERENCE_COLUMNS))
+    if "_crm_id" in frame.columns:
+        frame = route_crm_id(frame)
     if kind == USERS:
         return frame
     id_col = targets[0]
@@ -139,7 +171,9 @@ def _file_frame(
             column=id_col,
             fix=f"add a {id_col} column, or map one in sources.yaml (columns: {{{id_col}: <header>}})",
         )
-    frame, issues = validate.parse_dates(frame, DATE_COLUMNS.get(kind, ()), src.date_format if src else None)
+    frame, issues = validate.parse_dates(
+        frame, DATE_COLUMNS.get(kind, ()), src.date_format if src else None, validate.run_date_limit()
+    )
     stats["field_issues"].update(issues)
     derived = id_col not in mapping.columns
     if derived:
@@ -163,6 +197,7 @@ def _file_frame(
         pl.lit(src.owner_name if src else None, dtype=pl.Utf8).alias("_default_owner"),
         pl.lit(src.owner_department if src else None, dtype=pl.Utf8).alias("_default_department"),
     )
+
 
 
 def _resolve_owners(table: pl.DataFrame, kind: str, users: pl.DataFrame | None) -> pl.DataFrame:
@@ -217,11 +252,6 @@ def _empty_table(kind: str) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
 
-def _raw_rows(raw: read.RawTable, numbers: list[int]) -> dict[int, str]:
-    rows = raw.frame.filter(pl.col("row_number").is_in(numbers))
-    cols = [f"c{i}" for i in range(len(raw.header))]
-    return {r[-1]: read.raw_json(raw.header, r[:-1]) for r in rows.select(*cols, "row_number").iter_rows()}
-
 
 def load_inputs(input_dir: Path, rules: Rules) -> Loaded:
     """Read INPUT_DIR into canonical tables (see module doc); raises InputError for unusable files."""
@@ -247,54 +277,59 @@ def load_inputs(input_dir: Path, rules: Rules) -> Loaded:
             # the truth folder of a generated world is expected; anything else skipped deserves a warning
             (log.info if name == "truth" else log.warning)("%s: not read (%s)", name, reason)
             continue
-        src = match(sources, name)
-        raw = _read(path, src)
-        stats: dict[str, Any] = {
-            "path": name,
-            "kind": None,
-            "layout": None,
-            "encoding": raw.encoding,
-            "delimiter": raw.delimiter,
-            "rows_read": raw.rows_read,
-            "rows_loaded": 0,
-            "rows_quarantined": 0,
-            "rows_reference": 0,
-            "field_issues": dict(raw.issues),
-            "ignored_columns": [],
-            "notes": list(raw.notes),
-        }
-        files.append(stats)
-        if not raw.header:  # empty file: nothing to load, nothing lost
-            stats["kind"] = (src.kind if src else None) or kind_from_stem(path.stem)
-            continue
-        layout = _layout(raw, src, name, rules)
-        if layout is None:
-            raise InputError(
-                name,
-                f"unknown layout: the header ({', '.join(raw.header[:8])}"
-                f"{', …' if len(raw.header) > 8 else ''}) fits no vendor layout and the file name "
-                "starts with no kind",
-                fix=f"name the file <kind>_….csv (kinds: {', '.join(KINDS)}), "
-                "or describe it in sources.yaml (kind, columns)",
-            )
-        stats["kind"], stats["layout"] = layout.kind, layout.name
-        raws[name] = raw
-        bad += [
-            {
-                "source_file": name,
-                "row_number": b.row_number,
-                "kind": layout.kind,
-                "reason": b.reason,
-                "raw": b.raw,
+        for unit in archives.units(path, DATA_SUFFIXES):
+            name = unit.name
+            if unit.skipped:
+                files.append({"path": name, "kind": None, "layout": None, "skipped": unit.skipped})
+                log.warning("%s: not read (%s)", name, unit.skipped)
+                continue
+            src = match(sources, name) or match(sources, unit.path.name)
+            raw = _read(unit.path if unit.data is not None else path, src, unit.data, name)
+            stats: dict[str, Any] = {
+                "path": name,
+                "kind": None,
+                "layout": None,
+                "encoding": raw.encoding,
+                "delimiter": raw.delimiter,
+                "rows_read": raw.rows_read,
+                "rows_loaded": 0,
+                "rows_quarantined": 0,
+                "rows_reference": 0,
+                "field_issues": dict(raw.issues),
+                "ignored_columns": [],
+                "notes": list(raw.notes),
             }
-            for b in raw.bad
-        ]
-        frame = _file_frame(raw, layout, src, name, stats)
-        if layout.kind == USERS:
-            stats["rows_reference"] = frame.height
-            user_frames.append(frame)
-        else:
-            parts[layout.kind].append(frame)
+            files.append(stats)
+            if not raw.header:  # empty file: nothing to load, nothing lost
+                stats["kind"] = (src.kind if src else None) or kind_from_stem(unit.path.stem)
+                continue
+            chosen = parts_with_layouts(raw, src, name, rules, stats)
+            raws[name] = raw
+            stats["kind"] = chosen[0][1].kind
+            stats["layout"] = ", ".join(dict.fromkeys(lay.name for _, lay in chosen))
+            for part, layout in chosen:
+                if part is not raw:  # a sheet or header segment: its own notes and counts
+                    stats["notes"] += [f"{part.label}: {n}" for n in part.notes]
+                    for key, n in part.issues.items():
+                        stats["field_issues"][key] = stats["field_issues"].get(key, 0) + n
+                quarantine_formula_ids(part, layout, src, name, stats)
+                bad += [
+                    {
+                        "source_file": name,
+                        "row_number": b.row_number,
+                        "kind": layout.kind,
+                        "reason": b.reason,
+                        "raw": b.raw,
+                    }
+                    for b in part.bad
+                ]
+                frame = _file_frame(part, layout, src, name, stats)
+                count_unreadable_values(frame, layout.kind, rules, stats)
+                if layout.kind == USERS:
+                    stats["rows_reference"] += frame.height
+                    user_frames.append(frame)
+                else:
+                    parts[layout.kind].append(frame)
     users = _users_table(user_frames)
     tables: dict[str, pl.DataFrame] = {}
     rejected: list[pl.DataFrame] = []
@@ -340,8 +375,9 @@ def _quarantine(
             continue
         raw_text: dict[tuple[str, int], str] = {}
         for (file,), group in rej.group_by(["source_file"]):
-            for num, text in _raw_rows(raws[str(file)], group.get_column("row_number").to_list()).items():
-                raw_text[(str(file), num)] = text
+            for part in raws[str(file)].parts():
+                for num, text in raw_rows(part, group.get_column("row_number").to_list()).items():
+                    raw_text[(str(file), num)] = text
         raw_col = [
             raw_text.get((f, n), json.dumps({}))
             for f, n in rej.select("source_file", "row_number").iter_rows()

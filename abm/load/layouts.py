@@ -21,7 +21,9 @@ from abm.rules import Rules, require, string_list
 FILE = "layouts.yaml"
 USERS = "_users"  # reference data (Salesforce users), not records
 USER_COLUMNS = ("user_id", "name", "family_name", "given_name", "department")
-INTERNAL_COLUMNS = ("_owner_id",)
+#: _owner_id: Salesforce OwnerId; _crm_id / _crm_type: an MA export's one CRM id column and the type
+#: saying whether it is a lead or a contact (Marketo "SFDC Id" + "SFDC Type"; abm.load.crm_links)
+INTERNAL_COLUMNS = ("_owner_id", "_crm_id", "_crm_type")
 _STRIP = re.compile(r"[\s_\-.・]+")
 
 
@@ -179,7 +181,8 @@ def resolve(header: list[str], layout: Layout, explicit: dict[str, str], file: s
             index.setdefault(norm_header(h), []).append(i)
     columns: dict[str, list[int]] = {}
     for col, aliases in layout.columns.items():
-        pos = [index[a][0] for a in aliases if a in index]
+        # every column under a matching header, in alias order: duplicate headers coalesce (first non-blank)
+        pos = [p for a in aliases if a in index for p in index[a]]
         if pos:
             columns[col] = pos
     for col, name in explicit.items():

@@ -25,6 +25,7 @@ from typing import Any
 import polars as pl
 
 from abm.errors import InputError
+from abm.load.decode import decode, refuse_binary
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,6 @@ csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # a 1 MB field is legal
 RAW_VALUE_LIMIT = 1000
 RAW_TOTAL_LIMIT = 8000
 DELIMITERS = (",", "\t", ";", "|")
-# two consecutive UTF-8 encoded CJK / kana characters: evidence of UTF-8 lines inside a non-UTF-8 file
-_UTF8_CJK = re.compile(rb"[\xe3-\xe9][\x80-\xbf]{2}[\xe3-\xe9][\x80-\xbf]{2}")
 
 
 @dataclass(frozen=True)
@@ -56,10 +55,72 @@ class RawTable:
     delimiter: str | None = None
     notes: list[str] = field(default_factory=list)
     issues: dict[str, int] = field(default_factory=dict)
+    #: parts of the file with their own header (a header repeated inside the file, xlsx sheets);
+    #: empty when the whole file is one part. Row numbers run on across parts.
+    segments: list[RawTable] = field(default_factory=list)
+    label: str = ""  # which part: "sheet 名刺", "header at row 120"
+    #: row_number -> column positions of xlsx formula cells that have no saved value
+    formula_cells: dict[int, list[int]] = field(default_factory=dict)
 
     @property
     def rows_read(self) -> int:
+        if self.segments:
+            return sum(seg.rows_read for seg in self.segments)
         return self.frame.height + len(self.bad)
+
+    def parts(self) -> list[RawTable]:
+        return self.segments or [self]
+
+
+def _header_key(values: list[str]) -> str:
+    from abm.load.layouts import norm_header
+
+    return "\x1f".join(sorted(norm_header(v) for v in values if v.strip()))
+
+
+def split_repeated_headers(table: RawTable) -> RawTable:
+    """A line equal to the header (in any column order, e.g. two exports concatenated) is never a
+    record: it starts a new segment whose rows are read by that header."""
+    width = len(table.header)
+    if width < 2 or table.frame.height == 0:
+        return table
+    key = _header_key(table.header)
+    cols = [f"c{i}" for i in range(width)]
+    norm = [pl.col(c).str.normalize("NFKC").str.to_lowercase().str.replace_all(r"[\s_\-.・]+", "") for c in cols]
+    wanted = set(key.split("\x1f"))
+    # cheap filter first: rows whose every non-empty cell is one of the header names
+    cand = table.frame.filter(
+        pl.all_horizontal([(n.is_in(list(wanted)) | (pl.col(c).str.strip_chars() == "")) for n, c in
+                           zip(norm, cols, strict=True)])
+        & (pl.sum_horizontal([(pl.col(c).str.strip_chars() != "").cast(pl.Int32) for c in cols]) >= min(width, 2))
+    )
+    starts = [(r[-1], [str(v).strip() for v in r[:-1]]) for r in cand.select(*cols, "row_number").iter_rows()
+              if _header_key(list(r[:-1])) == key]
+    if not starts:
+        return table
+    segments = []
+    bounds = [(None, table.header), *starts]
+    for i, (start, header) in enumerate(bounds):
+        end = bounds[i + 1][0] if i + 1 < len(bounds) else None
+        rows = table.frame
+        if start is not None:
+            rows = rows.filter(pl.col("row_number") > start)
+        if end is not None:
+            rows = rows.filter(pl.col("row_number") < end)
+        if header != table.header:  # reordered: move the cells to the first header's order
+            order = [header.index(h) if h in header else None for h in table.header]
+            if None in order or len(set(header)) != len(header):
+                order = list(range(width))
+            else:
+                header = table.header
+                rows = rows.select(*[pl.col(f"c{j}").alias(f"c{i}") for i, j in enumerate(order)], "row_number")
+        segments.append(RawTable(header, rows, label=f"header at row {start}" if start else "first header"))
+    segments[0].bad = list(table.bad)  # parse failures are counted once, with the first part
+    table.segments = segments
+    table.notes.append(f"the header line is repeated {len(starts)} time(s) (rows "
+                       f"{', '.join(str(s) for s, _ in starts[:5])}): each starts a new part, never a record")
+    table.frame = table.frame.filter(~pl.col("row_number").is_in([s for s, _ in starts]))
+    return table
 
 
 def raw_json(header: list[str], values: list[str] | tuple[Any, ...]) -> str:
@@ -92,76 +153,6 @@ def empty_frame(width: int) -> pl.DataFrame:
     return frame_of([[] for _ in range(width)], width, [])
 
 
-# --- decoding ----------------------------------------------------------------------------------
-
-
-def decode(data: bytes, name: str, encoding: str | None = None) -> tuple[str, str, list[str]]:
-    """Bytes -> (text, encoding used, notes). Strict: never replaces characters silently."""
-    if encoding:
-        try:
-            return data.decode(encoding), encoding, []
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise InputError(
-                name,
-                f"the file is not valid {encoding} as sources.yaml says ({exc})",
-                fix="correct `encoding:` in sources.yaml or remove it to let abm detect it",
-            ) from exc
-    if data.startswith(b"\xef\xbb\xbf"):
-        try:
-            return data[3:].decode("utf-8"), "utf-8-sig", []
-        except UnicodeDecodeError:
-            data = data[3:]  # a BOM followed by CP932 bytes: fall through to detection
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16"), "utf-16", []
-        except UnicodeDecodeError as exc:
-            raise InputError(
-                name,
-                f"the file starts with a UTF-16 byte-order mark but is not valid UTF-16 ({exc})",
-                fix="save it again as UTF-8",
-            ) from exc
-    try:
-        return data.decode("utf-8"), "utf-8", []
-    except UnicodeDecodeError as exc:
-        utf8_error = exc
-    if _UTF8_CJK.search(data):
-        return _decode_mixed(data, name)
-    try:
-        return data.decode("cp932"), "cp932", []
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, utf8_error.start) + 1
-        raise InputError(
-            name,
-            f"line {line} (byte {utf8_error.start}) is neither UTF-8 nor CP932/Shift_JIS",
-            row=max(line - 1, 1),
-            fix="save the file as UTF-8, or name its encoding in sources.yaml (encoding: …)",
-        ) from exc
-
-
-def _decode_mixed(data: bytes, name: str) -> tuple[str, str, list[str]]:
-    """Some lines UTF-8, others CP932 (files concatenated from two exports): decode line by line."""
-    out: list[str] = []
-    n_utf8 = n_cp932 = 0
-    for i, line in enumerate(data.split(b"\n"), start=1):
-        try:
-            out.append(line.decode("utf-8"))
-            n_utf8 += line.isascii() is False
-        except UnicodeDecodeError:
-            try:
-                out.append(line.decode("cp932"))
-                n_cp932 += 1
-            except UnicodeDecodeError as exc:
-                raise InputError(
-                    name,
-                    f"line {i} is neither UTF-8 nor CP932/Shift_JIS (mixed encodings)",
-                    row=max(i - 1, 1),
-                    fix="save the whole file in one encoding, UTF-8",
-                ) from exc
-    note = f"mixed encodings: {n_utf8} non-ASCII lines decoded as UTF-8, {n_cp932} as CP932"
-    log.warning("%s: %s", name, note)
-    return "\n".join(out), "mixed(utf-8+cp932)", [note]
-
-
 def sniff_delimiter(header_line: str, default: str = ",") -> str:
     """The delimiter that splits the header line (outside quotes) into the most fields."""
     unquoted = re.sub(r'"[^"]*"', "", header_line)
@@ -174,9 +165,12 @@ def sniff_delimiter(header_line: str, default: str = ",") -> str:
 
 
 def read_delimited(
-    path: Path, name: str, encoding: str | None = None, delimiter: str | None = None
+    path: Path, name: str, encoding: str | None = None, delimiter: str | None = None, data: bytes | None = None
 ) -> RawTable:
-    data = path.read_bytes()
+    """``data`` (when given) is the file's content, e.g. unpacked from a .zip or .gz."""
+    data = path.read_bytes() if data is None else data
+    if encoding is None:
+        refuse_binary(data, name)  # before NUL bytes are stripped: UTF-16 without a BOM is full of them
     notes: list[str] = []
     issues: dict[str, int] = {}
     if not data.startswith((b"\xff\xfe", b"\xfe\xff")) and b"\x00" in data:
@@ -194,13 +188,33 @@ def read_delimited(
     body = text.rstrip("\r\n") + "\n"
     first_line = body[: body.find("\n")]
     if delimiter is None:
-        delimiter = sniff_delimiter(first_line, "\t" if path.suffix.lower() == ".tsv" else ",")
+        delimiter = sniff_delimiter(first_line, "\t" if ".tsv" in path.suffixes[-2:] else ",")
     table = _fast_path(body, delimiter) or _slow_path(body, delimiter, name)
+    table = split_repeated_headers(_trim_blank_header_tail(table))
     table.encoding, table.delimiter = used, delimiter
     table.notes[:0] = notes
     table.issues.update(issues)
     if table.rows_read == 0:
         table.notes.append("header only: no data rows")
+    return table
+
+
+def _trim_blank_header_tail(table: RawTable) -> RawTable:
+    """Trailing blank header cells are trimmed (as in xlsx); values under them are counted
+    (``cells_beyond_header``), like cells right of an xlsx header."""
+    width = len(table.header)
+    keep = width
+    while keep > 1 and not table.header[keep - 1].strip():
+        keep -= 1
+    if keep == width:
+        return table
+    extra = [f"c{i}" for i in range(keep, width)]
+    filled = int(table.frame.select(pl.sum_horizontal([(pl.col(c).str.strip_chars() != "").cast(pl.Int64)
+                                                        for c in extra]).sum()).item() or 0)
+    table.frame = table.frame.drop(extra)
+    table.header = table.header[:keep]
+    if filled:
+        table.issues["cells_beyond_header"] = table.issues.get("cells_beyond_header", 0) + filled
     return table
 
 
@@ -276,6 +290,8 @@ def _slow_path(body: str, delimiter: str, name: str) -> RawTable:
     bad: list[BadRow] = []
     notes: list[str] = []
     blank = 0
+    beyond = 0  # values under trimmed blank header cells
+    full_width = 0
     ordinal = 0
     start_line = 0  # 0-based physical line where the current reader starts
     while True:
@@ -320,8 +336,14 @@ def _slow_path(body: str, delimiter: str, name: str) -> RawTable:
                 continue
             if header is None:
                 header = [h.strip() for h in rec]
+                full_width = len(header)
+                while len(header) > 1 and not header[-1]:  # trailing blank header cells (as in xlsx)
+                    header.pop()
                 continue
             ordinal += 1
+            if len(header) < len(rec) <= full_width:
+                beyond += sum(1 for v in rec[len(header):] if v.strip())
+                rec = rec[: len(header)]
             swallowed = span[1] > span[0] and _swallows_rows(rec, len(header), delimiter)
             if len(rec) != len(header) or swallowed:
                 if span[1] > span[0]:
@@ -365,4 +387,5 @@ def _slow_path(body: str, delimiter: str, name: str) -> RawTable:
         return RawTable([], empty_frame(0), bad, notes=notes + ["empty file"])
     width = len(header)
     columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
-    return RawTable(header, frame_of(columns, width, numbers), bad, notes=notes)
+    issues = {"cells_beyond_header": beyond} if beyond else {}
+    return RawTable(header, frame_of(columns, width, numbers), bad, notes=notes, issues=issues)

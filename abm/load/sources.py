@@ -93,6 +93,8 @@ def _parse_entry(glob: str, body: object, layouts: set[str]) -> Source:
     fmt = values.get("date_format")
     if fmt is not None and "%" not in str(fmt):
         raise _bad(f"{glob}.date_format", f"{fmt!r} is not a strptime format", 'write e.g. "%d/%m/%Y"')
+    if fmt is not None and not any(d in fmt for d in ("%Y", "%y", "%G")):
+        raise _bad(f"{glob}.date_format", f"{fmt!r} has no year (%Y or %y)", 'write e.g. "%d/%m/%Y"')
     columns = body.get("columns", {}) or {}
     if not isinstance(columns, dict):
         raise _bad(

@@ -23,19 +23,28 @@ _DATE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         re.compile(r"^(令和|平成|昭和)\s*(元|\d{1,2})\s*年\s*(\d{1,2})月\s*(\d{1,2})日?$"),
         "era",
     ),  # 令和7年1月5日
+    (
+        re.compile(r"^(令和|平成|昭和|[RHSrhs])\s*(元|\d{1,2})\s*[./\-]\s*(\d{1,2})\s*[./\-]\s*(\d{1,2})$"),
+        "era",
+    ),  # R7.1.5, H31/4/30, 令和7.1.5
+    (re.compile(r"^(\d{5})(?:\.\d+)?$"), "serial"),  # an Excel serial day number: 45662 = 2025-01-05
 )
-_ERA_START = {"令和": 2018, "平成": 1988, "昭和": 1925}
+_ERA_START = {"令和": 2018, "平成": 1988, "昭和": 1925, "r": 2018, "h": 1988, "s": 1925}
+_EXCEL_EPOCH = dt.date(1899, 12, 30)
 #: a time part after the date ("T10:00:00Z", " 10:00", "日 10時"), removed before matching
 TIME_PART = r"(?:T|\s+|(?<=日))\d{1,2}(?::\d{2}|時).*$"
 YEAR_RANGE = (1900, 2100)
+#: date columns that are plans, not events: a date after the run date is expected there
+FUTURE_ALLOWED = frozenset({"close_on"})
 
 
 def iso_date(value: str, fmt: str | None = None) -> str | None:
     """One date string -> 'YYYY-MM-DD', or None when unreadable or impossible (2025-02-30)."""
     v = re.sub(TIME_PART, "", unicodedata.normalize("NFKC", value).strip()).strip()
-    if fmt:
+    if fmt and any(d in fmt for d in ("%Y", "%y", "%G")):  # a format without a year reads no date
         try:
-            return dt.datetime.strptime(value.strip(), fmt).date().isoformat()
+            day = dt.datetime.strptime(value.strip(), fmt).date()
+            return day.isoformat() if YEAR_RANGE[0] <= day.year <= YEAR_RANGE[1] else None
         except ValueError:
             pass
     for pattern, order in _DATE_PATTERNS:
@@ -47,8 +56,14 @@ def iso_date(value: str, fmt: str | None = None) -> str | None:
             y, mo, d = int(g[0]), int(g[1]), int(g[2])
         elif order == "mdy":
             y, mo, d = int(g[2]), int(g[0]), int(g[1])
+        elif order == "serial":
+            day = _EXCEL_EPOCH + dt.timedelta(days=int(g[0]))
+            y, mo, d = day.year, day.month, day.day
         else:
-            y, mo, d = _ERA_START[g[0]] + (1 if g[1] == "元" else int(g[1])), int(g[2]), int(g[3])
+            era_year = 1 if g[1] == "元" else int(g[1])
+            if era_year == 0:  # 令和0年 does not exist
+                return None
+            y, mo, d = _ERA_START[g[0].lower()] + era_year, int(g[2]), int(g[3])
         if not YEAR_RANGE[0] <= y <= YEAR_RANGE[1]:
             return None
         try:
@@ -59,14 +74,18 @@ def iso_date(value: str, fmt: str | None = None) -> str | None:
 
 
 def _per_unique(frame: pl.DataFrame, col: str, fn) -> pl.Expr:  # type: ignore[no-untyped-def]
+    from abm.normalize.unique import map_values
+
     values = frame.get_column(col).drop_nulls().unique().to_list()
-    return pl.col(col).replace_strict(values, [fn(v) for v in values], default=None, return_dtype=pl.Utf8)
+    return pl.col(col).replace_strict(values, map_values(fn, [(v,) for v in values]), default=None,
+                                      return_dtype=pl.Utf8)
 
 
 def parse_dates(
-    frame: pl.DataFrame, cols: tuple[str, ...], fmt: str | None
+    frame: pl.DataFrame, cols: tuple[str, ...], fmt: str | None, latest: dt.date | None = None
 ) -> tuple[pl.DataFrame, dict[str, int]]:
-    """ISO strings for ``cols``; values that cannot be read become null and are counted per column."""
+    """ISO strings for ``cols``; values that cannot be read become null and are counted per column
+    (``bad_date:<col>``), as do dates after ``latest`` (``future_date:<col>``; close_on may be later)."""
     issues: dict[str, int] = {}
     exprs = []
     for col in cols:
@@ -84,7 +103,21 @@ def parse_dates(
             n = out.get_column(col).null_count() - frame.get_column(col).null_count()
             if n:
                 issues[f"bad_date:{col}"] = int(n)
+    if latest is not None:  # a typo like 2099 must not move the night: such dates count as unreadable
+        limit = latest.isoformat()
+        for col in cols:
+            if col in out.columns and col not in FUTURE_ALLOWED:
+                late = out.get_column(col) > limit
+                n = int(late.fill_null(False).sum())
+                if n:
+                    issues[f"future_date:{col}"] = n
+                    out = out.with_columns(pl.when(pl.col(col) > limit).then(None).otherwise(pl.col(col)).alias(col))
     return out, issues
+
+
+def run_date_limit() -> dt.date:
+    """The latest date a record may carry: the run date (UTC) plus one day for time zones ahead."""
+    return dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
 
 
 _SF_ID = re.compile(r"^[A-Za-z0-9]{15}$")

@@ -50,6 +50,7 @@ from abm.normalize.person import NamePart, PersonRules, name_part, normalize_per
 from abm.normalize.reading import ReadingRules, company_gist, reading_rules
 from abm.normalize.text import clean
 from abm.normalize.titles import TitleRules, title_rank, title_rules
+from abm.normalize.unique import apply_unique
 from abm.rules import Rules, require, string_list
 
 log = logging.getLogger(__name__)
@@ -88,11 +89,12 @@ def _token(s: str | None) -> str:
 
 def parse_bool(raw: str | None, rr: RecordsRules) -> bool | None:
     """is_closed value → True/False; unknown → None."""
-    t = _token(raw)
+    t = re.sub(r"^(\d+)\.0+$", r"\1", _token(raw))  # 1.0 / 0.0 (floats from pandas) read as 1 / 0
     return True if t in rr.closed_values else False if t in rr.open_values else None
 
 
 _AMOUNT_NOISE = re.compile(r"[,\s¥\\$]|円|jpy|yen|税込み?|税抜き?|税別|[()]|約|程度", re.IGNORECASE)
+_BAD_COMMA = re.compile(r"\d{4,},|,(?!\d{3}(?:\D|$))|(?<!\d),")
 _AMOUNT_UNITS = re.compile(r"(?:(\d+(?:\.\d+)?)億)?(?:(\d+(?:\.\d+)?)万)?(?:(\d+(?:\.\d+)?)千)?(\d+(?:\.\d+)?)?")
 
 
@@ -100,6 +102,8 @@ def parse_amount(raw: str | None) -> float | None:
     """Money → float: ``¥1,200,000``, ``1,200,000円``, ``120万円``, ``1億2000万``, ``-5000``, ``▲5000``."""
     try:
         s = unicodedata.normalize("NFKC", raw or "").strip()
+        if _BAD_COMMA.search(s):  # ¥1,2,3 is not 123: commas only between groups of three digits
+            return None
         negative = s[:1] in ("-", "▲", "△") or (s.startswith("(") and s.endswith(")"))
         s = _AMOUNT_NOISE.sub("", s.lstrip("-▲△"))
         if not s:
@@ -127,19 +131,6 @@ def parse_dates(s: pl.Series) -> pl.Series:
 
 # --- per-unique application -------------------------------------------------------------------
 
-def apply_unique(df: pl.DataFrame, inputs: Sequence[str], fn: Callable[..., Sequence[Any]],
-                 outputs: Mapping[str, Any], only: pl.Expr | None = None) -> pl.DataFrame:
-    """Append ``outputs`` columns: ``fn(*row)`` evaluated once per distinct tuple of ``inputs``
-    (of the rows where ``only`` holds; the other rows get nulls)."""
-    keys = (df if only is None else df.filter(only)).select(inputs).unique()
-    if keys.height == 0:  # e.g. every row took the vectorised fast path
-        return df.with_columns(pl.lit(None, t).alias(c) for c, t in outputs.items())
-    rows = [tuple(fn(*row)) for row in keys.iter_rows()]
-    values = pl.DataFrame(rows, schema=dict(outputs), orient="row") if rows else pl.DataFrame(schema=dict(outputs))
-    mapped = pl.concat([keys, values], how="horizontal")
-    return df.join(mapped, on=list(inputs), how="left", nulls_equal=True, maintain_order="left")
-
-
 @dataclass(frozen=True)
 class _Ctx:
     company: CompanyRules
@@ -160,7 +151,7 @@ def _company(df: pl.DataFrame, col: str, ctx: _Ctx) -> pl.DataFrame:
 
     out = {"company_name": pl.Utf8, "company_key": pl.Utf8, "company_romaji": pl.Utf8, "legal_form": pl.Utf8,
            "company_gist": pl.Utf8}
-    return apply_unique(df.rename({col: "_company_raw"}), ["_company_raw"], fn, out)
+    return apply_unique(df.rename({col: "_company_raw"}), ["_company_raw"], fn, out, cache="company")
 
 
 def _email(df: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
@@ -236,7 +227,8 @@ def _person(df: pl.DataFrame, ctx: _Ctx, full: bool) -> pl.DataFrame:
     df = df.with_columns((pl.col("full_name") if full else pl.lit(None, pl.Utf8)).alias("_full"))
     for side, name_col, kana_col in (("f", "family_name", "family_name_kana"), ("g", "given_name", "given_name_kana")):
         out = {f"_{side}_{c}": t for c, t in _PART_COLUMNS.items()}
-        df = apply_unique(df, [name_col, kana_col], lambda v, k: tuple(name_part(v, k, ctx.person)), out)
+        df = apply_unique(df, [name_col, kana_col], lambda v, k: tuple(name_part(v, k, ctx.person)), out,
+                          cache=f"name_part_{side}")
     f, g = (lambda c: pl.col(f"_f_{c}")), (lambda c: pl.col(f"_g_{c}"))
     no_kana = f("kana_col").is_null() & g("kana_col").is_null()
     fast = (f("simple") & g("simple") & pl.col("_full").is_null()
@@ -262,7 +254,7 @@ def _person(df: pl.DataFrame, ctx: _Ctx, full: bool) -> pl.DataFrame:
         return tuple(normalize_person(fam, giv, fk, gk, full_name, ctx.person))
 
     df = apply_unique(df, [*cols, "_full"], slow, {f"_slow{c}": t for c, t in _PERSON_OUT.items()},
-                      only=~pl.col("_fast_person"))
+                      only=~pl.col("_fast_person"), cache="person")
     fast_names = ("_fast_family", "_fast_given", "_fast_display", "_fast_key", "_fast_kana", "_fast_romaji")
     return df.with_columns(
         pl.when(pl.col("_fast_person")).then(pl.col(fn)).otherwise(pl.col(f"_slow{out}")).alias(out)
@@ -354,7 +346,8 @@ def _normalize_kind(kind: str, df: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
         df = _address(df, ctx)
         sel.update(postal_code=pl.col("postal_n"), prefecture=pl.col("prefecture"))
     if kind == "crm_accounts":
-        df = apply_unique(df, ["name_kana"], lambda v: (company_kana(v, ctx.company),), {"company_kana": pl.Utf8})
+        df = apply_unique(df, ["name_kana"], lambda v: (company_kana(v, ctx.company),), {"company_kana": pl.Utf8},
+                          cache="company_kana")
         df = apply_unique(df, ["corporate_number"], normalize_corporate_number,
                           {"corp_n": pl.Utf8, "corp_bad": pl.Boolean})
         sel.update(company_kana=pl.col("company_kana"), corporate_number=pl.col("corp_n"),
@@ -393,6 +386,17 @@ def _normalize_kind(kind: str, df: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
         df = df.with_columns(parse_dates(df["close_on"]).alias("_close_on"))
     if kind == "ma_activities":
         sel["account_ref"] = _ref("ma_leads", "lead_id")
+    if kind == "crm_leads":  # a converted lead names the account and contact it became (unless marked not converted)
+        df = apply_unique(df, ["is_converted"], lambda v: (parse_bool(v, ctx.records),), {"_converted": pl.Boolean})
+        kept = pl.col("_converted").fill_null(True)
+        sel.update(is_converted=pl.col("_converted"),
+                   converted_account_ref=pl.when(kept).then(_ref("crm_accounts", "converted_account_id")),
+                   converted_contact_ref=pl.when(kept).then(_ref("crm_contacts", "converted_contact_id")))
+    if kind == "ma_leads":  # the CRM records an MA lead is synced to
+        sel.update(crm_lead_ref=_ref("crm_leads", "crm_lead_id"), crm_contact_ref=_ref("crm_contacts", "crm_contact_id"),
+                   crm_account_ref=_ref("crm_accounts", "crm_account_id"))
+    if kind == "cards":
+        sel["vendor_person_id"] = pl.col("vendor_person_id").str.strip_chars().replace("", None)
     date_col = {"cards": "exchanged_on", "ma_activities": "activity_on", "crm_accounts": None}.get(kind, "created_on")
     if date_col:
         df = df.with_columns(parse_dates(df[date_col]).alias("_record_date"))

@@ -148,6 +148,6 @@ def title_ranks(titles: pl.Series, rules: TitleRules | None = None) -> pl.Series
 
 def per_unique(values: pl.Series, func: Any, dtype: Any, default: Any) -> pl.Series:
     """``func`` applied once per distinct non-null value of ``values`` (nulls -> ``default``)."""
-    uniques = values.drop_nulls().unique().to_list()
-    mapping = {v: func(v) for v in uniques}
-    return values.replace_strict(mapping, default=default, return_dtype=dtype).alias(values.name)
+    from abm.normalize.unique import map_unique
+
+    return map_unique(values, func, dtype, default)

@@ -48,6 +48,7 @@ def render_report(tables: Mapping[str, pl.DataFrame], as_of: date, counts: Mappi
     return _ENV.get_template("report.html.j2").render(
         lang=msg.lang, msg=msg, as_of=as_of.isoformat(), version=__version__,
         overview=build_overview(tables, counts, msg), data=script_json(data),
+        corrections=tables["overrides"].to_dicts() if "overrides" in tables else [],
         css=_asset("report.css"), script=_asset("report.js"))
 
 

@@ -88,11 +88,33 @@ def accounts_sheet(tables: Tables) -> pl.DataFrame | None:
         "domains", "collisions", "gaps", "n_records", "n_persons", "legal_form", "confidence"])
 
 
+def crm_duplicates_sheet(tables: Tables) -> pl.DataFrame | None:
+    """CRM records to merge: one row per duplicate, grouped by merge (survivor first in each group)."""
+    if "crm_duplicates" not in tables:
+        return None
+    accounts, persons = _names(tables)
+    df = (tables["crm_duplicates"].join(accounts, on="account_id", how="left")
+          .join(persons, on="person_id", how="left").sort(["kind", "account_name", "merge_group", "crm_id"],
+                                                          nulls_last=True))
+    return _pick(df, ["kind", "merge_group", "duplicate_of", "crm_id", "survivor_rule", "account_name",
+                      "corporate_number", "account_id", "person_name", "person_id", "shared", "evidence"])
+
+
+def data_quality_sheet(tables: Tables) -> pl.DataFrame | None:
+    """Findings about the source data (conversion / sync conflicts, contacts on another company's account)."""
+    if "data_quality" not in tables:
+        return None
+    return _pick(tables["data_quality"].sort("finding", "record_key"),
+                 ["finding", "record_key", "related_record_key", "reason", "detail"])
+
+
 #: the workbook's sheets, in order — one line per sheet
 SHEETS: list[Sheet] = [
     Sheet("collisions", collisions_sheet),
     Sheet("gaps", gaps_sheet),
     Sheet("accounts", accounts_sheet),
+    Sheet("crm_duplicates", crm_duplicates_sheet),
+    Sheet("data_quality", data_quality_sheet),
 ]
 
 

@@ -1,0 +1,160 @@
+"""Per-distinct-value evaluation: the one helper for Python work that has no vectorised form.
+
+Normalisation of a name, a department or a date string is pure Python (rules, readings, regular
+expressions); tables repeat the same values many times. Every such function is therefore applied
+once per distinct input (tuple), and the result is joined back. Above ``PARALLEL_MIN`` distinct
+values the work is split in chunks over worker processes (``ABM_WORKERS``, default: the machine's
+cores, at most 4; ``ABM_WORKERS=1`` turns it off). Workers are forked, so the function — usually a
+closure over the loaded rules — needs no pickling; results come back in order, so the output is
+the same whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+log = logging.getLogger(__name__)
+
+#: distinct values below which one process does the work (forking costs more than it saves)
+PARALLEL_MIN = 20_000
+CHUNK = 4_000
+
+_FN: Callable[..., Any] | None = None   # the function the forked workers call (set before forking)
+
+
+def workers() -> int:
+    """Worker processes for per-value work: ``ABM_WORKERS`` or the cores (at most 4)."""
+    raw = os.environ.get("ABM_WORKERS", "")
+    if raw.strip().isdigit():
+        return max(1, int(raw))
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _run_chunk(rows: list[tuple[Any, ...]]) -> list[Any]:
+    assert _FN is not None
+    return [_FN(*row) for row in rows]
+
+
+def map_values(fn: Callable[..., Any], rows: Sequence[tuple[Any, ...]], min_rows: int | None = None,
+               chunk: int | None = None) -> list[Any]:
+    """``[fn(*row) for row in rows]``, over worker processes when there are at least ``min_rows``
+    rows (default ``PARALLEL_MIN``; lower it for work that is heavy per row, like graph files)."""
+    n = workers()
+    if n == 1 or len(rows) < (PARALLEL_MIN if min_rows is None else min_rows) \
+            or "fork" not in multiprocessing.get_all_start_methods():
+        return [fn(*row) for row in rows]
+    global _FN
+    _FN = fn
+    try:
+        size = chunk or CHUNK
+        chunks = [list(rows[o:o + size]) for o in range(0, len(rows), size)]
+        with multiprocessing.get_context("fork").Pool(n) as pool:
+            parts = pool.map(_run_chunk, chunks, chunksize=1)
+    except (OSError, RuntimeError) as exc:  # no fork here (sandbox, limits): same result, one process
+        log.warning("per-value work in one process: %s", exc)
+        return [fn(*row) for row in rows]
+    finally:
+        _FN = None
+    return [value for part in parts for value in part]
+
+
+def apply_unique(df: pl.DataFrame, inputs: Sequence[str], fn: Callable[..., Sequence[Any]],
+                 outputs: Mapping[str, Any], only: pl.Expr | None = None, cache: str | None = None) -> pl.DataFrame:
+    """Append ``outputs`` columns: ``fn(*row)`` evaluated once per distinct tuple of ``inputs``
+    (of the rows where ``only`` holds; the other rows get nulls). ``cache``: a name under which the
+    results are kept across runs (only for a pure function of its inputs and the rules)."""
+    keys = (df if only is None else df.filter(only)).select(inputs).unique()
+    if keys.height == 0:  # e.g. every row took the vectorised fast path
+        return df.with_columns(pl.lit(None, t).alias(c) for c, t in outputs.items())
+    if cache and _CACHE is not None:
+        mapped = _cached_map(cache, keys, fn, outputs)
+    else:
+        rows = [tuple(r) for r in map_values(fn, list(keys.iter_rows()))]
+        values = pl.DataFrame(rows, schema=dict(outputs), orient="row") if rows else pl.DataFrame(schema=dict(outputs))
+        mapped = pl.concat([keys, values], how="horizontal")
+    return df.join(mapped, on=list(inputs), how="left", nulls_equal=True, maintain_order="left")
+
+
+def map_unique(values: pl.Series, fn: Callable[[Any], Any], dtype: Any, default: Any = None) -> pl.Series:
+    """``fn`` over a Series, evaluated once per distinct non-null value (nulls get ``default``)."""
+    uniques = values.drop_nulls().unique().to_list()
+    results = map_values(fn, [(v,) for v in uniques])
+    return values.replace_strict(uniques, results, default=default, return_dtype=dtype).alias(values.name)
+
+
+# --- cross-run cache --------------------------------------------------------------------------
+# Expensive per-value results (readings, romaji, person name parts) are the same from one night
+# to the next. A call site that opts in (``cache="name"``) keeps them in
+# ``.<OUT_DIR>.cache/<name>-<fingerprint>.parquet``, beside OUT_DIR and never inside it (OUT_DIR
+# is replaced whole on publish). The fingerprint covers abm's version, the library versions and
+# every rules file, so a change to any of them starts a new cache. A missing, unreadable or
+# foreign file is ignored and rewritten; the output is the same with or without the cache.
+
+_CACHE: tuple[Path, str] | None = None
+
+
+def fingerprint(rules_root: Path) -> str:
+    """abm + library versions + the bytes of every rules file."""
+    from importlib import metadata
+
+    digest = hashlib.sha256()
+    for name in ("abm", "pykakasi", "jntajis-python", "neologdn", "polars"):
+        try:
+            digest.update(f"{name}={metadata.version(name)};".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{name}=?;".encode())
+    for path in sorted(p for p in Path(rules_root).rglob("*") if p.is_file()):
+        digest.update(path.relative_to(rules_root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@contextmanager
+def value_cache(directory: Path | None, key: str) -> Iterator[None]:
+    """Within the block, call sites with ``cache=`` read and extend ``directory`` (None: off)."""
+    global _CACHE
+    old, _CACHE = _CACHE, ((Path(directory), key) if directory is not None else None)
+    try:
+        yield
+    finally:
+        _CACHE = old
+
+
+def _cached_map(name: str, keys: pl.DataFrame, fn: Callable[..., Sequence[Any]],
+                outputs: Mapping[str, Any]) -> pl.DataFrame:
+    assert _CACHE is not None
+    directory, key = _CACHE
+    path = directory / f"{name}-{key}.parquet"
+    inputs = keys.columns
+    known = None
+    if path.exists():
+        try:
+            known = pl.read_parquet(path)
+            if known.columns != [*inputs, *outputs] or known.schema != {**keys.schema, **dict(outputs)}:
+                known = None
+        except Exception as exc:  # noqa: BLE001 - a broken cache is only a slower run
+            log.warning("value cache %s unreadable (%s): rebuilt", path.name, type(exc).__name__)
+            known = None
+    hits = keys.join(known, on=inputs, how="inner", nulls_equal=True) if known is not None else None
+    misses = keys.join(known.select(inputs), on=inputs, how="anti", nulls_equal=True) if known is not None else keys
+    rows = [tuple(r) for r in map_values(fn, list(misses.iter_rows()))]
+    values = pl.DataFrame(rows, schema=dict(outputs), orient="row") if rows else pl.DataFrame(schema=dict(outputs))
+    computed = pl.concat([misses, values], how="horizontal")
+    if computed.height:
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            (pl.concat([known, computed]) if known is not None else computed).write_parquet(tmp)
+            os.replace(tmp, path)
+        except OSError as exc:
+            log.warning("value cache %s not written (%s)", path.name, type(exc).__name__)
+    log.debug("value cache %s: %d hits, %d computed", name, 0 if hits is None else hits.height, computed.height)
+    return computed if hits is None else pl.concat([hits, computed])

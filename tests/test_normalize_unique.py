@@ -1,0 +1,111 @@
+"""The per-distinct-value helper: once per value, same result with or without worker processes."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from abm.normalize import unique
+
+
+@pytest.fixture
+def parallel(monkeypatch):
+    monkeypatch.setattr(unique, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(unique, "CHUNK", 3)
+    monkeypatch.setenv("ABM_WORKERS", "2")
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_apply_unique_same_with_and_without_workers(monkeypatch, workers):
+    monkeypatch.setattr(unique, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(unique, "CHUNK", 2)
+    monkeypatch.setenv("ABM_WORKERS", workers)
+    suffix = "!"   # a closure: forked workers need no pickling
+    df = pl.DataFrame({"a": ["x", "y", None, "x", "z", "w", "y"], "b": [1, 2, 3, 1, 5, 6, 2]})
+    out = unique.apply_unique(df, ["a", "b"], lambda a, b: ((a or "") + suffix, b * 2), {"s": pl.Utf8, "d": pl.Int64})
+    assert out.get_column("s").to_list() == ["x!", "y!", "!", "x!", "z!", "w!", "y!"]
+    assert out.get_column("d").to_list() == [2, 4, 6, 2, 10, 12, 4]
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(max_size=4)), max_size=30))
+def test_map_unique_equals_elementwise(values):
+    import os
+
+    os.environ["ABM_WORKERS"] = "2"
+    old = unique.PARALLEL_MIN
+    unique.PARALLEL_MIN = 1
+    try:
+        out = unique.map_unique(pl.Series("v", values, dtype=pl.Utf8), lambda v: v.upper() + "?", pl.Utf8, "null")
+    finally:
+        unique.PARALLEL_MIN = old
+        del os.environ["ABM_WORKERS"]
+    assert out.to_list() == [("null" if v is None else v.upper() + "?") for v in values]
+    assert out.name == "v"
+
+
+def test_workers_setting(monkeypatch):
+    monkeypatch.setenv("ABM_WORKERS", "1")
+    assert unique.workers() == 1
+    monkeypatch.setenv("ABM_WORKERS", "junk")
+    assert 1 <= unique.workers() <= 4
+
+
+def test_map_values_runs_in_worker_processes(parallel):
+    import os
+
+    pids = set(unique.map_values(lambda _: os.getpid(), [(i,) for i in range(12)]))
+    assert os.getpid() not in pids
+
+
+def _frame() -> pl.DataFrame:
+    return pl.DataFrame({"a": ["x", "y", None, "x", "z"]})
+
+
+def test_value_cache_reuses_results_across_runs(tmp_path):
+    calls: list[object] = []
+
+    def fn(v):
+        calls.append(v)
+        return ((v or "") + "!",)
+
+    with unique.value_cache(tmp_path / "out.cache", "k1"):
+        first = unique.apply_unique(_frame(), ["a"], fn, {"b": pl.Utf8}, cache="t")
+        assert sorted(calls, key=str) == sorted(["x", "y", None, "z"], key=str)
+        calls.clear()
+        bigger = pl.concat([_frame(), pl.DataFrame({"a": ["w"]})])
+        second = unique.apply_unique(bigger, ["a"], fn, {"b": pl.Utf8}, cache="t")
+    assert calls == ["w"]                       # only the new value is computed
+    assert second.head(5).equals(first)
+    assert second.get_column("b").to_list()[-1] == "w!"
+    assert (tmp_path / "out.cache" / "t-k1.parquet").exists()
+
+
+@pytest.mark.parametrize("content", [b"not parquet", b""])
+def test_value_cache_survives_a_corrupt_file(tmp_path, content):
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "t-k.parquet").write_bytes(content)
+    with unique.value_cache(tmp_path / "c", "k"):
+        out = unique.apply_unique(_frame(), ["a"], lambda v: (str(v),), {"b": pl.Utf8}, cache="t")
+    assert out.get_column("b").to_list() == ["x", "y", "None", "x", "z"]
+    assert pl.read_parquet(tmp_path / "c" / "t-k.parquet").height == 4
+
+
+def test_value_cache_keyed_by_fingerprint_and_off_by_default(tmp_path):
+    with unique.value_cache(tmp_path, "old"):
+        unique.apply_unique(_frame(), ["a"], lambda v: ("old",), {"b": pl.Utf8}, cache="t")
+    with unique.value_cache(tmp_path, "new"):
+        out = unique.apply_unique(_frame(), ["a"], lambda v: ("new",), {"b": pl.Utf8}, cache="t")
+    assert set(out.get_column("b")) == {"new"}
+    before = sorted(tmp_path.iterdir())
+    unique.apply_unique(_frame(), ["a"], lambda v: ("x",), {"b": pl.Utf8}, cache="t")  # no cache block
+    assert sorted(tmp_path.iterdir()) == before
+
+
+def test_fingerprint_changes_with_the_rules(tmp_path):
+    (tmp_path / "a.yaml").write_text("x: 1\n", encoding="utf-8")
+    one = unique.fingerprint(tmp_path)
+    (tmp_path / "a.yaml").write_text("x: 2\n", encoding="utf-8")
+    assert unique.fingerprint(tmp_path) != one
