@@ -172,3 +172,35 @@ def test_a_block_too_large_for_all_pairs_stays_connected_through_its_window():
     assert (left < right).all()
     graph = coo_matrix(([1] * len(left), (left, right)), shape=(300, 300))
     assert connected_components(graph, directed=False)[0] == 1
+
+
+def _attach_spec(extra: dict | None = None):
+    return parse_spec({
+        "name": "t", "id_column": "id", "blocking": [{"keys": ["name"]}, {"keys": ["dom"]}],
+        "comparisons": [{"name": "name", "column": "name", "levels": [{"name": "exact", "kind": "exact"}]},
+                        {"name": "dom", "column": "dom", "levels": [{"name": "exact", "kind": "exact"}]}],
+        "attach_unique": ["name.exact"], **(extra or {}),
+    }, "t.yaml")
+
+
+def test_attach_unique_counts_records_not_collapsed_units():
+    # the target is two identical records (one unit after collapsing); the lone form still joins it
+    data = pl.DataFrame({"id": ["a1", "a2", "form"], "name": ["東洋興業", "東洋興業", "東洋興業"],
+                         "dom": ["toyo.co.jp", "toyo.co.jp", None]})
+    clusters = link(data, _attach_spec()).units.select("id", "cluster").sort("id")
+    assert clusters["cluster"].n_unique() == 1
+
+
+def test_attach_unique_refuses_a_conflict_with_any_member_of_the_target():
+    data = pl.DataFrame({
+        "id": ["a1", "a2", "form"], "name": ["東洋興業", None, "東洋興業"],
+        "dom": ["toyo.co.jp", "toyo.co.jp", None], "pref": [None, "東京都", "大阪府"],
+    })
+    spec = _attach_spec({"attach_conflicts": ["pref"]})
+    must = pl.DataFrame({"id_l": ["a1"], "id_r": ["a2"]})
+    units = link(data, spec, must_link=must).units
+    cluster = dict(zip(units["id"], units["cluster"], strict=True))
+    assert cluster["a1"] == cluster["a2"] and cluster["form"] != cluster["a1"]
+    # without the conflict column the same form joins
+    units = link(data, _attach_spec(), must_link=must).units
+    assert units["cluster"].n_unique() == 1

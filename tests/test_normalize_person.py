@@ -97,3 +97,45 @@ def test_properties(a, b, kana):
         if r.person_name_key:
             assert " " not in r.person_name_key
     split_full_name(a, PR)
+
+
+# --- readings of kanji names (JMnedict) and unspaced full names (namedivider) -------------------
+
+import polars as _pl  # noqa: E402
+import pytest as _pytest  # noqa: E402
+
+from abm.normalize.name_readings import with_name_readings  # noqa: E402
+from abm.normalize.text import text_rules as _text_rules  # noqa: E402
+from abm.rules import load_rules as _load_rules  # noqa: E402
+
+_FOLDS = _load_rules().view(_text_rules).romaji_folds
+
+
+@_pytest.mark.parametrize(("family", "given", "latin"), [
+    ("酒井", "健", "ken sakai"), ("酒井", "健", "sakai takeshi"), ("後藤", "淳", "goto jun"),
+    ("後藤", "淳", "atsushi goto"), ("松本", "大樹", "hiroki matsumoto"), ("松本", "大樹", "daiki matsumoto"),
+    ("谷口", "学", "manabu taniguchi"), ("上野", "蓮", "ren ueno"), ("東", "愛", "ai azuma"),
+])
+def test_a_kanji_name_carries_every_common_reading(family, given, latin):
+    units = _pl.DataFrame({"family_name": [family], "given_name": [given], "name_kana": [None],
+                           "name_romaji": [None]}, schema={c: _pl.Utf8 for c in
+                                                           ("family_name", "given_name", "name_kana", "name_romaji")})
+    units = units.with_columns(_pl.lit("x").alias("name_romaji"))
+    readings = with_name_readings(units, _FOLDS)["name_readings"][0]
+    assert f"|{latin}|" in readings
+
+
+def test_a_name_with_a_known_reading_has_only_that_one():
+    units = _pl.DataFrame({"family_name": ["酒井"], "given_name": ["健"], "name_kana": ["サカイケン"],
+                           "name_romaji": ["ken sakai"]})
+    out = with_name_readings(units, _FOLDS)
+    assert out["name_readings"][0] == "|ken sakai|" and out["family_reading"][0] == "sakai"
+
+
+@_pytest.mark.parametrize(("full", "family", "given"), [
+    ("東和也", "東", "和也"), ("原田一郎", "原田", "一郎"), ("長谷川健一", "長谷川", "健一"), ("中島淳", "中島", "淳"),
+])
+def test_unspaced_full_names_are_divided(full, family, given):
+    from abm.normalize.person import split_full_name
+    from abm.rules import load_rules
+    assert split_full_name(full, load_rules()) == (family, given)
