@@ -172,7 +172,7 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
               .join(vetoes(con, prepared, system, spec), on=[f"{RID}_l", f"{RID}_r"], how="left"))
     system_ok = pl.col("system_link").is_not_null() & pl.col("system_veto").is_null() & pl.col("cannot_link").is_null()
     # a pair only a system link proposed (another account, say) links as that link or not at all
-    acceptable = ((pl.col("match_probability") >= spec.threshold) & pl.col("cannot_link").is_null()
+    acceptable = (((pl.col("match_probability") >= spec.threshold) | _corroborated(spec)) & pl.col("cannot_link").is_null()
                   & pl.col("identifying") & (pl.col("rule") != SYSTEM_RULE)) | system_ok
     # a system link is evidence of its own: its weight adds to what the comparisons say (log2 odds add
     # up), in the merge order and in the net evidence between two clusters, which may still refuse it
@@ -193,8 +193,9 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
                             stated.select(f"{RID}_l", f"{RID}_r"), on=[f"{RID}_l", f"{RID}_r"]),
                         stated.filter(pl.col("system_veto").is_not_null() | pl.col("cannot_link").is_not_null())
                         .select(f"{RID}_l", f"{RID}_r"),
-                        # a person said these differ (overrides): never attached side by side either
-                        cannot.filter(pl.col("cannot_link").str.starts_with("override ")).select(f"{RID}_l", f"{RID}_r")])
+                        # a guard or a person (overrides) said these differ: never attached side by side
+                        # either, nor into a cluster that holds the other one
+                        cannot.select(f"{RID}_l", f"{RID}_r")])
     labels, attached = _attach_unique(clusters.labels, scored, spec, barred, records_per_unit, prepared)
     scored = (scored.join(attached, on=[f"{RID}_l", f"{RID}_r"], how="left") if attached.height
               else scored.with_columns(pl.lit(None, dtype=pl.Boolean).alias("attached"))).with_columns(
@@ -340,6 +341,18 @@ def _population_pairs(prepared: pl.DataFrame, within: str | None) -> float:
 def _identifying(spec: LinkageSpec) -> pl.Expr:
     """True when one of ``spec.link_requires`` holds (always true when the spec names none)."""
     return any_level(spec, spec.link_requires) if spec.link_requires else pl.lit(True)
+
+
+def _corroborated(spec: LinkageSpec) -> pl.Expr:
+    """True where ``spec.corroborated`` different comparisons hold an identifying level and none is 'else'."""
+    if spec.corroborated < 1 or not spec.link_requires:
+        return pl.lit(False)
+    by_comp: dict[str, list[tuple[str, str]]] = {}
+    for comp, level in spec.link_requires:
+        by_comp.setdefault(comp, []).append((comp, level))
+    holding = pl.sum_horizontal(any_level(spec, levels).cast(pl.Int32) for levels in by_comp.values())
+    nothing_against = pl.all_horizontal(pl.col(f"gamma_{c.name}") != len(c.levels) for c in spec.comparisons)
+    return (holding >= spec.corroborated) & nothing_against
 
 
 def rule_masks(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec) -> list[np.ndarray]:

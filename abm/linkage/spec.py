@@ -114,6 +114,10 @@ class LinkageSpec:
     threshold: float                        # match probability needed to link
     link_requires: tuple[tuple[str, str], ...]  # (comparison, level): a link needs one of them to hold
     attach_unique: tuple[tuple[str, str], ...]  # levels that attach a lone unit to its only candidate cluster
+    #: a pair on which this many different comparisons hold a ``link_requires`` level, and none says
+    #: 'different', links whatever its probability (0: off). Two independent identifiers agreeing (an
+    #: exact name and a domain) identify a company even where EM has too few pairs to learn weights.
+    corroborated: int
     attach_conflicts: tuple[str, ...]           # columns whose value must not differ from any target member's
     u_exclude: tuple[tuple[str, str], ...]      # random pairs agreeing here are presumed matches: not in u
     prior: float                            # initial λ for EM (share of candidate pairs that match)
@@ -245,6 +249,7 @@ def parse_spec(doc: Any, file: str, rules: Rules | None = None) -> LinkageSpec:
         threshold=threshold,
         link_requires=levels_of("link_requires"),
         attach_unique=levels_of("attach_unique"),
+        corroborated=int(doc.get("corroborated", 0) or 0),
         attach_conflicts=string_list(doc.get("attach_conflicts") or [], file, "attach_conflicts"),
         u_exclude=levels_of("u_exclude"),
         prior=float(doc.get("prior", 0.05)),
