@@ -202,6 +202,7 @@ def resolve_persons(records: pl.DataFrame, specs: LinkageSpecs, overrides: Seque
     Units carry every common reading of their name (``abm.normalize.name_readings``; ``folds``: the
     romaji folds of ``romaji.yaml``)."""
     units = with_name_readings(records.filter(pl.col("has_person") & pl.col("account_id").is_not_null()), folds)
+    units = with_switchboard(units, records)
     constraints = _same_account(constraints_for(overrides, "person", records, units.get_column("record_key")), units)
     result = link(units, specs.persons, must_link=constraints.must, cannot_link=constraints.cannot)
     assigned = _ids_for_clusters(result.units, "P", "person_id").rename({"link_score": "person_score"})
@@ -231,6 +232,20 @@ def _same_account(constraints: Constraints, units: pl.DataFrame) -> Constraints:
         refused=constraints.refused | dict.fromkeys(apart, why),
         units_of={n: pair for n, pair in constraints.units_of.items() if n not in apart},
     )
+
+
+def with_switchboard(units: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
+    """Person units + ``phone_shared``: their phone is their account's switchboard — the phone of
+    one of its company records, or one that two or more names give. Such a number against a
+    person's direct line says nothing (rules/linkage_persons.yaml, ``neutral_if_either``)."""
+    main = (records.filter(~pl.col("has_person").fill_null(False) & pl.col("phone").is_not_null()
+                           & pl.col("account_id").is_not_null())
+            .select("account_id", "phone", pl.lit(True).alias("__main")).unique())
+    names = pl.col("person_name_key").drop_nulls().n_unique().over("account_id", "phone")
+    return (units.join(main, on=["account_id", "phone"], how="left", maintain_order="left")
+            .with_columns((pl.col("phone").is_not_null() & (pl.col("__main").fill_null(False) | (names > 1)))
+                          .alias("phone_shared"))
+            .drop("__main"))
 
 
 def resolve(records: pl.DataFrame, specs: LinkageSpecs, must_link: pl.DataFrame | None = None,

@@ -123,6 +123,9 @@ def _compare_chunk(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpe
             todo &= ~holds
         if comp.neutral_differing:
             null |= todo & _differ(prepared, comp.neutral_differing, left, right)
+        if comp.neutral_if_either:
+            fa, fb = _sides(prepared, comp.neutral_if_either, left, right)
+            null |= todo & (fa.fill_null(False) | fb.fill_null(False)).to_numpy()
         codes[null] = NULL_LEVEL
         out[gamma_column(comp)] = codes
     return pairs.with_columns([pl.Series(name, values, dtype=pl.Int8) for name, values in out.items()])

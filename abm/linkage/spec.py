@@ -56,6 +56,9 @@ class Comparison:
     #: holds, the pair has no evidence either way (null) instead of 'else' — a Latin name against a
     #: kanji one is not a disagreement
     neutral_differing: str | None = None
+    #: a boolean column (e.g. "a person's own line"): where either side has it and no level holds, no
+    #: evidence either way — a direct line is not the switchboard, and neither says 'different company'
+    neutral_if_either: str | None = None
 
     @property
     def n_levels(self) -> int:
@@ -149,6 +152,8 @@ class LinkageSpec:
             cols.update(lv.only_differing for lv in comp.levels if lv.only_differing)
             if comp.neutral_differing:
                 cols.add(comp.neutral_differing)
+            if comp.neutral_if_either:
+                cols.add(comp.neutral_if_either)
         cols.update(g.column for g in self.guards if g.column)
         cols.update(self.attach_conflicts)
         cols.update(link.column for link in self.system_links.links)
@@ -208,8 +213,9 @@ def parse_spec(doc: Any, file: str, rules: Rules | None = None) -> LinkageSpec:
         if not levels:
             raise RulesError(file, f"comparisons[{i}].levels", "a comparison needs at least one level")
         neutral = comp.get("neutral_differing")
+        either = comp.get("neutral_if_either")
         comparisons.append(Comparison(str(comp.get("name", column)), column, levels,
-                                      str(neutral) if neutral else None))
+                                      str(neutral) if neutral else None, str(either) if either else None))
     guards = []
     for i, g in enumerate(doc.get("guards", []) or []):
         kind = require(g, "kind", str, file)

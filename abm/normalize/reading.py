@@ -24,8 +24,11 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
+import polars as pl
+
 from abm.errors import RulesError
 from abm.normalize.text import clean, fold_romaji, romaji
+from abm.normalize.unique import apply_unique
 from abm.rules import Rules, require, string_list
 
 ROMAJI_FILE = "romaji.yaml"
@@ -100,12 +103,19 @@ def _english_model() -> Any:
         return None
 
 
+def _needs_model(word: str) -> bool:
+    """Whether a word of a Latin name is read by the loan-word model (not Hepburn, not a number)."""
+    return len(word) >= 3 and not word.isdigit() and not _HEPBURN.match(word)
+
+
 @lru_cache(maxsize=65536)
 def _latin_word(word: str) -> str:
     """A word's katakana loan reading in romaji (alpha → arufa); a word spelled in Hepburn syllables
     stays as written (sakura, hanshin)."""
+    if not _needs_model(word):
+        return word
     c2k = _english_model()
-    if c2k is None or len(word) < 3 or word.isdigit() or _HEPBURN.match(word):
+    if c2k is None:
         return word
     try:
         return romaji(c2k(word)) or word
@@ -117,8 +127,28 @@ def _is_latin(s: str) -> bool:
     return all(ord(ch) < 0x250 for ch in s)
 
 
-def company_gist(display: str | None, rules: Rules | ReadingRules) -> str | None:
-    """The cross-script reading key of a display name (legal form already removed), or None."""
+def _split_latin(s: str, rr: ReadingRules) -> tuple[list[str], list[str]]:
+    """(head words, business-word group labels) of a Latin name: Trading, Steel … become groups."""
+    tail: list[str] = []
+    words = _WORD.findall(_CAMEL.sub(" ", s).lower())
+    while len(words) > 1:
+        two = " ".join(words[-2:]) if len(words) > 2 else None
+        if two and two in rr.english:
+            tail.insert(0, rr.english[two])
+            words = words[:-2]
+        elif words[-1] in rr.english:
+            tail.insert(0, rr.english[words[-1]])
+            words = words[:-1]
+        else:
+            break
+    return words, tail
+
+
+def company_gist(display: str | None, rules: Rules | ReadingRules, reading: str | None = None,
+                 loans: Mapping[str, str] | None = None) -> str | None:
+    """The cross-script reading key of a display name (legal form already removed), or None.
+    ``reading``: the name's romaji when already known (``company_romaji``: no second pykakasi pass);
+    ``loans``: loan-word readings of its words already computed (``with_company_gist``)."""
     rr = rules if isinstance(rules, ReadingRules) else rules.view(reading_rules)
     try:
         s = clean(display, keep_spaces=True)
@@ -126,20 +156,10 @@ def company_gist(display: str | None, rules: Rules | ReadingRules) -> str | None
             return None
         tail: list[str] = []
         if _is_latin(s):
-            words = _WORD.findall(_CAMEL.sub(" ", s).lower())
-            while len(words) > 1:
-                two = " ".join(words[-2:]) if len(words) > 2 else None
-                if two and two in rr.english:
-                    tail.insert(0, rr.english[two])
-                    words = words[:-2]
-                elif words[-1] in rr.english:
-                    tail.insert(0, rr.english[words[-1]])
-                    words = words[:-1]
-                else:
-                    break
-            head = _fold("".join(_latin_word(w) for w in words), rr.folds)
+            words, tail = _split_latin(s, rr)
+            head = _fold("".join((loans or {}).get(w) or _latin_word(w) for w in words), rr.folds)
         else:
-            head = _fold(romaji(s), rr.folds)
+            head = _fold(reading or romaji(s), rr.folds)
             stripped = True
             while stripped:
                 stripped = False
@@ -152,3 +172,26 @@ def company_gist(display: str | None, rules: Rules | ReadingRules) -> str | None
         return (head + "".join(tail)) or None
     except Exception:
         return None
+
+
+#: distinct words from which the loan-word model runs in worker processes (~20-50 ms a word)
+MODEL_PARALLEL_MIN = 64
+
+
+def with_company_gist(df: pl.DataFrame, rules: ReadingRules) -> pl.DataFrame:
+    """``df`` (company_name, company_romaji) + ``company_gist``. The loan-word model runs once per
+    distinct word of the Latin names (kept across runs: value cache ``loan_word``; over workers
+    from ``MODEL_PARALLEL_MIN`` words); a Japanese name reuses its ``company_romaji``."""
+    names = df.select("company_name").drop_nulls().unique().get_column("company_name").to_list()
+    words = sorted({w for n in names if (c := clean(n, keep_spaces=True)) and _is_latin(c)
+                    for w in _split_latin(c, rules)[0] if _needs_model(w)})
+    loans: dict[str, str] = {}
+    if words:
+        _english_model()  # loaded once before workers fork
+        read = apply_unique(pl.DataFrame({"word": words}, schema={"word": pl.Utf8}), ["word"],
+                            lambda w: (_latin_word(w),), {"loan": pl.Utf8}, cache="loan_word",
+                            min_rows=MODEL_PARALLEL_MIN)
+        loans = dict(zip(read.get_column("word").to_list(), read.get_column("loan").to_list(), strict=True))
+    return apply_unique(df, ["company_name", "company_romaji"],
+                        lambda name, rom: (company_gist(name, rules, rom, loans),), {"company_gist": pl.Utf8},
+                        only=pl.col("company_name").is_not_null())

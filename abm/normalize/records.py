@@ -43,7 +43,7 @@ from abm.normalize.departments import (
     normalize_internal_department,
 )
 from abm.normalize.person import NamePart, PersonRules, name_part, normalize_person, person_rules
-from abm.normalize.reading import ReadingRules, company_gist, reading_rules
+from abm.normalize.reading import ReadingRules, reading_rules, with_company_gist
 from abm.normalize.text import clean
 from abm.normalize.titles import TitleRules, title_rank, title_rules
 from abm.normalize.unique import apply_unique
@@ -76,12 +76,12 @@ def _company(df: pl.DataFrame, col: str, ctx: _Ctx) -> pl.DataFrame:
     def fn(raw: str | None) -> tuple[str | None, ...]:
         name, form = split_legal_form(raw, ctx.company)
         if not name:
-            return None, None, None, form, None
-        return (name, *display_keys(name, ctx.company), form, company_gist(name, ctx.reading))
+            return None, None, None, form
+        return (name, *display_keys(name, ctx.company), form)
 
-    out = {"company_name": pl.Utf8, "company_key": pl.Utf8, "company_romaji": pl.Utf8, "legal_form": pl.Utf8,
-           "company_gist": pl.Utf8}
-    return apply_unique(df.rename({col: "_company_raw"}), ["_company_raw"], fn, out, cache="company")
+    out = {"company_name": pl.Utf8, "company_key": pl.Utf8, "company_romaji": pl.Utf8, "legal_form": pl.Utf8}
+    df = apply_unique(df.rename({col: "_company_raw"}), ["_company_raw"], fn, out, cache="company")
+    return with_company_gist(df, ctx.reading)
 
 
 def _email(df: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
