@@ -174,8 +174,8 @@ def company_gist(display: str | None, rules: Rules | ReadingRules, reading: str 
         return None
 
 
-#: distinct words from which the loan-word model runs in worker processes (~20-50 ms a word)
-MODEL_PARALLEL_MIN = 64
+#: distinct words from which the loan-word model runs in worker processes (~30-130 ms a word)
+MODEL_PARALLEL_MIN = 16
 
 
 def with_company_gist(df: pl.DataFrame, rules: ReadingRules) -> pl.DataFrame:
