@@ -350,7 +350,7 @@ def _corroborated(spec: LinkageSpec) -> pl.Expr:
     by_comp: dict[str, list[tuple[str, str]]] = {}
     for comp, level in spec.link_requires:
         by_comp.setdefault(comp, []).append((comp, level))
-    holding = pl.sum_horizontal(any_level(spec, levels).cast(pl.Int32) for levels in by_comp.values())
+    holding = pl.sum_horizontal(any_level(spec, tuple(levels)).cast(pl.Int32) for levels in by_comp.values())
     nothing_against = pl.all_horizontal(pl.col(f"gamma_{c.name}") != len(c.levels) for c in spec.comparisons)
     return (holding >= spec.corroborated) & nothing_against
 

@@ -178,6 +178,11 @@ def company_gist(display: str | None, rules: Rules | ReadingRules, reading: str 
 MODEL_PARALLEL_MIN = 16
 
 
+#: loan readings already read in this process (workers' results do not reach the parent's lru cache;
+#: each input kind names many of the same words)
+_LOANS: dict[str, str] = {}
+
+
 def with_company_gist(df: pl.DataFrame, rules: ReadingRules) -> pl.DataFrame:
     """``df`` (company_name, company_romaji) + ``company_gist``. The loan-word model runs once per
     distinct word of the Latin names (kept across runs: value cache ``loan_word``; over workers
@@ -185,13 +190,14 @@ def with_company_gist(df: pl.DataFrame, rules: ReadingRules) -> pl.DataFrame:
     names = df.select("company_name").drop_nulls().unique().get_column("company_name").to_list()
     words = sorted({w for n in names if (c := clean(n, keep_spaces=True)) and _is_latin(c)
                     for w in _split_latin(c, rules)[0] if _needs_model(w)})
-    loans: dict[str, str] = {}
-    if words:
+    new = [w for w in words if w not in _LOANS]
+    if new:
         _english_model()  # loaded once before workers fork
-        read = apply_unique(pl.DataFrame({"word": words}, schema={"word": pl.Utf8}), ["word"],
+        read = apply_unique(pl.DataFrame({"word": new}, schema={"word": pl.Utf8}), ["word"],
                             lambda w: (_latin_word(w),), {"loan": pl.Utf8}, cache="loan_word",
                             min_rows=MODEL_PARALLEL_MIN)
-        loans = dict(zip(read.get_column("word").to_list(), read.get_column("loan").to_list(), strict=True))
+        _LOANS.update(zip(read.get_column("word").to_list(), read.get_column("loan").to_list(), strict=True))
+    loans = {w: _LOANS[w] for w in words}
     return apply_unique(df, ["company_name", "company_romaji"],
                         lambda name, rom: (company_gist(name, rules, rom, loans),), {"company_gist": pl.Utf8},
                         only=pl.col("company_name").is_not_null())
