@@ -43,6 +43,7 @@ from abm.normalize.departments import (
     normalize_internal_department,
 )
 from abm.normalize.person import NamePart, PersonRules, name_part, normalize_person, person_rules
+from abm.normalize.reading import ReadingRules, reading_rules, with_company_gist
 from abm.normalize.text import clean
 from abm.normalize.titles import TitleRules, title_rank, title_rules
 from abm.normalize.unique import apply_unique
@@ -68,6 +69,7 @@ class _Ctx:
     titles: TitleRules
     departments: DepartmentRules
     records: RecordsRules
+    reading: ReadingRules
     #: the company columns of every distinct raw company name of the run (all kinds at once)
     companies: pl.DataFrame | None = None
 
@@ -76,20 +78,25 @@ def _company_column(kind: str) -> str:
     return "name" if kind == "crm_accounts" else "company_name"
 
 
-def _companies(tables: Mapping[str, pl.DataFrame], cr: CompanyRules) -> pl.DataFrame:
+def _company_table(raws: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
+    """Company columns of distinct raw names: legal form split by expression where provably the
+    same, keys once per distinct display name (``abm.normalize.company_columns``), and the
+    cross-script reading (``company_gist``) once per distinct display name and romaji."""
+    return with_company_gist(company_columns(raws, "_company_raw", ctx.company), ctx.reading)
+
+
+def _companies(tables: Mapping[str, pl.DataFrame], ctx: _Ctx) -> pl.DataFrame:
     """Company columns once per distinct raw name across the kinds: a company is named on cards,
-    CRM rows and MA leads alike; legal form split by expression where provably the same, keys once
-    per distinct display name (``abm.normalize.company_columns``)."""
+    CRM rows and MA leads alike."""
     raws = [df.select(pl.col(_company_column(kind)).cast(pl.Utf8).alias("_company_raw"))
             for kind, df in tables.items() if kind in KINDS and _company_column(kind) in df.columns]
     uniques = pl.concat(raws).unique() if raws else pl.DataFrame(schema={"_company_raw": pl.Utf8})
-    return company_columns(uniques, "_company_raw", cr)
+    return _company_table(uniques, ctx)
 
 
 def _company(df: pl.DataFrame, col: str, ctx: _Ctx) -> pl.DataFrame:
     df = df.rename({col: "_company_raw"})
-    companies = ctx.companies if ctx.companies is not None else \
-        company_columns(df.select("_company_raw").unique(), "_company_raw", ctx.company)
+    companies = ctx.companies if ctx.companies is not None else _company_table(df.select("_company_raw").unique(), ctx)
     return df.join(companies, on="_company_raw", how="left", nulls_equal=True, maintain_order="left")
 
 
@@ -264,7 +271,8 @@ def _normalize_kind(kind: str, df: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
     cols = set(KINDS[kind])
     if "company_name" in cols or kind == "crm_accounts":
         df = _company(df, _company_column(kind), ctx)
-        sel.update({c: pl.col(c) for c in ("company_name", "company_key", "company_romaji", "legal_form")})
+        sel.update({c: pl.col(c) for c in ("company_name", "company_key", "company_romaji", "legal_form",
+                                            "company_gist")})
     if "email" in cols:
         df = _email(df, ctx)
         sel.update(email=pl.col("email_n"), email_domain=pl.col("email_domain"), is_free_mail=pl.col("is_free_mail"))
@@ -350,10 +358,10 @@ def normalize_records(tables: Mapping[str, pl.DataFrame], rules: Rules) -> pl.Da
     ctx = _Ctx(
         company=rules.view(company_rules), contact=rules.view(contact_rules), person=rules.view(person_rules),
         titles=rules.view(title_rules), departments=rules.view(department_rules),
-        records=rules.view(records_rules),
+        records=rules.view(records_rules), reading=rules.view(reading_rules),
     )
     start = time.perf_counter()
-    companies = _companies(tables, ctx.company)
+    companies = _companies(tables, ctx)
     ctx = replace(ctx, companies=companies)
     log.info("normalize: %d distinct company names in %.2fs", companies.height, time.perf_counter() - start)
     frames = []
