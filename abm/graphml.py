@@ -21,9 +21,9 @@ _HEAD = ("<?xml version='1.0' encoding='utf-8'?>\n"
          'http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd">\n')
 #: characters XML 1.0 cannot hold (lxml refuses them): leave those graphs to networkx
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
+_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 _ATTR = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\r": "&#13;",
-                       "\t": "&#9;"})
+                       "\t": "&#09;"})
 
 
 class _Keys:

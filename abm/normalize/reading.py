@@ -200,4 +200,4 @@ def with_company_gist(df: pl.DataFrame, rules: ReadingRules) -> pl.DataFrame:
     loans = {w: _LOANS[w] for w in words}
     return apply_unique(df, ["company_name", "company_romaji"],
                         lambda name, rom: (company_gist(name, rules, rom, loans),), {"company_gist": pl.Utf8},
-                        only=pl.col("company_name").is_not_null())
+                        only=pl.col("company_name").is_not_null(), cache="company_gist")

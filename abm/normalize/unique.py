@@ -110,7 +110,7 @@ def fingerprint(rules_root: Path) -> str:
     from importlib import metadata
 
     digest = hashlib.sha256()
-    for name in ("abm", "pykakasi", "jntajis-python", "neologdn", "polars"):
+    for name in ("abm", "pykakasi", "jntajis-python", "neologdn", "polars", "e2k", "namedivider-python"):
         try:
             digest.update(f"{name}={metadata.version(name)};".encode())
         except metadata.PackageNotFoundError:
