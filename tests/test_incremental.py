@@ -112,6 +112,7 @@ def _doc() -> dict:
     ("garbage", "unreadable"),
     ("missing", "no stored comparisons"),
     ("columns", "unexpected columns"),
+    ("dangling", "inconsistent"),
 ])
 def test_what_forces_a_full_run_is_said_and_the_result_is_a_full_runs(tmp_path, monkeypatch, change, words):
     _night(tmp_path, BASE)
@@ -133,6 +134,9 @@ def test_what_forces_a_full_run_is_said_and_the_result_is_a_full_runs(tmp_path, 
     elif change == "columns":
         meta = pl.read_parquet_metadata(path)
         pl.read_parquet(path).rename({"gamma_city": "gamma_town"}).write_parquet(path, metadata=meta)
+    elif change == "dangling":   # a pair naming a unit the store does not hold
+        meta = pl.read_parquet_metadata(path)
+        pl.read_parquet(path).with_columns(pl.col("__pair") + (1 << 40)).write_parquet(path, metadata=meta)
     result, s = _night(tmp_path, BASE, fingerprint, full, spec)
     assert s["mode"] == "full" and words in s["reason"]
     assert s["pairs_reused"] == 0 and s["pairs_compared"] == result.pairs.height
@@ -147,8 +151,8 @@ def test_the_store_keeps_only_the_last_runs_pairs_and_a_failed_run_keeps_the_pre
     fewer = BASE.head(10)
     result, _ = _night(tmp_path, fewer)
     stored = pl.read_parquet(path)
-    assert stored.filter(pl.col("__hr0").is_not_null()).height == result.pairs.height < first.pairs.height
-    assert stored.filter(pl.col("__hr0").is_null()).height == fewer.unique(["name", "email", "city"]).height
+    assert stored.filter(pl.col("__pair").is_not_null()).height == result.pairs.height < first.pairs.height
+    assert stored.filter(pl.col("__h0").is_not_null()).height == fewer.unique(["name", "email", "city"]).height
     before = path.read_bytes()
     store = PairStore(tmp_path)
     store.open("fp")

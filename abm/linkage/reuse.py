@@ -3,11 +3,12 @@
 A comparison vector (one level code per comparison, ``abm.linkage.compare``) is a pure function of
 the two units' values in the columns the comparisons read (after the spec's derived columns) and of
 the comparison levels. Each unit therefore gets a 128-bit content hash of exactly those values
-(two seeded ``hash_rows``), and the store keeps, per spec, the vectors of the last run's candidate
-pairs keyed by (hash of the left unit, hash of the right unit) — left being the unit with the
-smaller id, as in the engine. A new run blocks afresh (cheap), takes the vectors of candidate pairs
-whose key is in the store, and compares only the others: pairs touching a new or changed unit,
-and pairs blocking finds for the first time. EM, scoring, clustering and everything downstream
+(two seeded ``hash_rows``). The store keeps, per spec, the last run's distinct unit hashes (row i
+is unit i) and the vector of each candidate pair under one 64-bit key, (index of the left unit's
+hash << 32) | index of the right one's — left being the unit with the smaller id, as in the engine,
+and only that orientation is matched. A new run blocks afresh (cheap), maps its units to the stored
+indices by hash, takes the vectors of candidate pairs whose key is stored, and compares only the
+others: pairs touching a new or changed unit, and pairs blocking finds for the first time. EM, scoring, clustering and everything downstream
 run on all pairs as in a full run, so the outputs are those of a full run by construction.
 
 Why clustering is not limited to the clusters the changes touch: EM re-learns m and λ from all
@@ -34,6 +35,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from abm import __version__
@@ -42,12 +44,12 @@ from abm.linkage.spec import LinkageSpec
 
 log = logging.getLogger(__name__)
 
-STORE_FORMAT = "1"
+STORE_FORMAT = "2"
 _SEEDS = (0x5EED_0001, 0x5EED_0002)   # two independent 64-bit row hashes: 128 bits per unit
-LEFT = ("__hl0", "__hl1")
-RIGHT = ("__hr0", "__hr1")
-KEYS = [*LEFT, *RIGHT]
+HASH = ["__h0", "__h1"]               # unit rows of the store: a unit's hash (pair rows: null)
+PAIR = "__pair"                       # pair rows: (left unit's index << 32) | right unit's (unit rows: null)
 _ORDER = "__reuse_i"
+_NONE = np.uint64(2**64 - 1)          # the key of a pair with a new or changed unit: never stored
 
 
 def compared_columns(spec: LinkageSpec) -> list[str]:
@@ -112,34 +114,41 @@ class SpecReuse:
         """``compare(pairs)`` — the vectors of pairs the store knows taken from it; same rows, same order."""
         hashes = unit_hashes(prepared, spec)
         digest = spec_digest(spec, prepared)
-        previous = self._previous(digest, gamma_columns(spec))
-        left, right = pairs.get_column(f"{RID}_l"), pairs.get_column(f"{RID}_r")
-        keyed = pairs.with_row_index(_ORDER).with_columns(
-            hashes.get_column("__h0").gather(left).alias(LEFT[0]), hashes.get_column("__h1").gather(left).alias(LEFT[1]),
-            hashes.get_column("__h0").gather(right).alias(RIGHT[0]),
-            hashes.get_column("__h1").gather(right).alias(RIGHT[1]))
         gammas = gamma_columns(spec)
+        previous = self._previous(digest, gammas)
+        left = pairs.get_column(f"{RID}_l").to_numpy()
+        right = pairs.get_column(f"{RID}_r").to_numpy()
         if previous is None:
-            vectors = compare(keyed)
+            vectors = compare(pairs)
             self.pairs_compared = vectors.height
             self.units_changed = prepared.height
         else:
-            known = previous.filter(pl.col(RIGHT[0]).is_not_null())
-            hit = keyed.join(known, on=KEYS, how="inner")
-            todo = keyed.join(known.select(KEYS), on=KEYS, how="anti")
-            computed = compare(todo)
-            vectors = pl.concat([hit.select(computed.columns), computed]).sort(_ORDER)
-            self.pairs_reused, self.pairs_compared = hit.height, computed.height
-            seen = previous.filter(pl.col(RIGHT[0]).is_null()).select(pl.col(LEFT[0]).alias("__h0"),
-                                                                       pl.col(LEFT[1]).alias("__h1"))
-            self.units_changed = hashes.join(seen, on=["__h0", "__h1"], how="anti").height
+            units, stored = previous
+            old = hashes.join(units.with_row_index("__old"), on=HASH, how="left", maintain_order="left") \
+                .get_column("__old").cast(pl.Int64).fill_null(-1).to_numpy()
+            known = old >= 0                      # this unit's values were a unit's last run
+            self.units_changed = int((~known).sum())
+            index = np.where(known, old, 0).astype(np.uint64)
+            key = np.where(known[left] & known[right], (index[left] << np.uint64(32)) | index[right], _NONE)
+            stored_keys = stored.get_column(PAIR).to_numpy()        # sorted, distinct (checked on read)
+            at = np.minimum(np.searchsorted(stored_keys, key), max(len(stored_keys) - 1, 0))
+            found = stored_keys[at] == key if len(stored_keys) else np.zeros(len(key), dtype=bool)
+            computed = compare(pairs.filter(pl.Series(~found)))
+            columns = []
+            for g in gammas:   # each pair's vector from the store or from tonight's comparisons, in pair order
+                values = np.empty(len(key), dtype=np.int8)
+                values[found] = stored.get_column(g).to_numpy()[at[found]]
+                values[~found] = computed.get_column(g).to_numpy()
+                columns.append(pl.Series(g, values, dtype=pl.Int8))
+            vectors = pairs.with_columns(columns)
+            self.pairs_reused, self.pairs_compared = int(found.sum()), computed.height
         self.units = prepared.height
-        self._write(vectors.select(*KEYS, *gammas), hashes, digest)
+        self._write(vectors.select(gammas), hashes, left, right, digest)
         log.info("linkage %s: %s run: %d pairs' comparisons reused, %d compared; %d of %d units new or changed",
                  self.name, self.mode, self.pairs_reused, self.pairs_compared, self.units_changed, self.units)
         return vectors.select(*pairs.columns, *gammas)
 
-    def _previous(self, digest: str, gammas: list[str]) -> pl.DataFrame | None:
+    def _previous(self, digest: str, gammas: list[str]) -> tuple[pl.DataFrame, pl.DataFrame] | None:
         """The previous run's store, or None with ``reason`` saying why every pair is compared."""
         self.mode = "full"
         if self.forced:
@@ -160,8 +169,9 @@ class SpecReuse:
         self.mode, self.reason = "incremental", "previous run's comparisons reused"
         return stored
 
-    def _read(self, digest: str, gammas: list[str]) -> tuple[pl.DataFrame | None, str | None]:
-        """The stored table, or None and why it may not be used."""
+    def _read(self, digest: str, gammas: list[str]
+              ) -> tuple[tuple[pl.DataFrame, pl.DataFrame] | None, str | None]:
+        """The stored unit hashes and pair vectors, or None and why they may not be used."""
         assert self.path is not None
         meta = pl.read_parquet_metadata(self.path)
         if meta.get("abm_store_format") != STORE_FORMAT:
@@ -173,21 +183,38 @@ class SpecReuse:
         if meta.get("spec_digest") != digest:
             return None, f"the comparisons of linkage spec {self.name!r} or their column types changed"
         stored = pl.read_parquet(self.path)
-        expected = {**dict.fromkeys(KEYS, pl.UInt64()), **dict.fromkeys(gammas, pl.Int8())}
+        expected = {**dict.fromkeys([*HASH, PAIR], pl.UInt64()), **dict.fromkeys(gammas, pl.Int8())}
         if dict(stored.schema) != expected:
             return None, "stored comparisons have unexpected columns"
-        pairs = stored.filter(pl.col(RIGHT[0]).is_not_null())
-        if pairs.select(KEYS).is_duplicated().any() or pairs.select(gammas).null_count().sum_horizontal().item():
-            return None, "stored comparisons are inconsistent (duplicate or missing entries)"
-        return stored, None
+        is_unit = pl.col(HASH[0]).is_not_null()
+        units = stored.filter(is_unit).select(HASH)
+        pairs = stored.filter(~is_unit).select(PAIR, *gammas)
+        n = np.uint64(units.height)
+        keys = pairs.get_column(PAIR).to_numpy()
+        if units.is_duplicated().any() or not bool((keys[1:] > keys[:-1]).all()) \
+                or pairs.null_count().sum_horizontal().item() \
+                or bool(((keys >> np.uint64(32)) >= n).any() or ((keys & np.uint64(0xFFFFFFFF)) >= n).any()):
+            return None, "stored comparisons are inconsistent (unsorted, duplicate, missing or dangling entries)"
+        return (units, pairs), None
 
-    def _write(self, vectors: pl.DataFrame, hashes: pl.DataFrame, digest: str) -> None:
-        """This run's store, to a temporary file (``commit`` renames it after publishing)."""
+    def _write(self, gammas: pl.DataFrame, hashes: pl.DataFrame, left: np.ndarray, right: np.ndarray,
+               digest: str) -> None:
+        """This run's store, to a temporary file (``commit`` renames it after publishing): the
+        distinct unit hashes first (row i: unit index i), then one row per distinct pair key, sorted."""
         if self.path is None:
             return
-        units = hashes.unique().select(pl.col("__h0").alias(LEFT[0]), pl.col("__h1").alias(LEFT[1]))
-        table = pl.concat([vectors.unique(KEYS, keep="first"), units], how="diagonal").cast(
-            {k: pl.UInt64 for k in KEYS})
+        units = hashes.unique(maintain_order=True)
+        if units.height == hashes.height:   # as usual: every unit's values are its own
+            index = np.arange(hashes.height, dtype=np.uint64)
+        else:
+            index = hashes.join(units.with_row_index("__u"), on=HASH, how="left",
+                                maintain_order="left").get_column("__u").to_numpy().astype(np.uint64)
+        key = (index[left] << np.uint64(32)) | index[right]
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        first = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, dtype=bool)  # same values, same vector
+        pairs = gammas[order[first]].with_columns(pl.Series(PAIR, key[first], dtype=pl.UInt64))
+        table = pl.concat([units, pairs], how="diagonal").select(*HASH, PAIR, *gammas.columns)
         meta = {"abm_store_format": STORE_FORMAT, "abm_version": __version__,
                 "rules_fingerprint": self.fingerprint, "spec_digest": digest}
         try:
