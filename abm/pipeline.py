@@ -73,17 +73,24 @@ class _Timer:
     def __init__(self, on_stage: Callable[[str], None] | None = None) -> None:
         self.timings: dict[str, float] = {}
         self.peak_mb: dict[str, float] = {}   # peak RSS of the process by the end of each stage
+        self.cpu: dict[str, float] = {}       # user + system seconds of each stage (its worker processes too)
         self.on_stage = on_stage
 
     def __call__(self, stage: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         if self.on_stage is not None:
             self.on_stage(stage)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _cpu_seconds()
         result = fn(*args, **kwargs)
         self.timings[stage] = round(time.perf_counter() - start, 3)
+        self.cpu[stage] = round(_cpu_seconds() - cpu, 3)
         self.peak_mb[stage] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         log.info("stage %s: %.2fs", stage, self.timings[stage])
         return result
+
+
+def _cpu_seconds() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def default_as_of(records: pl.DataFrame) -> date:
@@ -221,6 +228,7 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
         "registry": {"cache": str(registry.root), **registry.manifest} if registry else None,
         "timings_s": timer.timings,
         "peak_rss_mb_by_stage": timer.peak_mb,
+        "cpu_s_by_stage": timer.cpu,
         "versions": _versions(),
     })
     return RunResult(out_dir=settings.out_dir, as_of=as_of, counts=counts, timings=timer.timings,

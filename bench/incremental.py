@@ -120,7 +120,8 @@ def incremental_night(world: Path, work: Path, fraction: float = 0.01, seed: int
     first = measure([abm, "run", str(world), "--out", str(base), "-q"])
     if first.returncode:
         raise RuntimeError(first.stderr[-3000:])
-    row: dict[str, Any] = {"records_changed": sum(changed.values()), "first_run_s": round(first.seconds, 1)}
+    row: dict[str, Any] = {"records_changed": sum(changed.values()), "first_run_s": round(first.seconds, 1),
+                           "first_run_cpu_s": round(first.cpu_seconds, 1)}
     outs = {}
     for mode, extra in (("incremental", []), ("full", ["--full"])):
         out = work / f"out_{world.name}_{mode}"
@@ -135,7 +136,7 @@ def incremental_night(world: Path, work: Path, fraction: float = 0.01, seed: int
                      "peak_rss_mb": round(m.peak_rss_mb), "mode": inc.get("mode"),
                      "pairs_reused": inc.get("pairs_reused"), "pairs_compared": inc.get("pairs_compared"),
                      "units_changed": inc.get("units_changed"), "input_rows": doc["counts"]["input_rows"],
-                     "stages_s": doc["timings_s"],
+                     "stages_s": doc["timings_s"], "stages_cpu_s": doc.get("cpu_s_by_stage", {}),
                      "linkage_s": {k: v["timings_s"] for k, v in doc["linkage"].items()}}
     row["equal"] = same_outputs(outs["incremental"], outs["full"])
     row["wall_ratio"] = round(row["incremental"]["seconds"] / row["full"]["seconds"], 3)

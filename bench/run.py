@@ -146,24 +146,30 @@ def incremental_markdown(section: dict[str, Any]) -> str:
             f"{section['run_at']}; load average before the runs {section.get('load', '?')}; command: "
             f"`{section['command']}`. A full run on the world, then a night with {section['fraction']:.0%} of "
             "every input file's rows changed (a third edited, a third deleted, a third added), run from the same "
-            "previous run incrementally and with `--full` (each in its own process and its own copy of OUT_DIR). "
+            "previous run incrementally and with `--full` (each in its own process and its own copy of OUT_DIR; both "
+            "use the per-value cache the first run filled, which a first run into a new OUT_DIR does not have: "
+            "`first run` is that cold run on the unchanged world). "
             "`equal`: records (account_id, person_id), collisions and gaps (IDs included) of the two runs.\n"]
     rows = []
     for r in section["rows"]:
         inc, full = r["incremental"], r["full"]
         rows.append({"companies": r["companies"], "input_rows": inc["input_rows"], "changed": r["records_changed"],
+                     "first run s / cpu": f"{r['first_run_s']:.1f} / {r['first_run_cpu_s']:.1f}",
                      "incr s": inc["seconds"], "full s": full["seconds"], "incr cpu": inc["cpu_seconds"],
                      "full cpu": full["cpu_seconds"], "incr MB": inc["peak_rss_mb"], "full MB": full["peak_rss_mb"],
                      "wall ratio": r["wall_ratio"], "cpu ratio": r["cpu_ratio"], "reused": inc["pairs_reused"],
                      "compared": inc["pairs_compared"], "units changed": inc["units_changed"],
                      "equal": all(r["equal"].values())})
     text.append(table(rows, list(rows[0])))
-    text.append("\nPer stage (seconds), incremental / full:\n")
+    text.append("\nPer stage, CPU seconds (user + system, worker processes included; steadier than wall time on a "
+                "shared machine), incremental / full:\n")
     for r in section["rows"]:
         inc, full = r["incremental"], r["full"]
         text.append(f"- **{r['companies']} companies**: " + ", ".join(
+            f"{k} {_cell(v)} / {_cell(full['stages_cpu_s'].get(k, 0.0))}" for k, v in inc["stages_cpu_s"].items()) +
+            "  \n  wall: " + ", ".join(
             f"{k} {_cell(v)} / {_cell(full['stages_s'].get(k, 0.0))}" for k, v in inc["stages_s"].items()) +
-            "  \n  linkage: " + "; ".join(
+            "  \n  linkage (wall): " + "; ".join(
             f"{spec} {_cell(v)} / {_cell(full['linkage_s'][spec])}" for spec, v in inc["linkage_s"].items()))
     return "\n".join(text)
 
