@@ -83,7 +83,7 @@ def _level_holds(level: Level, a: pl.Series, b: pl.Series, todo: np.ndarray,
 CHUNK = 1_000_000
 
 
-def compare_pairs(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec, chunk: int = CHUNK,
+def compare_pairs(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec, chunk: int = CHUNK, *,
                   reuse: SpecReuse | None = None) -> pl.DataFrame:
     """``pairs`` with one ``gamma_<comparison>`` int8 column per comparison (computed ``chunk`` pairs at a time).
     ``reuse``: the previous run's vectors of unchanged pairs are taken from it (``abm.linkage.reuse``)."""
