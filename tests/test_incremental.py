@@ -182,7 +182,7 @@ def _apply(units: pl.DataFrame, edits: list[tuple[str, int, str]], night: int) -
     return units
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(nights=st.lists(EDITS, min_size=1, max_size=2))
 def test_property_engine_incremental_equals_full_over_edit_sequences(nights):
     with tempfile.TemporaryDirectory() as tmp:
