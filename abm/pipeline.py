@@ -41,6 +41,7 @@ from abm.load import load_inputs
 from abm.load.night import check_night
 from abm.normalize.departments import department_rules
 from abm.normalize.records import normalize_records
+from abm.normalize.text import text_rules
 from abm.normalize.unique import fingerprint, value_cache
 from abm.overrides import load_overrides, overrides_path
 from abm.publish import publication
@@ -151,7 +152,7 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
     records = with_anchors(records, anchors)
     specs = registry_specs(rules.view(linkage_specs)) if registry else rules.view(linkage_specs)
     resolution = timer("resolve", resolve, records, specs, must_links(records) if registry else None, overrides,
-                       store)
+                       rules.view(text_rules).romaji_folds, store=store)
     incremental = store.summary()
     log.info("%s run: %s (%d pairs' comparisons reused, %d compared)", incremental["mode"], incremental["reason"],
              incremental["pairs_reused"], incremental["pairs_compared"])  # a forced full run warned already

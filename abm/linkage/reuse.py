@@ -30,7 +30,7 @@ import hashlib
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -52,13 +52,24 @@ _ORDER = "__reuse_i"
 _NONE = np.uint64(2**64 - 1)          # the key of a pair with a new or changed unit: never stored
 
 
+#: fields of a Comparison or a Level that are text but name no column
+_NOT_COLUMNS = frozenset({"name", "kind"})
+
+
+def _columns_named(item: object) -> set[str]:
+    """Every column a Comparison or Level names: each of its text fields but its name and kind, so a
+    column option added to the spec later (``unless_both``, ``neutral_if_either`` …) is hashed too."""
+    return {value for f in fields(item)  # type: ignore[arg-type]
+            if f.name not in _NOT_COLUMNS and isinstance(value := getattr(item, f.name), str)}
+
+
 def compared_columns(spec: LinkageSpec) -> list[str]:
     """Every column ``compare_pairs`` reads for ``spec`` (derived columns included)."""
     cols: set[str] = set()
     for comp in spec.comparisons:
-        cols.add(comp.column)
-        cols.update(lv.column for lv in comp.levels)
-        cols.update(lv.unless_both for lv in comp.levels if lv.unless_both)
+        cols |= _columns_named(comp)
+        for level in comp.levels:
+            cols |= _columns_named(level)
     return sorted(cols)
 
 
