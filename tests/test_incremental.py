@@ -96,6 +96,20 @@ def test_a_unit_whose_blocking_key_changed_but_not_its_compared_values_is_not_ch
     _same(result, _link(moved, spec=spec))
 
 
+@pytest.mark.parametrize("option", ["unless_both", "only_differing", "neutral_differing", "neutral_if_either"])
+def test_a_change_in_any_column_a_comparison_reads_makes_the_unit_changed(tmp_path, option):
+    level = {"kind": "exact"} | ({option: "flag"} if option in ("unless_both", "only_differing") else {})
+    comp = {"name": "name", "column": "name", "levels": [level]} | (
+        {option: "flag"} if option.startswith("neutral") else {})
+    spec = parse_spec({**_doc(), "comparisons": [comp]}, "toy.yaml")
+    units = BASE.with_columns((pl.col("city") == "c0").alias("flag"))
+    _night(tmp_path, units, spec=spec)
+    flipped = units.with_columns(pl.when(pl.col("id") == "r04").then(~pl.col("flag")).otherwise("flag").alias("flag"))
+    result, s = _night(tmp_path, flipped, spec=spec)
+    assert s["units_changed"] == 1 and s["pairs_compared"] > 0
+    _same(result, _link(flipped, spec=spec))
+
+
 def _doc() -> dict:
     return {"name": "toy", "id_column": "id",
             "blocking": [{"name": "city", "keys": ["city"]}],
