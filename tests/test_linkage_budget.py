@@ -110,10 +110,10 @@ def test_streamed_scoring_gives_the_same_clusters_as_the_full_table(monkeypatch)
     """Above KEEP_ALL_PAIRS the engine compares in chunks, trains on pattern counts and keeps only
     the pairs that can matter: the clusters, the model and the evidence kept are the same as when
     the full comparison table is built and pruned afterwards."""
+    import hashlib
+
     import abm.linkage.engine as engine
     import abm.linkage.stream as stream
-
-    import hashlib
 
     spec = parse_spec(_doc(threshold=0.8), "toy.yaml")
     data = _data().with_columns(   # names that differ clearly, except each near-identical pair
