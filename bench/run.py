@@ -151,6 +151,7 @@ def markdown(results: dict[str, Any]) -> str:
             f"REPEATS=n). Command: `{results.get('command', '')}`.\n"]
     if results.get("worlds"):
         text.append("## 1. `abm run` on generated worlds\n")
+        text.append(_meta(results, "worlds"))
         text.append(table(results["worlds"], ["companies", "input_rows", "seconds", "cpu_seconds", "peak_rss_mb",
                                               "account_f1", "person_f1"]))
         text.append("\nPer stage (seconds; peak RSS in MB by the end of the stage), and candidate pairs per rule:\n")
@@ -160,6 +161,7 @@ def markdown(results: dict[str, Any]) -> str:
                         f"  pairs: {_cell(w['pairs_per_rule'])}")
     if results.get("core"):
         text.append("\n## 2. Matching core on Febrl (same blocking for every tool)\n")
+        text.append(_meta(results, "core"))
         text.append(table(results["core"], ["dataset", "records", "tool", "seconds", "cpu_seconds", "inner_seconds",
                                             "peak_rss_mb", "pairs", "precision", "recall", "f1"]))
         for r in results["core"]:
@@ -168,6 +170,7 @@ def markdown(results: dict[str, Any]) -> str:
                             f"; built {_cell(r.get('pairs_per_rule', {}))}")
     if results.get("jp"):
         text.append("\n## 3. Japanese world: abm whole vs Splink ER-only (bench/splink_jp.py)\n")
+        text.append(_meta(results, "jp"))
         text.append(table([results["jp"]], list(results["jp"])))
     if results.get("scale"):
         text.append("\n## 4. The 1 M-record Febrl-derived set (bench/febrl_big.py, SSN blanked)\n")
@@ -191,7 +194,7 @@ def markdown(results: dict[str, Any]) -> str:
 
 def _meta(results: dict[str, Any], section: str) -> str:
     m = results.get("meta", {}).get(section, {})
-    return (f"Measured {m.get('run_at', '?')}, medians of {m.get('repeats', '?')} run(s), `nice -n 10`; "
+    return (f"Measured {m.get('run_at', '?')}, medians of {m.get('repeats', '?')} run(s); "
             f"command `{m.get('command', '?')}`; `load`: the 1-minute load average (`uptime`) before → after "
             "each measurement (a machine shared with other jobs: compare `cpu_seconds`).\n")
 
@@ -222,6 +225,9 @@ def main() -> None:
         "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
     }
     meta = results.setdefault("meta", {})
+    for section in ("worlds", "core", "jp", "scale", "activities"):   # results of an earlier run keep its facts
+        if previous.get(section) and section not in meta:
+            meta[section] = {k: previous.get(k, "?") for k in ("run_at", "repeats", "command")}
     for section in sections:
         meta[section] = {"run_at": results["run_at"], "repeats": args.repeats, "command": command}
     sizes = [int(n) for n in args.sizes.split(",") if n]
