@@ -18,6 +18,7 @@ from abm.db import query
 from abm.linkage.block import RID, block
 from abm.linkage.cluster import cluster
 from abm.linkage.compare import any_level, compare_pairs
+from abm.linkage.reuse import SpecReuse
 from abm.linkage.score import Model, estimate_u, predict, train
 from abm.linkage.spec import LinkageSpec
 from abm.linkage.stream import score_large, streamable
@@ -92,7 +93,7 @@ SYSTEM_RULE = "system_link"
 
 
 def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None = None,
-         cannot_link: pl.DataFrame | None = None) -> LinkResult:
+         cannot_link: pl.DataFrame | None = None, reuse: SpecReuse | None = None) -> LinkResult:
     """Resolve ``units`` (one row per unit, ``spec.id_column`` unique) into clusters.
 
     Units identical in every column the spec reads are exact duplicates: they are collapsed to
@@ -100,6 +101,7 @@ def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None 
     and share its cluster. ``must_link``: optional (id_l, id_r) pairs linked whatever their score
     (e.g. user overrides); guards still apply to them. ``cannot_link``: optional (id_l, id_r,
     override) pairs kept in different clusters whatever links chain them (cut at the weakest links).
+    ``reuse``: comparison vectors of the previous run's unchanged pairs (``abm.linkage.reuse``).
     """
     idc = spec.id_column
     signature = [c for c in spec.columns() if c != idc and c in units.columns]
@@ -117,7 +119,7 @@ def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None 
                      .drop("id_l").rename({REP: "id_l"})
                      .join(rep_of.rename({idc: "id_r"}), on="id_r").drop("id_r").rename({REP: "id_r"})
                      .filter(pl.col("id_l") != pl.col("id_r")))  # two copies of one unit: nothing to link
-    result = _link_distinct(reps, spec, must_link, cannot_link)
+    result = _link_distinct(reps, spec, must_link, cannot_link, reuse)
     dup = pl.len().over(REP) > 1
     expanded = units.join(
         result.units.select(pl.col(idc).alias(REP), RID, "cluster", "link_score"), on=REP, how="left",
@@ -130,7 +132,7 @@ def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None 
 
 
 def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None,
-                   cannot_link: pl.DataFrame | None = None) -> LinkResult:
+                   cannot_link: pl.DataFrame | None = None, reuse: SpecReuse | None = None) -> LinkResult:
     timings: dict[str, float] = {}
     con = duckdb.connect()
     t = time.perf_counter()
@@ -150,7 +152,7 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
 
     must = _pair_rids(prepared, must_link, spec) if must_link is not None and must_link.height else None
     n_candidates = candidates.height
-    if n_candidates > KEEP_ALL_PAIRS and streamable(spec):  # compared in chunks, only what matters kept
+    if n_candidates > KEEP_ALL_PAIRS and streamable(spec) and reuse is None:  # in chunks, only what matters kept
         streamed = score_large(
             prepared, candidates, spec, estimate_u(prepared, spec, spec.u_within),
             _population_pairs(prepared, spec.u_within), SYSTEM_RULE,
@@ -162,7 +164,7 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
         t = time.perf_counter()
     else:
         t = time.perf_counter()
-        vectors = compare_pairs(prepared, candidates, spec)
+        vectors = compare_pairs(prepared, candidates, spec, reuse=reuse)
         timings["compare"] = time.perf_counter() - t
         t = time.perf_counter()
         u = estimate_u(prepared, spec, spec.u_within)
