@@ -39,7 +39,7 @@ DEPARTMENTS = [
     ("経企室", "経営企画室"), ("営業部門", "営業部"), ("ﾏｰｹﾃｨﾝｸﾞ", "マーケティング部"), ("法人営業", "法人営業部"),
     ("First Sales Dept., Sales Division", "営業本部/第一営業部"),
     # unknown names pass through normalised; a same-level pair joined by ・ is one department
-    ("Quantum Lab", "Quantum Lab"), ("quantum  LAB", "Quantum Lab"), ("東京", "東京"), ("総務・人事部", "総務・人事部"),
+    ("Quantum Lab", "Quantum Lab"), ("quantum  LAB", "Quantum Lab"), ("東京", "東京"),
     ("Global Alliances Dept.", "Global Alliances Department"),
     # a title written in the department field is not a department
     ("営業部 部長", "営業部"), ("営業部部長代理", "営業部"),
@@ -55,10 +55,22 @@ DEPARTMENTS = [
     # two names of one function are that function; two functions stay as written
     ("調達・購買部", "購買部"), ("購買・調達", "購買部"), ("調達及び購買部", "購買部"),
     ("Procurement & Purchasing Dept.", "購買部"), ("Procurement and Purchasing Dept.", "購買部"),
-    ("Sales & Marketing Dept.", "Sales & Marketing Department"),
+    # two functions are one department named by both, the same however it is joined or spelt
+    ("総務・人事部", "人事総務部"), ("人事・総務部", "人事総務部"), ("総務人事部", "人事総務部"),
+    ("HR & General Affairs Dept.", "人事総務部"), ("General Affairs & HR Dept.", "人事総務部"),
+    ("経理・財務部", "経理財務部"), ("Accounting & Finance Dept.", "経理財務部"),
+    ("営業・マーケティング部", "営業・マーケティング部"), ("Sales & Marketing Dept.", "営業・マーケティング部"),
+    ("営業・東京", "営業・東京"), ("Sales & Quantum Dept.", "Sales & Quantum Department"),
     # DX: Japanese, English, any casing; デジタル推進 is DX推進
     ("デジタル推進部", "DX推進部"), ("DX Promotion Dept.", "DX推進部"), ("Dx Promotion Dept.", "DX推進部"),
     ("dx推進室", "DX推進室"), ("DX Promotion Office", "DX推進室"), ("Digital Transformation Dept.", "DX推進部"),
+    ("dx promotion dept", "DX推進部"), ("Dx推進部", "DX推進部"), ("デジタル推進室", "DX推進室"),
+    ("Digital Promotion Office", "DX推進室"),
+    # the English stems, with and without a unit word
+    ("Procurement", "購買部"), ("Purchasing", "購買部"), ("Human Resources", "人事部"), ("Human Resource Dept.", "人事部"),
+    ("General Affairs", "総務部"), ("Legal", "法務部"), ("R&D", "研究開発部"), ("R & D Dept.", "研究開発部"),
+    ("Corp. Planning Dept.", "経営企画部"), ("2nd Sales Division", "第二営業本部"), ("Sales Dept 2", "第二営業部"),
+    ("Sales Department No.2", "第二営業部"), ("Sales Section 2", "第二営業課"), ("営業第2部", "第二営業部"),
 ]
 
 # English department vocabulary -> the Japanese canonical department (rules/departments.yaml synonyms)

@@ -196,7 +196,8 @@ def records(*rows: dict) -> pl.DataFrame:
         key, rom = display_keys(display, cr) if display else (None, None)
         out.append({"record_key": r.get("key", f"cards:C{i}"), "company_name": display, "company_key": key,
                     "company_romaji": rom, "company_kana": company_kana(r.get("kana"), cr), "legal_form": form,
-                    "prefecture": r.get("pref"), "postal_code": r.get("post"), "corporate_number": r.get("number")})
+                    "prefecture": r.get("pref"), "postal_code": r.get("post"), "corporate_number": r.get("number"),
+                    "email_domain": r.get("domain")})
     return pl.DataFrame(out, schema={k: pl.Utf8 for k in out[0]})
 
 
@@ -333,12 +334,41 @@ def test_must_links_between_exact_duplicates_are_harmless():
     assert clusters["cards:A0"] == clusters["cards:A1"] == clusters["cards:A2"] != clusters["cards:C"]
 
 
-@pytest.mark.parametrize("others", [
-    [{"name": "株式会社山田電機", "pref": "大阪府"}],            # one 山田電機 anchored in the data: still not
-    [{"name": "株式会社山田電機", "pref": "大阪府"}, {"name": "山田電機株式会社", "pref": "東京都"}],
-    [],
-])
-def test_a_record_with_no_place_is_never_anchored_by_name(registry, others: list[dict]):
+NO_PLACE = [
+    # (the run's other records, expected 法人番号 key or None, method or note) for a web form "Yamada Denki"
+    ([], None, "no_place"),                                                   # registry alone: never by name
+    ([{"name": "株式会社山田電機", "pref": "大阪府"}], "osaka", "in_run"),    # the one 山田電機 this run knows
+    ([{"name": "株式会社山田電機", "pref": "大阪府"}, {"name": "山田電機株式会社", "pref": "東京都"}],
+     None, "no_place"),                                                       # two in the run: ambiguous
+    ([{"name": "株式会社山田電機", "pref": "大阪府"}, {"name": "山田電機", "pref": "大阪府"}],
+     None, "no_place"),                  # a 山田電機 at a place the registry could not tell apart contests it
+    ([{"name": "株式会社山田電機", "pref": "大阪府"}, {"name": "山田電機", "pref": "北海道"}],
+     None, "no_place"),                  # … and so does one somewhere the registry has none (a branch office)
+    ([{"name": "株式会社山田電機", "pref": "大阪府", "domain": "yamada-denki.jp"},
+      {"name": "山田電機株式会社", "number": "TOKYO", "domain": "yamada.co.jp"}], None, "no_place"),
+]
+
+
+@pytest.mark.parametrize(("others", "expected", "how"), NO_PLACE)
+def test_a_record_with_no_place_is_anchored_only_to_the_one_corporation_of_the_run(
+        registry, others: list[dict], expected: str | None, how: str):
+    others = [o | {"number": N["tokyo"]} if o.get("number") == "TOKYO" else o for o in others]
     batch = records({"name": "Yamada Denki", "key": "ma_leads:L1"}, *others)
     got = anchor_records(batch, registry, RULES).filter(pl.col("record_key") == "ma_leads:L1").row(0, named=True)
+    if expected is None:
+        assert got["registry_number"] is None and got["anchor_note"] == how
+    else:
+        assert got["registry_number"] == N[expected] and got["anchor_method"] == how
+
+
+def test_a_web_form_with_another_corporations_domain_is_not_anchored_in_run(registry):
+    """Rule 3: the form's corporate domain is carried by records anchored to another corporation."""
+    batch = records({"name": "山田電機", "key": "ma_leads:L1", "domain": "yamada-tokyo.co.jp"},
+                    {"name": "株式会社山田電機", "pref": "大阪府", "domain": "yamada-osaka.co.jp"},
+                    {"name": "株式会社サンエイテクノロジー", "pref": "愛知県", "domain": "yamada-tokyo.co.jp"})
+    got = anchor_records(batch, registry, RULES).filter(pl.col("record_key") == "ma_leads:L1").row(0, named=True)
     assert got["registry_number"] is None and got["anchor_note"] == "no_place"
+    same = records({"name": "山田電機", "key": "ma_leads:L1", "domain": "yamada-osaka.co.jp"},
+                   {"name": "株式会社山田電機", "pref": "大阪府", "domain": "yamada-osaka.co.jp"})
+    got = anchor_records(same, registry, RULES).filter(pl.col("record_key") == "ma_leads:L1").row(0, named=True)
+    assert got["registry_number"] == N["osaka"] and got["anchor_method"] == "in_run"
