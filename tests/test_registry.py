@@ -372,3 +372,28 @@ def test_a_web_form_with_another_corporations_domain_is_not_anchored_in_run(regi
                    {"name": "株式会社山田電機", "pref": "大阪府", "domain": "yamada-osaka.co.jp"})
     got = anchor_records(same, registry, RULES).filter(pl.col("record_key") == "ma_leads:L1").row(0, named=True)
     assert got["registry_number"] == N["osaka"] and got["anchor_method"] == "in_run"
+
+
+def test_report_marks_closed_and_absorbed_accounts_end_to_end(sample_run: Path):
+    """accounts.parquet's registry_status reaches report.html: every flagged closed or absorbed
+    account is embedded with its status (and successor); active accounts carry no mark."""
+    import re
+
+    html = (sample_run / "report.html").read_text(encoding="utf-8")
+    data = json.loads(re.search(r'<script type="application/json" id="abm-data">(.*?)</script>', html, re.S).group(1))
+    s, fields = data["s"], data["fields"]["a"]
+
+    def text(row: list, field: str) -> str | None:
+        v = row[fields.index(field)]
+        return None if v is None else s[v]
+
+    embedded = {text(r, "id"): (text(r, "registry_status"), text(r, "successor")) for r in data["a"]}
+    accounts = pl.read_parquet(sample_run / "accounts.parquet").filter(pl.col("account_id").is_in(list(embedded)))
+    marked = accounts.filter(pl.col("registry_status").is_in(["closed", "absorbed"]))
+    assert marked.height >= 1                                   # the sample has a flagged closed account
+    for row in accounts.iter_rows(named=True):
+        status = row["registry_status"] if row["registry_status"] in ("closed", "absorbed") else None
+        assert embedded[row["account_id"]][0] == status
+        if status == "absorbed":
+            assert embedded[row["account_id"]][1] == row["successor_corporate_number"]
+    assert "登記閉鎖" in html and "合併により消滅" in html        # the labels travel with the page
