@@ -60,7 +60,8 @@ DEPARTMENTS = [
     ("HR & General Affairs Dept.", "人事総務部"), ("General Affairs & HR Dept.", "人事総務部"),
     ("経理・財務部", "経理財務部"), ("Accounting & Finance Dept.", "経理財務部"),
     ("営業・マーケティング部", "営業・マーケティング部"), ("Sales & Marketing Dept.", "営業・マーケティング部"),
-    ("営業・東京", "営業・東京"), ("Sales & Quantum Dept.", "Sales & Quantum Department"),
+    ("マーケティング・営業部", "営業・マーケティング部"), ("営業・東京", "営業・東京"),
+    ("Sales & Quantum Dept.", "Sales & Quantum Department"),
     # DX: Japanese, English, any casing; デジタル推進 is DX推進
     ("デジタル推進部", "DX推進部"), ("DX Promotion Dept.", "DX推進部"), ("Dx Promotion Dept.", "DX推進部"),
     ("dx推進室", "DX推進室"), ("DX Promotion Office", "DX推進室"), ("Digital Transformation Dept.", "DX推進部"),
@@ -154,3 +155,26 @@ def test_org_functions_never_raise(raw: str) -> None:
     out = normalize_department(raw)
     assert out is None or (out and not out.startswith("/") and "//" not in out)
     normalize_internal_department(raw)
+
+
+def _japanese_aliases() -> list[tuple[str, str]]:
+    """(alias, canonical stem) of every Japanese synonym in rules/departments.yaml that reads as its
+    function with 部 after it (新規事業部 is 新規 + the unit 事業部, not 新規事業 + 部)."""
+    doc = load_rules(validate=False).documents["departments.yaml"]["synonyms"]
+    return [(a, str(c)) for c, aliases in doc.items() for a in aliases
+            if any("\u3040" <= ch <= "\u9fff" for ch in a) and "・" not in a
+            and not f"{a}部".endswith(("事業部", "統括部", "本部"))]
+
+
+_ALIASES = _japanese_aliases()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(_ALIASES), st.sampled_from(_ALIASES), st.sampled_from(["・", "及び", "&", "＆"]))
+def test_a_compound_of_two_functions_is_one_department_whichever_way_it_is_joined(
+        a: tuple[str, str], b: tuple[str, str], sep: str) -> None:
+    one, other = normalize_department(f"{a[0]}{sep}{b[0]}部"), normalize_department(f"{b[0]}・{a[0]}部")
+    assert one == other
+    assert normalize_department(one) == one
+    if a[1] == b[1]:   # two names of one function are that function
+        assert one == normalize_department(f"{a[1]}部")

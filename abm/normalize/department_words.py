@@ -120,8 +120,9 @@ def synonym(words: list[str], rules: DepartmentRules) -> str | None:
 def compound(canonicals: list[str | None], rules: DepartmentRules) -> str | None:
     """A compound of known functions: one function named twice (調達・購買) is that function; two
     functions are one department named by both, written the same whichever way it was joined
-    (総務・人事 = 総務人事 = HR & General Affairs -> 人事総務 when that is a synonym, else 営業・マーケティング
-    in the order written); None when a part is not a known function."""
+    (総務・人事 = 総務人事 = HR & General Affairs -> 人事総務 when that is a synonym, else the stems in the
+    order of the synonyms table: Marketing & Sales -> 営業・マーケティング); None when a part is not a
+    known function."""
     if not canonicals or any(c is None for c in canonicals):
         return None
     distinct = list(dict.fromkeys(c for c in canonicals if c))
@@ -131,4 +132,5 @@ def compound(canonicals: list[str | None], rules: DepartmentRules) -> str | None
         joined = rules.synonyms.get(stem_key("".join(order), rules))
         if joined is not None:
             return joined
-    return "・".join(distinct)
+    rank = {c: i for i, c in enumerate(dict.fromkeys(rules.synonyms.values()))}
+    return "・".join(sorted(distinct, key=lambda c: (rank.get(c, len(rank)), c)))
