@@ -397,3 +397,15 @@ def test_report_marks_closed_and_absorbed_accounts_end_to_end(sample_run: Path):
         if status == "absorbed":
             assert embedded[row["account_id"]][1] == row["successor_corporate_number"]
     assert "登記閉鎖" in html and "合併により消滅" in html        # the labels travel with the page
+
+
+def test_counts_keep_in_run_anchors_out_of_the_unanchored():
+    from abm.registry.link import registry_counts
+
+    anchors = pl.DataFrame({"record_key": ["a", "b", "c"], "registry_number": ["1", None, "2"],
+                            "anchor_method": ["in_run", None, "name"], "anchor_note": ["former_name", "no_place", None]})
+    accounts = pl.DataFrame({"registry_status": ["active", "closed", None]})
+    got = registry_counts(anchors, accounts)
+    assert got["records_anchored"] == {"in_run": 1, "name": 1}
+    assert got["records_not_anchored"] == {"no_place": 1}
+    assert got["accounts_by_status"] == {"active": 1, "closed": 1}
