@@ -197,7 +197,7 @@ def records(*rows: dict) -> pl.DataFrame:
         out.append({"record_key": r.get("key", f"cards:C{i}"), "company_name": display, "company_key": key,
                     "company_romaji": rom, "company_kana": company_kana(r.get("kana"), cr), "legal_form": form,
                     "prefecture": r.get("pref"), "postal_code": r.get("post"), "corporate_number": r.get("number"),
-                    "email_domain": r.get("domain")})
+                    "email_domain": r.get("domain"), "phone": r.get("phone")})
     return pl.DataFrame(out, schema={k: pl.Utf8 for k in out[0]})
 
 
@@ -344,6 +344,13 @@ NO_PLACE = [
      None, "no_place"),                  # a 山田電機 at a place the registry could not tell apart contests it
     ([{"name": "株式会社山田電機", "pref": "大阪府"}, {"name": "山田電機", "pref": "北海道"}],
      None, "no_place"),                  # … and so does one somewhere the registry has none (a branch office)
+    ([{"name": "株式会社山田電機", "pref": "大阪府", "phone": "0661234567"},
+      {"name": "山田電機", "pref": "大阪府", "phone": "0661239999"}],
+     "osaka", "in_run"),                 # … unless it shares an office with the corporation's records: its own
+    ([{"name": "株式会社山田電機", "pref": "大阪府", "domain": "yamada.co.jp"},
+      {"name": "山田電機", "pref": "大阪府", "domain": "yamada.co.jp"}], "osaka", "in_run"),
+    ([{"name": "株式会社山田電機", "pref": "大阪府", "phone": "0661234567"}, {"name": "Yamada Denki", "key": "ma_leads:L9",
+      "phone": "0921234567"}], "osaka", "in_run"),      # another web form's phone says nothing about this one
     ([{"name": "株式会社山田電機", "pref": "大阪府", "domain": "yamada-denki.jp"},
       {"name": "山田電機株式会社", "number": "TOKYO", "domain": "yamada.co.jp"}], None, "no_place"),
 ]
@@ -409,3 +416,35 @@ def test_counts_keep_in_run_anchors_out_of_the_unanchored():
     assert got["records_anchored"] == {"in_run": 1, "name": 1}
     assert got["records_not_anchored"] == {"no_place": 1}
     assert got["accounts_by_status"] == {"active": 1, "closed": 1}
+
+
+@pytest.mark.parametrize(("phone", "expected"), [
+    ("0661235555", "osaka"),   # a direct line in the corporation's office (same area code and exchange)
+    ("0921234567", None),      # a Fukuoka number: not the Osaka 山田電機 the run knows
+    (None, "osaka"),           # no landline: nothing against
+])
+def test_a_web_forms_landline_must_be_in_an_office_of_the_corporation(registry, phone: str | None,
+                                                                       expected: str | None):
+    batch = records({"name": "Yamada Denki", "key": "ma_leads:L1", "phone": phone},
+                    {"name": "株式会社山田電機", "pref": "大阪府", "phone": "0661234567"})
+    got = anchor_records(batch, registry, RULES).filter(pl.col("record_key") == "ma_leads:L1").row(0, named=True)
+    assert got["registry_number"] == (N[expected] if expected else None)
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("Yamada Denki", "osaka"),         # the furigana read literally
+    ("Yamada Electric", "osaka"),      # the registry's English name
+    ("山田電機", "osaka"),
+])
+def test_in_run_matches_literal_readings_and_english_names(registry, name: str, expected: str):
+    batch = records({"name": name, "key": "ma_leads:L1"}, {"name": "株式会社山田電機", "pref": "大阪府"})
+    got = anchor_records(batch, registry, RULES).filter(pl.col("record_key") == "ma_leads:L1").row(0, named=True)
+    assert got["registry_number"] == N[expected] and got["anchor_method"] == "in_run"
+
+
+def test_in_run_refuses_a_furigana_met_only_through_a_translated_word(registry):
+    """"Yamada Electric" meets ヤマダデンキ only by reading Electric as denki (a guess: 電機 or 電気); the
+    Tokyo 山田電機株式会社 has no English name, so only the translation links them: not anchored."""
+    batch = records({"name": "Yamada Electric", "key": "ma_leads:L1"}, {"name": "山田電機株式会社", "pref": "東京都"})
+    got = anchor_records(batch, registry, RULES).filter(pl.col("record_key") == "ma_leads:L1").row(0, named=True)
+    assert got["registry_number"] is None

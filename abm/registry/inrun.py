@@ -11,7 +11,9 @@ matched: ``name``, ``former_name``, ``furigana``, ``english_name``) when all of 
    and place);
 2. that corporation is not *contested*: no record of this run that has a place and matched it
    by name was left unanchored (``ambiguous`` / ``elsewhere``: a same-named company, or a branch
-   office, that the registry could not place) — such a record may be the web form's company;
+   office, that the registry could not place) — such a record may be the web form's company —
+   unless that record shares an office phone or a corporate domain with the corporation's anchored
+   records (then it is one of its own, e.g. its CRM account written in Latin letters);
 3. the record's corporate e-mail domain (not free mail) is not carried by records anchored to
    another corporation;
 4. its landline, when it has one, is in an office (area code + exchange, the first six digits) of
@@ -44,8 +46,12 @@ def anchor_in_run(decided: pl.DataFrame, candidates: pl.DataFrame, records: pl.D
     in_run = anchored.select(pl.col("registry_number").alias("corporate_number")).unique()
     unplaced = decided.filter(pl.col("registry_number").is_null() & pl.col("anchor_note").is_in(
         ["ambiguous", "elsewhere"])).select("record_key")
-    contested = candidates.filter(pl.col("has_place")).join(unplaced, on="record_key").select(
-        "corporate_number").unique()
+    contesting = candidates.filter(pl.col("has_place")).join(unplaced, on="record_key").select(
+        "record_key", "corporate_number").unique()
+    # a record the registry could not place that shares an office phone or a corporate domain with
+    # the corporation's anchored records is one of its own (its CRM account written in Latin letters)
+    contested = contesting.join(_own(contesting, anchored, records), on=["record_key", "corporate_number"],
+                                how="anti").select("corporate_number").unique()
     free = candidates.filter(~pl.col("has_place")).join(in_run, on="corporate_number")
     per_record = free.group_by("record_key").agg(pl.col("corporate_number").n_unique().alias("n"))
     pick = (free.join(per_record.filter(pl.col("n") == 1), on="record_key")
@@ -65,6 +71,30 @@ def anchor_in_run(decided: pl.DataFrame, candidates: pl.DataFrame, records: pl.D
                    pl.lit(1, pl.UInt32).alias("candidates"), pl.col("method").alias("anchor_note")))
     return pl.concat([decided.join(new.select("record_key"), on="record_key", how="anti"),
                       new.cast(decided.schema)])  # type: ignore[arg-type]
+
+
+def _contacts(records: pl.DataFrame) -> pl.DataFrame:
+    """record_key -> contact: its corporate e-mail domain and its landline's office (first six digits)."""
+    parts = []
+    if "email_domain" in records.columns:
+        corporate = pl.col("email_domain").is_not_null()
+        if "is_free_mail" in records.columns:
+            corporate = corporate & ~pl.col("is_free_mail").fill_null(False)
+        parts.append(records.filter(corporate).select("record_key", ("@" + pl.col("email_domain")).alias("contact")))
+    if "phone" in records.columns:
+        parts.append(records.filter(pl.col("phone").str.len_chars() >= 10).select(
+            "record_key", pl.col("phone").str.head(_OFFICE_DIGITS).alias("contact")))
+    return pl.concat(parts) if parts else pl.DataFrame(schema={"record_key": pl.Utf8, "contact": pl.Utf8})
+
+
+def _own(pairs: pl.DataFrame, anchored: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
+    """The (record_key, corporate_number) pairs whose record shares a domain or an office with
+    records anchored to that corporation."""
+    contacts = _contacts(records)
+    known = (anchored.select("record_key", pl.col("registry_number").alias("corporate_number"))
+             .join(contacts, on="record_key").select("corporate_number", "contact").unique())
+    return (pairs.join(contacts, on="record_key").join(known, on=["corporate_number", "contact"], how="semi")
+            .select("record_key", "corporate_number").unique())
 
 
 def _domain_agrees(pick: pl.DataFrame, anchored: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
