@@ -448,3 +448,16 @@ def test_in_run_refuses_a_furigana_met_only_through_a_translated_word(registry):
     batch = records({"name": "Yamada Electric", "key": "ma_leads:L1"}, {"name": "山田電機株式会社", "pref": "東京都"})
     got = anchor_records(batch, registry, RULES).filter(pl.col("record_key") == "ma_leads:L1").row(0, named=True)
     assert got["registry_number"] is None
+
+
+def test_a_web_form_sharing_its_domain_with_another_companys_record_is_not_anchored_in_run(registry):
+    """有限会社山田電機's lead (no place; the legal form rules out the 株式会社) shares the web form's
+    domain: the form "Yamada Denki" is that company's, not the 株式会社 the run knows."""
+    batch = records({"name": "Yamada Denki", "key": "ma_leads:L1", "domain": "yamada-yugen.co.jp"},
+                    {"name": "有限会社山田電機", "key": "crm_leads:L2", "domain": "yamada-yugen.co.jp"},
+                    {"name": "株式会社山田電機", "pref": "大阪府"})
+    got = anchor_records(batch, registry, RULES).filter(pl.col("record_key") == "ma_leads:L1").row(0, named=True)
+    assert got["registry_number"] is None
+    alone = batch.filter(pl.col("record_key") != "crm_leads:L2")
+    got = anchor_records(alone, registry, RULES).filter(pl.col("record_key") == "ma_leads:L1").row(0, named=True)
+    assert got["registry_number"] == N["osaka"]

@@ -15,7 +15,8 @@ matched: ``name``, ``former_name``, ``furigana``, ``english_name``) when all of 
    unless that record shares an office phone or a corporate domain with the corporation's anchored
    records (then it is one of its own, e.g. its CRM account written in Latin letters);
 3. the record's corporate e-mail domain (not free mail) is not carried by records anchored to
-   another corporation;
+   another corporation, nor by a named record for which that corporation is not even a candidate
+   (another name, or the legal form disagrees);
 4. its landline, when it has one, is in an office (area code + exchange, the first six digits) of
    a record anchored to that corporation — when those records have any landline: a web form
    naming 桜運輸 with a Fukuoka number is not the Tokyo 桜運輸 the run knows;
@@ -60,6 +61,7 @@ def anchor_in_run(decided: pl.DataFrame, candidates: pl.DataFrame, records: pl.D
                                                                       pl.col("literal").any())
             .filter(pl.col("literal")))
     pick = _phone_agrees(_domain_agrees(pick, anchored, records), anchored, records)
+    pick = _no_stranger_on_domain(pick, anchored, candidates, records)
     if pick.height == 0:
         return decided
     order = {m: i for i, m in enumerate(("name", "former_name", "furigana", "english_name"))}
@@ -114,6 +116,26 @@ def _domain_agrees(pick: pl.DataFrame, anchored: pl.DataFrame, records: pl.DataF
                   (pl.col("owner") != pl.col("corporate_number")).any().alias("other"))
              .filter(pl.col("other") & ~pl.col("own")))
     return pick.join(clash.select("record_key"), on="record_key", how="anti")
+
+
+def _no_stranger_on_domain(pick: pl.DataFrame, anchored: pl.DataFrame, candidates: pl.DataFrame,
+                           records: pl.DataFrame) -> pl.DataFrame:
+    """Rule 3 (b): drop picks whose corporate domain is on another named record for which the
+    corporation is not even a candidate (有限会社石田製作所's lead shares the domain of a web form
+    "Ishida Seisakusho": the form is that 有限会社's, not the 株式会社 the run knows)."""
+    if "email_domain" not in records.columns or "company_name" not in records.columns or pick.height == 0:
+        return pick
+    corporate = pl.col("email_domain").is_not_null() & pl.col("company_name").is_not_null()
+    if "is_free_mail" in records.columns:
+        corporate = corporate & ~pl.col("is_free_mail").fill_null(False)
+    domains = records.filter(corporate).select("record_key", "email_domain")
+    fits = pl.concat([candidates.select("record_key", "corporate_number"),
+                      anchored.select("record_key", pl.col("registry_number").alias("corporate_number"))]).unique()
+    others = (pick.select("record_key", "corporate_number").join(domains, on="record_key")
+              .join(domains.rename({"record_key": "other"}), on="email_domain")
+              .filter(pl.col("other") != pl.col("record_key")))
+    strangers = others.join(fits.rename({"record_key": "other"}), on=["other", "corporate_number"], how="anti")
+    return pick.join(strangers.select("record_key").unique(), on="record_key", how="anti")
 
 
 #: a landline's office: area code + exchange (03-5995-xxxx), as ``phone_office`` in linkage_accounts.yaml
