@@ -461,3 +461,10 @@ def test_a_web_form_sharing_its_domain_with_another_companys_record_is_not_ancho
     alone = batch.filter(pl.col("record_key") != "crm_leads:L2")
     got = anchor_records(alone, registry, RULES).filter(pl.col("record_key") == "ma_leads:L1").row(0, named=True)
     assert got["registry_number"] == N["osaka"]
+
+
+def test_a_translated_reading_counts_when_the_landline_is_in_the_corporations_office(registry):
+    batch = records({"name": "Yamada Electric", "key": "ma_leads:L1", "phone": "0312345678"},
+                    {"name": "山田電機株式会社", "pref": "東京都", "phone": "0312349999"})
+    got = anchor_records(batch, registry, RULES).filter(pl.col("record_key") == "ma_leads:L1").row(0, named=True)
+    assert got["registry_number"] == N["tokyo"] and got["anchor_method"] == "in_run"

@@ -15,13 +15,14 @@ matched: ``name``, ``former_name``, ``furigana``, ``english_name``) when all of 
    unless that record shares an office phone or a corporate domain with the corporation's anchored
    records (then it is one of its own, e.g. its CRM account written in Latin letters);
 3. the record's corporate e-mail domain (not free mail) is not carried by records anchored to
-   another corporation, nor by a named record for which that corporation is not even a candidate
-   (another name, or the legal form disagrees);
+   another corporation, nor by a record anchored nowhere whose name matched other corporations
+   but not this one (another name, or the legal form disagrees);
 4. its landline, when it has one, is in an office (area code + exchange, the first six digits) of
    a record anchored to that corporation — when those records have any landline: a web form
    naming 桜運輸 with a Fukuoka number is not the Tokyo 桜運輸 the run knows;
 5. a Latin name met the corporation's furigana literally (Tokyo Kogyo = トウキョウコウギョウ), not
-   through a translated word ("Tokyo Industries" may be 東京興業 or 東京産業).
+   through a translated word ("Tokyo Industries" may be 東京興業 or 東京産業) — unless its landline is
+   in an office of the corporation's records.
 
 This is what links a renamed company's web forms written with the new name (or the registry's
 English name) to its records printed before the rename, and the same-named sister it must not
@@ -58,8 +59,11 @@ def anchor_in_run(decided: pl.DataFrame, candidates: pl.DataFrame, records: pl.D
     pick = (free.join(per_record.filter(pl.col("n") == 1), on="record_key")
             .join(contested, on="corporate_number", how="anti")
             .group_by("record_key", "corporate_number", "method").agg(pl.col("value").first(),
-                                                                      pl.col("literal").any())
-            .filter(pl.col("literal")))
+                                                                      pl.col("literal").any()))
+    in_office = _own(pick.select("record_key", "corporate_number").unique(), anchored,
+                     records.select([c for c in ("record_key", "phone") if c in records.columns]))
+    pick = pick.join(in_office.with_columns(pl.lit(True).alias("_office")), on=["record_key", "corporate_number"],
+                     how="left").filter(pl.col("literal") | pl.col("_office").fill_null(False)).drop("_office")
     pick = _phone_agrees(_domain_agrees(pick, anchored, records), anchored, records)
     pick = _no_stranger_on_domain(pick, anchored, candidates, records)
     if pick.height == 0:
@@ -120,21 +124,24 @@ def _domain_agrees(pick: pl.DataFrame, anchored: pl.DataFrame, records: pl.DataF
 
 def _no_stranger_on_domain(pick: pl.DataFrame, anchored: pl.DataFrame, candidates: pl.DataFrame,
                            records: pl.DataFrame) -> pl.DataFrame:
-    """Rule 3 (b): drop picks whose corporate domain is on another named record for which the
-    corporation is not even a candidate (有限会社石田製作所's lead shares the domain of a web form
-    "Ishida Seisakusho": the form is that 有限会社's, not the 株式会社 the run knows)."""
+    """Rule 3 (b): drop picks whose corporate domain is on another record that is anchored nowhere
+    and whose name matched other corporations but not this one (有限会社石田製作所's lead shares the
+    domain of a web form "Ishida Seisakusho": the form is that 有限会社's, not the 株式会社 the run
+    knows). A record whose name matched nothing (a typo, 口一タス印刷) says nothing."""
     if "email_domain" not in records.columns or "company_name" not in records.columns or pick.height == 0:
         return pick
     corporate = pl.col("email_domain").is_not_null() & pl.col("company_name").is_not_null()
     if "is_free_mail" in records.columns:
         corporate = corporate & ~pl.col("is_free_mail").fill_null(False)
     domains = records.filter(corporate).select("record_key", "email_domain")
-    fits = pl.concat([candidates.select("record_key", "corporate_number"),
-                      anchored.select("record_key", pl.col("registry_number").alias("corporate_number"))]).unique()
+    fits = candidates.select(pl.col("record_key").alias("other"), "corporate_number").unique()
+    named = fits.select("other").unique().join(anchored.select(pl.col("record_key").alias("other")), on="other",
+                                               how="anti")
     others = (pick.select("record_key", "corporate_number").join(domains, on="record_key")
               .join(domains.rename({"record_key": "other"}), on="email_domain")
-              .filter(pl.col("other") != pl.col("record_key")))
-    strangers = others.join(fits.rename({"record_key": "other"}), on=["other", "corporate_number"], how="anti")
+              .filter(pl.col("other") != pl.col("record_key"))
+              .join(named, on="other", how="semi"))
+    strangers = others.join(fits, on=["other", "corporate_number"], how="anti")
     return pick.join(strangers.select("record_key").unique(), on="record_key", how="anti")
 
 
