@@ -72,6 +72,8 @@ DEPARTMENTS = [
     ("General Affairs", "総務部"), ("Legal", "法務部"), ("R&D", "研究開発部"), ("R & D Dept.", "研究開発部"),
     ("Corp. Planning Dept.", "経営企画部"), ("2nd Sales Division", "第二営業本部"), ("Sales Dept 2", "第二営業部"),
     ("Sales Department No.2", "第二営業部"), ("Sales Section 2", "第二営業課"), ("営業第2部", "第二営業部"),
+    ("Sales Dept., 2nd", "第二営業部"), ("No. 2 Sales Dept.", "第二営業部"), ("Sales No.2 Dept.", "第二営業部"),
+    ("No. 2 Quantum Dept.", "No 2 Quantum Department"),
 ]
 
 # English department vocabulary -> the Japanese canonical department (rules/departments.yaml synonyms)

@@ -92,6 +92,10 @@ def canon_english(text: str, rules: DepartmentRules, titles: TitleRules) -> str 
     unit_word, stem = unit_and_stem(named, rules)
     number = rules.en_ordinals.get(stem[0]) if stem else None
     base = stem[1:] if number else stem
+    if not number and len(stem) > 2 and stem[0] in ("no", "nr", "number") and stem[1].isdigit():
+        number, base = int(stem[1]), stem[2:]         # No. 2 Sales Dept. / Sales No. 2 Dept.
+    elif not number and len(stem) > 2 and stem[-2] in ("no", "nr", "number") and stem[-1].isdigit():
+        number, base = int(stem[-1]), stem[:-2]
     canonical = synonym(base, rules)
     if canonical is not None and not (number and after):
         unit = rules.en_units[unit_word] if unit_word else rules.default_unit

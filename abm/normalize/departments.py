@@ -23,6 +23,7 @@ from abm.normalize.department_words import (
     is_english,
     numerals,
     stem_key,
+    trailing_number,
 )
 from abm.normalize.text import fold_label as _fold
 from abm.normalize.titles import MAX_CHARS as _MAX_CHARS
@@ -164,7 +165,8 @@ def _soft_split(piece: str, rules: DepartmentRules) -> list[str]:
         right = next((lv for k in range(i, min(len(words), i + 4))   # bounded: hostile inputs stay linear
                       if (lv := _level("".join(words[i:k + 1]), rules)) is not None), None)
         left = _level(current, rules)
-        if both_en and delim.strip() in {",", "，", "、"}:
+        ordinal = trailing_number(token.lower().strip(" ."), rules) is not None   # "Sales Dept., 2nd"
+        if both_en and delim.strip() in {",", "，", "、"} and not ordinal:
             out.append(current)
             current, english_comma = token, True
         elif not both_en and left is not None and right is not None and left < right:
