@@ -303,6 +303,9 @@ def test_explain_shows_the_registry_anchor(sample_run: Path):
     key = anchors.filter(pl.col("registry_number").is_not_null())["record_key"][0]
     text = explain(sample_run, key)
     assert "法人番号" in text and "registry evidence" in text
+    in_run = anchors.filter(pl.col("anchor_method") == "in_run")["record_key"]
+    assert in_run.len() > 0                       # the sample's web forms are anchored through the run
+    assert "the only one of that name anchored in this run" in explain(sample_run, in_run[0])
 
 
 def test_cli_registry_import(tmp_path: Path):
