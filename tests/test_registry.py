@@ -471,3 +471,19 @@ def test_a_translated_reading_counts_when_the_landline_is_in_the_corporations_of
                     {"name": "山田電機株式会社", "pref": "東京都", "phone": "0312349999"})
     got = anchor_records(batch, registry, RULES).filter(pl.col("record_key") == "ma_leads:L1").row(0, named=True)
     assert got["registry_number"] == N["tokyo"] and got["anchor_method"] == "in_run"
+
+
+@pytest.mark.parametrize(("form", "others", "expected"), [
+    # another domain than the one the corporation's current-name records carry: another company
+    ({"name": "Yamada Denki", "domain": "yamada-denki.com"},
+     [{"name": "株式会社山田電機", "pref": "大阪府", "domain": "yamada-denki.co.jp"}], None),
+    ({"name": "Yamada Denki", "domain": "yamada-denki.co.jp"},
+     [{"name": "株式会社山田電機", "pref": "大阪府", "domain": "yamada-denki.co.jp"}], "osaka"),
+    # a renamed company: the new name's web form has the new domain, its cards the old one — linked
+    ({"name": "サンエイテクノロジー", "domain": "sanei-tech.co.jp"},
+     [{"name": "株式会社三栄電子", "pref": "愛知県", "domain": "sanei-denshi.co.jp"}], "renamed"),
+])
+def test_in_run_and_the_corporations_domain(registry, form: dict, others: list[dict], expected: str | None):
+    batch = records(form | {"key": "ma_leads:L1"}, *others)
+    got = anchor_records(batch, registry, RULES).filter(pl.col("record_key") == "ma_leads:L1").row(0, named=True)
+    assert got["registry_number"] == (N[expected] if expected else None)
