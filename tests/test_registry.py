@@ -487,3 +487,12 @@ def test_in_run_and_the_corporations_domain(registry, form: dict, others: list[d
     batch = records(form | {"key": "ma_leads:L1"}, *others)
     got = anchor_records(batch, registry, RULES).filter(pl.col("record_key") == "ma_leads:L1").row(0, named=True)
     assert got["registry_number"] == (N[expected] if expected else None)
+
+
+def test_in_run_a_former_names_form_is_checked_against_the_former_names_records(registry):
+    """A web form written with the former name and the old domain meets a corporation whose
+    current-name cards carry the new domain: not a conflict (the old domain went with the old name)."""
+    batch = records({"name": "三栄電子", "key": "ma_leads:L1", "domain": "sanei-denshi.co.jp"},
+                    {"name": "株式会社サンエイテクノロジー", "pref": "愛知県", "domain": "sanei-tech.co.jp"})
+    got = anchor_records(batch, registry, RULES).filter(pl.col("record_key") == "ma_leads:L1").row(0, named=True)
+    assert got["registry_number"] == N["renamed"]

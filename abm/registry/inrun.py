@@ -17,8 +17,8 @@ matched: ``name``, ``former_name``, ``furigana``, ``english_name``) when all of 
 3. the record's corporate e-mail domain (not free mail) is not carried by records anchored to
    another corporation, nor by a record anchored nowhere whose name matched other corporations
    but not this one (another name, or the legal form disagrees); and when records anchored to it
-   under its current name carry a corporate domain, the record's domain is one of the corporation's
-   (a renamed company's new domain meets records anchored by its former name: those do not count);
+   under a name of the same era (current, or former) carry a corporate domain, the record's domain
+   is one of the corporation's (a renamed company changes its domain with its name);
 4. its landline, when it has one, is in an office (area code + exchange, the first six digits) of
    a record anchored to that corporation — when those records have any landline: a web form
    naming 桜運輸 with a Fukuoka number is not the Tokyo 桜運輸 the run knows;
@@ -150,18 +150,21 @@ def _no_stranger_on_domain(pick: pl.DataFrame, anchored: pl.DataFrame, candidate
 
 def _current_domain_agrees(pick: pl.DataFrame, anchored: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
     """Rule 3 (c): drop picks with a corporate domain that none of the corporation's anchored records
-    carries, when records anchored under its current name carry one ("Ueda Electric" @ueda-denki.com
-    is not the 上田電機 whose cards say @ueda-denki.co.jp). Records anchored by a former name do not
-    count: a renamed company changes its domain with its name."""
+    carries, when records anchored under a name of the same era carry one ("Ueda Electric"
+    @ueda-denki.com is not the 上田電機 whose cards say @ueda-denki.co.jp). A renamed company changes
+    its domain with its name: a form written with the new name is checked against the records
+    anchored by a current name, one written with the former name against those anchored by it."""
     contacts = _contacts(records.select([c for c in ("record_key", "email_domain", "is_free_mail")
                                          if c in records.columns]))
     if contacts.height == 0 or pick.height == 0:
         return pick
-    known = (anchored.select("record_key", pl.col("registry_number").alias("corporate_number"), "anchor_method")
+    era = (pl.col("anchor_method") == "former_name").alias("former")
+    known = (anchored.select("record_key", pl.col("registry_number").alias("corporate_number"), era)
              .join(contacts, on="record_key"))
-    current = known.filter(pl.col("anchor_method") != "former_name").select("corporate_number").unique()
-    own = pick.select("record_key", "corporate_number").join(contacts, on="record_key")
-    checked = own.join(current, on="corporate_number", how="semi")
+    own = (pick.select("record_key", "corporate_number", (pl.col("method") == "former_name").alias("former"))
+           .join(contacts, on="record_key"))
+    checked = own.join(known.select("corporate_number", "former").unique(), on=["corporate_number", "former"],
+                       how="semi")
     agree = checked.join(known.select("corporate_number", "contact").unique(), on=["corporate_number", "contact"],
                          how="semi")
     refuse = checked.join(agree.select("record_key"), on="record_key", how="anti")
