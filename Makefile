@@ -25,7 +25,7 @@ demo: $(STAMP)  ## run abm on the bundled demo world and score it against its tr
 test: $(STAMP)  ## lint, type-check and run the test suite
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto  # both cores: the suite is CPU-bound
 
 lint: $(STAMP)  ## ruff
 	$(BIN)/ruff check .
