@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 from pathlib import Path
@@ -47,6 +48,11 @@ class _ErrorBoundary(click.Group):
             _fail(exc)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
             raise
+        except BrokenPipeError:
+            # the reader went away (`abm evaluate OUT | head`): stop quietly as other Unix tools do; point
+            # stdout at /dev/null so the interpreter's final flush cannot fail a second time
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(141)  # 128 + SIGPIPE, what a shell reports for a tool killed by the broken pipe
         except Exception as exc:  # noqa: BLE001 - the boundary: every other failure is one line
             import traceback
 

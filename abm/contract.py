@@ -180,6 +180,7 @@ NORMALIZED_SCHEMA: dict[str, str] = {
     "company_name": "str",         # display form: NFKC, width, legal form removed, spaces collapsed
     "company_key": "str",          # matching key: company_name folded (variant kanji, case, no spaces/punct)
     "company_romaji": "str",       # a-z0-9 reading key (kana/kanji via pykakasi, English words via rules)
+    "company_gist": "str",         # cross-script reading: loan words read, business words as groups (reading.py)
     "company_kana": "str",         # crm_accounts.name_kana folded to katakana, no legal form
     "legal_form": "str",           # canonical legal form ("株式会社", "有限会社", …) or null
     "corporate_number": "str",     # 13-digit 法人番号 with a valid check digit, else null

@@ -40,6 +40,7 @@ from abm.load import load_inputs
 from abm.load.night import check_night
 from abm.normalize.departments import department_rules
 from abm.normalize.records import normalize_records
+from abm.normalize.text import text_rules
 from abm.normalize.unique import fingerprint, value_cache
 from abm.overrides import load_overrides, overrides_path
 from abm.publish import publication
@@ -131,7 +132,8 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
     anchors = timer("registry_match", anchor_records, records, registry, rules) if registry else None
     records = with_anchors(records, anchors)
     specs = registry_specs(rules.view(linkage_specs)) if registry else rules.view(linkage_specs)
-    resolution = timer("resolve", resolve, records, specs, must_links(records) if registry else None, overrides)
+    resolution = timer("resolve", resolve, records, specs, must_links(records) if registry else None, overrides,
+                       rules.view(text_rules).romaji_folds)
     resolved = timer("departments", resolve_departments, resolution.records, rules.view(department_rules))
     record_findings = timer("quality", data_quality, resolved)
     resolved = detach_other_account_contacts(resolved, record_findings)  # no touch across accounts

@@ -19,6 +19,7 @@ from abm.constraints import Constraints, constraints_for, override_status
 from abm.contract import ACCOUNT_UNIT_KINDS, ID_ANCHOR_ORDER
 from abm.linkage.engine import LinkResult, link
 from abm.linkage.spec import LinkageSpecs
+from abm.normalize.name_readings import with_name_readings
 from abm.overrides import Override, as_table
 
 log = logging.getLogger(__name__)
@@ -196,9 +197,12 @@ def _inherit(records: pl.DataFrame, ref: str, column: str) -> pl.DataFrame:
 
 
 def resolve_persons(records: pl.DataFrame, specs: LinkageSpecs, overrides: Sequence[Override] = (),
-                    ) -> tuple[pl.DataFrame, LinkResult, dict[int, tuple[str, str]]]:
-    """``records`` (with account_id) + person_id, person_score; and what each person-level override did."""
-    units = records.filter(pl.col("has_person") & pl.col("account_id").is_not_null())
+                    folds: tuple = ()) -> tuple[pl.DataFrame, LinkResult, dict[int, tuple[str, str]]]:
+    """``records`` (with account_id) + person_id, person_score; and what each person-level override did.
+    Units carry every common reading of their name (``abm.normalize.name_readings``; ``folds``: the
+    romaji folds of ``romaji.yaml``)."""
+    units = with_name_readings(records.filter(pl.col("has_person") & pl.col("account_id").is_not_null()), folds)
+    units = with_switchboard(units, records)
     constraints = _same_account(constraints_for(overrides, "person", records, units.get_column("record_key")), units)
     result = link(units, specs.persons, must_link=constraints.must, cannot_link=constraints.cannot)
     assigned = _ids_for_clusters(result.units, "P", "person_id").rename({"link_score": "person_score"})
@@ -230,11 +234,25 @@ def _same_account(constraints: Constraints, units: pl.DataFrame) -> Constraints:
     )
 
 
+def with_switchboard(units: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
+    """Person units + ``phone_shared``: their phone is their account's switchboard — the phone of
+    one of its company records, or one that two or more names give. Such a number against a
+    person's direct line says nothing (rules/linkage_persons.yaml, ``neutral_if_either``)."""
+    main = (records.filter(~pl.col("has_person").fill_null(False) & pl.col("phone").is_not_null()
+                           & pl.col("account_id").is_not_null())
+            .select("account_id", "phone", pl.lit(True).alias("__main")).unique())
+    names = pl.col("person_name_key").drop_nulls().n_unique().over("account_id", "phone")
+    return (units.join(main, on=["account_id", "phone"], how="left", maintain_order="left")
+            .with_columns((pl.col("phone").is_not_null() & (pl.col("__main").fill_null(False) | (names > 1)))
+                          .alias("phone_shared"))
+            .drop("__main"))
+
+
 def resolve(records: pl.DataFrame, specs: LinkageSpecs, must_link: pl.DataFrame | None = None,
-            overrides: Sequence[Override] = ()) -> Resolution:
+            overrides: Sequence[Override] = (), folds: tuple = ()) -> Resolution:
     with_accounts, account_result, counts, moves, account_status = resolve_accounts(records, specs, must_link,
                                                                                     overrides)
-    resolved, person_result, person_status = resolve_persons(with_accounts, specs, overrides)
+    resolved, person_result, person_status = resolve_persons(with_accounts, specs, overrides, folds)
     resolved = resolved.sort("record_key")
     log.info("resolved %d records into %d accounts and %d persons", resolved.height,
              resolved.get_column("account_id").n_unique(), resolved.get_column("person_id").drop_nulls().n_unique())

@@ -27,6 +27,7 @@ DEFAULT_RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
 VALIDATORS: tuple[str, ...] = (
     "abm.normalize.text:text_rules",
     "abm.normalize.company:company_rules",
+    "abm.normalize.reading:reading_rules",
     "abm.normalize.contact:contact_rules",
     "abm.normalize.person:person_rules",
     "abm.normalize.titles:title_rules",

@@ -135,3 +135,20 @@ def test_logging_configures_abm_logger_and_leaves_root_alone():
         for h in [h for h in abm_logger.handlers if h not in before]:
             abm_logger.removeHandler(h)
         abm_logger.setLevel(logging.NOTSET)
+
+
+def test_a_reader_that_stops_early_is_no_crash(demo_run: Path, demo_dir: Path, tmp_path: Path):
+    """`abm evaluate OUT | head -1`: the closed pipe ends abm quietly (exit 141, as a tool killed by
+    SIGPIPE), never the "failed unexpectedly" line of a bug."""
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-c", "from abm.cli import main; main()", "evaluate", str(demo_run),
+           "--truth", str(demo_dir / "truth"), "--json", str(tmp_path / "e.json")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None
+    proc.stdout.close()  # the reader is gone before abm prints its table
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 141, err.decode()
+    assert b"unexpectedly" not in err and b"Traceback" not in err
+    assert (tmp_path / "e.json").exists()  # the scores were written before the table was printed

@@ -49,3 +49,42 @@ def test_any_level_names_levels_by_name():
     }, "t.yaml")
     frame = pl.DataFrame({"gamma_v": [0, 1, -1]}, schema={"gamma_v": pl.Int8})
     assert frame.select(any_level(spec, (("v", "same"),)))["gamma_v"].to_list() == [True, False, False]
+
+
+def test_neutral_differing_and_only_differing_compare_across_scripts():
+    spec = parse_spec({
+        "name": "t", "id_column": "id", "blocking": [{"keys": ["v"]}],
+        "comparisons": [{"name": "v", "column": "v", "neutral_differing": "latin", "levels": [
+            {"name": "exact", "kind": "exact"},
+            {"name": "reading", "kind": "exact", "column": "gist", "only_differing": "latin"}]}],
+    }, "t.yaml")
+    # Latin vs Japanese with agreeing readings, Latin vs Japanese that disagree, Japanese vs Japanese
+    # that disagree, and two Japanese names sharing the (lossy) reading key
+    prepared = pl.DataFrame({
+        "v": ["alphasoftware", "sunrise", "山田電機", "山田工業", "アルファソフトウェア", "朝日", "山田電気", "山田鉄鋼"],
+        "gist": ["arufa<sofuto>", "sunrise", "yamada<denki>", "yamada<kogyo>",
+                 "arufa<sofuto>", "asahi", "yamada<denki>", "yamada<kogyo>"],
+        "latin": [True, True, False, False, False, False, False, False],
+    }).with_row_index(RID)
+    pairs = pl.DataFrame({f"{RID}_l": [0, 1, 2, 3], f"{RID}_r": [4, 5, 6, 7]},
+                         schema={f"{RID}_l": pl.UInt32, f"{RID}_r": pl.UInt32})
+    got = compare_pairs(prepared, pairs, spec)["gamma_v"].to_list()
+    assert got == [1, NULL_LEVEL, 2, 2]
+
+
+def test_neutral_if_either_makes_a_direct_line_no_evidence():
+    spec = parse_spec({
+        "name": "t", "id_column": "id", "blocking": [{"keys": ["v"]}],
+        "comparisons": [{"name": "v", "column": "v", "neutral_if_either": "own",
+                         "levels": [{"name": "exact", "kind": "exact"}]}],
+    }, "t.yaml")
+    # switchboard vs switchboard (differ: evidence against), direct line vs switchboard (no evidence
+    # either way), two direct lines (none), and a direct line that agrees (still agreement)
+    prepared = pl.DataFrame({
+        "v": ["0311110000", "0311110000", "0311112222", "0311113333", "0622220000", "0311119999", "0311114444",
+              "0311113333"],
+        "own": [False, True, True, True, False, False, True, True],
+    }).with_row_index(RID)
+    pairs = pl.DataFrame({f"{RID}_l": [0, 1, 2, 3], f"{RID}_r": [4, 5, 6, 7]},
+                         schema={f"{RID}_l": pl.UInt32, f"{RID}_r": pl.UInt32})
+    assert compare_pairs(prepared, pairs, spec)["gamma_v"].to_list() == [1, NULL_LEVEL, NULL_LEVEL, 0]

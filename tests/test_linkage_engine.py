@@ -172,3 +172,98 @@ def test_a_block_too_large_for_all_pairs_stays_connected_through_its_window():
     assert (left < right).all()
     graph = coo_matrix(([1] * len(left), (left, right)), shape=(300, 300))
     assert connected_components(graph, directed=False)[0] == 1
+
+
+def _attach_spec(extra: dict | None = None):
+    return parse_spec({
+        "name": "t", "id_column": "id", "blocking": [{"keys": ["name"]}, {"keys": ["dom"]}],
+        "comparisons": [{"name": "name", "column": "name", "levels": [{"name": "exact", "kind": "exact"}]},
+                        {"name": "dom", "column": "dom", "levels": [{"name": "exact", "kind": "exact"}]}],
+        "attach_unique": ["name.exact"], **(extra or {}),
+    }, "t.yaml")
+
+
+def test_attach_unique_counts_records_not_collapsed_units():
+    # the target is two identical records (one unit after collapsing); the lone form still joins it
+    data = pl.DataFrame({"id": ["a1", "a2", "form"], "name": ["東洋興業", "東洋興業", "東洋興業"],
+                         "dom": ["toyo.co.jp", "toyo.co.jp", None]})
+    clusters = link(data, _attach_spec()).units.select("id", "cluster").sort("id")
+    assert clusters["cluster"].n_unique() == 1
+
+
+def test_attach_unique_refuses_a_conflict_with_any_member_of_the_target():
+    data = pl.DataFrame({
+        "id": ["a1", "a2", "form"], "name": ["東洋興業", None, "東洋興業"],
+        "dom": ["toyo.co.jp", "toyo.co.jp", None], "pref": [None, "東京都", "大阪府"],
+    })
+    spec = _attach_spec({"attach_conflicts": ["pref"]})
+    must = pl.DataFrame({"id_l": ["a1"], "id_r": ["a2"]})
+    units = link(data, spec, must_link=must).units
+    cluster = dict(zip(units["id"], units["cluster"], strict=True))
+    assert cluster["a1"] == cluster["a2"] and cluster["form"] != cluster["a1"]
+    # without the conflict column the same form joins
+    units = link(data, _attach_spec(), must_link=must).units
+    assert units["cluster"].n_unique() == 1
+
+
+def _reading_spec(extra: dict | None = None):
+    """Accounts in miniature: kanji key, reading, domain; the guard of rules/linkage_accounts.yaml."""
+    return parse_spec({
+        "name": "t", "id_column": "id", "blocking": [{"keys": ["rom"]}],
+        "comparisons": [
+            {"name": "name", "column": "key", "levels": [
+                {"name": "exact", "kind": "exact"},
+                {"name": "romaji_exact", "kind": "exact", "column": "rom", "unless_both": "kanji"}]},
+            {"name": "dom", "column": "dom", "levels": [{"name": "exact", "kind": "exact"}]}],
+        "guards": [{"name": "same_reading_other_kanji", "kind": "sql", "sql": (
+            "l.kanji AND r.kanji AND l.key <> r.key AND l.rom = r.rom "
+            "AND NOT coalesce(l.dom = r.dom, false)")}],
+        "link_requires": ["name.exact", "name.romaji_exact", "dom.exact"],
+        "attach_unique": ["name.exact", "name.romaji_exact"], **(extra or {}),
+    }, "t.yaml")
+
+
+def _reading_world() -> pl.DataFrame:
+    # 東洋興業 (two records, its domain), 東洋工業 (another company, same reading, its own domain),
+    # and "Toyo Kogyo" written in Latin letters, converted into 東洋興業 (must-link)
+    return pl.DataFrame({
+        "id": ["k1", "k2", "i1", "latin"], "key": ["東洋興業", "東洋興業", "東洋工業", "toyokogyo"],
+        "rom": ["toyokogyo"] * 4, "kanji": [True, True, True, False],
+        "dom": ["toyo-kogyo.jp", "toyo-kogyo.jp", "toyo-industry.jp", None],
+    })
+
+
+@pytest.mark.parametrize("corroborated", [0, 2])
+def test_a_reading_shared_by_two_kanji_names_does_not_chain_them(corroborated):
+    units = link(_reading_world(), _reading_spec({"corroborated": corroborated}),
+                 must_link=pl.DataFrame({"id_l": ["k1"], "id_r": ["latin"]})).units
+    cluster = dict(zip(units["id"], units["cluster"], strict=True))
+    assert cluster["latin"] == cluster["k1"]
+    assert cluster["i1"] != cluster["k1"]   # neither linked nor attached through the Latin record
+
+
+def test_the_same_reading_with_a_shared_domain_is_not_kept_apart():
+    data = _reading_world().with_columns(pl.lit("toyo.jp").alias("dom"))
+    pairs = link(data, _reading_spec()).pairs
+    assert pairs.filter(pl.col("cannot_link").is_not_null()).height == 0
+    apart = link(_reading_world(), _reading_spec()).pairs.filter(pl.col("cannot_link").is_not_null())
+    assert sorted(zip(apart["id_l"], apart["id_r"], strict=True)) == [("i1", "k1")]  # k2 = k1, collapsed
+
+
+def test_two_corroborating_identifiers_link_where_em_has_nothing_to_learn():
+    others = 40   # other companies, so that agreement is rare among random pairs (u small)
+    data = pl.DataFrame({"id": ["a", "b", *(f"o{i}" for i in range(others))],
+                         "name": ["東洋興業", "東洋興業", *(f"会社{i}" for i in range(others))],
+                         "dom": ["toyo.jp", "toyo.jp", *(f"c{i}.jp" for i in range(others))],
+                         "city": ["港区", None, *(None for _ in range(others))]})   # a and b: two units
+
+    def spec(corroborated: int):
+        return parse_spec({
+            "name": "t", "id_column": "id", "blocking": [{"keys": ["name"]}], "threshold": 0.999999,
+            "prior": 1e-6, "link_requires": ["name.exact", "dom.exact"], "corroborated": corroborated,
+            "comparisons": [{"name": c, "column": c, "levels": [{"name": "exact", "kind": "exact"}]}
+                            for c in ("name", "dom", "city")]}, "t.yaml")
+    def together(corroborated: int) -> bool:
+        cluster = dict(zip(*link(data, spec(corroborated)).units.select("id", "cluster"), strict=True))
+        return cluster["a"] == cluster["b"]
+    assert not together(0) and together(2)

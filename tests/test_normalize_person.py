@@ -97,3 +97,86 @@ def test_properties(a, b, kana):
         if r.person_name_key:
             assert " " not in r.person_name_key
     split_full_name(a, PR)
+
+
+# --- readings of kanji names (JMnedict) and unspaced full names (namedivider) -------------------
+
+import polars as _pl  # noqa: E402
+import pytest as _pytest  # noqa: E402
+
+from abm.normalize.name_readings import with_name_readings  # noqa: E402
+from abm.normalize.text import text_rules as _text_rules  # noqa: E402
+from abm.rules import load_rules as _load_rules  # noqa: E402
+
+_FOLDS = _load_rules().view(_text_rules).romaji_folds
+
+
+@_pytest.mark.parametrize(("family", "given", "latin"), [
+    ("酒井", "健", "ken sakai"), ("酒井", "健", "sakai takeshi"), ("後藤", "淳", "goto jun"),
+    ("後藤", "淳", "atsushi goto"), ("松本", "大樹", "hiroki matsumoto"), ("松本", "大樹", "daiki matsumoto"),
+    ("谷口", "学", "manabu taniguchi"), ("上野", "蓮", "ren ueno"), ("東", "愛", "ai azuma"),
+])
+def test_a_kanji_name_carries_every_common_reading(family, given, latin):
+    units = _pl.DataFrame({"family_name": [family], "given_name": [given], "name_kana": [None],
+                           "name_romaji": [None]}, schema={c: _pl.Utf8 for c in
+                                                           ("family_name", "given_name", "name_kana", "name_romaji")})
+    units = units.with_columns(_pl.lit("x").alias("name_romaji"))
+    readings = with_name_readings(units, _FOLDS)["name_readings"][0]
+    assert f"|{latin}|" in readings
+
+
+def test_a_name_with_a_known_reading_has_only_that_one():
+    units = _pl.DataFrame({"family_name": ["酒井"], "given_name": ["健"], "name_kana": ["サカイケン"],
+                           "name_romaji": ["ken sakai"]})
+    out = with_name_readings(units, _FOLDS)
+    assert out["name_readings"][0] == "|ken sakai|" and out["family_reading"][0] == "sakai"
+
+
+@_pytest.mark.parametrize(("full", "family", "given"), [
+    ("東和也", "東", "和也"), ("原田一郎", "原田", "一郎"), ("長谷川健一", "長谷川", "健一"), ("中島淳", "中島", "淳"),
+])
+def test_unspaced_full_names_are_divided(full, family, given):
+    from abm.normalize.person import split_full_name
+    from abm.rules import load_rules
+    assert split_full_name(full, load_rules()) == (family, given)
+
+
+def test_dictionary_readings_only_where_another_script_is_in_the_account():
+    units = _pl.DataFrame({
+        "account_id": ["A", "A", "B", "B"], "family_name": ["酒井", "Sakai", "酒井", "後藤"],
+        "given_name": ["健", "Takeshi", "健", "淳"], "name_kana": [None] * 4,
+        "name_romaji": ["ken sakai", "sakai takeshi", "ken sakai", "goto jun"]})
+    out = with_name_readings(units, _FOLDS)
+    assert "|sakai takeshi|" in out["name_readings"][0] and out["family_reading"][0] == "sakai"
+    # account B holds kanji names only: each keeps its one reading, and no family reading
+    assert out["name_readings"].to_list()[2:] == ["|ken sakai|", "|goto jun|"]
+    assert out["family_reading"].to_list()[2:] == [None, None]
+
+
+def test_the_name_readings_table_is_compact_and_holds_common_readings():
+    from abm.normalize.name_readings import TABLE, _table
+    assert TABLE.stat().st_size < 3_000_000
+    given = _table()["g"]
+    assert {"ケン", "タケシ"} <= set(given["健"]) and {"ジュン", "アツシ"} <= set(given["淳"])
+
+
+def test_the_table_builder_reads_jmnedict_xml(tmp_path):
+    import gzip
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "build_name_readings", Path(__file__).resolve().parent.parent / "tools" / "build_name_readings.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    xml = ('<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE JMnedict [\n<!ELEMENT JMnedict (entry*)>\n'
+           '<!ENTITY surname "family or surname">\n<!ENTITY masc "male given name or forename">\n'
+           '<!ENTITY fem "female given name or forename">\n<!ENTITY place "place name">\n]>\n<JMnedict>\n'
+           '<entry><k_ele><keb>健</keb></k_ele><r_ele><reb>けん</reb></r_ele><r_ele><reb>たけし</reb></r_ele>'
+           '<trans><name_type>&masc;</name_type></trans></entry>\n'
+           '<entry><k_ele><keb>酒井</keb></k_ele><r_ele><reb>さかい</reb></r_ele>'
+           '<trans><name_type>&surname;</name_type><name_type>&place;</name_type></trans></entry>\n'
+           '</JMnedict>\n')
+    path = tmp_path / "JMnedict.xml.gz"
+    path.write_bytes(gzip.compress(xml.encode("utf-8")))
+    assert tool.table(tool._from_xml(path)) == "f\t酒井\tサカイ\ng\t健\tケン タケシ\n"

@@ -61,3 +61,20 @@ def test_a_placed_web_form_shows_in_abm_explain(tmp_path):
                  ).write_parquet(tmp_path / "records.parquet")
     text = explain(tmp_path, "ma_leads:1")
     assert "ma_leads:1 ~ cards:1: linked; rule web_form_same_person:person_name_key" in text
+
+
+def test_a_switchboard_is_told_from_direct_lines():
+    from abm.resolve import with_switchboard
+
+    records = pl.DataFrame({
+        "record_key": ["acc", "c1", "c2", "c3", "c4"], "account_id": ["A"] * 5,
+        "has_person": [False, True, True, True, True],
+        "person_name_key": [None, "山田太郎", "山田太郎", "佐藤花子", "鈴木一郎"],
+        # the account's number; Yamada's direct line twice; Sato and Suzuki both give 03-9999
+        "phone": ["0311110000", "0311112222", "0311112222", "0399990000", "0399990000"],
+    })
+    units = with_switchboard(records.filter(pl.col("has_person")), records)
+    assert units["phone_shared"].to_list() == [False, False, True, True]
+    with_main = with_switchboard(records.with_columns(pl.lit("0311112222").alias("phone")).filter(
+        pl.col("has_person")), records.with_columns(pl.lit("0311112222").alias("phone")))
+    assert with_main["phone_shared"].all()

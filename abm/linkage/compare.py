@@ -1,5 +1,8 @@
 """Comparison vectors: one int8 level code per comparison per pair, computed column-wise.
 
+Kinds: exact, prefix, abs_diff, jaro_winkler/ratio/token_set (a similarity threshold), and overlap
+(two ``|a|b|`` sets of alternatives share an element: every reading of a kanji name against one).
+
 Codes: -1 null (either side missing: no evidence), 0 … k-1 the spec's levels in order (the first
 that holds wins), k 'else'. Similarities come from rapidfuzz's vectorised ``cpdist`` and are only
 computed for pairs no earlier level has claimed.
@@ -62,6 +65,10 @@ def _level_holds(level: Level, a: pl.Series, b: pl.Series, todo: np.ndarray,
         prefix = pl.DataFrame({"a": sa.cast(pl.Utf8), "b": sb.cast(pl.Utf8)}).select(
             (la.str.starts_with(lb) | lb.str.starts_with(la)).fill_null(False)).to_series()
         holds[idx] = prefix.to_numpy()
+    elif level.kind == "overlap":  # "|a|b|" sets of alternatives that share one element
+        sets_a = sa.cast(pl.Utf8).str.strip_chars("|").str.split("|")
+        sets_b = sb.cast(pl.Utf8).str.strip_chars("|").str.split("|")
+        holds[idx] = (sets_a.list.set_intersection(sets_b).list.len() > 0).fill_null(False).to_numpy()
     elif level.kind == "abs_diff":
         holds[idx] = ((sa.cast(pl.Float64) - sb.cast(pl.Float64)).abs() <= level.threshold).fill_null(False).to_numpy()
     else:
@@ -74,6 +81,12 @@ def _level_holds(level: Level, a: pl.Series, b: pl.Series, todo: np.ndarray,
                                          scorer=scorer, workers=-1, dtype=np.float32)
         holds[idx] = known[idx] / scale >= level.threshold - 1e-6
     return holds
+
+
+def _differ(prepared: pl.DataFrame, column: str, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Pairs whose two sides differ in a boolean column (null counts as false)."""
+    fa, fb = _sides(prepared, column, left, right)
+    return (fa.fill_null(False) != fb.fill_null(False)).to_numpy()
 
 
 #: pairs compared at once: strings are gathered per chunk, so memory does not grow with the pair count
@@ -104,8 +117,15 @@ def _compare_chunk(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpe
             if level.unless_both:
                 fa, fb = _sides(prepared, level.unless_both, left, right)
                 holds &= ~(fa.fill_null(False) & fb.fill_null(False)).to_numpy()
+            if level.only_differing:
+                holds &= _differ(prepared, level.only_differing, left, right)
             codes[holds] = k
             todo &= ~holds
+        if comp.neutral_differing:
+            null |= todo & _differ(prepared, comp.neutral_differing, left, right)
+        if comp.neutral_if_either:
+            fa, fb = _sides(prepared, comp.neutral_if_either, left, right)
+            null |= todo & (fa.fill_null(False) | fb.fill_null(False)).to_numpy()
         codes[null] = NULL_LEVEL
         out[gamma_column(comp)] = codes
     return pairs.with_columns([pl.Series(name, values, dtype=pl.Int8) for name, values in out.items()])

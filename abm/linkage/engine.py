@@ -83,6 +83,7 @@ def _cannot_links(con: duckdb.DuckDBPyConnection, prepared: pl.DataFrame, pairs:
 
 
 REP = "__rep"
+N_RECORDS = "__records"  # identical records collapsed into a unit
 #: above this many candidate pairs, ``pairs`` keeps only the evidence that matters (see below)
 KEEP_ALL_PAIRS = 5_000_000
 KEEP_MIN_PROBABILITY = 0.01
@@ -100,7 +101,7 @@ def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None 
     override) pairs kept in different clusters whatever links chain them (cut at the weakest links).
     """
     idc = spec.id_column
-    signature = [c for c in spec.columns() if c != idc]
+    signature = [c for c in spec.columns() if c != idc and c in units.columns]
     units = units.with_columns(pl.col(idc).min().over(signature).alias(REP)) if signature else \
         units.with_columns(pl.col(idc).alias(REP))
     if cannot_link is not None and cannot_link.height:
@@ -108,7 +109,7 @@ def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None 
         pinned = pl.concat([cannot_link.get_column("id_l"), cannot_link.get_column("id_r")]).unique()
         units = units.with_columns(
             pl.when(pl.col(idc).is_in(pinned.implode())).then(pl.col(idc)).otherwise(pl.col(REP)).alias(REP))
-    reps = units.filter(pl.col(idc) == pl.col(REP)).drop(REP)
+    reps = units.with_columns(pl.len().over(REP).alias(N_RECORDS)).filter(pl.col(idc) == pl.col(REP)).drop(REP)
     if must_link is not None and must_link.height:
         rep_of = units.select(idc, REP)
         must_link = (must_link.join(rep_of.rename({idc: "id_l"}), on="id_l")
@@ -135,6 +136,8 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
     blocked = block(units, spec, con)
     timings["block"] = time.perf_counter() - t
     prepared = blocked.prepared
+    records_per_unit = (prepared.get_column(N_RECORDS).to_numpy() if N_RECORDS in prepared.columns
+                        else np.ones(prepared.height, dtype=np.int64))
     system = system_pairs(prepared, spec)
     candidates = blocked.pairs
     if system.height:  # linked pairs blocking did not find are compared too (rule "system_link")
@@ -169,7 +172,7 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
               .join(vetoes(con, prepared, system, spec), on=[f"{RID}_l", f"{RID}_r"], how="left"))
     system_ok = pl.col("system_link").is_not_null() & pl.col("system_veto").is_null() & pl.col("cannot_link").is_null()
     # a pair only a system link proposed (another account, say) links as that link or not at all
-    acceptable = ((pl.col("match_probability") >= spec.threshold) & pl.col("cannot_link").is_null()
+    acceptable = (((pl.col("match_probability") >= spec.threshold) | _corroborated(spec)) & pl.col("cannot_link").is_null()
                   & pl.col("identifying") & (pl.col("rule") != SYSTEM_RULE)) | system_ok
     # a system link is evidence of its own: its weight adds to what the comparisons say (log2 odds add
     # up), in the merge order and in the net evidence between two clusters, which may still refuse it
@@ -190,9 +193,10 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
                             stated.select(f"{RID}_l", f"{RID}_r"), on=[f"{RID}_l", f"{RID}_r"]),
                         stated.filter(pl.col("system_veto").is_not_null() | pl.col("cannot_link").is_not_null())
                         .select(f"{RID}_l", f"{RID}_r"),
-                        # a person said these differ (overrides): never attached side by side either
-                        cannot.filter(pl.col("cannot_link").str.starts_with("override ")).select(f"{RID}_l", f"{RID}_r")])
-    labels, attached = _attach_unique(clusters.labels, scored, spec, barred)
+                        # a guard or a person (overrides) said these differ: never attached side by side
+                        # either, nor into a cluster that holds the other one
+                        cannot.select(f"{RID}_l", f"{RID}_r")])
+    labels, attached = _attach_unique(clusters.labels, scored, spec, barred, records_per_unit, prepared)
     scored = (scored.join(attached, on=[f"{RID}_l", f"{RID}_r"], how="left") if attached.height
               else scored.with_columns(pl.lit(None, dtype=pl.Boolean).alias("attached"))).with_columns(
         attached=pl.col("attached").fill_null(False),
@@ -242,30 +246,46 @@ def _conflicts(scored: pl.DataFrame, refused: pl.DataFrame, labels: np.ndarray, 
             .sort("id_from", "id_to"))
 
 
-def _attach_unique(labels: np.ndarray, scored: pl.DataFrame, spec: LinkageSpec,
-                   refused: pl.DataFrame | None = None) -> tuple[np.ndarray, pl.DataFrame]:
-    """A unit left alone whose only agreeing candidates (an ``attach_unique`` level, and no
-    comparison saying 'different') all sit in one cluster joins that cluster: a web form naming
-    its company, and nothing else, belongs to the one account of that name — unless two accounts
-    carry the name, when it stays alone (low confidence). Returns labels and the attaching pairs."""
+def _attach_unique(labels: np.ndarray, scored: pl.DataFrame, spec: LinkageSpec, refused: pl.DataFrame | None = None,
+                   records: np.ndarray | None = None, prepared: pl.DataFrame | None = None,
+                   ) -> tuple[np.ndarray, pl.DataFrame]:
+    """A unit left alone whose agreeing candidates (an ``attach_unique`` level, and no comparison
+    saying 'different') all sit in one cluster joins that cluster: a web form naming its company,
+    and nothing else, belongs to the one account of that name — unless two accounts carry the name,
+    when it stays alone (low confidence). The strongest level that holds decides (an exact name in
+    one account outweighs a reading shared with another). Sizes count records (``records``: records
+    per unit; identical records collapse into one unit), and an ``attach_conflicts`` column whose
+    value differs from any member of the target cluster refuses it. Returns labels and the pairs."""
     schema = {f"{RID}_l": pl.UInt32, f"{RID}_r": pl.UInt32, "attached": pl.Boolean}
     if not spec.attach_unique or scored.height == 0:
         return labels, pl.DataFrame(schema=schema)
-    agree = any_level(spec, spec.attach_unique)
+    names = {c.name: c.level_names() for c in spec.comparisons}
+    tier = pl.min_horizontal(
+        pl.when(pl.col(f"gamma_{comp}") == names[comp].index(level)).then(pl.lit(i)) for i, (comp, level)
+        in enumerate(spec.attach_unique))
     no_against = pl.all_horizontal(pl.col(f"gamma_{c.name}") != len(c.levels) for c in spec.comparisons)
-    qualifying = scored.filter(agree & no_against & pl.col("cannot_link").is_null()
-                               & (pl.col("rule") != SYSTEM_RULE)).select(f"{RID}_l", f"{RID}_r")
-    sizes = np.bincount(labels, minlength=len(labels))
+    qualifying = scored.filter(tier.is_not_null() & no_against & pl.col("cannot_link").is_null()
+                                & (pl.col("rule") != SYSTEM_RULE)) \
+        .select(f"{RID}_l", f"{RID}_r", tier.alias("tier"))
+    counts = records if records is not None else np.ones(len(labels), dtype=np.int64)
+    sizes = np.bincount(labels, weights=counts, minlength=len(labels))
+    alone_label = np.bincount(labels, minlength=len(labels)) == 1
     both = pl.concat([
-        qualifying.select(pl.col(f"{RID}_l").alias("unit"), pl.col(f"{RID}_r").alias("other"), f"{RID}_l", f"{RID}_r"),
-        qualifying.select(pl.col(f"{RID}_r").alias("unit"), pl.col(f"{RID}_l").alias("other"), f"{RID}_l", f"{RID}_r"),
+        qualifying.select(pl.col(f"{RID}_l").alias("unit"), pl.col(f"{RID}_r").alias("other"), f"{RID}_l", f"{RID}_r",
+                          "tier"),
+        qualifying.select(pl.col(f"{RID}_r").alias("unit"), pl.col(f"{RID}_l").alias("other"), f"{RID}_l", f"{RID}_r",
+                          "tier"),
     ])
     unit = both.get_column("unit").to_numpy()
     other = both.get_column("other").to_numpy()
     both = both.with_columns(
-        pl.Series("alone", sizes[labels[unit]] == 1), pl.Series("target", labels[other]),
-        pl.Series("target_alone", sizes[labels[other]] == 1),
+        pl.Series("alone", alone_label[labels[unit]]), pl.Series("target", labels[other]),
+        pl.Series("target_alone", sizes[labels[other]] <= 1),
     ).filter(pl.col("alone") & ~pl.col("target_alone"))
+    both = both.filter(pl.col("tier") == pl.col("tier").min().over("unit"))
+    if prepared is not None and spec.attach_conflicts and both.height:
+        both = both.join(_conflicting(labels, prepared, both, spec.attach_conflicts), on=["unit", "target"],
+                         how="anti")
     if refused is not None and refused.height:  # a link refused into that cluster is not undone here
         ra, rb = refused.get_column(f"{RID}_l").to_numpy(), refused.get_column(f"{RID}_r").to_numpy()
         barred = pl.DataFrame({"unit": np.r_[ra, rb], "target": np.r_[labels[rb], labels[ra]]}).cast(
@@ -293,6 +313,22 @@ def _attach_unique(labels: np.ndarray, scored: pl.DataFrame, spec: LinkageSpec,
     return out, attached.unique().cast(schema)  # type: ignore[arg-type]
 
 
+def _conflicting(labels: np.ndarray, prepared: pl.DataFrame, candidates: pl.DataFrame,
+                 columns: tuple[str, ...]) -> pl.DataFrame:
+    """(unit, target) pairs where the unit's value of one of ``columns`` differs from a member's."""
+    members = prepared.select(pl.Series("target", labels), *columns)
+    parts = []
+    for col in columns:
+        mine = prepared.select(pl.col(RID).cast(pl.Int64).alias("unit"), pl.col(col).alias("__mine")).drop_nulls()
+        theirs = members.select("target", pl.col(col).alias("__theirs")).drop_nulls().unique()
+        parts.append(candidates.select(pl.col("unit").cast(pl.Int64), pl.col("target").cast(pl.Int64)).unique()
+                     .join(mine, on="unit").join(theirs.with_columns(pl.col("target").cast(pl.Int64)), on="target")
+                     .filter(pl.col("__mine") != pl.col("__theirs")).select("unit", "target"))
+    out = pl.concat(parts).unique()
+    return out.with_columns(pl.col("unit").cast(candidates.schema["unit"]),
+                            pl.col("target").cast(candidates.schema["target"]))
+
+
 def _population_pairs(prepared: pl.DataFrame, within: str | None) -> float:
     """How many record pairs the random u-sample was drawn from."""
     if within is None:
@@ -305,6 +341,18 @@ def _population_pairs(prepared: pl.DataFrame, within: str | None) -> float:
 def _identifying(spec: LinkageSpec) -> pl.Expr:
     """True when one of ``spec.link_requires`` holds (always true when the spec names none)."""
     return any_level(spec, spec.link_requires) if spec.link_requires else pl.lit(True)
+
+
+def _corroborated(spec: LinkageSpec) -> pl.Expr:
+    """True where ``spec.corroborated`` different comparisons hold an identifying level and none is 'else'."""
+    if spec.corroborated < 1 or not spec.link_requires:
+        return pl.lit(False)
+    by_comp: dict[str, list[tuple[str, str]]] = {}
+    for comp, level in spec.link_requires:
+        by_comp.setdefault(comp, []).append((comp, level))
+    holding = pl.sum_horizontal(any_level(spec, tuple(levels)).cast(pl.Int32) for levels in by_comp.values())
+    nothing_against = pl.all_horizontal(pl.col(f"gamma_{c.name}") != len(c.levels) for c in spec.comparisons)
+    return (holding >= spec.corroborated) & nothing_against
 
 
 def rule_masks(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec) -> list[np.ndarray]:

@@ -6,13 +6,16 @@ accounts and persons are two specs over normalised columns, and a third (Febrl) 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from abm.errors import RulesError
 from abm.rules import Rules, require, string_list
 
-LEVEL_KINDS = ("exact", "jaro_winkler", "ratio", "token_set", "prefix", "abs_diff")
+_SQL_WORDS = frozenset({"case", "when", "then", "else", "end", "and", "or", "not", "is", "null", "like", "in",
+                        "true", "false", "as", "between", "distinct", "ilike", "cast", "try_cast", "varchar", "integer", "boolean"})
+LEVEL_KINDS = ("exact", "jaro_winkler", "ratio", "token_set", "prefix", "abs_diff", "overlap")
 GUARD_KINDS = ("distinct_values", "sql")
 SYSTEM_LINK_KINDS = ("ref", "shared")
 
@@ -39,6 +42,7 @@ class Level:
     column: str
     threshold: float = 1.0
     unless_both: str | None = None   # a boolean column: the level does not hold when both sides are true
+    only_differing: str | None = None  # a boolean column: the level holds only when the two sides differ in it
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,13 @@ class Comparison:
     name: str
     column: str
     levels: tuple[Level, ...]
+    #: a boolean column (e.g. "written in Latin letters"): where the two sides differ in it and no level
+    #: holds, the pair has no evidence either way (null) instead of 'else' — a Latin name against a
+    #: kanji one is not a disagreement
+    neutral_differing: str | None = None
+    #: a boolean column (e.g. "a person's own line"): where either side has it and no level holds, no
+    #: evidence either way — a direct line is not the switchboard, and neither says 'different company'
+    neutral_if_either: str | None = None
 
     @property
     def n_levels(self) -> int:
@@ -106,6 +117,11 @@ class LinkageSpec:
     threshold: float                        # match probability needed to link
     link_requires: tuple[tuple[str, str], ...]  # (comparison, level): a link needs one of them to hold
     attach_unique: tuple[tuple[str, str], ...]  # levels that attach a lone unit to its only candidate cluster
+    #: a pair on which this many different comparisons hold a ``link_requires`` level, and none says
+    #: 'different', links whatever its probability (0: off). Two independent identifiers agreeing (an
+    #: exact name and a domain) identify a company even where EM has too few pairs to learn weights.
+    corroborated: int
+    attach_conflicts: tuple[str, ...]           # columns whose value must not differ from any target member's
     u_exclude: tuple[tuple[str, str], ...]      # random pairs agreeing here are presumed matches: not in u
     prior: float                            # initial λ for EM (share of candidate pairs that match)
     u_sample_pairs: int                     # random pairs to estimate u
@@ -119,16 +135,27 @@ class LinkageSpec:
     system_links: SystemLinks = SystemLinks()
 
     def columns(self) -> list[str]:
-        """Every column the spec reads (before derived columns are added)."""
+        """Every column the spec reads (before derived columns are added), including the columns a
+        derived expression reads (identifiers outside quotes that are not SQL words or functions)."""
         derived = {c for c, _ in self.derived}
         cols = {self.id_column}
+        for _, expr in self.derived:
+            bare = re.sub(r"'[^']*'", " ", expr)
+            cols.update(w for w in re.findall(r"\b([a-z_][a-z0-9_]*)\b(?!\s*\()", bare)
+                        if w not in _SQL_WORDS)
         for rule in self.blocking:
             cols.update(rule.on)
         for comp in self.comparisons:
             cols.add(comp.column)
             cols.update(lv.column for lv in comp.levels)
             cols.update(lv.unless_both for lv in comp.levels if lv.unless_both)
+            cols.update(lv.only_differing for lv in comp.levels if lv.only_differing)
+            if comp.neutral_differing:
+                cols.add(comp.neutral_differing)
+            if comp.neutral_if_either:
+                cols.add(comp.neutral_if_either)
         cols.update(g.column for g in self.guards if g.column)
+        cols.update(self.attach_conflicts)
         cols.update(link.column for link in self.system_links.links)
         return sorted(cols - derived)
 
@@ -143,8 +170,9 @@ def _parse_level(raw: Any, comp_column: str, file: str, key: str) -> Level:
     column = raw.get("column", comp_column)
     name = raw.get("name") or (kind if kind == "exact" else f"{kind}>={threshold:g}")
     unless = raw.get("unless_both")
+    only = raw.get("only_differing")
     return Level(name=str(name), kind=kind, column=str(column), threshold=threshold,
-                 unless_both=str(unless) if unless else None)
+                 unless_both=str(unless) if unless else None, only_differing=str(only) if only else None)
 
 
 def _param(value: Any, file: str, key: str, rules: Rules | None) -> tuple[str, ...]:
@@ -184,7 +212,10 @@ def parse_spec(doc: Any, file: str, rules: Rules | None = None) -> LinkageSpec:
         )
         if not levels:
             raise RulesError(file, f"comparisons[{i}].levels", "a comparison needs at least one level")
-        comparisons.append(Comparison(str(comp.get("name", column)), column, levels))
+        neutral = comp.get("neutral_differing")
+        either = comp.get("neutral_if_either")
+        comparisons.append(Comparison(str(comp.get("name", column)), column, levels,
+                                      str(neutral) if neutral else None, str(either) if either else None))
     guards = []
     for i, g in enumerate(doc.get("guards", []) or []):
         kind = require(g, "kind", str, file)
@@ -224,6 +255,8 @@ def parse_spec(doc: Any, file: str, rules: Rules | None = None) -> LinkageSpec:
         threshold=threshold,
         link_requires=levels_of("link_requires"),
         attach_unique=levels_of("attach_unique"),
+        corroborated=int(doc.get("corroborated", 0) or 0),
+        attach_conflicts=string_list(doc.get("attach_conflicts") or [], file, "attach_conflicts"),
         u_exclude=levels_of("u_exclude"),
         prior=float(doc.get("prior", 0.05)),
         u_sample_pairs=int(doc.get("u_sample_pairs", 200_000)),

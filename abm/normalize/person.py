@@ -11,8 +11,9 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from abm.errors import RulesError
 from abm.normalize.text import (
@@ -134,11 +135,38 @@ def _split_unspaced(s: str, pr: PersonRules) -> tuple[str | None, str | None]:
         return (s[: len(best)], s[len(best):]) if best else (None, None)
     if folded in pr.family_names:
         return folded, None
+    divided = _divide(folded)
+    if divided is not None:
+        return divided
     parts = segment_words(folded)
     if len(parts) == 2 and all(parts):
         return parts[0], parts[1]
     best = max((k for k in pr.family_names if folded.startswith(k) and len(folded) > len(k)), key=len, default=None)
     return (folded[: len(best)], folded[len(best):]) if best else (None, None)
+
+
+@lru_cache(maxsize=1)
+def _divider() -> Any:
+    """namedivider's BasicNameDivider: kanji statistics shipped with the package (its GBDT model
+    would be downloaded, so it is not used)."""
+    try:
+        from namedivider import BasicNameDivider
+        return BasicNameDivider()
+    except Exception:  # pragma: no cover - a dependency; without it the family-name list decides
+        return None
+
+
+@lru_cache(maxsize=65536)
+def _divide(name: str) -> tuple[str, str] | None:
+    """(family, given) of an unspaced kanji full name (東和也 → 東 / 和也), or None."""
+    divider = _divider()
+    if divider is None or len(name) < 2 or not all("\u3400" <= ch <= "\u9fff" or ch in "々〆ヶ" for ch in name):
+        return None
+    try:
+        out = divider.divide_name(name)
+        return (out.family, out.given) if out.family and out.given else None
+    except Exception:
+        return None
 
 
 def split_full_name(full: str | None, rules: Rules | PersonRules) -> tuple[str | None, str | None]:

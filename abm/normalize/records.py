@@ -43,6 +43,7 @@ from abm.normalize.departments import (
     normalize_internal_department,
 )
 from abm.normalize.person import NamePart, PersonRules, name_part, normalize_person, person_rules
+from abm.normalize.reading import ReadingRules, reading_rules, with_company_gist
 from abm.normalize.text import clean
 from abm.normalize.titles import TitleRules, title_rank, title_rules
 from abm.normalize.unique import apply_unique
@@ -68,6 +69,7 @@ class _Ctx:
     titles: TitleRules
     departments: DepartmentRules
     records: RecordsRules
+    reading: ReadingRules
 
 
 def _company(df: pl.DataFrame, col: str, ctx: _Ctx) -> pl.DataFrame:
@@ -78,7 +80,8 @@ def _company(df: pl.DataFrame, col: str, ctx: _Ctx) -> pl.DataFrame:
         return (name, *display_keys(name, ctx.company), form)
 
     out = {"company_name": pl.Utf8, "company_key": pl.Utf8, "company_romaji": pl.Utf8, "legal_form": pl.Utf8}
-    return apply_unique(df.rename({col: "_company_raw"}), ["_company_raw"], fn, out, cache="company")
+    df = apply_unique(df.rename({col: "_company_raw"}), ["_company_raw"], fn, out, cache="company")
+    return with_company_gist(df, ctx.reading)
 
 
 def _email(df: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
@@ -253,7 +256,8 @@ def _normalize_kind(kind: str, df: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
     cols = set(KINDS[kind])
     if "company_name" in cols or kind == "crm_accounts":
         df = _company(df, "name" if kind == "crm_accounts" else "company_name", ctx)
-        sel.update({c: pl.col(c) for c in ("company_name", "company_key", "company_romaji", "legal_form")})
+        sel.update({c: pl.col(c) for c in ("company_name", "company_key", "company_romaji", "legal_form",
+                                            "company_gist")})
     if "email" in cols:
         df = _email(df, ctx)
         sel.update(email=pl.col("email_n"), email_domain=pl.col("email_domain"), is_free_mail=pl.col("is_free_mail"))
@@ -340,7 +344,7 @@ def normalize_records(tables: Mapping[str, pl.DataFrame], rules: Rules) -> pl.Da
     ctx = _Ctx(
         company=rules.view(company_rules), contact=rules.view(contact_rules), person=rules.view(person_rules),
         titles=rules.view(title_rules), departments=rules.view(department_rules),
-        records=rules.view(records_rules),
+        records=rules.view(records_rules), reading=rules.view(reading_rules),
     )
     frames = []
     for kind in (*KINDS, *sorted(set(tables) - set(KINDS))):

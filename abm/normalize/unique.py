@@ -55,7 +55,7 @@ def map_values(fn: Callable[..., Any], rows: Sequence[tuple[Any, ...]], min_rows
     global _FN
     _FN = fn
     try:
-        size = chunk or CHUNK
+        size = chunk or min(CHUNK, -(-len(rows) // n))  # every worker gets a share of a short list
         chunks = [list(rows[o:o + size]) for o in range(0, len(rows), size)]
         with multiprocessing.get_context("fork").Pool(n) as pool:
             parts = pool.map(_run_chunk, chunks, chunksize=1)
@@ -68,17 +68,20 @@ def map_values(fn: Callable[..., Any], rows: Sequence[tuple[Any, ...]], min_rows
 
 
 def apply_unique(df: pl.DataFrame, inputs: Sequence[str], fn: Callable[..., Sequence[Any]],
-                 outputs: Mapping[str, Any], only: pl.Expr | None = None, cache: str | None = None) -> pl.DataFrame:
+                 outputs: Mapping[str, Any], only: pl.Expr | None = None, cache: str | None = None,
+                 min_rows: int | None = None) -> pl.DataFrame:
     """Append ``outputs`` columns: ``fn(*row)`` evaluated once per distinct tuple of ``inputs``
     (of the rows where ``only`` holds; the other rows get nulls). ``cache``: a name under which the
-    results are kept across runs (only for a pure function of its inputs and the rules)."""
+    results are kept across runs (only for a pure function of its inputs and the rules).
+    ``min_rows``: distinct values from which workers share the work (``map_values``; lower it for
+    work that is heavy per value)."""
     keys = (df if only is None else df.filter(only)).select(inputs).unique()
     if keys.height == 0:  # e.g. every row took the vectorised fast path
         return df.with_columns(pl.lit(None, t).alias(c) for c, t in outputs.items())
     if cache and _CACHE is not None:
-        mapped = _cached_map(cache, keys, fn, outputs)
+        mapped = _cached_map(cache, keys, fn, outputs, min_rows)
     else:
-        rows = [tuple(r) for r in map_values(fn, list(keys.iter_rows()))]
+        rows = [tuple(r) for r in map_values(fn, list(keys.iter_rows()), min_rows)]
         values = pl.DataFrame(rows, schema=dict(outputs), orient="row") if rows else pl.DataFrame(schema=dict(outputs))
         mapped = pl.concat([keys, values], how="horizontal")
     return df.join(mapped, on=list(inputs), how="left", nulls_equal=True, maintain_order="left")
@@ -129,7 +132,7 @@ def value_cache(directory: Path | None, key: str) -> Iterator[None]:
 
 
 def _cached_map(name: str, keys: pl.DataFrame, fn: Callable[..., Sequence[Any]],
-                outputs: Mapping[str, Any]) -> pl.DataFrame:
+                outputs: Mapping[str, Any], min_rows: int | None = None) -> pl.DataFrame:
     assert _CACHE is not None
     directory, key = _CACHE
     path = directory / f"{name}-{key}.parquet"
@@ -145,7 +148,7 @@ def _cached_map(name: str, keys: pl.DataFrame, fn: Callable[..., Sequence[Any]],
             known = None
     hits = keys.join(known, on=inputs, how="inner", nulls_equal=True) if known is not None else None
     misses = keys.join(known.select(inputs), on=inputs, how="anti", nulls_equal=True) if known is not None else keys
-    rows = [tuple(r) for r in map_values(fn, list(misses.iter_rows()))]
+    rows = [tuple(r) for r in map_values(fn, list(misses.iter_rows()), min_rows)]
     values = pl.DataFrame(rows, schema=dict(outputs), orient="row") if rows else pl.DataFrame(schema=dict(outputs))
     computed = pl.concat([misses, values], how="horizontal")
     if computed.height:

@@ -1,0 +1,125 @@
+"""Every common reading of a kanji person name, for comparing it with a Latin or kana name.
+
+A kanji given name has several readings (健 Ken/Takeshi, 淳 Jun/Atsushi, 大樹 Daiki/Hiroki/Taiki,
+蓮 Ren/Hasu); pykakasi guesses one. ``Ken Sakai`` and 酒井 健 are the same name when *any* common
+reading agrees. The readings come from JMnedict (the Japanese proper-name dictionary, EDRDG,
+CC BY-SA 4.0), extracted into ``rules/name_readings.tsv.xz`` by ``tools/build_name_readings.py``
+(about 2 MB; read once, on first use).
+
+``with_name_readings`` adds two columns to person units:
+
+- ``family_reading``: one romaji reading of the family name (kana or Latin as written; kanji via
+  pykakasi), to block on within an account across scripts;
+- ``name_readings``: ``|``-separated candidate readings of the full name, each in ``name_romaji``'s
+  form (folded tokens, sorted, space-joined). A record whose reading is known (a kana column, a
+  kana or Latin name) has only that one; a kanji name has every dictionary reading combination.
+
+Readings only matter across scripts, so the dictionary is read only for kanji names in an account
+that also holds a Latin or kana name; elsewhere a kanji name keeps its one reading and no
+``family_reading`` (its own kanji are compared as strings).
+"""
+
+from __future__ import annotations
+
+import logging
+import lzma
+from functools import lru_cache
+from pathlib import Path
+
+import polars as pl
+
+from abm.normalize.text import fold_romaji, is_kana, kana_to_romaji, romaji, to_katakana
+from abm.rules import DEFAULT_RULES_DIR
+
+log = logging.getLogger(__name__)
+
+TABLE = DEFAULT_RULES_DIR / "name_readings.tsv.xz"
+#: at most this many readings per name part (the dictionary's order: most entries are rare)
+MAX_PART = 16
+SEP = "|"
+#: a kanji (or 々 〆 ヶ) in a name
+KANJI = "[\u3400-\u9fff\uf900-\ufaff々〆ヶ]"
+
+
+@lru_cache(maxsize=2)
+def _table(path: Path = TABLE) -> dict[str, dict[str, tuple[str, ...]]]:
+    """{"f": family kanji -> readings, "g": given kanji -> readings} (katakana); empty if missing."""
+    out: dict[str, dict[str, tuple[str, ...]]] = {"f": {}, "g": {}}
+    try:
+        text = lzma.decompress(path.read_bytes()).decode("utf-8")
+    except (OSError, lzma.LZMAError) as exc:
+        log.warning("name readings table %s not read (%s): kanji names are read by pykakasi only",
+                    path.name, type(exc).__name__)
+        return out
+    for line in text.splitlines():
+        part, kanji, readings = line.split("\t")
+        out[part][kanji] = tuple(readings.split(" "))
+    return out
+
+
+def _lookup(texts: list[str], part: str) -> dict[str, list[str]]:
+    """kanji text -> its readings (katakana) as a name part (``f`` family, ``g`` given)."""
+    known = _table()[part] if texts else {}
+    return {t: list(known[t]) for t in texts if t in known}
+
+
+def _tokens(reading: str, folds: tuple) -> str:
+    return " ".join(t for t in (fold_romaji(x, folds) for x in reading.lower().split()) if t)
+
+
+def _is_latin(s: str) -> bool:
+    return all(ord(ch) < 0x250 for ch in s)
+
+
+def _part_readings(part: str | None, dictionary: dict[str, list[str]], folds: tuple) -> list[str]:
+    if not part:
+        return []
+    if _is_latin(part):
+        return [_tokens(part, folds)]
+    if is_kana(part):
+        return [_tokens(kana_to_romaji(to_katakana(part) or part), folds)]
+    guess = _tokens(romaji(part), folds)
+    found = [_tokens(kana_to_romaji(k), folds) for k in dictionary.get(part, [])[:MAX_PART]]
+    return list(dict.fromkeys([guess, *found]))
+
+
+def with_name_readings(units: pl.DataFrame, folds: tuple) -> pl.DataFrame:
+    """``units`` (account_id, family_name, given_name, name_kana, name_romaji) + family_reading,
+    name_readings."""
+    name = pl.concat_str(pl.col("family_name").fill_null(""), pl.col("given_name").fill_null(""))
+    kanji = name.str.contains(KANJI)
+    other_script = (~kanji & (name != "")).any().over("account_id") if "account_id" in units.columns \
+        else pl.lit(True)
+    parts = ["family_name", "given_name", "name_kana", "name_romaji"]
+    needed = units.with_columns((~kanji | other_script).alias("__needs_reading"))
+    keys = needed.filter("__needs_reading").select(parts).unique()
+
+    def kanji_parts(column: str) -> list[str]:
+        return sorted(p for p in keys.get_column(column).drop_nulls().unique().to_list()
+                      if not _is_latin(p) and not is_kana(p))
+
+    family_dict, given_dict = _lookup(kanji_parts("family_name"), "f"), _lookup(kanji_parts("given_name"), "g")
+    family_out: list[str | None] = []
+    names_out: list[str | None] = []
+    for fam, giv, kana, rom in keys.iter_rows():
+        fr = _part_readings(fam, family_dict, folds)
+        family_out.append(fr[0] if fr else None)
+        if rom is None:
+            names_out.append(None)
+            continue
+        if kana or not (fam and giv):
+            names_out.append(SEP + rom + SEP)
+            continue
+        gr = _part_readings(giv, given_dict, folds)
+        combos = {" ".join(sorted(f"{f} {g}".split())) for f in fr for g in gr} | {rom}
+        names_out.append(SEP + SEP.join(sorted(combos)) + SEP)
+    mapped = keys.with_columns(pl.Series("family_reading", family_out, dtype=pl.Utf8),
+                               pl.Series("name_readings", names_out, dtype=pl.Utf8))
+    out = needed.join(mapped, on=parts, how="left", nulls_equal=True, maintain_order="left")
+    # a kanji name with no other script in its account: its one reading, no family_reading
+    alone = ~pl.col("__needs_reading")
+    return out.with_columns(
+        pl.when(alone).then(None).otherwise(pl.col("family_reading")).alias("family_reading"),
+        pl.when(alone).then(pl.lit(SEP) + pl.col("name_romaji") + pl.lit(SEP)).otherwise(pl.col("name_readings"))
+        .alias("name_readings"),
+    ).drop("__needs_reading")
