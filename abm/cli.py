@@ -93,12 +93,15 @@ def main() -> None:
 @click.option("--registry", "registry", type=click.Path(exists=True, path_type=Path), default=None,
               help="法人番号 registry: a cache from `abm registry import`, or the download (CSV, zip or folder), "
                    "imported into the default cache on first use.")
-@click.option("--no-cache", is_flag=True, help="Do not read or write .OUT_DIR.cache/ (per-value results kept across runs).")
+@click.option("--no-cache", is_flag=True, help="Do not read or write .OUT_DIR.cache/ (per-value results and the "
+              "previous run's comparisons kept across runs).")
+@click.option("--full", is_flag=True, help="Compare every candidate pair, reusing none of the previous run's "
+              "comparisons (a change of rules or abm version does this by itself).")
 @click.option("-v", "--verbose", count=True, help="Log stage progress (-vv: debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 def run(input_dir: Path, out_dir: Path, rules_dir: Path | None, as_of: object, keep_intermediate: bool,
         graph_files: int, overrides_file: Path | None, report_lang: str, registry: Path | None, no_cache: bool,
-        verbose: int, quiet: bool) -> None:
+        full: bool, verbose: int, quiet: bool) -> None:
     """Resolve the exports in INPUT_DIR and write every output to --out."""
     from abm.pipeline import run as run_pipeline
     from abm.progress import stage_progress
@@ -110,7 +113,8 @@ def run(input_dir: Path, out_dir: Path, rules_dir: Path | None, as_of: object, k
         raise click.BadParameter(f"{day.isoformat()} is outside the years 1900-2100", param_hint="'--as-of'")
     settings = Settings(input_dir=input_dir, out_dir=out_dir, rules_dir=rules_dir, as_of=day,
                         keep_intermediate=keep_intermediate, graph_files=graph_files, overrides=overrides_file,
-                        report_lang=report_lang, registry=registry, value_cache=not no_cache)
+                        report_lang=report_lang, registry=registry, value_cache=not no_cache,
+                        full=full)
     try:
         with stage_progress(not quiet) as on_stage:
             result = run_pipeline(settings, on_stage)
@@ -128,6 +132,10 @@ def run(input_dir: Path, out_dir: Path, rules_dir: Path | None, as_of: object, k
         flags = c.get("flags", {})
         click.echo(f"  {c.get('critical_collisions', 0)} critical collisions; {flags.get('new', 0)} new flags, "
                    f"{flags.get('resolved', 0)} resolved since the previous run")
+        inc = result.incremental
+        if inc:
+            click.echo(f"  {inc['mode']} run: {inc['reason']}; comparisons of {inc['pairs_reused']} pairs reused, "
+                       f"{inc['pairs_compared']} compared")
         click.echo(f"  outputs in {result.out_dir}/ (report.html, report.xlsx, *.parquet, abm.duckdb, csv/, run.json)")
 
 

@@ -35,6 +35,7 @@ from abm.explain import write_evidence
 from abm.export import write_json, write_tables
 from abm.graph import committee_edges, resolve_departments, write_graphs
 from abm.history import id_history
+from abm.linkage.reuse import PairStore
 from abm.linkage.spec import linkage_specs
 from abm.load import load_inputs
 from abm.load.night import check_night
@@ -66,23 +67,31 @@ class RunResult:
     as_of: date
     counts: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
+    incremental: dict[str, Any] = field(default_factory=dict)   # run.json's "incremental" (abm.linkage.reuse)
 
 
 class _Timer:
     def __init__(self, on_stage: Callable[[str], None] | None = None) -> None:
         self.timings: dict[str, float] = {}
         self.peak_mb: dict[str, float] = {}   # peak RSS of the process by the end of each stage
+        self.cpu: dict[str, float] = {}       # user + system seconds of each stage (its worker processes too)
         self.on_stage = on_stage
 
     def __call__(self, stage: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         if self.on_stage is not None:
             self.on_stage(stage)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _cpu_seconds()
         result = fn(*args, **kwargs)
         self.timings[stage] = round(time.perf_counter() - start, 3)
+        self.cpu[stage] = round(_cpu_seconds() - cpu, 3)
         self.peak_mb[stage] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         log.info("stage %s: %.2fs", stage, self.timings[stage])
         return result
+
+
+def _cpu_seconds() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def default_as_of(records: pl.DataFrame) -> date:
@@ -110,12 +119,20 @@ def run(settings: Settings, on_stage: Callable[[str], None] | None = None) -> Ru
     """Run every stage on ``settings.input_dir`` and publish the outputs to ``settings.out_dir``.
     ``on_stage(name)`` is called as each stage starts (the CLI's progress display).
 
-    OUT_DIR is checked and locked before any work (``abm.publish``); it changes only on success."""
-    with publication(settings.out_dir, settings.input_dir, settings.rules_dir or DEFAULT_RULES_DIR) as stage:
-        return _run(settings, stage, on_stage)
+    OUT_DIR is checked and locked before any work (``abm.publish``); it changes only on success, and
+    so does the store of comparisons the next run reuses (``abm.linkage.reuse``)."""
+    store = PairStore.beside(settings.out_dir, enabled=settings.value_cache, full=settings.full)
+    try:
+        with publication(settings.out_dir, settings.input_dir, settings.rules_dir or DEFAULT_RULES_DIR) as stage:
+            result = _run(settings, stage, on_stage, store)
+    except BaseException:
+        store.discard()
+        raise
+    store.commit()
+    return result
 
 
-def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None) -> RunResult:
+def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None, store: PairStore) -> RunResult:
     started = datetime.now(UTC)
     timer = _Timer(on_stage)
     rules = timer("rules", load_rules, settings.rules_dir)
@@ -126,14 +143,19 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
     overrides = load_overrides(overrides_path(settings.input_dir, settings.overrides))
     # expensive per-value results (readings, romaji, name parts) kept beside OUT_DIR across runs
     cache = settings.out_dir.with_name(f".{settings.out_dir.name}.cache") if settings.value_cache else None
-    with value_cache(cache, fingerprint(rules.root) if cache else ""):
+    rules_fingerprint = fingerprint(rules.root)
+    store.open(rules_fingerprint)
+    with value_cache(cache, rules_fingerprint):
         records = timer("normalize", normalize_records, loaded.tables, rules)
     as_of = settings.as_of or default_as_of(records)
     anchors = timer("registry_match", anchor_records, records, registry, rules) if registry else None
     records = with_anchors(records, anchors)
     specs = registry_specs(rules.view(linkage_specs)) if registry else rules.view(linkage_specs)
     resolution = timer("resolve", resolve, records, specs, must_links(records) if registry else None, overrides,
-                       rules.view(text_rules).romaji_folds)
+                       rules.view(text_rules).romaji_folds, store=store)
+    incremental = store.summary()
+    log.info("%s run: %s (%d pairs' comparisons reused, %d compared)", incremental["mode"], incremental["reason"],
+             incremental["pairs_reused"], incremental["pairs_compared"])  # a forced full run warned already
     resolved = timer("departments", resolve_departments, resolution.records, rules.view(department_rules))
     record_findings = timer("quality", data_quality, resolved)
     resolved = detach_other_account_contacts(resolved, record_findings)  # no touch across accounts
@@ -203,12 +225,15 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
             | {"threshold": rules.view(linkage_specs).persons.threshold},
         },
         "overrides": resolution.overrides.filter(pl.col("status") != "applied").to_dicts(),
+        "incremental": incremental,
         "registry": {"cache": str(registry.root), **registry.manifest} if registry else None,
         "timings_s": timer.timings,
         "peak_rss_mb_by_stage": timer.peak_mb,
+        "cpu_s_by_stage": timer.cpu,
         "versions": _versions(),
     })
-    return RunResult(out_dir=settings.out_dir, as_of=as_of, counts=counts, timings=timer.timings)
+    return RunResult(out_dir=settings.out_dir, as_of=as_of, counts=counts, timings=timer.timings,
+                     incremental=incremental)
 
 
 def _most_urgent_accounts(collisions: pl.DataFrame, gaps: pl.DataFrame, limit: int) -> list[str]:

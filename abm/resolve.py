@@ -18,6 +18,7 @@ import polars as pl
 from abm.constraints import Constraints, constraints_for, override_status
 from abm.contract import ACCOUNT_UNIT_KINDS, ID_ANCHOR_ORDER
 from abm.linkage.engine import LinkResult, link
+from abm.linkage.reuse import PairStore
 from abm.linkage.spec import LinkageSpecs
 from abm.normalize.name_readings import with_name_readings
 from abm.overrides import Override, as_table
@@ -73,18 +74,20 @@ def _account_units(records: pl.DataFrame) -> pl.DataFrame:
 
 
 def resolve_accounts(records: pl.DataFrame, specs: LinkageSpecs, must_link: pl.DataFrame | None = None,
-                     overrides: Sequence[Override] = (),
+                     overrides: Sequence[Override] = (), store: PairStore | None = None,
                      ) -> tuple[pl.DataFrame, LinkResult, dict[str, int], pl.DataFrame, dict[int, tuple[str, str]]]:
     """``records`` + account_id, account_score; the web forms moved after linkage (with the evidence
     ``abm explain`` shows); and what each account-level override did.
     ``must_link``: (id_l, id_r) record keys linked whatever their score (records anchored to one
-    registry corporation); ``overrides``: a person's must- and cannot-links (abm.overrides)."""
+    registry corporation); ``overrides``: a person's must- and cannot-links (abm.overrides); ``store``:
+    the previous run's comparisons (abm.linkage.reuse)."""
     records = _account_refs_from_contacts(records)
     units = _account_units(records)
     constraints = constraints_for(overrides, "account", records, units.get_column("record_key"))
     forced = constraints.must if must_link is None else pl.concat(
         [must_link.select("id_l", "id_r", pl.lit("registry").alias("override")), constraints.must])
-    result = link(units, specs.accounts, must_link=forced, cannot_link=constraints.cannot)
+    result = link(units, specs.accounts, must_link=forced, cannot_link=constraints.cannot,
+                  reuse=store.for_spec(specs.accounts) if store is not None else None)
     assigned = _ids_for_clusters(result.units, "A", "account_id").rename({"link_score": "account_score"})
     out = _with_accounts(records, assigned)
     moves = _respecting(_place_lone_web_forms(out), constraints, out)
@@ -197,14 +200,16 @@ def _inherit(records: pl.DataFrame, ref: str, column: str) -> pl.DataFrame:
 
 
 def resolve_persons(records: pl.DataFrame, specs: LinkageSpecs, overrides: Sequence[Override] = (),
-                    folds: tuple = ()) -> tuple[pl.DataFrame, LinkResult, dict[int, tuple[str, str]]]:
+                    folds: tuple = (), store: PairStore | None = None,
+                    ) -> tuple[pl.DataFrame, LinkResult, dict[int, tuple[str, str]]]:
     """``records`` (with account_id) + person_id, person_score; and what each person-level override did.
     Units carry every common reading of their name (``abm.normalize.name_readings``; ``folds``: the
     romaji folds of ``romaji.yaml``)."""
     units = with_name_readings(records.filter(pl.col("has_person") & pl.col("account_id").is_not_null()), folds)
     units = with_switchboard(units, records)
     constraints = _same_account(constraints_for(overrides, "person", records, units.get_column("record_key")), units)
-    result = link(units, specs.persons, must_link=constraints.must, cannot_link=constraints.cannot)
+    result = link(units, specs.persons, must_link=constraints.must, cannot_link=constraints.cannot,
+                  reuse=store.for_spec(specs.persons) if store is not None else None)
     assigned = _ids_for_clusters(result.units, "P", "person_id").rename({"link_score": "person_score"})
     out = records.join(assigned, on="record_key", how="left")
     out = _inherit(out, "contact_ref", "person_id")   # opportunity -> its contact's person
@@ -249,10 +254,10 @@ def with_switchboard(units: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame
 
 
 def resolve(records: pl.DataFrame, specs: LinkageSpecs, must_link: pl.DataFrame | None = None,
-            overrides: Sequence[Override] = (), folds: tuple = ()) -> Resolution:
+            overrides: Sequence[Override] = (), folds: tuple = (), store: PairStore | None = None) -> Resolution:
     with_accounts, account_result, counts, moves, account_status = resolve_accounts(records, specs, must_link,
-                                                                                    overrides)
-    resolved, person_result, person_status = resolve_persons(with_accounts, specs, overrides, folds)
+                                                                                    overrides, store)
+    resolved, person_result, person_status = resolve_persons(with_accounts, specs, overrides, folds, store)
     resolved = resolved.sort("record_key")
     log.info("resolved %d records into %d accounts and %d persons", resolved.height,
              resolved.get_column("account_id").n_unique(), resolved.get_column("person_id").drop_nulls().n_unique())

@@ -6,6 +6,8 @@
    engine with rules/linkage_febrl.yaml beside Splink 5 and recordlinkage (``bench.core``), plus
    the engine with every ``max_block`` removed (the pair budget must hold).
 3. The 20 k-company Japanese world: abm whole vs Splink ER-only (``bench.splink_jp``).
+4. The incremental night (``bench.incremental``): a full run, then 1 % of the records changed, run
+   incrementally and with ``--full`` from the same previous run; outputs compared.
 
 Every measurement runs in its own process (peak RSS is that process's own, from ``wait4``);
 numbers are medians of ``--repeats`` runs. Thresholds are declared in the modules before any run.
@@ -130,7 +132,68 @@ def markdown(results: dict[str, Any]) -> str:
     if results.get("jp"):
         text.append("\n## 3. Japanese world: abm whole vs Splink ER-only (bench/splink_jp.py)\n")
         text.append(table([results["jp"]], list(results["jp"])))
+    if results.get("incremental"):
+        text.append(incremental_markdown(results["incremental"]))
     return "\n".join(text) + "\n"
+
+
+INCREMENTAL_HEADING = "## 4. Incremental night (bench/incremental.py)"
+
+
+def incremental_markdown(section: dict[str, Any]) -> str:
+    """Section 4 (also written alone into an existing RESULTS.md by ``--sections incremental``)."""
+    text = [f"\n{INCREMENTAL_HEADING}\n",
+            f"{section['run_at']}; load average before the runs {section.get('load', '?')}; command: "
+            f"`{section['command']}`. A full run on the world, then a night with {section['fraction']:.0%} of "
+            "every input file's rows changed (a third edited, a third deleted, a third added), run from the same "
+            "previous run incrementally and with `--full` (each in its own process and its own copy of OUT_DIR; both "
+            "use the per-value cache the first run filled, which a first run into a new OUT_DIR does not have: "
+            "`first run` is that cold run on the unchanged world). "
+            "`equal`: records (account_id, person_id), collisions and gaps (IDs included) of the two runs.\n"]
+    rows = []
+    for r in section["rows"]:
+        inc, full = r["incremental"], r["full"]
+        rows.append({"companies": r["companies"], "input_rows": inc["input_rows"], "changed": r["records_changed"],
+                     "first run s / cpu": f"{r['first_run_s']:.1f} / {r['first_run_cpu_s']:.1f}",
+                     "incr s": inc["seconds"], "full s": full["seconds"], "incr cpu": inc["cpu_seconds"],
+                     "full cpu": full["cpu_seconds"], "incr MB": inc["peak_rss_mb"], "full MB": full["peak_rss_mb"],
+                     "wall ratio": r["wall_ratio"], "cpu ratio": r["cpu_ratio"], "reused": inc["pairs_reused"],
+                     "compared": inc["pairs_compared"], "units changed": inc["units_changed"],
+                     "equal": all(r["equal"].values())})
+    text.append(table(rows, list(rows[0])))
+    text.append("\nPer stage, CPU seconds (user + system, worker processes included; steadier than wall time on a "
+                "shared machine), incremental / full:\n")
+    for r in section["rows"]:
+        inc, full = r["incremental"], r["full"]
+        text.append(f"- **{r['companies']} companies**: " + ", ".join(
+            f"{k} {_cell(v)} / {_cell(full['stages_cpu_s'].get(k, 0.0))}" for k, v in inc["stages_cpu_s"].items()) +
+            "  \n  wall: " + ", ".join(
+            f"{k} {_cell(v)} / {_cell(full['stages_s'].get(k, 0.0))}" for k, v in inc["stages_s"].items()) +
+            "  \n  linkage (wall): " + "; ".join(
+            f"{spec} {_cell(v)} / {_cell(full['linkage_s'][spec])}" for spec, v in inc["linkage_s"].items()))
+    return "\n".join(text)
+
+
+def merge_section(path: Path, heading: str, body: str) -> str:
+    """``path``'s text with the section under ``heading`` replaced by ``body`` (appended if absent)."""
+    old = path.read_text(encoding="utf-8") if path.exists() else "# abm benchmarks\n"
+    start = old.find(heading)
+    if start < 0:
+        return old.rstrip("\n") + "\n" + body.rstrip("\n") + "\n"
+    end = old.find("\n## ", start + len(heading))
+    return old[:start].rstrip("\n") + "\n" + body.rstrip("\n") + "\n" + (old[end:] if end >= 0 else "")
+
+
+def incremental(sizes: list[int], seed: int, fraction: float) -> dict[str, Any]:
+    from bench.incremental import incremental_night
+
+    rows = []
+    for n in sizes:
+        row = incremental_night(world_dir(n, seed), WORK, fraction)
+        rows.append({"companies": n, **row})
+    return {"run_at": datetime.now(UTC).isoformat(timespec="seconds"), "fraction": fraction,
+            "load": " ".join(f"{x:.1f}" for x in os.getloadavg()), "command": "python -m bench.run " + " ".join(sys.argv[1:]),
+            "rows": rows}
 
 
 def main() -> None:
@@ -141,7 +204,10 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=int(os.environ.get("REPEATS", 3)))
     ap.add_argument("--febrl-records", type=int, default=1_000_000, help="Febrl-derived set size (0: skip)")
     ap.add_argument("--jp-companies", type=int, default=20000, help="Japanese world for the Splink side-by-side (0: skip)")
-    ap.add_argument("--sections", default="worlds,core,jp")
+    ap.add_argument("--sections", default="worlds,core,jp,incremental",
+                    help="comma-separated; 'incremental' alone rewrites only its section of --out (and its key in .json)")
+    ap.add_argument("--incremental-sizes", default="2000,20000", help="worlds (companies) of the incremental night")
+    ap.add_argument("--incremental-fraction", type=float, default=0.01, help="share of rows changed on the night")
     args = ap.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     sections = set(args.sections.split(","))
@@ -166,9 +232,19 @@ def main() -> None:
     if "jp" in sections and args.jp_companies:
         same = [w for w in results.get("worlds", []) if w["companies"] == args.jp_companies]
         results["jp"] = jp(args.jp_companies, args.seed, args.repeats, same[0] if same else None)
-    args.out.write_text(markdown(results), encoding="utf-8")
+    if "incremental" in sections:
+        results["incremental"] = incremental([int(n) for n in args.incremental_sizes.split(",") if n], args.seed,
+                                             args.incremental_fraction)
+    if sections == {"incremental"}:  # alone: merge into the existing results, other sections untouched
+        text = merge_section(args.out, INCREMENTAL_HEADING, incremental_markdown(results["incremental"]))
+        stored = args.out.with_suffix(".json")
+        doc = json.loads(stored.read_text(encoding="utf-8")) if stored.exists() else {}
+        results = doc | {"incremental": results["incremental"]}
+    else:
+        text = markdown(results)
+    args.out.write_text(text, encoding="utf-8")
     args.out.with_suffix(".json").write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
-    print(markdown(results))
+    print(text)
     print(f"written: {args.out} and {args.out.with_suffix('.json')}")
 
 

@@ -10,7 +10,7 @@ computed for pairs no earlier level has claimed.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -18,6 +18,9 @@ from rapidfuzz import distance, fuzz, process
 
 from abm.linkage.block import RID
 from abm.linkage.spec import Comparison, Level, LinkageSpec
+
+if TYPE_CHECKING:
+    from abm.linkage.reuse import SpecReuse
 
 NULL_LEVEL = -1
 
@@ -93,8 +96,12 @@ def _differ(prepared: pl.DataFrame, column: str, left: np.ndarray, right: np.nda
 CHUNK = 1_000_000
 
 
-def compare_pairs(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec, chunk: int = CHUNK) -> pl.DataFrame:
-    """``pairs`` with one ``gamma_<comparison>`` int8 column per comparison (computed ``chunk`` pairs at a time)."""
+def compare_pairs(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec, chunk: int = CHUNK, *,
+                  reuse: SpecReuse | None = None) -> pl.DataFrame:
+    """``pairs`` with one ``gamma_<comparison>`` int8 column per comparison (computed ``chunk`` pairs at a time).
+    ``reuse``: the previous run's vectors of unchanged pairs are taken from it (``abm.linkage.reuse``)."""
+    if reuse is not None:
+        return reuse.compare(prepared, pairs, spec, lambda todo: compare_pairs(prepared, todo, spec, chunk))
     if pairs.height <= chunk:
         return _compare_chunk(prepared, pairs, spec)
     parts = [_compare_chunk(prepared, pairs.slice(o, chunk), spec) for o in range(0, pairs.height, chunk)]

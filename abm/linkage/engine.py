@@ -18,6 +18,7 @@ from abm.db import query
 from abm.linkage.block import RID, block
 from abm.linkage.cluster import cluster
 from abm.linkage.compare import any_level, compare_pairs
+from abm.linkage.reuse import SpecReuse
 from abm.linkage.score import Model, estimate_u, predict, train
 from abm.linkage.spec import LinkageSpec
 from abm.linkage.system_links import system_pairs, vetoes
@@ -91,7 +92,7 @@ SYSTEM_RULE = "system_link"
 
 
 def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None = None,
-         cannot_link: pl.DataFrame | None = None) -> LinkResult:
+         cannot_link: pl.DataFrame | None = None, reuse: SpecReuse | None = None) -> LinkResult:
     """Resolve ``units`` (one row per unit, ``spec.id_column`` unique) into clusters.
 
     Units identical in every column the spec reads are exact duplicates: they are collapsed to
@@ -99,6 +100,7 @@ def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None 
     and share its cluster. ``must_link``: optional (id_l, id_r) pairs linked whatever their score
     (e.g. user overrides); guards still apply to them. ``cannot_link``: optional (id_l, id_r,
     override) pairs kept in different clusters whatever links chain them (cut at the weakest links).
+    ``reuse``: comparison vectors of the previous run's unchanged pairs (``abm.linkage.reuse``).
     """
     idc = spec.id_column
     signature = [c for c in spec.columns() if c != idc and c in units.columns]
@@ -116,7 +118,7 @@ def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None 
                      .drop("id_l").rename({REP: "id_l"})
                      .join(rep_of.rename({idc: "id_r"}), on="id_r").drop("id_r").rename({REP: "id_r"})
                      .filter(pl.col("id_l") != pl.col("id_r")))  # two copies of one unit: nothing to link
-    result = _link_distinct(reps, spec, must_link, cannot_link)
+    result = _link_distinct(reps, spec, must_link, cannot_link, reuse)
     dup = pl.len().over(REP) > 1
     expanded = units.join(
         result.units.select(pl.col(idc).alias(REP), RID, "cluster", "link_score"), on=REP, how="left",
@@ -129,7 +131,7 @@ def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None 
 
 
 def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None,
-                   cannot_link: pl.DataFrame | None = None) -> LinkResult:
+                   cannot_link: pl.DataFrame | None = None, reuse: SpecReuse | None = None) -> LinkResult:
     timings: dict[str, float] = {}
     con = duckdb.connect()
     t = time.perf_counter()
@@ -147,7 +149,7 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
             f"{RID}_l", f"{RID}_r")
 
     t = time.perf_counter()
-    vectors = compare_pairs(prepared, candidates, spec)
+    vectors = compare_pairs(prepared, candidates, spec, reuse=reuse)
     timings["compare"] = time.perf_counter() - t
 
     t = time.perf_counter()

@@ -1,0 +1,310 @@
+"""Incremental runs: comparison vectors of unchanged pairs come from the previous run.
+
+A comparison vector (one level code per comparison, ``abm.linkage.compare``) is a pure function of
+the two units' values in the columns the comparisons read (after the spec's derived columns) and of
+the comparison levels. Each unit therefore gets a 128-bit content hash of exactly those values
+(two seeded ``hash_rows``). The store keeps, per spec, the last run's distinct unit hashes (row i
+is unit i) and the vector of each candidate pair under one 64-bit key, (index of the left unit's
+hash << 32) | index of the right one's — left being the unit with the smaller id, as in the engine,
+and only that orientation is matched. A new run blocks afresh (cheap), maps its units to the stored
+indices by hash, takes the vectors of candidate pairs whose key is stored, and compares only the
+others: pairs touching a new or changed unit, and pairs blocking finds for the first time. EM, scoring, clustering and everything downstream
+run on all pairs as in a full run, so the outputs are those of a full run by construction.
+
+Why clustering is not limited to the clusters the changes touch: EM re-learns m and λ from all
+candidate pairs and u from a random sample drawn anew, so one changed record moves every pair's
+match weight a little; a pair near the threshold anywhere may flip, and the merge order and the
+cannot-link cuts follow the weights. Only re-clustering everything is guaranteed to equal a full run.
+
+The store lives beside OUT_DIR (``.<OUT_DIR>.cache/pairs-<spec>.parquet``), never inside it. It
+is written to a temporary file during the run and renamed over the previous one only after the run
+is published, and holds only this run's pairs (plus one row per unit hash), so it does not grow from
+night to night. Its Parquet metadata names the store format, abm's version, the rules fingerprint
+and a digest of the spec's comparisons: any difference, a missing or unreadable file, or ``--full``
+makes the spec compare every pair (a full run), with the reason in ``run.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from abm import __version__
+from abm.linkage.block import RID
+from abm.linkage.spec import LinkageSpec
+
+log = logging.getLogger(__name__)
+
+STORE_FORMAT = "2"
+_SEEDS = (0x5EED_0001, 0x5EED_0002)   # two independent 64-bit row hashes: 128 bits per unit
+HASH = ["__h0", "__h1"]               # unit rows of the store: a unit's hash (pair rows: null)
+PAIR = "__pair"                       # pair rows: (left unit's index << 32) | right unit's (unit rows: null)
+_ORDER = "__reuse_i"
+_NONE = np.uint64(2**64 - 1)          # the key of a pair with a new or changed unit: never stored
+
+
+#: fields of a Comparison or a Level that are text but name no column
+_NOT_COLUMNS = frozenset({"name", "kind"})
+
+
+def _columns_named(item: object) -> set[str]:
+    """Every column a Comparison or Level names: each of its text fields but its name and kind, so a
+    column option added to the spec later (``unless_both``, ``neutral_if_either`` …) is hashed too."""
+    return {value for f in fields(item)  # type: ignore[arg-type]
+            if f.name not in _NOT_COLUMNS and isinstance(value := getattr(item, f.name), str)}
+
+
+def compared_columns(spec: LinkageSpec) -> list[str]:
+    """Every column ``compare_pairs`` reads for ``spec`` (derived columns included)."""
+    cols: set[str] = set()
+    for comp in spec.comparisons:
+        cols |= _columns_named(comp)
+        for level in comp.levels:
+            cols |= _columns_named(level)
+    return sorted(cols)
+
+
+def gamma_columns(spec: LinkageSpec) -> list[str]:
+    return [f"gamma_{c.name}" for c in spec.comparisons]
+
+
+def unit_hashes(prepared: pl.DataFrame, spec: LinkageSpec) -> pl.DataFrame:
+    """One row per prepared unit (in ``__rid`` order): ``__h0``, ``__h1``, a 128-bit hash of the
+    values its comparisons read. Categoricals are hashed as text (their codes vary between runs)."""
+    cols = compared_columns(spec)
+    if not cols:
+        return pl.DataFrame({"__h0": pl.zeros(prepared.height, pl.UInt64, eager=True),
+                             "__h1": pl.zeros(prepared.height, pl.UInt64, eager=True)})
+    frame = prepared.select(
+        pl.col(c).cast(pl.Utf8) if isinstance(prepared.schema[c], pl.Categorical | pl.Enum) else pl.col(c)
+        for c in cols)
+    return pl.DataFrame({"__h0": frame.hash_rows(seed=_SEEDS[0]), "__h1": frame.hash_rows(seed=_SEEDS[1])})
+
+
+def spec_digest(spec: LinkageSpec, prepared: pl.DataFrame) -> str:
+    """What a stored vector depends on besides the two units' values: the comparison levels, the
+    types of the compared columns and the libraries that compute and hash them."""
+    digest = hashlib.sha256(STORE_FORMAT.encode())
+    digest.update(repr(spec.comparisons).encode())
+    digest.update(repr([(c, str(prepared.schema[c])) for c in compared_columns(spec)]).encode())
+    for name in ("polars", "rapidfuzz", "duckdb", "numpy"):
+        try:
+            digest.update(f"{name}={metadata.version(name)};".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{name}=?;".encode())
+    return digest.hexdigest()[:16]
+
+
+@dataclass
+class SpecReuse:
+    """The store of one linkage spec for one run: reads the previous vectors, records this run's."""
+
+    name: str
+    path: Path | None           # the published store file (None: store off)
+    fingerprint: str
+    forced: str | None          # why this run compares every pair whatever the store holds
+    mode: str = "full"
+    reason: str = ""
+    pairs_reused: int = 0
+    pairs_compared: int = 0
+    units: int = 0
+    units_changed: int = 0
+    tmp: Path | None = None
+
+    def compare(self, prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec,
+                compare: Callable[[pl.DataFrame], pl.DataFrame]) -> pl.DataFrame:
+        """``compare(pairs)`` — the vectors of pairs the store knows taken from it; same rows, same order."""
+        hashes = unit_hashes(prepared, spec)
+        digest = spec_digest(spec, prepared)
+        gammas = gamma_columns(spec)
+        previous = self._previous(digest, gammas)
+        left = pairs.get_column(f"{RID}_l").to_numpy()
+        right = pairs.get_column(f"{RID}_r").to_numpy()
+        if previous is None:
+            vectors = compare(pairs)
+            self.pairs_compared = vectors.height
+            self.units_changed = prepared.height
+        else:
+            units, stored = previous
+            old = hashes.join(units.with_row_index("__old"), on=HASH, how="left", maintain_order="left") \
+                .get_column("__old").cast(pl.Int64).fill_null(-1).to_numpy()
+            known = old >= 0                      # this unit's values were a unit's last run
+            self.units_changed = int((~known).sum())
+            index = np.where(known, old, 0).astype(np.uint64)
+            key = np.where(known[left] & known[right], (index[left] << np.uint64(32)) | index[right], _NONE)
+            stored_keys = stored.get_column(PAIR).to_numpy()        # sorted, distinct (checked on read)
+            at = np.minimum(np.searchsorted(stored_keys, key), max(len(stored_keys) - 1, 0))
+            found = stored_keys[at] == key if len(stored_keys) else np.zeros(len(key), dtype=bool)
+            computed = compare(pairs.filter(pl.Series(~found)))
+            columns = []
+            for g in gammas:   # each pair's vector from the store or from tonight's comparisons, in pair order
+                values = np.empty(len(key), dtype=np.int8)
+                values[found] = stored.get_column(g).to_numpy()[at[found]]
+                values[~found] = computed.get_column(g).to_numpy()
+                columns.append(pl.Series(g, values, dtype=pl.Int8))
+            vectors = pairs.with_columns(columns)
+            self.pairs_reused, self.pairs_compared = int(found.sum()), computed.height
+        self.units = prepared.height
+        self._write(vectors.select(gammas), hashes, left, right, digest)
+        log.info("linkage %s: %s run: %d pairs' comparisons reused, %d compared; %d of %d units new or changed",
+                 self.name, self.mode, self.pairs_reused, self.pairs_compared, self.units_changed, self.units)
+        return vectors.select(*pairs.columns, *gammas)
+
+    def _previous(self, digest: str, gammas: list[str]) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+        """The previous run's store, or None with ``reason`` saying why every pair is compared."""
+        self.mode = "full"
+        if self.forced:
+            self.reason = self.forced
+            return None
+        assert self.path is not None
+        if not self.path.exists():
+            self.reason = "no stored comparisons from a previous run"
+            return None
+        try:
+            stored, refused = self._read(digest, gammas)
+        except Exception as exc:  # noqa: BLE001 - a damaged store only costs a full run
+            stored, refused = None, f"stored comparisons unreadable ({type(exc).__name__})"
+        if stored is None:
+            self.reason = refused or "stored comparisons unusable"
+            log.warning("linkage %s: full run: %s", self.name, self.reason)
+            return None
+        self.mode, self.reason = "incremental", "previous run's comparisons reused"
+        return stored
+
+    def _read(self, digest: str, gammas: list[str]
+              ) -> tuple[tuple[pl.DataFrame, pl.DataFrame] | None, str | None]:
+        """The stored unit hashes and pair vectors, or None and why they may not be used."""
+        assert self.path is not None
+        meta = pl.read_parquet_metadata(self.path)
+        if meta.get("abm_store_format") != STORE_FORMAT:
+            return None, f"the stored comparisons have another format ({meta.get('abm_store_format')})"
+        if meta.get("abm_version") != __version__:
+            return None, f"abm version changed ({meta.get('abm_version')} -> {__version__})"
+        if meta.get("rules_fingerprint") != self.fingerprint:
+            return None, f"rules changed (rules fingerprint {meta.get('rules_fingerprint')} -> {self.fingerprint})"
+        if meta.get("spec_digest") != digest:
+            return None, f"the comparisons of linkage spec {self.name!r} or their column types changed"
+        stored = pl.read_parquet(self.path)
+        expected = {**dict.fromkeys([*HASH, PAIR], pl.UInt64()), **dict.fromkeys(gammas, pl.Int8())}
+        if dict(stored.schema) != expected:
+            return None, "stored comparisons have unexpected columns"
+        is_unit = pl.col(HASH[0]).is_not_null()
+        units = stored.filter(is_unit).select(HASH)
+        pairs = stored.filter(~is_unit).select(PAIR, *gammas)
+        n = np.uint64(units.height)
+        keys = pairs.get_column(PAIR).to_numpy()
+        if units.is_duplicated().any() or not bool((keys[1:] > keys[:-1]).all()) \
+                or pairs.null_count().sum_horizontal().item() \
+                or bool(((keys >> np.uint64(32)) >= n).any() or ((keys & np.uint64(0xFFFFFFFF)) >= n).any()):
+            return None, "stored comparisons are inconsistent (unsorted, duplicate, missing or dangling entries)"
+        return (units, pairs), None
+
+    def _write(self, gammas: pl.DataFrame, hashes: pl.DataFrame, left: np.ndarray, right: np.ndarray,
+               digest: str) -> None:
+        """This run's store, to a temporary file (``commit`` renames it after publishing): the
+        distinct unit hashes first (row i: unit index i), then one row per distinct pair key, sorted."""
+        if self.path is None:
+            return
+        units = hashes.unique(maintain_order=True)
+        if units.height == hashes.height:   # as usual: every unit's values are its own
+            index = np.arange(hashes.height, dtype=np.uint64)
+        else:
+            index = hashes.join(units.with_row_index("__u"), on=HASH, how="left",
+                                maintain_order="left").get_column("__u").to_numpy().astype(np.uint64)
+        key = (index[left] << np.uint64(32)) | index[right]
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        first = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, dtype=bool)  # same values, same vector
+        pairs = gammas[order[first]].with_columns(pl.Series(PAIR, key[first], dtype=pl.UInt64))
+        table = pl.concat([units, pairs], how="diagonal").select(*HASH, PAIR, *gammas.columns)
+        meta = {"abm_store_format": STORE_FORMAT, "abm_version": __version__,
+                "rules_fingerprint": self.fingerprint, "spec_digest": digest}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_name(f"{self.path.name}.tmp-{os.getpid()}")
+            table.write_parquet(tmp, metadata=meta)
+            self.tmp = tmp
+        except OSError as exc:
+            log.warning("linkage %s: comparisons not stored (%s): the next run compares every pair",
+                        self.name, exc.strerror or type(exc).__name__)
+
+    def summary(self) -> dict[str, Any]:
+        return {"mode": self.mode, "reason": self.reason, "pairs_reused": self.pairs_reused,
+                "pairs_compared": self.pairs_compared, "units": self.units, "units_changed": self.units_changed}
+
+
+@dataclass
+class PairStore:
+    """The comparison store of one run, for every linkage spec (see the module doc)."""
+
+    directory: Path | None      # None: no store (``--no-cache``)
+    full: bool = False          # ``--full``: compare every pair, then store them
+    fingerprint: str = ""
+    specs: dict[str, SpecReuse] = field(default_factory=dict)
+
+    @classmethod
+    def beside(cls, out_dir: Path, enabled: bool = True, full: bool = False) -> PairStore:
+        return cls(out_dir.with_name(f".{out_dir.name}.cache") if enabled else None, full)
+
+    def open(self, fingerprint: str) -> None:
+        """Called under the OUT_DIR lock: remember the rules fingerprint, drop killed runs' temp files."""
+        self.fingerprint = fingerprint
+        if self.directory is not None and self.directory.is_dir():
+            for stale in self.directory.glob("pairs-*.parquet.tmp-*"):
+                stale.unlink(missing_ok=True)
+
+    def for_spec(self, spec: LinkageSpec) -> SpecReuse:
+        forced = ("--no-cache: no comparisons stored or reused" if self.directory is None
+                  else "--full" if self.full else None)
+        path = self.directory / f"pairs-{spec.name}.parquet" if self.directory is not None else None
+        self.specs[spec.name] = SpecReuse(spec.name, path, self.fingerprint, forced)
+        return self.specs[spec.name]
+
+    def commit(self) -> None:
+        """After the run is published: its stores replace the previous ones (others are removed)."""
+        if self.directory is None:
+            return
+        written = set()
+        for reuse in self.specs.values():
+            if reuse.tmp is not None and reuse.path is not None:
+                try:
+                    os.replace(reuse.tmp, reuse.path)
+                    written.add(reuse.path.name)
+                except OSError as exc:
+                    log.warning("linkage %s: comparisons not stored (%s)", reuse.name,
+                                exc.strerror or type(exc).__name__)
+        for old in self.directory.glob("pairs-*.parquet"):
+            if old.name not in written:
+                old.unlink(missing_ok=True)
+
+    def discard(self) -> None:
+        """The run failed: its stores are dropped, the previous ones stay."""
+        for reuse in self.specs.values():
+            if reuse.tmp is not None:
+                reuse.tmp.unlink(missing_ok=True)
+
+    def summary(self) -> dict[str, Any]:
+        """run.json's ``incremental``: the mode (incremental only when every spec reused its store)."""
+        parts = {name: r.summary() for name, r in self.specs.items()}
+        full = {name: r.reason for name, r in self.specs.items() if r.mode != "incremental"}
+        if len(set(full.values())) == 1 and len(full) == len(parts):   # one reason for every spec: said once
+            reason = next(iter(full.values()))
+        else:
+            reason = "; ".join(f"{name}: {why}" for name, why in full.items()) or "unchanged pairs' comparisons reused"
+        return {
+            "mode": "full" if full or not parts else "incremental",
+            "reason": reason,
+            "pairs_reused": sum(r.pairs_reused for r in self.specs.values()),
+            "pairs_compared": sum(r.pairs_compared for r in self.specs.values()),
+            "units_changed": sum(r.units_changed for r in self.specs.values()),
+            "by_spec": parts,
+        }
