@@ -316,7 +316,10 @@ def _registry_lines(out_dir: Path, keys: set[str]) -> list[str]:
     lines = [f"  registry evidence ({rows.height} records):"]
     for row in rows.head(50).iter_rows(named=True):
         if row["registry_number"] is not None:
-            lines.append(f"    {row['record_key']}: 法人番号 {row['registry_number']} by {row['anchor_method']} "
+            how = row["anchor_method"]
+            if how == "in_run":   # no place: the one corporation of that name this run's records are anchored to
+                how = f"in_run: {row['anchor_note']}, the only one of that name anchored in this run"
+            lines.append(f"    {row['record_key']}: 法人番号 {row['registry_number']} by {how} "
                          f"({row['anchor_name']}); linked to every record anchored there")
         else:
             lines.append(f"    {row['record_key']}: not anchored ({row['anchor_note']}; "

@@ -57,7 +57,8 @@ def _prefixes(frame: pl.DataFrame, column: str, include_self: bool) -> pl.DataFr
 
 def merge_unit_variants(records: pl.DataFrame, rules: DepartmentRules | None = None) -> pl.DataFrame:
     """Within each account, one stem written with two units of a ``unit_variants`` group (経営企画室 and
-    経営企画部) is one department, unless one sits under the other (経営企画部/経営企画室).
+    経営企画部) is one department, unless one sits under the other (経営企画部/経営企画室) or they sit
+    under two different parents (営業本部/企画室 and 管理本部/企画部).
 
     The unit kept is the one written out in Japanese on most of the account's records (an English
     "Dept." / "Office" or a bare 経営企画 only guesses the unit), then the default unit (部), then the
@@ -87,10 +88,12 @@ def merge_unit_variants(records: pl.DataFrame, rules: DepartmentRules | None = N
                               (japanese & (pl.col("_raw").str.contains(pl.col("_stem") + pl.col("_unit"), literal=True)
                                            | (pl.col("_raw").str.contains(pl.col("_unit"), literal=True)
                                               & (pl.sum_horizontal(others) == 1)))).alias("_written")))
+        # two units under two different parents (営業本部/企画室, 管理本部/企画部) are two departments
         stems = cand.group_by("account_id", "_stem").agg(
-            pl.col("_unit").n_unique().alias("_n_units"), pl.col("_nested").any().alias("_any_nested"))
-        merged = cand.join(stems.filter((pl.col("_n_units") > 1) & ~pl.col("_any_nested")),
-                           on=["account_id", "_stem"]).drop("_n_units", "_any_nested")
+            pl.col("_unit").n_unique().alias("_n_units"), pl.col("_nested").any().alias("_any_nested"),
+            pl.col("_prefix").filter(pl.col("_prefix") != "").n_unique().alias("_n_parents"))
+        merged = cand.join(stems.filter((pl.col("_n_units") > 1) & ~pl.col("_any_nested") & (pl.col("_n_parents") <= 1)),
+                           on=["account_id", "_stem"]).drop("_n_units", "_any_nested", "_n_parents")
         winner = (merged.group_by("account_id", "_stem", "_unit")
                   .agg(pl.col("_written").sum().alias("_w"), pl.len().alias("_n"))
                   .sort(["account_id", "_stem", "_w", pl.col("_unit") == dr.default_unit, "_n", "_unit"],

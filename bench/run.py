@@ -2,12 +2,18 @@
 
 1. ``abm run`` on generated worlds (``--sizes``, in companies; about 13 input rows per company):
    wall and CPU time, peak RSS, per-stage time and peak memory, candidate pairs per rule, F1.
-2. The matching core on Febrl3, Febrl4 and a large Febrl-derived set (``bench.febrl_big``): abm's
-   engine with rules/linkage_febrl.yaml beside Splink 5 and recordlinkage (``bench.core``), plus
-   the engine with every ``max_block`` removed (the pair budget must hold).
+2. The matching core on Febrl3 and Febrl4: abm's engine with rules/linkage_febrl.yaml beside
+   Splink 5 and recordlinkage (``bench.core``).
 3. The 20 k-company Japanese world: abm whole vs Splink ER-only (``bench.splink_jp``).
 4. The incremental night (``bench.incremental``): a full run, then 1 % of the records changed, run
    incrementally and with ``--full`` from the same previous run; outputs compared.
+5. ``scale``: the 1 M-record Febrl-derived set (``bench.febrl_big``): abm's engine, the engine with
+   every ``max_block`` removed (the pair budget must hold), and Splink 5 on the same blocking.
+6. ``activities``: ``abm run`` on a generated world with N bulk MA activity rows
+   (``bench.activities_big``): time, peak RSS, per-stage time and memory.
+
+``--sections`` runs some sections alone; the others keep their last results (RESULTS.json is
+merged, not overwritten). The 1-minute load average is written next to each measurement.
 
 Every measurement runs in its own process (peak RSS is that process's own, from ``wait4``);
 numbers are medians of ``--repeats`` runs. Thresholds are declared in the modules before any run.
@@ -60,19 +66,52 @@ def abm_world(companies: int, seed: int, repeats: int) -> dict[str, Any]:
     }
 
 
-def core(datasets: list[str], repeats: int) -> list[dict[str, Any]]:
+def core(datasets: list[str], repeats: int, splink: bool = True) -> list[dict[str, Any]]:
     rows = []
-    have_splink = importlib.util.find_spec("splink") is not None
+    have_splink = splink and importlib.util.find_spec("splink") is not None
     for dataset in datasets:
         big = dataset.endswith(".parquet")
         runs = [("abm", [])] + ([("abm", ["--no-max-block"])] if big else [])
         runs += [("splink", [])] if have_splink else []
         runs += [("recordlinkage", [])] if not big else []  # pandas pairwise compare: hours at 1 M
         for tool, extra in runs:
+            load_before = _load()
             measured, med = repeated(python("-m", "bench.core", tool, dataset, *extra), repeats)
             inner = measured[-1].json_line()
-            row = inner | med | {"inner_seconds": inner["seconds"], "tool": tool + (" (no max_block)" if extra else "")}
+            row = inner | med | {"inner_seconds": inner["seconds"], "tool": tool + (" (no max_block)" if extra else ""),
+                                 "load": f"{load_before} → {_load()}"}
             rows.append(row)
+    return rows
+
+
+def _load() -> str:
+    """The 1-minute load average (``uptime``), written next to every timing: the machine is shared."""
+    return f"{os.getloadavg()[0]:.1f}"
+
+
+def activities(companies: int, seed: int, counts: list[int], repeats: int) -> list[dict[str, Any]]:
+    """``abm run`` on a generated world plus N bulk MA activity rows (``bench.activities_big``)."""
+    from bench.activities_big import write_activities
+
+    world = world_dir(companies, seed)
+    abm = str(Path(python()[0]).with_name("abm"))
+    rows = []
+    for n in counts:
+        target = WORK / f"world_{companies}_{seed}_act{n}"
+        if not (target / "ma_activities_bulk.parquet").exists():
+            target.mkdir(parents=True, exist_ok=True)
+            for f in sorted(world.iterdir()):
+                if not (target / f.name).exists():
+                    (target / f.name).symlink_to(f.resolve())
+            write_activities(world, n, target / "ma_activities_bulk.parquet")
+        out = WORK / f"out_{companies}_{seed}_act{n}"
+        load_before = _load()
+        measured, med = repeated([abm, "run", str(target), "--out", str(out)], repeats)
+        run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+        rows.append({"companies": companies, "bulk_activities": n, "input_rows": run["counts"]["input_rows"],
+                     "quarantined": run["counts"].get("quarantine"), "touches": run["counts"].get("touches"), **med,
+                     "load": f"{load_before} → {_load()}", "stages_s": run["timings_s"],
+                     "stages_peak_rss_mb": run.get("peak_rss_mb_by_stage", {})})
     return rows
 
 
@@ -114,6 +153,7 @@ def markdown(results: dict[str, Any]) -> str:
             f"REPEATS=n). Command: `{results.get('command', '')}`.\n"]
     if results.get("worlds"):
         text.append("## 1. `abm run` on generated worlds\n")
+        text.append(_meta(results, "worlds"))
         text.append(table(results["worlds"], ["companies", "input_rows", "seconds", "cpu_seconds", "peak_rss_mb",
                                               "account_f1", "person_f1"]))
         text.append("\nPer stage (seconds; peak RSS in MB by the end of the stage), and candidate pairs per rule:\n")
@@ -123,6 +163,7 @@ def markdown(results: dict[str, Any]) -> str:
                         f"  pairs: {_cell(w['pairs_per_rule'])}")
     if results.get("core"):
         text.append("\n## 2. Matching core on Febrl (same blocking for every tool)\n")
+        text.append(_meta(results, "core"))
         text.append(table(results["core"], ["dataset", "records", "tool", "seconds", "cpu_seconds", "inner_seconds",
                                             "peak_rss_mb", "pairs", "precision", "recall", "f1"]))
         for r in results["core"]:
@@ -131,10 +172,35 @@ def markdown(results: dict[str, Any]) -> str:
                             f"; built {_cell(r.get('pairs_per_rule', {}))}")
     if results.get("jp"):
         text.append("\n## 3. Japanese world: abm whole vs Splink ER-only (bench/splink_jp.py)\n")
+        text.append(_meta(results, "jp"))
         text.append(table([results["jp"]], list(results["jp"])))
     if results.get("incremental"):
         text.append(incremental_markdown(results["incremental"]))
+    if results.get("scale"):
+        text.append("\n## 5. The 1 M-record Febrl-derived set (bench/febrl_big.py, SSN blanked)\n")
+        text.append(_meta(results, "scale"))
+        text.append(table(results["scale"], ["records", "tool", "seconds", "cpu_seconds", "inner_seconds",
+                                             "peak_rss_mb", "pairs", "precision", "recall", "f1", "load"]))
+        for r in results["scale"]:
+            if r.get("planned_pairs_per_rule"):
+                text.append(f"\n- {r['tool']}: pairs planned per rule {_cell(r['planned_pairs_per_rule'])}"
+                            f"; built {_cell(r.get('pairs_per_rule', {}))}; stages (s) {_cell(r.get('timings', {}))}")
+    if results.get("activities"):
+        text.append("\n## 6. MA activity logs at size: `abm run` with bulk `ma_activities` rows (bench/activities_big.py)\n")
+        text.append(_meta(results, "activities"))
+        text.append(table(results["activities"], ["companies", "bulk_activities", "input_rows", "quarantined",
+                                                  "touches", "seconds", "cpu_seconds", "peak_rss_mb", "load"]))
+        for r in results["activities"]:
+            text.append(f"\n- **{r['bulk_activities']:,} bulk activities**: {_cell(r['stages_s'])}  \n"
+                        f"  peak MB: {_cell(r['stages_peak_rss_mb'])}")
     return "\n".join(text) + "\n"
+
+
+def _meta(results: dict[str, Any], section: str) -> str:
+    m = results.get("meta", {}).get(section, {})
+    return (f"Measured {m.get('run_at', '?')}, medians of {m.get('repeats', '?')} run(s); "
+            f"command `{m.get('command', '?')}`; `load`: the 1-minute load average (`uptime`) before → after "
+            "each measurement (a machine shared with other jobs: compare `cpu_seconds`).\n")
 
 
 INCREMENTAL_HEADING = "## 4. Incremental night (bench/incremental.py)"
@@ -204,48 +270,58 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=int(os.environ.get("REPEATS", 3)))
     ap.add_argument("--febrl-records", type=int, default=1_000_000, help="Febrl-derived set size (0: skip)")
     ap.add_argument("--jp-companies", type=int, default=20000, help="Japanese world for the Splink side-by-side (0: skip)")
-    ap.add_argument("--sections", default="worlds,core,jp,incremental",
-                    help="comma-separated; 'incremental' alone rewrites only its section of --out (and its key in .json)")
+    ap.add_argument("--activities", default="2000000", help="bulk MA activity rows, comma-separated (section activities)")
+    ap.add_argument("--activities-companies", type=int, default=75000, help="the world beside the bulk activities")
+    ap.add_argument("--scale-no-splink", action="store_true",
+                    help="section scale without Splink (on the same blocking, 330 M pairs: > 10 GB here)")
+    ap.add_argument("--sections", default="worlds,core,jp,incremental,scale,activities",
+                    help="comma-separated; sections not run keep their last results in RESULTS.md/.json")
     ap.add_argument("--incremental-sizes", default="2000,20000", help="worlds (companies) of the incremental night")
     ap.add_argument("--incremental-fraction", type=float, default=0.01, help="share of rows changed on the night")
     args = ap.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     sections = set(args.sections.split(","))
+    json_path = args.out.with_suffix(".json")
+    previous = json.loads(json_path.read_text(encoding="utf-8")) if json_path.exists() else {}
+    command = "python -m bench.run " + " ".join(sys.argv[1:])
     results: dict[str, Any] = {
-        "run_at": datetime.now(UTC).isoformat(timespec="seconds"), "repeats": args.repeats,
-        "command": "python -m bench.run " + " ".join(sys.argv[1:]),
+        **previous,   # sections not run this time keep their last numbers
+        "run_at": datetime.now(UTC).isoformat(timespec="seconds"), "repeats": args.repeats, "command": command,
         "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
     }
+    meta = results.setdefault("meta", {})
+    for section in ("worlds", "core", "jp", "scale", "activities"):   # results of an earlier run keep its facts
+        if previous.get(section) and section not in meta:
+            meta[section] = {k: previous.get(k, "?") for k in ("run_at", "repeats", "command")}
+    for section in sections:
+        meta[section] = {"run_at": results["run_at"], "repeats": args.repeats, "command": command}
     sizes = [int(n) for n in args.sizes.split(",") if n]
     if "worlds" in sections:
         results["worlds"] = [abm_world(n, args.seed, args.repeats) for n in sizes]
     if "core" in sections:
-        datasets = ["febrl3", "febrl4"]
-        if args.febrl_records:
-            path = WORK / f"febrl_{args.febrl_records}.parquet"
-            if not path.exists():
-                from bench.febrl_big import derive
+        results["core"] = core(["febrl3", "febrl4"], args.repeats)
+    if "scale" in sections and args.febrl_records:
+        path = WORK / f"febrl_{args.febrl_records}.parquet"
+        if not path.exists():
+            from bench.febrl_big import derive
 
-                derive(args.febrl_records).write_parquet(path)
-            datasets.append(str(path))
-        results["core"] = core(datasets, args.repeats)
+            derive(args.febrl_records).write_parquet(path)
+        results["scale"] = core([str(path)], args.repeats, splink=not args.scale_no_splink)
+    if "activities" in sections and args.activities:
+        results["activities"] = activities(args.activities_companies, args.seed,
+                                           [int(n) for n in args.activities.split(",") if n], args.repeats)
     if "jp" in sections and args.jp_companies:
         same = [w for w in results.get("worlds", []) if w["companies"] == args.jp_companies]
         results["jp"] = jp(args.jp_companies, args.seed, args.repeats, same[0] if same else None)
     if "incremental" in sections:
         results["incremental"] = incremental([int(n) for n in args.incremental_sizes.split(",") if n], args.seed,
                                              args.incremental_fraction)
-    if sections == {"incremental"}:  # alone: merge into the existing results, other sections untouched
-        text = merge_section(args.out, INCREMENTAL_HEADING, incremental_markdown(results["incremental"]))
-        stored = args.out.with_suffix(".json")
-        doc = json.loads(stored.read_text(encoding="utf-8")) if stored.exists() else {}
-        results = doc | {"incremental": results["incremental"]}
-    else:
-        text = markdown(results)
+    # sections not run keep their last results (results started from the stored JSON)
+    text = markdown(results)
     args.out.write_text(text, encoding="utf-8")
-    args.out.with_suffix(".json").write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
+    json_path.write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
     print(text)
-    print(f"written: {args.out} and {args.out.with_suffix('.json')}")
+    print(f"written: {args.out} and {json_path}")
 
 
 if __name__ == "__main__":

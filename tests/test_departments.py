@@ -39,7 +39,7 @@ DEPARTMENTS = [
     ("経企室", "経営企画室"), ("営業部門", "営業部"), ("ﾏｰｹﾃｨﾝｸﾞ", "マーケティング部"), ("法人営業", "法人営業部"),
     ("First Sales Dept., Sales Division", "営業本部/第一営業部"),
     # unknown names pass through normalised; a same-level pair joined by ・ is one department
-    ("Quantum Lab", "Quantum Lab"), ("quantum  LAB", "Quantum Lab"), ("東京", "東京"), ("総務・人事部", "総務・人事部"),
+    ("Quantum Lab", "Quantum Lab"), ("quantum  LAB", "Quantum Lab"), ("東京", "東京"),
     ("Global Alliances Dept.", "Global Alliances Department"),
     # a title written in the department field is not a department
     ("営業部 部長", "営業部"), ("営業部部長代理", "営業部"),
@@ -55,10 +55,25 @@ DEPARTMENTS = [
     # two names of one function are that function; two functions stay as written
     ("調達・購買部", "購買部"), ("購買・調達", "購買部"), ("調達及び購買部", "購買部"),
     ("Procurement & Purchasing Dept.", "購買部"), ("Procurement and Purchasing Dept.", "購買部"),
-    ("Sales & Marketing Dept.", "Sales & Marketing Department"),
+    # two functions are one department named by both, the same however it is joined or spelt
+    ("総務・人事部", "人事総務部"), ("人事・総務部", "人事総務部"), ("総務人事部", "人事総務部"),
+    ("HR & General Affairs Dept.", "人事総務部"), ("General Affairs & HR Dept.", "人事総務部"),
+    ("経理・財務部", "経理財務部"), ("Accounting & Finance Dept.", "経理財務部"),
+    ("営業・マーケティング部", "営業・マーケティング部"), ("Sales & Marketing Dept.", "営業・マーケティング部"),
+    ("マーケティング・営業部", "営業・マーケティング部"), ("営業・東京", "営業・東京"),
+    ("Sales & Quantum Dept.", "Sales & Quantum Department"),
     # DX: Japanese, English, any casing; デジタル推進 is DX推進
     ("デジタル推進部", "DX推進部"), ("DX Promotion Dept.", "DX推進部"), ("Dx Promotion Dept.", "DX推進部"),
     ("dx推進室", "DX推進室"), ("DX Promotion Office", "DX推進室"), ("Digital Transformation Dept.", "DX推進部"),
+    ("dx promotion dept", "DX推進部"), ("Dx推進部", "DX推進部"), ("デジタル推進室", "DX推進室"),
+    ("Digital Promotion Office", "DX推進室"),
+    # the issue's English stems, with and without a unit word
+    ("Procurement", "購買部"), ("Purchasing", "購買部"), ("Human Resources", "人事部"), ("Human Resource Dept.", "人事部"),
+    ("General Affairs", "総務部"), ("Legal", "法務部"), ("R&D", "研究開発部"), ("R & D Dept.", "研究開発部"),
+    ("Corp. Planning Dept.", "経営企画部"), ("2nd Sales Division", "第二営業本部"), ("Sales Dept 2", "第二営業部"),
+    ("Sales Department No.2", "第二営業部"), ("Sales Section 2", "第二営業課"), ("営業第2部", "第二営業部"),
+    ("Sales Dept., 2nd", "第二営業部"), ("No. 2 Sales Dept.", "第二営業部"), ("Sales No.2 Dept.", "第二営業部"),
+    ("No. 2 Quantum Dept.", "No 2 Quantum Department"),
 ]
 
 # English department vocabulary -> the Japanese canonical department (rules/departments.yaml synonyms)
@@ -142,3 +157,26 @@ def test_org_functions_never_raise(raw: str) -> None:
     out = normalize_department(raw)
     assert out is None or (out and not out.startswith("/") and "//" not in out)
     normalize_internal_department(raw)
+
+
+def _japanese_aliases() -> list[tuple[str, str]]:
+    """(alias, canonical stem) of every Japanese synonym in rules/departments.yaml that reads as its
+    function with 部 after it (新規事業部 is 新規 + the unit 事業部, not 新規事業 + 部)."""
+    doc = load_rules(validate=False).documents["departments.yaml"]["synonyms"]
+    return [(a, str(c)) for c, aliases in doc.items() for a in aliases
+            if any("\u3040" <= ch <= "\u9fff" for ch in a) and "・" not in a
+            and not f"{a}部".endswith(("事業部", "統括部", "本部"))]
+
+
+_ALIASES = _japanese_aliases()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(_ALIASES), st.sampled_from(_ALIASES), st.sampled_from(["・", "及び", "&", "＆"]))
+def test_a_compound_of_two_functions_is_one_department_whichever_way_it_is_joined(
+        a: tuple[str, str], b: tuple[str, str], sep: str) -> None:
+    one, other = normalize_department(f"{a[0]}{sep}{b[0]}部"), normalize_department(f"{b[0]}・{a[0]}部")
+    assert one == other
+    assert normalize_department(one) == one
+    if a[1] == b[1]:   # two names of one function are that function
+        assert one == normalize_department(f"{a[1]}部")

@@ -147,6 +147,11 @@ UNIT_VARIANTS = [
     # the variant under a parent path follows the unit; the parent path then takes the leaf
     ([("1", "A", "管理本部/経営企画部", "管理本部 経営企画部"), ("2", "A", "経営企画室", "経営企画室")],
      {"1": "管理本部/経営企画部", "2": "管理本部/経営企画部"}),
+    # under two different parents they are two departments; under one parent and none, one
+    ([("1", "A", "営業本部/企画室", "営業本部 企画室"), ("2", "A", "管理本部/企画部", "管理本部 企画部")],
+     {"1": "営業本部/企画室", "2": "管理本部/企画部"}),
+    ([("1", "A", "営業本部/企画室", "営業本部 企画室"), ("2", "A", "企画部", "企画部"), ("3", "A", "企画部", "企画部")],
+     {"1": "営業本部/企画部", "2": "営業本部/企画部", "3": "営業本部/企画部"}),
     # one nested under the other are two departments; other accounts and other stems are untouched
     ([("1", "A", "経営企画部/経営企画室", "経営企画部 経営企画室"), ("2", "A", "経営企画部", "経営企画部"),
       ("3", "B", "経営企画室", "経営企画室"), ("4", "A", "総務部", "総務部"), ("5", "A", "社長室", "社長室")],

@@ -104,3 +104,42 @@ def test_chunked_compare_and_patterns_equal_one_pass(monkeypatch):
     chunked = link(_data(), spec)
     assert whole.units.get_column("cluster").to_list() == chunked.units.get_column("cluster").to_list()
     assert whole.pairs.equals(chunked.pairs)
+
+
+def test_streamed_scoring_gives_the_same_clusters_as_the_full_table(monkeypatch):
+    """Above KEEP_ALL_PAIRS the engine compares in chunks, trains on pattern counts and keeps only
+    the pairs that can matter: the clusters, the model and the evidence kept are the same as when
+    the full comparison table is built and pruned afterwards."""
+    import hashlib
+
+    import abm.linkage.engine as engine
+    import abm.linkage.stream as stream
+
+    spec = parse_spec(_doc(threshold=0.8), "toy.yaml")
+    data = _data().with_columns(   # names that differ clearly, except each near-identical pair
+        pl.Series("name", [hashlib.md5(str(i // 2).encode()).hexdigest()[:8] + "x" * (i % 2) for i in range(150)]))
+    whole = link(data, spec)                          # below KEEP_ALL_PAIRS: every pair kept
+    monkeypatch.setattr(engine, "KEEP_ALL_PAIRS", 10)
+    monkeypatch.setattr(engine, "KEEP_MIN_PROBABILITY", 0.05)   # the toy's "different" pairs score 0.03
+    monkeypatch.setattr(engine, "streamable", lambda spec: False)
+    full = link(data, spec)                           # full table, pruned afterwards
+    calls = []
+    monkeypatch.setattr(engine, "streamable", lambda spec: calls.append(1) or True)
+    monkeypatch.setattr(stream.score_large, "__defaults__", (None, 7))   # chunks of 7 pairs
+    streamed = link(data, spec)
+    assert calls and streamed.candidates == whole.pairs.height > 10
+    for other in (whole, full):
+        assert streamed.units.get_column("cluster").to_list() == other.units.get_column("cluster").to_list()
+        assert streamed.model.table() == other.model.table()
+    assert 0 < streamed.pairs.height < whole.pairs.height
+    assert streamed.pairs.sort("__rid_l", "__rid_r").equals(full.pairs.sort("__rid_l", "__rid_r"))
+
+
+def test_windowed_blocks_still_find_the_matches():
+    """A rule windowed to fit its budget still links every near-identical pair (sorted neighbours)."""
+    spec = parse_spec(_doc(), "toy.yaml")
+    windowed = parse_spec(_doc(blocking=[{"name": "city", "keys": ["city"], "max_pairs": 1000, "window": 3},
+                                         {"name": "name", "keys": ["name"]}]), "toy.yaml")
+    full, small = link(_data(), spec), link(_data(), windowed)
+    assert small.candidates < full.candidates
+    assert small.units.get_column("cluster").to_list() == full.units.get_column("cluster").to_list()

@@ -196,7 +196,8 @@ def records(*rows: dict) -> pl.DataFrame:
         key, rom = display_keys(display, cr) if display else (None, None)
         out.append({"record_key": r.get("key", f"cards:C{i}"), "company_name": display, "company_key": key,
                     "company_romaji": rom, "company_kana": company_kana(r.get("kana"), cr), "legal_form": form,
-                    "prefecture": r.get("pref"), "postal_code": r.get("post"), "corporate_number": r.get("number")})
+                    "prefecture": r.get("pref"), "postal_code": r.get("post"), "corporate_number": r.get("number"),
+                    "email_domain": r.get("domain"), "phone": r.get("phone")})
     return pl.DataFrame(out, schema={k: pl.Utf8 for k in out[0]})
 
 
@@ -302,6 +303,9 @@ def test_explain_shows_the_registry_anchor(sample_run: Path):
     key = anchors.filter(pl.col("registry_number").is_not_null())["record_key"][0]
     text = explain(sample_run, key)
     assert "法人番号" in text and "registry evidence" in text
+    in_run = anchors.filter(pl.col("anchor_method") == "in_run")["record_key"]
+    assert in_run.len() > 0                       # the sample's web forms are anchored through the run
+    assert "the only one of that name anchored in this run" in explain(sample_run, in_run[0])
 
 
 def test_cli_registry_import(tmp_path: Path):
@@ -333,12 +337,162 @@ def test_must_links_between_exact_duplicates_are_harmless():
     assert clusters["cards:A0"] == clusters["cards:A1"] == clusters["cards:A2"] != clusters["cards:C"]
 
 
-@pytest.mark.parametrize("others", [
-    [{"name": "株式会社山田電機", "pref": "大阪府"}],            # one 山田電機 anchored in the data: still not
-    [{"name": "株式会社山田電機", "pref": "大阪府"}, {"name": "山田電機株式会社", "pref": "東京都"}],
-    [],
-])
-def test_a_record_with_no_place_is_never_anchored_by_name(registry, others: list[dict]):
+NO_PLACE = [
+    # (the run's other records, expected 法人番号 key or None, method or note) for a web form "Yamada Denki"
+    ([], None, "no_place"),                                                   # registry alone: never by name
+    ([{"name": "株式会社山田電機", "pref": "大阪府"}], "osaka", "in_run"),    # the one 山田電機 this run knows
+    ([{"name": "株式会社山田電機", "pref": "大阪府"}, {"name": "山田電機株式会社", "pref": "東京都"}],
+     None, "no_place"),                                                       # two in the run: ambiguous
+    ([{"name": "株式会社山田電機", "pref": "大阪府"}, {"name": "山田電機", "pref": "大阪府"}],
+     None, "no_place"),                  # a 山田電機 at a place the registry could not tell apart contests it
+    ([{"name": "株式会社山田電機", "pref": "大阪府"}, {"name": "山田電機", "pref": "北海道"}],
+     None, "no_place"),                  # … and so does one somewhere the registry has none (a branch office)
+    ([{"name": "株式会社山田電機", "pref": "大阪府", "phone": "0661234567"},
+      {"name": "山田電機", "pref": "大阪府", "phone": "0661239999"}],
+     "osaka", "in_run"),                 # … unless it shares an office with the corporation's records: its own
+    ([{"name": "株式会社山田電機", "pref": "大阪府", "domain": "yamada.co.jp"},
+      {"name": "山田電機", "pref": "大阪府", "domain": "yamada.co.jp"}], "osaka", "in_run"),
+    ([{"name": "株式会社山田電機", "pref": "大阪府", "phone": "0661234567"}, {"name": "Yamada Denki", "key": "ma_leads:L9",
+      "phone": "0921234567"}], "osaka", "in_run"),      # another web form's phone says nothing about this one
+    ([{"name": "株式会社山田電機", "pref": "大阪府", "domain": "yamada-denki.jp"},
+      {"name": "山田電機株式会社", "number": "TOKYO", "domain": "yamada.co.jp"}], None, "no_place"),
+]
+
+
+@pytest.mark.parametrize(("others", "expected", "how"), NO_PLACE)
+def test_a_record_with_no_place_is_anchored_only_to_the_one_corporation_of_the_run(
+        registry, others: list[dict], expected: str | None, how: str):
+    others = [o | {"number": N["tokyo"]} if o.get("number") == "TOKYO" else o for o in others]
     batch = records({"name": "Yamada Denki", "key": "ma_leads:L1"}, *others)
     got = anchor_records(batch, registry, RULES).filter(pl.col("record_key") == "ma_leads:L1").row(0, named=True)
+    if expected is None:
+        assert got["registry_number"] is None and got["anchor_note"] == how
+    else:
+        assert got["registry_number"] == N[expected] and got["anchor_method"] == how
+
+
+def test_a_web_form_with_another_corporations_domain_is_not_anchored_in_run(registry):
+    """Rule 3: the form's corporate domain is carried by records anchored to another corporation."""
+    batch = records({"name": "山田電機", "key": "ma_leads:L1", "domain": "yamada-tokyo.co.jp"},
+                    {"name": "株式会社山田電機", "pref": "大阪府", "domain": "yamada-osaka.co.jp"},
+                    {"name": "株式会社サンエイテクノロジー", "pref": "愛知県", "domain": "yamada-tokyo.co.jp"})
+    got = anchor_records(batch, registry, RULES).filter(pl.col("record_key") == "ma_leads:L1").row(0, named=True)
     assert got["registry_number"] is None and got["anchor_note"] == "no_place"
+    same = records({"name": "山田電機", "key": "ma_leads:L1", "domain": "yamada-osaka.co.jp"},
+                   {"name": "株式会社山田電機", "pref": "大阪府", "domain": "yamada-osaka.co.jp"})
+    got = anchor_records(same, registry, RULES).filter(pl.col("record_key") == "ma_leads:L1").row(0, named=True)
+    assert got["registry_number"] == N["osaka"] and got["anchor_method"] == "in_run"
+
+
+def test_report_marks_closed_and_absorbed_accounts_end_to_end(sample_run: Path):
+    """accounts.parquet's registry_status reaches report.html: every flagged closed or absorbed
+    account is embedded with its status (and successor); active accounts carry no mark."""
+    import re
+
+    html = (sample_run / "report.html").read_text(encoding="utf-8")
+    data = json.loads(re.search(r'<script type="application/json" id="abm-data">(.*?)</script>', html, re.S).group(1))
+    s, fields = data["s"], data["fields"]["a"]
+
+    def text(row: list, field: str) -> str | None:
+        v = row[fields.index(field)]
+        return None if v is None else s[v]
+
+    embedded = {text(r, "id"): (text(r, "registry_status"), text(r, "successor")) for r in data["a"]}
+    accounts = pl.read_parquet(sample_run / "accounts.parquet").filter(pl.col("account_id").is_in(list(embedded)))
+    marked = accounts.filter(pl.col("registry_status").is_in(["closed", "absorbed"]))
+    assert marked.height >= 1                                   # the sample has a flagged closed account
+    for row in accounts.iter_rows(named=True):
+        status = row["registry_status"] if row["registry_status"] in ("closed", "absorbed") else None
+        assert embedded[row["account_id"]][0] == status
+        if status == "absorbed":
+            assert embedded[row["account_id"]][1] == row["successor_corporate_number"]
+    assert "登記閉鎖" in html and "合併により消滅" in html        # the labels travel with the page
+
+
+def test_counts_keep_in_run_anchors_out_of_the_unanchored():
+    from abm.registry.link import registry_counts
+
+    anchors = pl.DataFrame({"record_key": ["a", "b", "c"], "registry_number": ["1", None, "2"],
+                            "anchor_method": ["in_run", None, "name"], "anchor_note": ["former_name", "no_place", None]})
+    accounts = pl.DataFrame({"registry_status": ["active", "closed", None]})
+    got = registry_counts(anchors, accounts)
+    assert got["records_anchored"] == {"in_run": 1, "name": 1}
+    assert got["records_not_anchored"] == {"no_place": 1}
+    assert got["accounts_by_status"] == {"active": 1, "closed": 1}
+
+
+@pytest.mark.parametrize(("phone", "expected"), [
+    ("0661235555", "osaka"),   # a direct line in the corporation's office (same area code and exchange)
+    ("0921234567", None),      # a Fukuoka number: not the Osaka 山田電機 the run knows
+    (None, "osaka"),           # no landline: nothing against
+])
+def test_a_web_forms_landline_must_be_in_an_office_of_the_corporation(registry, phone: str | None,
+                                                                       expected: str | None):
+    batch = records({"name": "Yamada Denki", "key": "ma_leads:L1", "phone": phone},
+                    {"name": "株式会社山田電機", "pref": "大阪府", "phone": "0661234567"})
+    got = anchor_records(batch, registry, RULES).filter(pl.col("record_key") == "ma_leads:L1").row(0, named=True)
+    assert got["registry_number"] == (N[expected] if expected else None)
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("Yamada Denki", "osaka"),         # the furigana read literally
+    ("Yamada Electric", "osaka"),      # the registry's English name
+    ("山田電機", "osaka"),
+])
+def test_in_run_matches_literal_readings_and_english_names(registry, name: str, expected: str):
+    batch = records({"name": name, "key": "ma_leads:L1"}, {"name": "株式会社山田電機", "pref": "大阪府"})
+    got = anchor_records(batch, registry, RULES).filter(pl.col("record_key") == "ma_leads:L1").row(0, named=True)
+    assert got["registry_number"] == N[expected] and got["anchor_method"] == "in_run"
+
+
+def test_in_run_refuses_a_furigana_met_only_through_a_translated_word(registry):
+    """"Yamada Electric" meets ヤマダデンキ only by reading Electric as denki (a guess: 電機 or 電気); the
+    Tokyo 山田電機株式会社 has no English name, so only the translation links them: not anchored."""
+    batch = records({"name": "Yamada Electric", "key": "ma_leads:L1"}, {"name": "山田電機株式会社", "pref": "東京都"})
+    got = anchor_records(batch, registry, RULES).filter(pl.col("record_key") == "ma_leads:L1").row(0, named=True)
+    assert got["registry_number"] is None
+
+
+def test_a_web_form_sharing_its_domain_with_another_companys_record_is_not_anchored_in_run(registry):
+    """有限会社山田電機's lead (no place; the legal form rules out the 株式会社) shares the web form's
+    domain: the form "Yamada Denki" is that company's, not the 株式会社 the run knows."""
+    batch = records({"name": "Yamada Denki", "key": "ma_leads:L1", "domain": "yamada-yugen.co.jp"},
+                    {"name": "有限会社山田電機", "key": "crm_leads:L2", "domain": "yamada-yugen.co.jp"},
+                    {"name": "株式会社山田電機", "pref": "大阪府"})
+    got = anchor_records(batch, registry, RULES).filter(pl.col("record_key") == "ma_leads:L1").row(0, named=True)
+    assert got["registry_number"] is None
+    alone = batch.filter(pl.col("record_key") != "crm_leads:L2")
+    got = anchor_records(alone, registry, RULES).filter(pl.col("record_key") == "ma_leads:L1").row(0, named=True)
+    assert got["registry_number"] == N["osaka"]
+
+
+def test_a_translated_reading_counts_when_the_landline_is_in_the_corporations_office(registry):
+    batch = records({"name": "Yamada Electric", "key": "ma_leads:L1", "phone": "0312345678"},
+                    {"name": "山田電機株式会社", "pref": "東京都", "phone": "0312349999"})
+    got = anchor_records(batch, registry, RULES).filter(pl.col("record_key") == "ma_leads:L1").row(0, named=True)
+    assert got["registry_number"] == N["tokyo"] and got["anchor_method"] == "in_run"
+
+
+@pytest.mark.parametrize(("form", "others", "expected"), [
+    # another domain than the one the corporation's current-name records carry: another company
+    ({"name": "Yamada Denki", "domain": "yamada-denki.com"},
+     [{"name": "株式会社山田電機", "pref": "大阪府", "domain": "yamada-denki.co.jp"}], None),
+    ({"name": "Yamada Denki", "domain": "yamada-denki.co.jp"},
+     [{"name": "株式会社山田電機", "pref": "大阪府", "domain": "yamada-denki.co.jp"}], "osaka"),
+    # a renamed company: the new name's web form has the new domain, its cards the old one — linked
+    ({"name": "サンエイテクノロジー", "domain": "sanei-tech.co.jp"},
+     [{"name": "株式会社三栄電子", "pref": "愛知県", "domain": "sanei-denshi.co.jp"}], "renamed"),
+])
+def test_in_run_and_the_corporations_domain(registry, form: dict, others: list[dict], expected: str | None):
+    batch = records(form | {"key": "ma_leads:L1"}, *others)
+    got = anchor_records(batch, registry, RULES).filter(pl.col("record_key") == "ma_leads:L1").row(0, named=True)
+    assert got["registry_number"] == (N[expected] if expected else None)
+
+
+def test_in_run_a_former_names_form_is_checked_against_the_former_names_records(registry):
+    """A web form written with the former name and the old domain meets a corporation whose
+    current-name cards carry the new domain: not a conflict (the old domain went with the old name)."""
+    batch = records({"name": "三栄電子", "key": "ma_leads:L1", "domain": "sanei-denshi.co.jp"},
+                    {"name": "株式会社サンエイテクノロジー", "pref": "愛知県", "domain": "sanei-tech.co.jp"})
+    got = anchor_records(batch, registry, RULES).filter(pl.col("record_key") == "ma_leads:L1").row(0, named=True)
+    assert got["registry_number"] == N["renamed"]

@@ -160,3 +160,20 @@ def test_an_unusable_amount_does_not_stop_the_report():
     data = _data(render_report(tables, date(2026, 1, 5), {}))
     amounts = [row[data["fields"]["c"].index("amount")] for row in data["c"]]
     assert sorted(a for a in amounts if a is not None) == [1.0] and amounts.count(None) == 2
+
+
+@pytest.mark.parametrize(("status", "successor", "mark"), [
+    ("closed", None, "closed"), ("absorbed", "1234567890123", "absorbed"), ("active", None, None), (None, None, None),
+])
+def test_closed_and_absorbed_accounts_are_marked(status: str | None, successor: str | None, mark: str | None):
+    tables = _tables()
+    tables["accounts"] = tables["accounts"].with_columns(
+        pl.Series("registry_status", [status, None, None], dtype=pl.String),
+        pl.Series("successor_corporate_number", [successor, None, None], dtype=pl.String))
+    model = build_model(tables)
+    s, fields = model["s"], model["fields"]["a"]
+    a1 = next(r for r in model["a"] if s[r[fields.index("id")]] == "A1")
+    got = a1[fields.index("registry_status")]
+    assert (None if got is None else s[got]) == mark
+    succ = a1[fields.index("successor")]
+    assert (None if succ is None else s[succ]) == successor

@@ -34,6 +34,13 @@ TOUCH_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
+#: the record columns build_touches reads
+_TOUCH_INPUTS = frozenset({
+    "account_id", "person_id", "department", "internal_department", "record_date", "last_activity_on", "close_on",
+    "record_key", "kind", "owner_name", "product", "stage", "amount", "is_closed", "makes_touch",
+    *REFERRING_KINDS.values()})
+
+
 def as_date(name: str) -> pl.Expr:
     """A date column that may arrive as an ISO string (the loader's form) or as a Date."""
     col = pl.col(name)
@@ -71,7 +78,8 @@ def counterparts(records: pl.DataFrame) -> pl.DataFrame:
 def build_touches(records: pl.DataFrame, as_of: date) -> pl.DataFrame:
     """touches.parquet: the contract's columns (… record_key, kind, owner_name = our person, null when
     unknown), then the opportunity's product, stage and amount, is_open_opportunity, date_source."""
-    recs = with_dates(records)
+    # only the columns a touch reads: the records table is wide, and an MA activity log may be most of it
+    recs = with_dates(records.select(c for c in records.columns if c in _TOUCH_INPUTS))
     recs = (recs.filter(pl.col("kind").is_in(TOUCH_KINDS) & pl.col("makes_touch").fill_null(True))
             .join(counterparts(recs), on="record_key", how="left")
             .with_columns(is_open_opportunity(as_of).alias("is_open_opportunity")))

@@ -60,17 +60,15 @@ def _big_flag(i: int) -> str:
     return f"__big_{i}"
 
 
-def _pos(i: int) -> str:
-    return f"__pos_{i}"
-
-
 def _flag_blocks(prepared: pl.DataFrame, spec: LinkageSpec
-                 ) -> tuple[pl.DataFrame, dict[str, int], tuple[BlockingRule, ...], dict[str, int]]:
+                 ) -> tuple[pl.DataFrame, dict[str, int], tuple[BlockingRule, ...], dict[str, int],
+                            dict[int, tuple[np.ndarray, np.ndarray]]]:
     """Per rule, mark rows whose key is complete and whose block is small enough (``__ok_i``), or
-    too large (``__big_i``, with ``__pos_i`` its rank in the block sorted by the compared columns).
+    too large (``__big_i``); for the latter, the rows of the large blocks sorted by key then by the
+    compared columns, with each row's block number (the sorted neighbourhood the window walks).
     Each rule is first fitted to the pair budget (its ``max_block`` possibly lowered)."""
     order = list(dict.fromkeys(c.column for c in spec.comparisons)) + [RID]
-    flagged, windowed, rules, planned = prepared, {}, [], {}
+    flagged, windowed, rules, planned, windows = prepared, {}, [], {}, {}
     for i, declared in enumerate(spec.blocking):
         keys = list(declared.on)
         complete = pl.all_horizontal([pl.col(c).is_not_null() for c in keys])
@@ -85,12 +83,24 @@ def _flag_blocks(prepared: pl.DataFrame, spec: LinkageSpec
         big = flagged.filter(pl.col(_big_flag(i)))
         windowed[rule.name] = int(big.select(keys).n_unique()) if big.height else 0
         if big.height:
-            ranked = big.sort([*keys, *order], nulls_last=True).with_columns(
-                pl.int_range(pl.len()).over(keys).alias(_pos(i))).select(RID, _pos(i))
-            flagged = flagged.join(ranked, on=RID, how="left")
-        else:
-            flagged = flagged.with_columns(pl.lit(None, dtype=pl.Int64).alias(_pos(i)))
-    return flagged.sort(RID), windowed, tuple(rules), planned
+            ranked = big.sort([*keys, *order], nulls_last=True).select(
+                RID, (pl.int_range(pl.len()).over(keys) == 0).cum_sum().alias("__block"))
+            windows[i] = (ranked.get_column(RID).to_numpy(), ranked.get_column("__block").to_numpy())
+    return flagged.sort(RID), windowed, tuple(rules), planned, windows
+
+
+def _window_pairs(rids: np.ndarray, blocks: np.ndarray, window: int, i: int) -> pl.DataFrame:
+    """Pairs of neighbours (1 … window apart) in the sorted rows of the blocks too large for all pairs."""
+    lefts, rights = [], []
+    for k in range(1, min(window, len(rids) - 1) + 1):
+        same = blocks[:-k] == blocks[k:]
+        a, b = rids[:-k][same], rids[k:][same]
+        lefts.append(np.minimum(a, b))
+        rights.append(np.maximum(a, b))
+    left = np.concatenate(lefts) if lefts else np.zeros(0, dtype=np.uint32)
+    right = np.concatenate(rights) if rights else np.zeros(0, dtype=np.uint32)
+    return pl.DataFrame({f"{RID}_l": left, f"{RID}_r": right}).with_columns(
+        pl.lit(i, dtype=pl.Int8).alias("__rule_index")).cast(_SCHEMA)  # type: ignore[arg-type]
 
 
 def _equal(rule: BlockingRule, i: int) -> str:
@@ -102,12 +112,11 @@ def block(units: pl.DataFrame, spec: LinkageSpec, con: duckdb.DuckDBPyConnection
     """Candidate pairs for ``units`` under ``spec.blocking``."""
     con = con or duckdb.connect()
     prepared = prepare(units, spec, con)
-    flagged, windowed, fitted, planned = _flag_blocks(prepared, spec)
+    flagged, windowed, fitted, planned, windows = _flag_blocks(prepared, spec)
     spec = replace(spec, blocking=fitted)
     key_cols = sorted({c for r in spec.blocking for c in r.on})
     n_rules = range(len(spec.blocking))
-    slim = flagged.select([RID, *key_cols, *[_ok_flag(i) for i in n_rules], *[_big_flag(i) for i in n_rules],
-                           *[_pos(i) for i in n_rules]])
+    slim = flagged.select([RID, *key_cols, *[_ok_flag(i) for i in n_rules]])
     con.register("__b", slim.to_arrow())
     parts, total = [], 0
     for i, rule in enumerate(spec.blocking):
@@ -122,7 +131,7 @@ def block(units: pl.DataFrame, spec: LinkageSpec, con: duckdb.DuckDBPyConnection
         )
         part = query(con, sql)
         if windowed[rule.name]:
-            part = pl.concat([part, query(con, _window_sql(rule, i))])
+            part = pl.concat([part.cast(_SCHEMA), _window_pairs(*windows[i], rule.window, i)])
         log.info("blocking %s rule %s: %d candidate pairs (%d planned; %d keys too common: sorted window of %d"
                  " above max_block %d)", spec.name, rule.name, part.height, planned[rule.name],
                  windowed[rule.name], rule.window, rule.max_block)
@@ -162,14 +171,3 @@ def _first_rule_per_pair(parts: list[pl.DataFrame], names: list[str]) -> pl.Data
         f"{RID}_r": (key & np.uint64(0xFFFFFFFF)).astype(np.uint32),
         "rule": pl.Series(rule).replace_strict(list(range(len(names))), names, return_dtype=pl.Enum(names)),
     })
-
-
-def _window_sql(rule: BlockingRule, i: int) -> str:
-    """Pairs of neighbours (1 … window apart) inside the blocks too large for all pairs."""
-    keys = " AND ".join(f'l."{c}" = r."{c}"' for c in rule.on)
-    return (
-        f"SELECT least(l.{RID}, r.{RID}) AS {RID}_l, greatest(l.{RID}, r.{RID}) AS {RID}_r, "
-        f"{i}::TINYINT AS __rule_index "
-        f"FROM (SELECT * FROM __b WHERE {_big_flag(i)}) l CROSS JOIN range(1, {rule.window + 1}) t(k) "
-        f"JOIN (SELECT * FROM __b WHERE {_big_flag(i)}) r ON {keys} AND r.{_pos(i)} = l.{_pos(i)} + t.k"
-    )

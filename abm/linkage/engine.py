@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import duckdb
 import numpy as np
@@ -21,6 +21,7 @@ from abm.linkage.compare import any_level, compare_pairs
 from abm.linkage.reuse import SpecReuse
 from abm.linkage.score import Model, estimate_u, predict, train
 from abm.linkage.spec import LinkageSpec
+from abm.linkage.stream import score_large, streamable
 from abm.linkage.system_links import system_pairs, vetoes
 
 log = logging.getLogger(__name__)
@@ -142,23 +143,36 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
                         else np.ones(prepared.height, dtype=np.int64))
     system = system_pairs(prepared, spec)
     candidates = blocked.pairs
+    blocked = replace(blocked, pairs=candidates.clear())  # one reference: freed once scored
     if system.height:  # linked pairs blocking did not find are compared too (rule "system_link")
         extra = system.join(candidates, on=[f"{RID}_l", f"{RID}_r"], how="anti").select(
             f"{RID}_l", f"{RID}_r", pl.lit(SYSTEM_RULE).alias("rule"))
         candidates = pl.concat([candidates.with_columns(pl.col("rule").cast(pl.Utf8)), extra]).sort(
             f"{RID}_l", f"{RID}_r")
 
-    t = time.perf_counter()
-    vectors = compare_pairs(prepared, candidates, spec, reuse=reuse)
-    timings["compare"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    u = estimate_u(prepared, spec, spec.u_within)
-    blocked_vectors = vectors.filter(pl.col("rule") != SYSTEM_RULE)  # EM learns from blocking alone
-    model = train(blocked_vectors, spec, u, rule_masks(prepared, blocked_vectors, spec))
-    model = model.with_prior(_population_pairs(prepared, spec.u_within), blocked_vectors.height)
+    must = _pair_rids(prepared, must_link, spec) if must_link is not None and must_link.height else None
+    n_candidates = candidates.height
+    if n_candidates > KEEP_ALL_PAIRS and streamable(spec) and reuse is None:  # in chunks, only what matters kept
+        streamed = score_large(
+            prepared, candidates, spec, estimate_u(prepared, spec, spec.u_within),
+            _population_pairs(prepared, spec.u_within), SYSTEM_RULE,
+            link_if=((pl.col("match_probability") >= spec.threshold) | _corroborated(spec)) & _identifying(spec),
+            keep_if=(pl.col("match_probability") >= KEEP_MIN_PROBABILITY) | _attaching(spec), must=must)
+        del candidates
+        vectors, model = streamed.vectors, streamed.model
+        timings |= streamed.timings
+        t = time.perf_counter()
+    else:
+        t = time.perf_counter()
+        vectors = compare_pairs(prepared, candidates, spec, reuse=reuse)
+        timings["compare"] = time.perf_counter() - t
+        t = time.perf_counter()
+        u = estimate_u(prepared, spec, spec.u_within)
+        blocked_vectors = vectors.filter(pl.col("rule") != SYSTEM_RULE)  # EM learns from blocking alone
+        model = train(blocked_vectors, spec, u, rule_masks(prepared, blocked_vectors, spec))
+        model = model.with_prior(_population_pairs(prepared, spec.u_within), blocked_vectors.height)
     scored = predict(vectors, model)
-    timings["score"] = time.perf_counter() - t
+    timings["score"] = timings.get("score", 0.0) + time.perf_counter() - t
 
     t = time.perf_counter()
     cannot = _cannot_links(con, prepared, scored, spec)
@@ -182,9 +196,8 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
         .otherwise(pl.col("match_weight")).alias("match_weight")
     accepted = scored.filter(acceptable)
     links = accepted.select(f"{RID}_l", f"{RID}_r", link_weight)
-    if must_link is not None and must_link.height:
-        links = pl.concat([links, _pair_rids(prepared, must_link, spec).select(
-            f"{RID}_l", f"{RID}_r", pl.lit(float("inf")).alias("match_weight"))])
+    if must is not None:
+        links = pl.concat([links, must.select(f"{RID}_l", f"{RID}_r", pl.lit(float("inf")).alias("match_weight"))])
     values = {g.name: prepared.get_column(g.column) for g in spec.guards if g.kind == "distinct_values" and g.column}
     clusters = cluster(prepared.height, links, values, cannot, scored.select(f"{RID}_l", f"{RID}_r", link_weight))
     timings["cluster"] = time.perf_counter() - t
@@ -208,7 +221,6 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
                     == labels[scored.get_column(f"{RID}_r").to_numpy()]),
     )
     best = _strongest_link(prepared.height, scored)
-    n_candidates = scored.height
     if n_candidates > KEEP_ALL_PAIRS:  # evidence kept: what linked, was refused, attached, or came close
         scored = scored.filter(pl.col("linked") | pl.col("attached") | pl.col("cannot_link").is_not_null()
                                | pl.col("system_link").is_not_null()
@@ -338,6 +350,14 @@ def _population_pairs(prepared: pl.DataFrame, within: str | None) -> float:
         return n * (n - 1) / 2
     sizes = prepared.drop_nulls(within).group_by(within).len().get_column("len").cast(pl.Float64)
     return float((sizes * (sizes - 1) / 2).sum())
+
+
+def _attaching(spec: LinkageSpec) -> pl.Expr:
+    """A pair that may attach a lone unit: an ``attach_unique`` level holds, no comparison says 'different'."""
+    if not spec.attach_unique:
+        return pl.lit(False)
+    no_against = pl.all_horizontal(pl.col(f"gamma_{c.name}") != len(c.levels) for c in spec.comparisons)
+    return any_level(spec, spec.attach_unique) & no_against
 
 
 def _identifying(spec: LinkageSpec) -> pl.Expr:

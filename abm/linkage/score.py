@@ -196,31 +196,46 @@ def train(vectors: pl.DataFrame, spec: LinkageSpec, u: list[np.ndarray],
     out (as Splink trains), averaged over rules weighted by expected matches; then λ by EM over all
     candidate pairs with m and u fixed."""
     cols = [gamma_column(c) for c in spec.comparisons]
-    n_levels = [c.n_levels for c in spec.comparisons]
-    start = [_initial_m(k) for k in n_levels]
     if vectors.height == 0:
-        return _model(spec, start, u, spec.prior, 0, True)
+        return train_patterns([], (np.zeros((0, len(cols)), dtype=np.int64), np.zeros(0)), spec, u)
     gammas = vectors.select(cols).to_numpy()   # int8: one byte per pair per comparison
-    sums = [np.zeros(k) for k in n_levels]
-    weights = np.zeros(len(cols))
-    total_it, all_converged = 0, True
+    per_rule: list[tuple[np.ndarray, np.ndarray] | None] = []
     for r, mask in enumerate(rule_masks):
         if not mask.any():
+            per_rule.append(None)
             continue
         g = gammas[mask]   # a copy (boolean index)
+        g[:, _held_out(spec, r)] = NULL_LEVEL
+        per_rule.append(_patterns(g))
+    return train_patterns(per_rule, _patterns(gammas), spec, u)
+
+
+def train_patterns(per_rule: list[tuple[np.ndarray, np.ndarray] | None], overall: tuple[np.ndarray, np.ndarray],
+                   spec: LinkageSpec, u: list[np.ndarray]) -> Model:
+    """``train`` from pattern counts alone: per blocking rule, the distinct level patterns of the
+    pairs satisfying it (its own comparisons already held out) with their counts, or None; and the
+    patterns of every candidate pair. Patterns are few, so this does not grow with the pair count
+    (``abm.linkage.stream`` counts them chunk by chunk)."""
+    n_levels = [c.n_levels for c in spec.comparisons]
+    start = [_initial_m(k) for k in n_levels]
+    if overall[1].sum() == 0:
+        return _model(spec, start, u, spec.prior, 0, True)
+    sums = [np.zeros(k) for k in n_levels]
+    weights = np.zeros(len(n_levels))
+    total_it, all_converged = 0, True
+    for r, counted in enumerate(per_rule):
+        if counted is None:
+            continue
         held = _held_out(spec, r)
-        g[:, held] = NULL_LEVEL
-        patterns, counts = _patterns(g)
-        m_r, _, it, ok, expected = _em(patterns, counts, n_levels, u, start, spec.prior, spec.em_iterations)
+        m_r, _, it, ok, expected = _em(*counted, n_levels, u, start, spec.prior, spec.em_iterations)
         total_it += it
         all_converged &= ok
-        for c in range(len(cols)):
+        for c in range(len(n_levels)):
             if c not in held and expected > 0:
                 sums[c] += m_r[c] * expected
                 weights[c] += expected
-    m = [sums[c] / weights[c] if weights[c] > 0 else start[c] for c in range(len(cols))]
-    patterns, counts = _patterns(gammas)
-    _, lam, it, ok, _ = _em(patterns, counts, n_levels, u, m, spec.prior, spec.em_iterations, update_m=False)
+    m = [sums[c] / weights[c] if weights[c] > 0 else start[c] for c in range(len(n_levels))]
+    _, lam, it, ok, _ = _em(*overall, n_levels, u, m, spec.prior, spec.em_iterations, update_m=False)
     log.info("EM %s: %d iterations, converged=%s, lambda=%.4f", spec.name, total_it + it, ok, lam)
     return _model(spec, m, u, lam, total_it + it, all_converged and ok)
 

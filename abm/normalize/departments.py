@@ -9,12 +9,22 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import lru_cache
 
 import polars as pl
 
 from abm.errors import RulesError
+from abm.normalize.department_words import (
+    ASCII_WORD,
+    DepartmentRules,
+    canon_english,
+    compound,
+    is_english,
+    numerals,
+    stem_key,
+    trailing_number,
+)
 from abm.normalize.text import fold_label as _fold
 from abm.normalize.titles import MAX_CHARS as _MAX_CHARS
 from abm.normalize.titles import NO_TITLES, TitleRules, per_unique, title_rules
@@ -22,54 +32,9 @@ from abm.rules import Rules, require, string_list
 
 DEPARTMENTS_FILE = "departments.yaml"
 _SOFT_DELIMS = re.compile(r"(\s*[・、,，]\s*|\s+)")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff々〆ヶ]")
-_ASCII_WORD = re.compile(r"[a-z0-9]+|&")
-_OLD_NUMERALS = {"壱": "一", "壹": "一", "弐": "二", "貳": "二", "参": "三", "參": "三"}
 _ORDINAL_AFTER = re.compile(r"(.+?)(第)?([一二三四五六七八九十]+)")     # 営業二部 / 営業第二部 (stem part)
 _ORDINAL_BEFORE = re.compile(r"(第[一二三四五六七八九十]+)(.+)")
 _COMPOUND = re.compile(r"・|及び|および|&|＆")                      # 調達・購買(部): two names of one function
-_EN_COMPOUND = re.compile(r"\s*&\s*|\s+and\s+")
-_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9, "x": 10}
-
-
-@dataclass(frozen=True)
-class DepartmentRules:
-    default_unit: str
-    blank_values: frozenset[str]
-    hard_split: re.Pattern[str]
-    units: tuple[tuple[str, str, int, bool], ...]   # (suffix, canonical unit, level, split_inside), longest first
-    standalone_units: frozenset[str]                 # units that are a department on their own (本社)
-    unit_levels: dict[str, int]                      # canonical unit -> level
-    number_before_unit: re.Pattern[str]
-    synonyms: dict[str, str]                         # folded stem key -> canonical stem
-    known_stems: tuple[str, ...]                     # canonical stems a bare stem may end with
-    en_units: dict[str, str]
-    en_unit_words: dict[str, str]
-    en_ordinals: dict[str, int]
-    internal_aliases: dict[str, str]
-    titles: TitleRules = NO_TITLES                   # job titles (cut off department names)
-    ordinal_first: frozenset[str] = frozenset()      # units written 第N + stem + unit (営業二部 -> 第二営業部)
-    unit_variants: tuple[frozenset[str], ...] = ()   # units one account writes for one department (室/部)
-
-
-# --- text helpers ---------------------------------------------------------------------------------
-
-def _is_english(text: str) -> bool:
-    return not _CJK.search(text) and bool(re.search(r"[A-Za-z]", text))
-
-
-def _kanji_number(n: int) -> str:
-    digits = "〇一二三四五六七八九"
-    if n < 10:
-        return digits[n]
-    if n >= 1000:
-        return str(n)
-    out = ""
-    for value, mark in ((100, "百"), (10, "十")):
-        q, n = divmod(n, value)
-        if q:
-            out += ("" if q == 1 else digits[q]) + mark
-    return out + (digits[n] if n else "")
 
 
 # --- rules parsing --------------------------------------------------------------------------------
@@ -125,7 +90,7 @@ def department_rules(rules: Rules) -> DepartmentRules:
     synonyms: dict[str, str] = {}
     for canonical, aliases in (require(doc, "synonyms", dict, file) or {}).items():
         for alias in string_list(aliases, file, f"synonyms.{canonical}") + (str(canonical),):
-            synonyms[_stem_key(alias, dr)] = _fold(str(canonical))
+            synonyms[stem_key(alias, dr)] = _fold(str(canonical))
     known = set(synonyms.values()) | {_fold(s) for s in string_list(doc.get("known_stems", []), file,
                                                                     "known_stems")}
     dr = replace(dr, synonyms=synonyms, known_stems=tuple(sorted(known, key=lambda s: (-len(s), s))))
@@ -148,19 +113,6 @@ def default_departments() -> DepartmentRules:
 
 # --- reading ----------------------------------------------------------------------------------
 
-def _numerals(text: str, rules: DepartmentRules) -> str:
-    text = re.sub(r"第([壱壹弐貳参參])", lambda m: "第" + _OLD_NUMERALS[m.group(1)], text)
-    text = re.sub(r"第([0-9]+)", lambda m: "第" + _kanji_number(int(m.group(1))), text)
-    return rules.number_before_unit.sub(lambda m: _kanji_number(int(m.group(1))), text)
-
-
-def _stem_key(text: str, rules: DepartmentRules) -> str:
-    folded = _fold(text).casefold()
-    if _is_english(folded):
-        return " ".join(_ASCII_WORD.findall(folded))
-    return _numerals(re.sub(r"\s+", "", folded), rules)
-
-
 def _split_unit(text: str, rules: DepartmentRules) -> tuple[str, str | None, int | None]:
     for suffix, unit, level, _ in rules.units:
         if text.endswith(suffix):
@@ -177,19 +129,19 @@ def _japanese_level(text: str, rules: DepartmentRules) -> int | None:
 
 
 def _implies_unit(stem: str, rules: DepartmentRules) -> bool:
-    stem = rules.synonyms.get(_stem_key(stem, rules), stem)
+    stem = rules.synonyms.get(stem_key(stem, rules), stem)
     return any(stem.endswith(k) for k in rules.known_stems)
 
 
 def _level(segment: str, rules: DepartmentRules) -> int | None:
     folded = _fold(segment)
-    if _is_english(folded):
-        words = _ASCII_WORD.findall(folded.lower())
+    if is_english(folded):
+        words = ASCII_WORD.findall(folded.lower())
         unit = next((rules.en_units[w] for w in (words[-1:] + words[:1]) if w in rules.en_units), None)
         if unit is None and rules.synonyms.get(" ".join(words)):
             unit = rules.default_unit
         return rules.unit_levels[unit] if unit else None
-    return _japanese_level(_numerals(re.sub(r"\s+", "", folded), rules), rules)
+    return _japanese_level(numerals(re.sub(r"\s+", "", folded), rules), rules)
 
 
 def _soft_split(piece: str, rules: DepartmentRules) -> list[str]:
@@ -209,11 +161,12 @@ def _soft_split(piece: str, rules: DepartmentRules) -> list[str]:
         if not current:
             current = token
             continue
-        both_en = _is_english(current) and _is_english(token)
+        both_en = is_english(current) and is_english(token)
         right = next((lv for k in range(i, min(len(words), i + 4))   # bounded: hostile inputs stay linear
                       if (lv := _level("".join(words[i:k + 1]), rules)) is not None), None)
         left = _level(current, rules)
-        if both_en and delim.strip() in {",", "，", "、"}:
+        ordinal = trailing_number(token.lower().strip(" ."), rules) is not None   # "Sales Dept., 2nd"
+        if both_en and delim.strip() in {",", "，", "、"} and not ordinal:
             out.append(current)
             current, english_comma = token, True
         elif not both_en and left is not None and right is not None and left < right:
@@ -225,7 +178,7 @@ def _soft_split(piece: str, rules: DepartmentRules) -> list[str]:
                 delim = " " if pair.isascii() and pair.isalnum() else ""
             current += delim + token
     out.append(current)
-    if english_comma and all(_is_english(s) for s in out):
+    if english_comma and all(is_english(s) for s in out):
         # English writes the smallest unit first ("First Sales Dept., Sales Division")
         out.sort(key=lambda s: 99 if (lv := _level(s, rules)) is None else lv)
     return out
@@ -245,67 +198,20 @@ def _compact_split(text: str, rules: DepartmentRules) -> list[str]:
     return [text]
 
 
-def _unit_and_stem(words: list[str], rules: DepartmentRules) -> tuple[str | None, list[str]]:
-    """English unit word (Dept., Division …, first or last) and the words that name the department."""
-    if len(words) > 2 and words[0] in rules.en_units and words[1] == "of":
-        return words[0], words[2:]
-    if len(words) > 1 and words[-1] in rules.en_units:
-        return words[-1], words[:-1]
-    return None, words
-
-
-def _canon_english(text: str, rules: DepartmentRules, titles: TitleRules) -> str | None:
-    words = _ASCII_WORD.findall(text.lower())
-    if not words or " ".join(words) in titles.ranked_literals:
-        return None
-    # an ordinal after the name: Sales Dept. 2 / Sales Dept. II / Sales Dept. No. 2
-    after = _trailing_number(words[-1], rules) if len(words) > 1 else None
-    named = words[:-1] if after else words
-    while after and len(named) > 1 and named[-1] in ("no", "nr", "number"):
-        named = named[:-1]
-    unit_word, stem = _unit_and_stem(named, rules)
-    number = rules.en_ordinals.get(stem[0]) if stem else None
-    base = stem[1:] if number else stem
-    canonical = _synonym(base, rules)
-    if canonical is not None and not (number and after):
-        unit = rules.en_units[unit_word] if unit_word else rules.default_unit
-        number = number or after
-        return ("第" + _kanji_number(number) if number else "") + canonical + unit
-    unit_word, stem = _unit_and_stem(words, rules)   # not a known department: spelt as written
-    spelt = [rules.en_unit_words.get(w, w) for w in (stem + [unit_word] if unit_word else stem)]
-    return " ".join(w.title() if w.islower() else w for w in spelt)
-
-
-def _trailing_number(word: str, rules: DepartmentRules) -> int | None:
-    if word.isdigit() and 0 < int(word) < 100:
-        return int(word)
-    return rules.en_ordinals.get(word) or _ROMAN.get(word)
-
-
-def _synonym(words: list[str], rules: DepartmentRules) -> str | None:
-    """The canonical stem of English words, also of two names of one function (Procurement & Purchasing)."""
-    canonical = rules.synonyms.get(" ".join(words))
-    parts = _EN_COMPOUND.split(" ".join(words))
-    if canonical is None and len(parts) > 1:
-        found = {rules.synonyms.get(p.strip(), "") for p in parts}
-        canonical = found.pop() if len(found) == 1 and "" not in found else None
-    return canonical
-
-
 def _japanese_stem(stem: str, unit: str | None, rules: DepartmentRules) -> str:
     """Canonical stem: synonyms; 調達・購買 -> 購買 (one function twice); 営業二(部) / 営業第二(部) -> 第二営業."""
-    canonical = rules.synonyms.get(_stem_key(stem, rules))
+    canonical = rules.synonyms.get(stem_key(stem, rules))
     if canonical is not None:
         return canonical
     if _COMPOUND.search(stem):
-        found = {rules.synonyms.get(_stem_key(p, rules), "") for p in _COMPOUND.split(stem)}
-        if len(found) == 1 and "" not in found:
-            return found.pop()
+        joined = compound([rules.synonyms.get(stem_key(p, rules)) for p in _COMPOUND.split(stem)], rules)
+        if joined is not None:
+            return joined
     m = _ORDINAL_AFTER.fullmatch(stem) if unit in rules.ordinal_first else None
     if m and (m.group(2) or _implies_unit(m.group(1), rules)):
-        return "第" + m.group(3) + rules.synonyms.get(_stem_key(m.group(1), rules), m.group(1))
+        return "第" + m.group(3) + rules.synonyms.get(stem_key(m.group(1), rules), m.group(1))
     m = _ORDINAL_BEFORE.fullmatch(stem)
-    if m and (named := rules.synonyms.get(_stem_key(m.group(2), rules))):   # 第一セールス -> 第一営業
+    if m and (named := rules.synonyms.get(stem_key(m.group(2), rules))):   # 第一セールス -> 第一営業
         return m.group(1) + named
     return stem
 
@@ -322,9 +228,9 @@ def _canon_segment(segment: str, rules: DepartmentRules, titles: TitleRules) -> 
     text = _fold(segment)
     if not text or text.casefold() in rules.blank_values:
         return None
-    if _is_english(text):
-        return _canon_english(text, rules, titles)
-    text = _numerals(re.sub(r"\s+", "", text).upper(), rules)
+    if is_english(text):
+        return canon_english(text, rules, titles)
+    text = numerals(re.sub(r"\s+", "", text).upper(), rules)
     if text.lower() in titles.ranked_literals:
         return None    # a job title written in the department field
     text = _strip_title(text, rules, titles)
@@ -356,12 +262,12 @@ def _normalize_once(raw: str | None, rules: DepartmentRules, titles: TitleRules 
     for piece in rules.hard_split.split(text):
         for soft in _soft_split(piece.strip(), rules):
             folded = _fold(soft)
-            segments.extend(_compact_split(folded, rules) if not _is_english(folded) else [folded])
+            segments.extend(_compact_split(folded, rules) if not is_english(folded) else [folded])
     titles = titles or NO_TITLES
     out: list[str] = []
     for seg in segments:
         canon = _canon_segment(seg, rules, titles)
-        parts = _compact_split(canon, rules) if canon and not _is_english(canon) else [canon]
+        parts = _compact_split(canon, rules) if canon and not is_english(canon) else [canon]
         if len(parts) > 1:   # a unit added to the stem completed a second level (営業本部営業 -> …営業部)
             parts = [_canon_segment(p, rules, titles) for p in parts if p]
         for part in parts:

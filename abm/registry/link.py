@@ -46,5 +46,6 @@ def registry_counts(anchors: pl.DataFrame, accounts: pl.DataFrame) -> dict[str, 
     """run.json: records anchored per method, records left unanchored per reason, accounts per status."""
     def counts(df: pl.DataFrame, column: str) -> dict[str, int]:
         return {str(k): int(v) for k, v in df.drop_nulls(column).group_by(column).len().sort(column).iter_rows()}
-    return {"records_anchored": counts(anchors, "anchor_method"), "records_not_anchored": counts(anchors, "anchor_note"),
+    unanchored = anchors.filter(pl.col("registry_number").is_null())   # an in_run anchor's note says how it matched
+    return {"records_anchored": counts(anchors, "anchor_method"), "records_not_anchored": counts(unanchored, "anchor_note"),
             "accounts_by_status": counts(accounts, "registry_status")}

@@ -9,10 +9,11 @@
 3. The corporation must have been at the record's postal code (any state the registry holds) —
    or, for a record without one, in its prefecture. Exactly one corporation left → anchored
    (``name``, ``former_name``, ``furigana``, ``english_name``); several → not anchored
-   (``ambiguous``); none → ``elsewhere``. A record with no place is never anchored by name
-   (``no_place``): the registry has thousands of same-named corporations, and "the only one of
-   that name among the corporations this run anchored" was measured to pull web forms to a
-   same-named sister (株式会社/有限会社 of one name, 渡辺/渡部 both "Watanabe"): it is left to linkage.
+   (``ambiguous``); none → ``elsewhere``. A record with no place is not anchored by name against
+   the registry (``no_place``): it has thousands of same-named corporations. It is anchored only
+   to the one corporation of its name that this run's other records are anchored to, when no
+   record at a place contests it (``in_run``, ``abm.registry.inrun``: "the only one of that name
+   this run anchored" alone pulled web forms to a same-named sister; the contest rule stops that).
 
 Returns one row per record the registry has something to say about, anchored or not, with the
 reason — the evidence ``abm explain`` shows.
@@ -25,6 +26,7 @@ import polars as pl
 
 from abm.db import query
 from abm.normalize.company import CompanyRules, company_kana, company_rules, display_keys, split_legal_form
+from abm.registry.inrun import anchor_in_run
 from abm.registry.keys import ProbeRules, latin_probe, name_probe, probe_rules, reading_probe, skeleton
 from abm.registry.layout import KIND_LEGAL_FORM
 from abm.registry.store import Registry
@@ -45,9 +47,10 @@ def anchor_records(records: pl.DataFrame, registry: Registry, rules: Rules) -> p
     con = duckdb.connect()
     by_number = _by_number(con, records, registry)
     rest = records.join(by_number.select("record_key"), on="record_key", how="anti")
-    by_name = _by_name(con, rest, registry, cr, pr)
+    by_name, candidates = _by_name(con, rest, registry, cr, pr)
     con.close()
-    return pl.concat([by_number, by_name]).cast(ANCHOR_SCHEMA).sort("record_key")  # type: ignore[arg-type]
+    decided = pl.concat([by_number, by_name]).cast(ANCHOR_SCHEMA)  # type: ignore[arg-type]
+    return anchor_in_run(decided, candidates, records).sort("record_key")
 
 
 def _by_number(con: duckdb.DuckDBPyConnection, records: pl.DataFrame, registry: Registry) -> pl.DataFrame:
@@ -98,18 +101,19 @@ def _exact_keys(values: pl.DataFrame, cr: CompanyRules) -> pl.DataFrame:
 
 
 def _by_name(con: duckdb.DuckDBPyConnection, records: pl.DataFrame, registry: Registry, cr: CompanyRules,
-             pr: ProbeRules) -> pl.DataFrame:
+             pr: ProbeRules) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Anchors by name + place, and every (record, corporation) its name matched (``_decide``)."""
     names = _record_names(records)
     probes = _probes(names, pr)
     if probes.height == 0:
-        return pl.DataFrame(schema=ANCHOR_SCHEMA)
+        return pl.DataFrame(schema=ANCHOR_SCHEMA), _NO_CANDIDATES
     con.register("__probes", probes.to_arrow())
     cands = query(con, f"""
         SELECT DISTINCT p.name_id, n.corporate_number, n.name_type, n.value
         FROM __probes p JOIN read_parquet('{registry.path("names")}') n USING (probe_kind, probe)""")
     con.unregister("__probes")
     if cands.height == 0:
-        return pl.DataFrame(schema=ANCHOR_SCHEMA)
+        return pl.DataFrame(schema=ANCHOR_SCHEMA), _NO_CANDIDATES
     exact = _exact_keys(cands.select("name_type", "value").unique(), cr)
     cands = cands.join(exact, on=["name_type", "value"], how="left").join(names, on="name_id")
     latin_or_kana = ~pl.col("company_key").fill_null("").str.contains(_KANJI)
@@ -121,8 +125,13 @@ def _by_name(con: duckdb.DuckDBPyConnection, records: pl.DataFrame, registry: Re
     written = pl.when(~pl.col("company_name").str.contains(r"^[\x00-\x7f]*$")).then(pl.col("legal_form"))
     confirmed = confirmed.join(forms, on="corporate_number", how="left").filter(
         written.is_null() | pl.col("corp_form").is_null() | (written == pl.col("corp_form")))
-    matched = confirmed.with_columns(pl.col("name_type").replace_strict(_METHOD).alias("method")).select(
-        "name_id", "corporate_number", "method", "value")
+    # a Latin name met a furigana through a translated word ("Industries" is kōgyō or sangyō): a guess
+    latin = pl.col("company_name").str.contains(r"^[\x00-\x7f]*$")
+    literal = ~((pl.col("name_type") == "furigana") & latin) | (
+        skeleton(pl.col("company_name")) == reading_probe(pl.col("value"), pr)).fill_null(False)
+    matched = confirmed.with_columns(pl.col("name_type").replace_strict(_METHOD).alias("method"),
+                                     literal.alias("literal")).select(
+        "name_id", "corporate_number", "method", "value", "literal")
     return _decide(con, records, names, matched, registry)
 
 
@@ -140,10 +149,14 @@ def _registry_forms(con: duckdb.DuckDBPyConnection, numbers: pl.DataFrame, regis
     ).unique("corporate_number")
 
 
+_NO_CANDIDATES = pl.DataFrame(schema={"record_key": pl.Utf8, "corporate_number": pl.Utf8, "method": pl.Utf8,
+                                       "value": pl.Utf8, "has_place": pl.Boolean, "literal": pl.Boolean})
+
+
 def _decide(con: duckdb.DuckDBPyConnection, records: pl.DataFrame, names: pl.DataFrame, matched: pl.DataFrame,
-            registry: Registry) -> pl.DataFrame:
+            registry: Registry) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Per record: the matched corporations that were at its place (postal code, else prefecture);
-    exactly one → anchored."""
+    exactly one → anchored. Also every (record, corporation, how the name matched, has_place)."""
     recs = records.filter(pl.col("company_name").is_not_null()).select(
         "record_key", *[pl.col(c) if c in records.columns else pl.lit(None, pl.Utf8).alias(c) for c in _NAME_COLS],
         pl.col("prefecture") if "prefecture" in records.columns else pl.lit(None, pl.Utf8).alias("prefecture"),
@@ -152,7 +165,7 @@ def _decide(con: duckdb.DuckDBPyConnection, records: pl.DataFrame, names: pl.Dat
         "record_key", "name_id", "prefecture", "postal_code")
     hits = recs.join(matched, on="name_id", how="inner")
     if hits.height == 0:
-        return pl.DataFrame(schema=ANCHOR_SCHEMA)
+        return pl.DataFrame(schema=ANCHOR_SCHEMA), _NO_CANDIDATES
     con.register("__hits", hits.select("corporate_number").unique().to_arrow())
     places = query(con, f"""SELECT p.corporate_number, p.prefecture AS reg_prefecture, p.post_code AS reg_post
         FROM read_parquet('{registry.path("places")}') p JOIN __hits USING (corporate_number)""")
@@ -160,6 +173,7 @@ def _decide(con: duckdb.DuckDBPyConnection, records: pl.DataFrame, names: pl.Dat
     placed = hits.join(places, on="corporate_number", how="left").group_by("record_key", "corporate_number").agg(
         pl.col("method").unique(),
         pl.col("value").first(),
+        pl.col("literal").any(),
         (pl.col("prefecture") == pl.col("reg_prefecture")).fill_null(False).any().alias("same_prefecture"),
         (pl.col("postal_code") == pl.col("reg_post")).fill_null(False).any().alias("same_postal"),
         (pl.col("prefecture").is_not_null() | pl.col("postal_code").is_not_null()).any().alias("has_place"),
@@ -188,5 +202,7 @@ def _decide(con: duckdb.DuckDBPyConnection, records: pl.DataFrame, names: pl.Dat
         .when(pl.col("n").is_null()).then(pl.lit("elsewhere"))
         .otherwise(pl.lit("ambiguous")).alias("anchor_note"),
     )
-    return pl.concat([anchored.cast(ANCHOR_SCHEMA), refused.cast(ANCHOR_SCHEMA)])  # type: ignore[arg-type]
+    candidates = placed.select("record_key", "corporate_number", "method", "value", "has_place", "literal").explode(
+        "method").cast(_NO_CANDIDATES.schema)  # type: ignore[arg-type]
+    return pl.concat([anchored.cast(ANCHOR_SCHEMA), refused.cast(ANCHOR_SCHEMA)]), candidates  # type: ignore[arg-type]
 

@@ -23,7 +23,7 @@ GAP_RANK = len(SEVERITIES)          # an account with gaps only sorts after ever
 EVIDENCE_SHOWN = 1                  # record keys embedded per flag (the count is always embedded)
 
 ACCOUNT_FIELDS = ("id", "name", "prefecture", "corporate_number", "domains", "same_name", "rank", "new",
-                  "amount", "n_collisions", "n_gaps", "first_seen")
+                  "amount", "n_collisions", "n_gaps", "first_seen", "registry_status", "successor")
 PERSON_FIELDS = ("id", "account", "name", "department", "title", "rank", "known_by", "owners")
 COLLISION_FIELDS = ("flag_id", "level", "account", "department", "person", "our_departments", "our_people",
                     "severity", "status", "first_seen", "window_start", "window_end", "n_touches",
@@ -153,7 +153,8 @@ def build_model(tables: Mapping[str, pl.DataFrame]) -> dict[str, Any]:
     """The embedded data of report.html: ``{"s": strings, "a": accounts, "p": persons, "c": collisions,
     "g": gaps, "r": resolved flags, "fields": {table: field names}}``."""
     accounts = _ensure(tables["accounts"], {"name": pl.String(), "prefecture": pl.String(),
-                                            "corporate_number": pl.String(), "domains": _STR_LIST})
+                                            "corporate_number": pl.String(), "domains": _STR_LIST,
+                                            "registry_status": pl.String(), "successor_corporate_number": pl.String()})
     collisions = _ensure(tables["collisions"], {
         "flag_id": pl.String(), "status": pl.String(), "first_seen_on": pl.Date(), "internal_owners": _STR_LIST,
         "open_opportunities": pl.Int64(), "open_opportunity_amount": pl.Float64(),
@@ -182,7 +183,10 @@ def build_model(tables: Mapping[str, pl.DataFrame]) -> dict[str, Any]:
     flagged = pl.concat([collisions.get_column("person_id"), gaps.get_column("person_id")]).drop_nulls()
     a_rows = _as_text(acc.select(
         pl.col("account_id").alias("id"), "name", "prefecture", "corporate_number", "domains", "same_name",
-        "rank", "new", "amount", "n_collisions", "n_gaps", "first_seen"))
+        "rank", "new", "amount", "n_collisions", "n_gaps", "first_seen",
+        # closed / absorbed accounts are marked (--registry); an active one carries nothing
+        pl.when(pl.col("registry_status").is_in(["closed", "absorbed"])).then(pl.col("registry_status"))
+        .alias("registry_status"), pl.col("successor_corporate_number").alias("successor")))
     p_rows = _as_text(people.select(
         # a person's ID only where a flag names them (for `abm explain`); the others are found by name
         pl.when(pl.col("person_id").is_in(flagged.implode())).then(pl.col("person_id")).alias("id"), "account", "name", "department", "title", "rank",
@@ -214,7 +218,8 @@ def build_model(tables: Mapping[str, pl.DataFrame]) -> dict[str, Any]:
                 pl.col("evidence").list.len().alias("n_evidence")))
     strings = _Strings()
     encoded = strings.encode({
-        "a": (a_rows, ["id", "name", "prefecture", "corporate_number", "domains", "first_seen"]),
+        "a": (a_rows, ["id", "name", "prefecture", "corporate_number", "domains", "first_seen", "registry_status",
+                       "successor"]),
         "p": (p_rows, ["id", "name", "department", "title", "known_by", "owners"]),
         "c": (c_rows, ["flag_id", "level", "department", "our_departments", "our_people", "severity", "status",
                        "first_seen", "window_start", "window_end", "products", "stages", "evidence"]),

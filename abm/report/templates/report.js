@@ -173,11 +173,12 @@
       top < 4 ? badge("sev-" + SEV[top], label("severity", SEV[top])) : badge("gap", t("gaps")),
       a.new ? badge("st-new", label("status", "new")) : null,
       el("h3", { text: str(a.name) }),
-      a.same_name ? el("span", { cls: "warn", text: t("same_name") }) : null
+      a.same_name ? el("span", { cls: "warn", text: t("same_name") }) : null,
+      str(a.registry_status) ? el("span", { cls: "warn registry-" + str(a.registry_status), text: label("registry_status", str(a.registry_status)) }) : null
     ]);
     var ids = el("div", { cls: "ids" });
     [["prefecture", str(a.prefecture)], ["corporate_number", str(a.corporate_number)], ["domain", strs(a.domains).join(", ")],
-     ["account_id", str(a.id)]].forEach(function (kv) {
+     ["successor", str(a.successor)], ["account_id", str(a.id)]].forEach(function (kv) {
       if (kv[1]) ids.appendChild(el("span", {}, [t(kv[0]) + ": ", el("span", { cls: kv[0] === "prefecture" ? "" : "mono", text: kv[1] })]));
     });
     if (a.amount) ids.appendChild(el("span", { text: t("open_opportunities") + ": " + fmtAmount(a.amount) }));
