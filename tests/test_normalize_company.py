@@ -64,6 +64,11 @@ COMPANY_TEXT = st.lists(st.sampled_from([
     ("山田電機株式会社大阪支店", "山田電機", "株式会社"),
     ("株式会社 山田電機 本社", "山田電機", "株式会社"),
     ("山田 電機 Co., Ltd. Inc.", "山田電機", "株式会社"),
+    ("株式式会社山田電機", "山田電機", "株式会社"),   # OCR doubled a character inside the form
+    ("ー般社団法人日本ABC協会", "日本ABC協会", "一般社団法人"),
+    ("株式会社社会情報サービス", "社会情報サービス", "株式会社"),  # a name may begin with the form's last character
+    ("株式会社社長商事", "社長商事", "株式会社"),
+    ("一般財団法人人材育成協会", "人材育成協会", "一般財団法人"),
     ("Zinc", "Zinc", None),              # 'inc' inside a word is not a legal form
     ("トヨタ自動車", "トヨタ自動車", None),
     ("株式会社", None, "株式会社"),

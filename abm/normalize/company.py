@@ -49,9 +49,12 @@ _OCR_CHAR_CLASS = {"一": "[一ーｰ－-]"}
 
 
 def _ocr_tolerant_alt(items: list[str]) -> str:
-    """Like ``_alt`` for written-out legal forms, but each character may be repeated or OCR-swapped."""
+    """Like ``_alt`` for written-out legal forms, but each character may be OCR-swapped and each but the
+    last repeated: a name may begin with the form's last character (株式会社社会情報, 一般財団法人人材育成
+    協会), and a doubled last character would eat it."""
     def pattern(word: str) -> str:
-        return "".join(f"(?:{_OCR_CHAR_CLASS.get(ch, re.escape(ch))})+" for ch in word)
+        return "".join(f"(?:{_OCR_CHAR_CLASS.get(ch, re.escape(ch))})" + ("+" if i < len(word) - 1 else "")
+                       for i, ch in enumerate(word))
     return "|".join(pattern(x) for x in sorted(set(items), key=len, reverse=True))
 
 
