@@ -115,12 +115,8 @@ def run(input_dir: Path, out_dir: Path, rules_dir: Path | None, as_of: object, k
                         keep_intermediate=keep_intermediate, graph_files=graph_files, overrides=overrides_file,
                         report_lang=report_lang, registry=registry, value_cache=not no_cache,
                         full=full)
-    try:
-        with stage_progress(not quiet) as on_stage:
-            result = run_pipeline(settings, on_stage)
-    except AbmError as exc:
-        _fail(exc)
-        return
+    with stage_progress(not quiet) as on_stage:
+        result = run_pipeline(settings, on_stage)
     if not quiet:
         c = result.counts
         click.echo(f"abm {__version__}: as of {result.as_of.isoformat()}")
@@ -150,11 +146,7 @@ def evaluate(out_dir: Path, truth_dir: Path, json_path: Path | None) -> None:
     from abm.evaluate import evaluate as evaluate_run
     from abm.evaluate import format_table
 
-    try:
-        result = evaluate_run(out_dir, truth_dir)
-    except AbmError as exc:
-        _fail(exc)
-        return
+    result = evaluate_run(out_dir, truth_dir)
     target = json_path or out_dir / "evaluation.json"
     target.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     click.echo(format_table(result))
@@ -175,17 +167,14 @@ def explain(out_dir: Path, subject: str, rules_dir: Path | None) -> None:
     from abm.linkage.spec import linkage_specs
     from abm.rules import load_rules
 
-    try:
-        names = stored_level_names(out_dir)
-        if names is None:  # outputs of a run that did not store its level names
-            specs = load_rules(rules_dir).view(linkage_specs)
-            names = {
-                "account": {c.name: c.level_names() for c in specs.accounts.comparisons},
-                "person": {c.name: c.level_names() for c in specs.persons.comparisons},
-            }
-        click.echo(explain_subject(out_dir, subject, names))
-    except AbmError as exc:
-        _fail(exc)
+    names = stored_level_names(out_dir)
+    if names is None:  # outputs of a run that did not store its level names
+        specs = load_rules(rules_dir).view(linkage_specs)
+        names = {
+            "account": {c.name: c.level_names() for c in specs.accounts.comparisons},
+            "person": {c.name: c.level_names() for c in specs.persons.comparisons},
+        }
+    click.echo(explain_subject(out_dir, subject, names))
 
 
 @main.group()
@@ -225,20 +214,16 @@ def override_add(must: tuple[str, str] | None, cannot: tuple[str, str] | None, l
     if (must is None) == (cannot is None):
         raise click.UsageError("give exactly one of --must-link A B or --cannot-link A B")
     a, b = must or cannot  # type: ignore[misc]
-    try:
-        items = load_overrides(file if file.exists() else None)
-        keys = []
-        for subject in (a, b):
-            key, note = representative_record(out_dir, subject, level)
-            keys.append(key)
-            click.echo(note)
-        added = Override(len(items) + 1, "must" if must else "cannot", level, keys[0], keys[1], by,
-                         date.today(), reason)
-        check_contradictions(file, [*items, added])
-        write_overrides(file, [*items, added])
-    except AbmError as exc:
-        _fail(exc)
-        return
+    items = load_overrides(file if file.exists() else None)
+    keys = []
+    for subject in (a, b):
+        key, note = representative_record(out_dir, subject, level)
+        keys.append(key)
+        click.echo(note)
+    added = Override(len(items) + 1, "must" if must else "cannot", level, keys[0], keys[1], by,
+                     date.today(), reason)
+    check_contradictions(file, [*items, added])
+    write_overrides(file, [*items, added])
     click.echo(f"added {added.describe()} to {file}")
 
 
@@ -249,11 +234,7 @@ def override_list(file: Path, out_dir: Path) -> None:
     """List the overrides, numbered, with whether each still applies in the last run in --out."""
     from abm.overrides import load_overrides, override_applies
 
-    try:
-        items = load_overrides(file if file.exists() else None)
-    except AbmError as exc:
-        _fail(exc)
-        return
+    items = load_overrides(file if file.exists() else None)
     if not items:
         click.echo(f"no overrides in {file}")
         return
@@ -273,11 +254,7 @@ def override_remove(number: int, file: Path) -> None:
 
     from abm.overrides import load_overrides, write_overrides
 
-    try:
-        items = load_overrides(file if file.exists() else None)
-    except AbmError as exc:
-        _fail(exc)
-        return
+    items = load_overrides(file if file.exists() else None)
     if number > len(items):
         raise click.UsageError(f"{file} holds {len(items)} override(s); there is no number {number}")
     gone = items[number - 1]
@@ -304,11 +281,7 @@ def registry_import(source: Path, cache: Path | None, rules_dir: Path | None, ve
     from abm.rules import load_rules
 
     _setup_logging(verbose, False)
-    try:
-        reg = import_registry(source, cache, load_rules(rules_dir))
-    except AbmError as exc:
-        _fail(exc)
-        return
+    reg = import_registry(source, cache, load_rules(rules_dir))
     m = reg.manifest
     click.echo(f"{m['corporations']} corporations ({m['rows']} rows, {m['rejected_rows']} rejected, "
                f"{m['names']} name keys) in {m['built_in_s']} s")

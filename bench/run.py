@@ -166,10 +166,7 @@ def markdown(results: dict[str, Any]) -> str:
         text.append(_meta(results, "core"))
         text.append(table(results["core"], ["dataset", "records", "tool", "seconds", "cpu_seconds", "inner_seconds",
                                             "peak_rss_mb", "pairs", "precision", "recall", "f1"]))
-        for r in results["core"]:
-            if r.get("planned_pairs_per_rule"):
-                text.append(f"\n- {r['dataset']} {r['tool']}: pairs planned per rule {_cell(r['planned_pairs_per_rule'])}"
-                            f"; built {_cell(r.get('pairs_per_rule', {}))}")
+        text += _pair_notes(results["core"], ("dataset", "tool"))
     if results.get("jp"):
         text.append("\n## 3. Japanese world: abm whole vs Splink ER-only (bench/splink_jp.py)\n")
         text.append(_meta(results, "jp"))
@@ -181,10 +178,7 @@ def markdown(results: dict[str, Any]) -> str:
         text.append(_meta(results, "scale"))
         text.append(table(results["scale"], ["records", "tool", "seconds", "cpu_seconds", "inner_seconds",
                                              "peak_rss_mb", "pairs", "precision", "recall", "f1", "load"]))
-        for r in results["scale"]:
-            if r.get("planned_pairs_per_rule"):
-                text.append(f"\n- {r['tool']}: pairs planned per rule {_cell(r['planned_pairs_per_rule'])}"
-                            f"; built {_cell(r.get('pairs_per_rule', {}))}; stages (s) {_cell(r.get('timings', {}))}")
+        text += _pair_notes(results["scale"], ("tool",), with_stages=True)
     if results.get("activities"):
         text.append("\n## 6. MA activity logs at size: `abm run` with bulk `ma_activities` rows (bench/activities_big.py)\n")
         text.append(_meta(results, "activities"))
@@ -194,6 +188,17 @@ def markdown(results: dict[str, Any]) -> str:
             text.append(f"\n- **{r['bulk_activities']:,} bulk activities**: {_cell(r['stages_s'])}  \n"
                         f"  peak MB: {_cell(r['stages_peak_rss_mb'])}")
     return "\n".join(text) + "\n"
+
+
+def _pair_notes(rows: list[dict], label: tuple[str, ...], with_stages: bool = False) -> list[str]:
+    """One line per engine row: candidate pairs planned and built per blocking rule (and stage times)."""
+    notes = []
+    for r in rows:
+        if r.get("planned_pairs_per_rule"):
+            stages = f"; stages (s) {_cell(r.get('timings', {}))}" if with_stages else ""
+            notes.append(f"\n- {' '.join(str(r[k]) for k in label)}: pairs planned per rule "
+                         f"{_cell(r['planned_pairs_per_rule'])}; built {_cell(r.get('pairs_per_rule', {}))}{stages}")
+    return notes
 
 
 def _meta(results: dict[str, Any], section: str) -> str:
