@@ -95,8 +95,9 @@ def main() -> None:
                    "imported into the default cache on first use.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write .OUT_DIR.cache/ (per-value results and the "
               "previous run's comparisons kept across runs).")
-@click.option("--full", is_flag=True, help="Compare every candidate pair, reusing none of the previous run's "
-              "comparisons (a change of rules or abm version does this by itself).")
+@click.option("--full", is_flag=True, help="Recompute everything as a first run does: read nothing of .OUT_DIR.cache/ "
+              "(per-value results, normalised rows, the previous run's comparisons), but write it for the next "
+              "run (a change of rules or abm version invalidates it by itself).")
 @click.option("-v", "--verbose", count=True, help="Log stage progress (-vv: debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 def run(input_dir: Path, out_dir: Path, rules_dir: Path | None, as_of: object, keep_intermediate: bool,

@@ -40,7 +40,7 @@ from abm.linkage.spec import linkage_specs
 from abm.load import load_inputs
 from abm.load.night import check_night
 from abm.normalize.departments import department_rules
-from abm.normalize.records import normalize_records
+from abm.normalize.rows import RowStore
 from abm.normalize.text import text_rules
 from abm.normalize.unique import fingerprint, value_cache
 from abm.overrides import load_overrides, overrides_path
@@ -122,17 +122,21 @@ def run(settings: Settings, on_stage: Callable[[str], None] | None = None) -> Ru
     OUT_DIR is checked and locked before any work (``abm.publish``); it changes only on success, and
     so does the store of comparisons the next run reuses (``abm.linkage.reuse``)."""
     store = PairStore.beside(settings.out_dir, enabled=settings.value_cache, full=settings.full)
+    rows = RowStore.beside(settings.out_dir, enabled=settings.value_cache, full=settings.full)
     try:
         with publication(settings.out_dir, settings.input_dir, settings.rules_dir or DEFAULT_RULES_DIR) as stage:
-            result = _run(settings, stage, on_stage, store)
+            result = _run(settings, stage, on_stage, store, rows)
     except BaseException:
         store.discard()
+        rows.discard()
         raise
     store.commit()
+    rows.commit()
     return result
 
 
-def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None, store: PairStore) -> RunResult:
+def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None, store: PairStore,
+         rows: RowStore) -> RunResult:
     started = datetime.now(UTC)
     timer = _Timer(on_stage)
     rules = timer("rules", load_rules, settings.rules_dir)
@@ -145,15 +149,17 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
     cache = settings.out_dir.with_name(f".{settings.out_dir.name}.cache") if settings.value_cache else None
     rules_fingerprint = fingerprint(rules.root)
     store.open(rules_fingerprint)
-    with value_cache(cache, rules_fingerprint):
-        records = timer("normalize", normalize_records, loaded.tables, rules)
+    rows.open(rules_fingerprint)
+    # --full: no cache is read (a night at a first run's cost); every one is written for the next night
+    with value_cache(cache, rules_fingerprint, read=not settings.full):
+        records = timer("normalize", rows.normalize, loaded.tables, rules)  # only new and changed rows
     as_of = settings.as_of or default_as_of(records)
     anchors = timer("registry_match", anchor_records, records, registry, rules) if registry else None
     records = with_anchors(records, anchors)
     specs = registry_specs(rules.view(linkage_specs)) if registry else rules.view(linkage_specs)
     resolution = timer("resolve", resolve, records, specs, must_links(records) if registry else None, overrides,
                        rules.view(text_rules).romaji_folds, store=store)
-    incremental = store.summary()
+    incremental = store.summary() | {"normalize": rows.summary()}
     log.info("%s run: %s (%d pairs' comparisons reused, %d compared)", incremental["mode"], incremental["reason"],
              incremental["pairs_reused"], incremental["pairs_compared"])  # a forced full run warned already
     resolved = timer("departments", resolve_departments, resolution.records, rules.view(department_rules))

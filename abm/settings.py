@@ -16,7 +16,7 @@ class Settings:
     keep_intermediate: bool = False        # also write every stage's table to OUT_DIR/stages/
     graph_files: int = 500                 # per-account graph files for the most urgent accounts
     value_cache: bool = True               # keep expensive per-value results in .<OUT_DIR>.cache/ across runs
-    full: bool = False                     # compare every candidate pair (no comparisons reused; abm.linkage.reuse)
+    full: bool = False                     # read no cache (values, rows, comparisons), write them all: a first run's work
     overrides: Path | None = None          # None: INPUT_DIR/overrides.yaml when it exists
     registry: Path | None = None           # 法人番号 registry: a cache, or a CSV / zip / folder to import
     registry_cache: Path | None = None     # where to import it (None: the default cache location)

@@ -101,8 +101,10 @@ def map_unique(values: pl.Series, fn: Callable[[Any], Any], dtype: Any, default:
 # is replaced whole on publish). The fingerprint covers abm's version, the library versions and
 # every rules file, so a change to any of them starts a new cache. A missing, unreadable or
 # foreign file is ignored and rewritten; the output is the same with or without the cache.
+# ``abm run --full`` writes the cache without reading it (a night at a first run's cost).
 
-_CACHE: tuple[Path, str] | None = None
+#: directory, fingerprint, whether to read what a previous run left, the files this run wrote
+_CACHE: tuple[Path, str, bool, set[Path]] | None = None
 
 
 def fingerprint(rules_root: Path) -> str:
@@ -121,10 +123,11 @@ def fingerprint(rules_root: Path) -> str:
 
 
 @contextmanager
-def value_cache(directory: Path | None, key: str) -> Iterator[None]:
-    """Within the block, call sites with ``cache=`` read and extend ``directory`` (None: off)."""
+def value_cache(directory: Path | None, key: str, read: bool = True) -> Iterator[None]:
+    """Within the block, call sites with ``cache=`` read and extend ``directory`` (None: off).
+    ``read=False`` (``--full``): every value is computed, and the cache is rewritten with them."""
     global _CACHE
-    old, _CACHE = _CACHE, ((Path(directory), key) if directory is not None else None)
+    old, _CACHE = _CACHE, ((Path(directory), key, read, set()) if directory is not None else None)
     try:
         yield
     finally:
@@ -134,11 +137,11 @@ def value_cache(directory: Path | None, key: str) -> Iterator[None]:
 def _cached_map(name: str, keys: pl.DataFrame, fn: Callable[..., Sequence[Any]],
                 outputs: Mapping[str, Any], min_rows: int | None = None) -> pl.DataFrame:
     assert _CACHE is not None
-    directory, key = _CACHE
+    directory, key, read, written = _CACHE
     path = directory / f"{name}-{key}.parquet"
     inputs = keys.columns
     known = None
-    if path.exists():
+    if (read or path in written) and path.exists():   # --full: only what this run wrote
         try:
             known = pl.read_parquet(path)
             if known.columns != [*inputs, *outputs] or known.schema != {**keys.schema, **dict(outputs)}:
@@ -157,6 +160,7 @@ def _cached_map(name: str, keys: pl.DataFrame, fn: Callable[..., Sequence[Any]],
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
             (pl.concat([known, computed]) if known is not None else computed).write_parquet(tmp)
             os.replace(tmp, path)
+            written.add(path)
         except OSError as exc:
             log.warning("value cache %s not written (%s)", path.name, type(exc).__name__)
     log.debug("value cache %s: %d hits, %d computed", name, 0 if hits is None else hits.height, computed.height)
