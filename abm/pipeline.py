@@ -157,8 +157,9 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
     anchors = timer("registry_match", anchor_records, records, registry, rules) if registry else None
     records = with_anchors(records, anchors)
     specs = registry_specs(rules.view(linkage_specs)) if registry else rules.view(linkage_specs)
-    resolution = timer("resolve", resolve, records, specs, must_links(records) if registry else None, overrides,
-                       rules.view(text_rules).romaji_folds, store=store)
+    with value_cache(cache, rules_fingerprint, read=not settings.full):   # name readings, once per name
+        resolution = timer("resolve", resolve, records, specs, must_links(records) if registry else None, overrides,
+                           rules.view(text_rules).romaji_folds, store=store)
     incremental = store.summary() | {"normalize": rows.summary()}
     log.info("%s run: %s (%d pairs' comparisons reused, %d compared)", incremental["mode"], incremental["reason"],
              incremental["pairs_reused"], incremental["pairs_compared"])  # a forced full run warned already

@@ -153,6 +153,22 @@ def test_dictionary_readings_only_where_another_script_is_in_the_account():
     assert out["family_reading"].to_list()[2:] == [None, None]
 
 
+def test_name_readings_from_the_value_cache_equal_computed_ones_without_reading_the_dictionary(tmp_path, monkeypatch):
+    from abm.normalize import name_readings
+    from abm.normalize.unique import value_cache
+    units = _pl.DataFrame({
+        "account_id": ["A", "A", "A", "B"], "family_name": ["酒井", "Sakai", "さかい", None],
+        "given_name": ["健", "Takeshi", "けん", "淳"], "name_kana": [None, None, "サカイケン", None],
+        "name_romaji": ["ken sakai", "sakai takeshi", "ken sakai", None]})
+    want = with_name_readings(units, _FOLDS)
+    with value_cache(tmp_path, "k"):
+        assert with_name_readings(units, _FOLDS).equals(want)
+        monkeypatch.setattr(name_readings, "_lookup", lambda *a: _pytest.fail("dictionary read"))
+        assert with_name_readings(units, _FOLDS).equals(want)   # every name known: no dictionary
+    with value_cache(tmp_path, "k", read=False), _pytest.raises(_pytest.fail.Exception):
+        with_name_readings(units, _FOLDS)   # --full reads no cache
+
+
 def test_the_name_readings_table_is_compact_and_holds_common_readings():
     from abm.normalize.name_readings import TABLE, _table
     assert TABLE.stat().st_size < 3_000_000

@@ -29,6 +29,7 @@ from pathlib import Path
 import polars as pl
 
 from abm.normalize.text import fold_romaji, is_kana, kana_to_romaji, romaji, to_katakana
+from abm.normalize.unique import apply_unique
 from abm.rules import DEFAULT_RULES_DIR
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,10 @@ def _part_readings(part: str | None, dictionary: dict[str, list[str]], folds: tu
     return list(dict.fromkeys([guess, *found]))
 
 
+def _needs_dictionary(part: str) -> bool:
+    return not _is_latin(part) and not is_kana(part)
+
+
 def with_name_readings(units: pl.DataFrame, folds: tuple) -> pl.DataFrame:
     """``units`` (account_id, family_name, given_name, name_kana, name_romaji) + family_reading,
     name_readings."""
@@ -98,23 +103,28 @@ def with_name_readings(units: pl.DataFrame, folds: tuple) -> pl.DataFrame:
         return sorted(p for p in keys.get_column(column).drop_nulls().unique().to_list()
                       if not _is_latin(p) and not is_kana(p))
 
-    family_dict, given_dict = _lookup(kanji_parts("family_name"), "f"), _lookup(kanji_parts("given_name"), "g")
-    family_out: list[str | None] = []
-    names_out: list[str | None] = []
-    for fam, giv, kana, rom in keys.iter_rows():
-        fr = _part_readings(fam, family_dict, folds)
-        family_out.append(fr[0] if fr else None)
+    dictionaries: dict[str, dict[str, list[str]]] = {}
+
+    def dictionary(part: str) -> dict[str, list[str]]:
+        """The readings of every kanji family (``f``) or given (``g``) name of the keys, read on first need."""
+        if not dictionaries:
+            dictionaries.update(f=_lookup(kanji_parts("family_name"), "f"), g=_lookup(kanji_parts("given_name"), "g"))
+        return dictionaries[part]
+
+    def readings(fam: str | None, giv: str | None, kana: str | None, rom: str | None) -> tuple[str | None, str | None]:
+        fr = _part_readings(fam, dictionary("f") if fam and _needs_dictionary(fam) else {}, folds)
         if rom is None:
-            names_out.append(None)
-            continue
+            return (fr[0] if fr else None), None
         if kana or not (fam and giv):
-            names_out.append(SEP + rom + SEP)
-            continue
-        gr = _part_readings(giv, given_dict, folds)
+            return (fr[0] if fr else None), SEP + rom + SEP
+        gr = _part_readings(giv, dictionary("g") if _needs_dictionary(giv) else {}, folds)
         combos = {" ".join(sorted(f"{f} {g}".split())) for f in fr for g in gr} | {rom}
-        names_out.append(SEP + SEP.join(sorted(combos)) + SEP)
-    mapped = keys.with_columns(pl.Series("family_reading", family_out, dtype=pl.Utf8),
-                               pl.Series("name_readings", names_out, dtype=pl.Utf8))
+        return (fr[0] if fr else None), SEP + SEP.join(sorted(combos)) + SEP
+
+    # once per distinct name, kept across runs (value cache ``name_readings``): a night whose names
+    # were all seen before does not read the dictionary; in one process, as the dictionary is shared
+    mapped = apply_unique(keys, parts, readings, {"family_reading": pl.Utf8, "name_readings": pl.Utf8},
+                          cache="name_readings", min_rows=1 << 62)
     out = needed.join(mapped, on=parts, how="left", nulls_equal=True, maintain_order="left")
     # a kanji name with no other script in its account: its one reading, no family_reading
     alone = ~pl.col("__needs_reading")
