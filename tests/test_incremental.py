@@ -32,6 +32,8 @@ SPEC = parse_spec({
         {"name": "email", "column": "email", "levels": [{"kind": "exact"}]},
         {"name": "city", "column": "city", "levels": [{"kind": "exact"}]},
     ],
+    "guards": [{"name": "other_initial", "kind": "sql", "sql": "l.initial <> r.initial AND l.email IS NULL"},
+               {"name": "other_city", "kind": "sql", "sql": "l.city <> r.city"}],
     "threshold": 0.9, "prior": 0.1, "u_sample_pairs": 500,
 }, "toy.yaml")
 
@@ -72,6 +74,7 @@ def test_unchanged_units_reuse_every_pair_and_equal_a_full_run(tmp_path):
     second, s2 = _night(tmp_path, BASE)
     assert s2["mode"] == "incremental"
     assert (s2["pairs_reused"], s2["pairs_compared"], s2["units_changed"]) == (first.pairs.height, 0, 0)
+    assert s2["guard_pairs_reused"] == first.pairs.height and first.pairs.get_column("cannot_link").is_not_null().any()
     _same(second, _link(BASE))
 
 

@@ -175,7 +175,8 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
     timings["score"] = timings.get("score", 0.0) + time.perf_counter() - t
 
     t = time.perf_counter()
-    cannot = _cannot_links(con, prepared, scored, spec)
+    cannot = _cannot_links(con, prepared, scored, spec) if reuse is None or reuse.guards is None else \
+        reuse.guards.cannot_links(prepared, scored, spec, lambda todo: _cannot_links(con, prepared, todo, spec))
     if cannot_link is not None and cannot_link.height:
         overridden = _pair_rids(prepared, cannot_link, spec).select(
             f"{RID}_l", f"{RID}_r", pl.col("override").alias("cannot_link"))

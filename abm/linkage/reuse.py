@@ -40,6 +40,7 @@ import polars as pl
 
 from abm import __version__
 from abm.linkage.block import RID
+from abm.linkage.reuse_guards import GuardReuse
 from abm.linkage.spec import LinkageSpec
 
 log = logging.getLogger(__name__)
@@ -119,6 +120,7 @@ class SpecReuse:
     units: int = 0
     units_changed: int = 0
     tmp: Path | None = None
+    guards: GuardReuse | None = None    # what the sql guards said of unchanged pairs (abm.linkage.reuse_guards)
 
     def compare(self, prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec,
                 compare: Callable[[pl.DataFrame], pl.DataFrame]) -> pl.DataFrame:
@@ -239,7 +241,8 @@ class SpecReuse:
 
     def summary(self) -> dict[str, Any]:
         return {"mode": self.mode, "reason": self.reason, "pairs_reused": self.pairs_reused,
-                "pairs_compared": self.pairs_compared, "units": self.units, "units_changed": self.units_changed}
+                "pairs_compared": self.pairs_compared, "units": self.units, "units_changed": self.units_changed,
+                "guard_pairs_reused": self.guards.pairs_reused if self.guards else 0}
 
 
 @dataclass
@@ -259,14 +262,16 @@ class PairStore:
         """Called under the OUT_DIR lock: remember the rules fingerprint, drop killed runs' temp files."""
         self.fingerprint = fingerprint
         if self.directory is not None and self.directory.is_dir():
-            for stale in self.directory.glob("pairs-*.parquet.tmp-*"):
+            for stale in [*self.directory.glob("pairs-*.parquet.tmp-*"), *self.directory.glob("guards-*.parquet.tmp-*")]:
                 stale.unlink(missing_ok=True)
 
     def for_spec(self, spec: LinkageSpec) -> SpecReuse:
         forced = ("--no-cache: no comparisons stored or reused" if self.directory is None
                   else "--full" if self.full else None)
         path = self.directory / f"pairs-{spec.name}.parquet" if self.directory is not None else None
-        self.specs[spec.name] = SpecReuse(spec.name, path, self.fingerprint, forced)
+        guards = self.directory / f"guards-{spec.name}.parquet" if self.directory is not None else None
+        self.specs[spec.name] = SpecReuse(spec.name, path, self.fingerprint, forced,
+                                          guards=GuardReuse(spec.name, guards, self.fingerprint, forced))
         return self.specs[spec.name]
 
     def commit(self) -> None:
@@ -275,22 +280,24 @@ class PairStore:
             return
         written = set()
         for reuse in self.specs.values():
-            if reuse.tmp is not None and reuse.path is not None:
-                try:
-                    os.replace(reuse.tmp, reuse.path)
-                    written.add(reuse.path.name)
-                except OSError as exc:
-                    log.warning("linkage %s: comparisons not stored (%s)", reuse.name,
-                                exc.strerror or type(exc).__name__)
-        for old in self.directory.glob("pairs-*.parquet"):
+            for tmp, path in ((reuse.tmp, reuse.path), (reuse.guards.tmp, reuse.guards.path) if reuse.guards else (None, None)):
+                if tmp is not None and path is not None:
+                    try:
+                        os.replace(tmp, path)
+                        written.add(path.name)
+                    except OSError as exc:
+                        log.warning("linkage %s: comparisons not stored (%s)", reuse.name,
+                                    exc.strerror or type(exc).__name__)
+        for old in [*self.directory.glob("pairs-*.parquet"), *self.directory.glob("guards-*.parquet")]:
             if old.name not in written:
                 old.unlink(missing_ok=True)
 
     def discard(self) -> None:
         """The run failed: its stores are dropped, the previous ones stay."""
         for reuse in self.specs.values():
-            if reuse.tmp is not None:
-                reuse.tmp.unlink(missing_ok=True)
+            for tmp in (reuse.tmp, reuse.guards.tmp if reuse.guards else None):
+                if tmp is not None:
+                    tmp.unlink(missing_ok=True)
 
     def summary(self) -> dict[str, Any]:
         """run.json's ``incremental``: the mode (incremental only when every spec reused its store)."""
@@ -306,5 +313,6 @@ class PairStore:
             "pairs_reused": sum(r.pairs_reused for r in self.specs.values()),
             "pairs_compared": sum(r.pairs_compared for r in self.specs.values()),
             "units_changed": sum(r.units_changed for r in self.specs.values()),
+            "guard_pairs_reused": sum(r.guards.pairs_reused for r in self.specs.values() if r.guards),
             "by_spec": parts,
         }

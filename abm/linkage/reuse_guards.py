@@ -1,0 +1,163 @@
+"""Incremental runs: what a spec's ``sql`` guards said of unchanged pairs comes from the previous run.
+
+A ``sql`` guard (``abm.linkage.spec.Guard``) is a DuckDB boolean over the two units' rows, and a
+candidate pair's cannot-link is the first guard of the spec that holds. So it is a pure function
+of the two rows, the guards (their SQL and parameters) and DuckDB. Each unit gets a 128-bit hash of
+its whole prepared row (every column, the id included, so a pair keeps its orientation); the store
+keeps the last run's distinct unit hashes and, for every candidate pair, the index of the guard
+that held (-1: none) under the key (left unit's index << 32) | right unit's — the layout of the
+comparison store (``abm.linkage.reuse``), in ``.<OUT_DIR>.cache/guards-<spec>.parquet``. A new
+run evaluates the guards only on pairs the store does not know, and the store is refused (every
+pair evaluated) on any change of abm's version, the rules fingerprint, the guards, the columns'
+types or DuckDB's version, and when it is missing, damaged or ``--full`` / ``--no-cache`` is given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from abm import __version__
+from abm.linkage.block import RID
+from abm.linkage.spec import LinkageSpec
+
+log = logging.getLogger(__name__)
+
+STORE_FORMAT = "1"
+_SEEDS = (0x6A7D_0001, 0x6A7D_0002)
+HASH = ["__h0", "__h1"]
+PAIR = "__pair"
+GUARD = "__guard"                     # index of the first sql guard that held; -1: none
+_NONE = np.uint64(2**64 - 1)
+_PAIR_SCHEMA = pl.Schema({f"{RID}_l": pl.UInt32(), f"{RID}_r": pl.UInt32(), "cannot_link": pl.String()})
+
+
+def row_hashes(prepared: pl.DataFrame) -> pl.DataFrame:
+    """``__h0``, ``__h1``: a 128-bit hash of each prepared unit's whole row but its row number."""
+    frame = prepared.drop(RID).select(
+        pl.col(c).cast(pl.Utf8) if isinstance(t, pl.Categorical | pl.Enum) else pl.col(c)
+        for c, t in prepared.drop(RID).schema.items())
+    return pl.DataFrame({HASH[0]: frame.hash_rows(seed=_SEEDS[0]), HASH[1]: frame.hash_rows(seed=_SEEDS[1])})
+
+
+def guards_digest(spec: LinkageSpec, prepared: pl.DataFrame) -> str:
+    digest = hashlib.sha256(STORE_FORMAT.encode())
+    digest.update(repr([g for g in spec.guards if g.kind == "sql"]).encode())
+    digest.update(repr([(c, str(t)) for c, t in prepared.schema.items()]).encode())
+    for name in ("polars", "duckdb"):
+        try:
+            digest.update(f"{name}={metadata.version(name)};".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{name}=?;".encode())
+    return digest.hexdigest()[:16]
+
+
+@dataclass
+class GuardReuse:
+    """The guard store of one linkage spec for one run."""
+
+    name: str
+    path: Path | None            # None: store off
+    fingerprint: str
+    forced: str | None           # why every pair is evaluated whatever the store holds
+    tmp: Path | None = None
+    pairs_reused: int = 0
+    pairs_checked: int = 0
+
+    def cannot_links(self, prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec,
+                     evaluate: Callable[[pl.DataFrame], pl.DataFrame]) -> pl.DataFrame:
+        """``evaluate(pairs)`` — (__rid_l, __rid_r, cannot_link) of the pairs a guard forbids — with
+        the pairs the store knows taken from it; sorted by pair."""
+        names = [g.name for g in spec.guards if g.kind == "sql"]
+        if not names or pairs.height == 0:
+            return evaluate(pairs)
+        hashes = row_hashes(prepared)
+        digest = guards_digest(spec, prepared)
+        left = pairs.get_column(f"{RID}_l").to_numpy()
+        right = pairs.get_column(f"{RID}_r").to_numpy()
+        previous = self._previous(digest)
+        found = np.zeros(pairs.height, dtype=bool)
+        codes = np.full(pairs.height, -1, dtype=np.int8)
+        if previous is not None:
+            units, stored = previous
+            old = hashes.join(units.with_row_index("__old"), on=HASH, how="left", maintain_order="left") \
+                .get_column("__old").cast(pl.Int64).fill_null(-1).to_numpy()
+            known = old >= 0
+            index = np.where(known, old, 0).astype(np.uint64)
+            key = np.where(known[left] & known[right], (index[left] << np.uint64(32)) | index[right], _NONE)
+            stored_keys = stored.get_column(PAIR).to_numpy()
+            if len(stored_keys):
+                at = np.minimum(np.searchsorted(stored_keys, key), len(stored_keys) - 1)
+                found = stored_keys[at] == key
+                codes[found] = stored.get_column(GUARD).to_numpy()[at[found]]
+        pair_cols = pairs.select(f"{RID}_l", f"{RID}_r")
+        evaluated = evaluate(pair_cols.filter(pl.Series(~found))) if not found.all() else pl.DataFrame(schema=_PAIR_SCHEMA)
+        self.pairs_reused, self.pairs_checked = int(found.sum()), int((~found).sum())
+        fresh = pair_cols.filter(pl.Series(~found)).join(evaluated, on=[f"{RID}_l", f"{RID}_r"], how="left",
+                                                          maintain_order="left").get_column("cannot_link")
+        codes[~found] = fresh.replace_strict(names, list(range(len(names))), default=-1,
+                                             return_dtype=pl.Int8).to_numpy()
+        self._write(codes, hashes, left, right, digest)
+        held = codes >= 0
+        out = pair_cols.filter(pl.Series(held)).with_columns(
+            pl.Series("cannot_link", np.array(names, dtype=object)[codes[held]], dtype=pl.String))
+        return out.sort(f"{RID}_l", f"{RID}_r").cast(_PAIR_SCHEMA)   # type: ignore[arg-type]
+
+    def _previous(self, digest: str) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+        if self.forced or self.path is None or not self.path.exists():
+            return None
+        try:
+            meta = pl.read_parquet_metadata(self.path)
+            if (meta.get("abm_store_format"), meta.get("abm_version"), meta.get("rules_fingerprint"),
+                    meta.get("guards_digest")) != (STORE_FORMAT, __version__, self.fingerprint, digest):
+                return None
+            stored = pl.read_parquet(self.path)
+        except Exception as exc:  # noqa: BLE001 - a damaged store only costs evaluating every pair
+            log.warning("linkage %s: stored guard results unreadable (%s)", self.name, type(exc).__name__)
+            return None
+        if dict(stored.schema) != {**dict.fromkeys([*HASH, PAIR], pl.UInt64()), GUARD: pl.Int8()}:
+            return None
+        is_unit = pl.col(HASH[0]).is_not_null()
+        units, pairs = stored.filter(is_unit).select(HASH), stored.filter(~is_unit).select(PAIR, GUARD)
+        keys, n = pairs.get_column(PAIR).to_numpy(), np.uint64(units.height)
+        if units.is_duplicated().any() or not bool((keys[1:] > keys[:-1]).all()) \
+                or pairs.null_count().sum_horizontal().item() \
+                or bool(((keys >> np.uint64(32)) >= n).any() or ((keys & np.uint64(0xFFFFFFFF)) >= n).any()):
+            log.warning("linkage %s: stored guard results inconsistent: every pair evaluated", self.name)
+            return None
+        return units, pairs
+
+    def _write(self, codes: np.ndarray, hashes: pl.DataFrame, left: np.ndarray, right: np.ndarray,
+               digest: str) -> None:
+        if self.path is None:
+            return
+        units = hashes.unique(maintain_order=True)
+        if units.height == hashes.height:
+            index = np.arange(hashes.height, dtype=np.uint64)
+        else:   # two identical rows (a pinned duplicate): one unit hash
+            index = hashes.join(units.with_row_index("__u"), on=HASH, how="left",
+                                maintain_order="left").get_column("__u").to_numpy().astype(np.uint64)
+        key = (index[left] << np.uint64(32)) | index[right]
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        first = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, dtype=bool)
+        pairs = pl.DataFrame({PAIR: pl.Series(key[first], dtype=pl.UInt64),
+                              GUARD: pl.Series(codes[order[first]], dtype=pl.Int8)})
+        table = pl.concat([units, pairs], how="diagonal").select(*HASH, PAIR, GUARD)
+        meta = {"abm_store_format": STORE_FORMAT, "abm_version": __version__,
+                "rules_fingerprint": self.fingerprint, "guards_digest": digest}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_name(f"{self.path.name}.tmp-{os.getpid()}")
+            table.write_parquet(tmp, metadata=meta)
+            self.tmp = tmp
+        except OSError as exc:
+            log.warning("linkage %s: guard results not stored (%s)", self.name, exc.strerror or type(exc).__name__)
