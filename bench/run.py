@@ -217,23 +217,32 @@ def incremental_markdown(section: dict[str, Any]) -> str:
             f"{section['run_at']}; load average before the runs {section.get('load', '?')}; command: "
             f"`{section['command']}`. A full run on the world, then a night with {section['fraction']:.0%} of "
             "every input file's rows changed (a third edited, a third deleted, a third added), run from the same "
-            "previous run incrementally and with `--full` (each in its own process and its own copy of OUT_DIR; both "
-            "use the per-value cache the first run filled, which a first run into a new OUT_DIR does not have: "
-            "`first run` is that cold run on the unchanged world). "
-            "`equal`: records (account_id, person_id), collisions and gaps (IDs included) of the two runs.\n"]
+            "previous run three times, each in its own process and its own copy of OUT_DIR: incrementally; with "
+            "`--full`, which reads nothing of `.OUT_DIR.cache/` (a night without incremental machinery: the cost of "
+            "a first run); and `warm`, a full run that still reads the per-value cache the first run filled (its "
+            "copy lacks only the stores of normalised rows, comparisons and guard results). `first run` is the cold "
+            "run on the unchanged world. Ratios: incremental / `--full`, and incremental / `warm`. "
+            "`equal`: records (account_id, person_id), collisions and gaps (IDs included) of the incremental and the "
+            "warm run, each against the `--full` run.\n"]
     rows = []
     for r in section["rows"]:
         inc, full = r["incremental"], r["full"]
+        warm = r.get("warm", {})
         rows.append({"companies": r["companies"], "input_rows": inc["input_rows"], "changed": r["records_changed"],
                      "first run s / cpu": f"{r['first_run_s']:.1f} / {r['first_run_cpu_s']:.1f}",
-                     "incr s": inc["seconds"], "full s": full["seconds"], "incr cpu": inc["cpu_seconds"],
-                     "full cpu": full["cpu_seconds"], "incr MB": inc["peak_rss_mb"], "full MB": full["peak_rss_mb"],
-                     "wall ratio": r["wall_ratio"], "cpu ratio": r["cpu_ratio"], "reused": inc["pairs_reused"],
-                     "compared": inc["pairs_compared"], "units changed": inc["units_changed"],
-                     "equal": all(r["equal"].values())})
+                     "incr s / cpu": f"{inc['seconds']} / {inc['cpu_seconds']}",
+                     "--full s / cpu": f"{full['seconds']} / {full['cpu_seconds']}",
+                     "warm s / cpu": f"{warm.get('seconds', '?')} / {warm.get('cpu_seconds', '?')}",
+                     "incr / full MB": f"{inc['peak_rss_mb']} / {full['peak_rss_mb']}",
+                     "ratio to --full wall / cpu": f"{r['wall_ratio']} / {r['cpu_ratio']}",
+                     "ratio to warm wall / cpu": f"{r.get('wall_ratio_warm', '?')} / {r.get('cpu_ratio_warm', '?')}",
+                     "rows reused": (inc.get("normalize") or {}).get("rows_reused", "?"),
+                     "pairs reused / compared": f"{inc['pairs_reused']} / {inc['pairs_compared']}",
+                     "units changed": inc["units_changed"],
+                     "equal": all(r["equal"].values()) and all(r.get("equal_warm", {}).values())})
     text.append(table(rows, list(rows[0])))
     text.append("\nPer stage, CPU seconds (user + system, worker processes included; steadier than wall time on a "
-                "shared machine), incremental / full:\n")
+                "shared machine), incremental / `--full`:\n")
     for r in section["rows"]:
         inc, full = r["incremental"], r["full"]
         text.append(f"- **{r['companies']} companies**: " + ", ".join(
