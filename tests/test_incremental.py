@@ -329,3 +329,27 @@ def test_a_rules_change_between_nights_forces_a_full_run_and_says_so(tmp_path, t
     result = run(Settings(input_dir=tiny_world, out_dir=out, rules_dir=rules, graph_files=0))
     assert result.incremental["mode"] == "full" and "rules changed" in result.incremental["reason"]
     assert json.loads((out / "run.json").read_text(encoding="utf-8"))["incremental"]["mode"] == "full"
+
+
+@pytest.mark.parametrize(("sql", "columns"), [
+    ("l.city <> r.city", ["city"]),
+    ('l."email" = r.EMAIL AND l.name <> r.name', ["email", "name"]),
+    ("l.* IS NOT NULL", "every"),
+    ("l.nowhere = r.nowhere", "every"),
+    ("p.__rid_l < p.__rid_r", "every"),
+    ("jaro_winkler_similarity(url.x, 'a') > 0 AND l.city = r.city", ["city"]),
+])
+def test_a_unit_hash_for_guards_covers_exactly_the_columns_the_guards_read(sql, columns):
+    from abm.linkage.reuse_guards import guard_columns
+    spec = parse_spec({**_doc(), "guards": [{"name": "g", "kind": "sql", "sql": sql}]}, "toy.yaml")
+    prepared = BASE.with_row_index("__rid").with_columns(pl.lit(1).alias("row_number"))
+    every = [c for c in prepared.columns if c != "__rid"]
+    assert guard_columns(spec, prepared) == (every if columns == "every" else columns)
+
+
+def test_guard_results_survive_a_change_of_a_column_no_guard_reads(tmp_path):
+    _night(tmp_path, BASE.with_columns(pl.lit(1).alias("row_number")))
+    shifted = BASE.with_columns(pl.int_range(pl.len()).alias("row_number"))   # every row moved
+    result, s = _night(tmp_path, shifted)
+    assert s["guard_pairs_reused"] == result.pairs.height
+    _same(result, _link(shifted))

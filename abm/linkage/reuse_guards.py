@@ -2,8 +2,10 @@
 
 A ``sql`` guard (``abm.linkage.spec.Guard``) is a DuckDB boolean over the two units' rows, and a
 candidate pair's cannot-link is the first guard of the spec that holds. So it is a pure function
-of the two rows, the guards (their SQL and parameters) and DuckDB. Each unit gets a 128-bit hash of
-its whole prepared row (every column, the id included, so a pair keeps its orientation); the store
+of the two rows' values in the columns the guards read (``l.<column>`` / ``r.<column>``: a guard
+can only read a row through these), the guards (their SQL and parameters) and DuckDB. Each unit
+gets a 128-bit hash of exactly those values (every column when a guard's SQL names ``l.*``, an
+unknown column or a row number); the store
 keeps the last run's distinct unit hashes and, for every candidate pair, the index of the guard
 that held (-1: none) under the key (left unit's index << 32) | right unit's — the layout of the
 comparison store (``abm.linkage.reuse``), in ``.<OUT_DIR>.cache/guards-<spec>.parquet``. A new
@@ -17,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
@@ -31,7 +34,7 @@ from abm.linkage.spec import LinkageSpec
 
 log = logging.getLogger(__name__)
 
-STORE_FORMAT = "1"
+STORE_FORMAT = "2"
 _SEEDS = (0x6A7D_0001, 0x6A7D_0002)
 HASH = ["__h0", "__h1"]
 PAIR = "__pair"
@@ -40,18 +43,42 @@ _NONE = np.uint64(2**64 - 1)
 _PAIR_SCHEMA = pl.Schema({f"{RID}_l": pl.UInt32(), f"{RID}_r": pl.UInt32(), "cannot_link": pl.String()})
 
 
-def row_hashes(prepared: pl.DataFrame) -> pl.DataFrame:
-    """``__h0``, ``__h1``: a 128-bit hash of each prepared unit's whole row but its row number."""
-    frame = prepared.drop(RID).select(
-        pl.col(c).cast(pl.Utf8) if isinstance(t, pl.Categorical | pl.Enum) else pl.col(c)
-        for c, t in prepared.drop(RID).schema.items())
+_READS = re.compile(r'\b[lr]\.(?:"([^"]+)"|(\w+|\*))')
+
+
+def guard_columns(spec: LinkageSpec, prepared: pl.DataFrame) -> list[str]:
+    """The columns of ``prepared`` the spec's sql guards read (all of them when that is unclear)."""
+    every = [c for c in prepared.columns if c != RID]
+    by_lower = {c.lower(): c for c in every}
+    named: set[str] = set()
+    for guard in spec.guards:
+        if guard.kind != "sql" or not guard.sql:
+            continue
+        if RID in guard.sql:
+            return every
+        for quoted, bare in _READS.findall(guard.sql):
+            column = quoted or (by_lower.get(bare.lower()) if bare != "*" else None)
+            if column not in every:   # l.*, or a name DuckDB would resolve otherwise
+                return every
+            named.add(column)
+    return sorted(named)
+
+
+def row_hashes(prepared: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """``__h0``, ``__h1``: a 128-bit hash of each prepared unit's values in ``columns``."""
+    if not columns:
+        zeros = pl.zeros(prepared.height, pl.UInt64, eager=True)
+        return pl.DataFrame({HASH[0]: zeros, HASH[1]: zeros})
+    frame = prepared.select(
+        pl.col(c).cast(pl.Utf8) if isinstance(prepared.schema[c], pl.Categorical | pl.Enum) else pl.col(c)
+        for c in columns)
     return pl.DataFrame({HASH[0]: frame.hash_rows(seed=_SEEDS[0]), HASH[1]: frame.hash_rows(seed=_SEEDS[1])})
 
 
-def guards_digest(spec: LinkageSpec, prepared: pl.DataFrame) -> str:
+def guards_digest(spec: LinkageSpec, prepared: pl.DataFrame, columns: list[str]) -> str:
     digest = hashlib.sha256(STORE_FORMAT.encode())
     digest.update(repr([g for g in spec.guards if g.kind == "sql"]).encode())
-    digest.update(repr([(c, str(t)) for c, t in prepared.schema.items()]).encode())
+    digest.update(repr([(c, str(prepared.schema[c])) for c in columns]).encode())
     for name in ("polars", "duckdb"):
         try:
             digest.update(f"{name}={metadata.version(name)};".encode())
@@ -79,8 +106,9 @@ class GuardReuse:
         names = [g.name for g in spec.guards if g.kind == "sql"]
         if not names or pairs.height == 0:
             return evaluate(pairs)
-        hashes = row_hashes(prepared)
-        digest = guards_digest(spec, prepared)
+        columns = guard_columns(spec, prepared)
+        hashes = row_hashes(prepared, columns)
+        digest = guards_digest(spec, prepared, columns)
         left = pairs.get_column(f"{RID}_l").to_numpy()
         right = pairs.get_column(f"{RID}_r").to_numpy()
         previous = self._previous(digest)
