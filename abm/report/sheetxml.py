@@ -18,13 +18,14 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 from xlsxwriter.utility import xl_col_to_name
 
-ROWS_PER_CHUNK = 50_000   # rows rendered at once: bounds memory on a million-row sheet
+CELLS_PER_CHUNK = 200_000  # cells rendered at once: bounds memory, lets deflate overlap rendering
 COMPRESSLEVEL = 1         # deflate level: 1 is ~3x faster than 6 for a ~20 % larger file
 _EXCEL_DAY0 = 25568       # days from Excel's day 0 (1899-12-31) to 1970-01-01
 _US_PER_DAY = 86_400_000_000
@@ -40,16 +41,26 @@ class Styles:
     datetime: int
 
 
-def _text(col: pl.Expr, ref: pl.Expr) -> pl.Expr:
-    escaped = col.str.replace_all(r"(_x[0-9a-fA-F]{4}_)", "_x005F$1")
-    escaped = escaped.str.replace_many(_FROM, _TO)
-    preserve = pl.when(escaped.str.contains(r"^\s|\s$")).then(pl.lit(' xml:space="preserve"')).otherwise(pl.lit(""))
-    return pl.concat_str(ref, pl.lit('" t="inlineStr"><is><t'), preserve, pl.lit(">"), escaped,
-                         pl.lit("</t></is></c>"))
+_NEEDS_ESCAPE = r"[&<>\x00-\x08\x0b-\x1f\x{fffe}\x{ffff}]|_x[0-9a-fA-F]{4}_"
 
 
-def _value(value: pl.Expr, ref: pl.Expr, attrs: str = "") -> pl.Expr:
-    return pl.concat_str(ref, pl.lit(f'"{attrs}><v>'), value, pl.lit("</v></c>"))
+def _escaped(col: pl.Expr) -> pl.Expr:
+    return col.str.replace_all(r"(_x[0-9a-fA-F]{4}_)", "_x005F$1").str.replace_many(_FROM, _TO)
+
+
+def _text(col: pl.Expr, cell: str, row_ref: pl.Expr, escape: bool, preserve: bool) -> pl.Expr:
+    """Inline-string cells; ``escape`` / ``preserve`` False where no text of the column needs it."""
+    if escape:
+        col = _escaped(col)
+    opening = pl.lit('" t="inlineStr"><is><t>')
+    if preserve:
+        opening = pl.when(col != col.str.strip_chars()).then(
+            pl.lit('" t="inlineStr"><is><t xml:space="preserve">')).otherwise(opening)
+    return pl.concat_str(pl.lit(cell), row_ref, opening, col, pl.lit("</t></is></c>"))
+
+
+def _value(value: pl.Expr, cell: str, row_ref: pl.Expr, attrs: str = "") -> pl.Expr:
+    return pl.concat_str(pl.lit(cell), row_ref, pl.lit(f'"{attrs}><v>'), value, pl.lit("</v></c>"))
 
 
 def _serial(col: pl.Expr, dtype: pl.DataType) -> pl.Expr:
@@ -71,22 +82,36 @@ def _number(value: pl.Expr) -> pl.Expr:
     return value.cast(pl.String).str.strip_suffix(".0")
 
 
-def cell_xml(name: str, dtype: pl.DataType, column: int, row_ref: pl.Expr, styles: Styles) -> pl.Expr:
+def cell_xml(name: str, dtype: pl.DataType, column: int, row_ref: pl.Expr, styles: Styles,
+             escape: bool = True, preserve: bool = True) -> pl.Expr:
     """One column's ``<c>`` elements (null where the cell stays empty)."""
     col = pl.col(name)
-    ref = pl.concat_str(pl.lit(f'<c r="{xl_col_to_name(column)}'), row_ref)
+    cell = f'<c r="{xl_col_to_name(column)}'
     if dtype == pl.String:
-        return _text(col, ref)
+        return _text(col, cell, row_ref, escape, preserve)
     if dtype == pl.Boolean:
-        return _value(col.cast(pl.Int8).cast(pl.String), ref, ' t="b"')
+        return _value(col.cast(pl.Int8).cast(pl.String), cell, row_ref, ' t="b"')
     if dtype.is_float():
-        return _value(_number(pl.when(col.is_finite()).then(col)), ref)
+        return _value(_number(pl.when(col.is_finite()).then(col)), cell, row_ref)
     if dtype.is_numeric():
-        return _value(col.cast(pl.String), ref)
+        return _value(col.cast(pl.String), cell, row_ref)
     if dtype == pl.Date or isinstance(dtype, pl.Datetime):
         style = styles.date if dtype == pl.Date else styles.datetime
-        return _value(_number(_serial(col, dtype)), ref, f' s="{style}"')
-    return _text(col.cast(pl.String), ref)
+        return _value(_number(_serial(col, dtype)), cell, row_ref, f' s="{style}"')
+    return _text(col.cast(pl.String), cell, row_ref, True, True)
+
+
+def _text_needs(df: pl.DataFrame) -> dict[str, tuple[bool, bool]]:
+    """Per text column: does any value need escaping, does any need xml:space="preserve"?"""
+    texts = [name for name, dtype in df.schema.items() if dtype == pl.String]
+    if not texts or not df.height:
+        return {}
+    found = df.select(
+        *(pl.col(t).str.contains(_NEEDS_ESCAPE).any().alias(f"e{i}") for i, t in enumerate(texts)),
+        # escaping never puts white space at either end, so the raw text tells
+        *((pl.col(t) != pl.col(t).str.strip_chars()).any().alias(f"p{i}") for i, t in enumerate(texts)),
+    ).row(0, named=True)
+    return {t: (bool(found[f"e{i}"]), bool(found[f"p{i}"])) for i, t in enumerate(texts)}
 
 
 def rows_xml(df: pl.DataFrame, styles: Styles, first_row: int = 2) -> Iterator[bytes]:
@@ -94,13 +119,24 @@ def rows_xml(df: pl.DataFrame, styles: Styles, first_row: int = 2) -> Iterator[b
     if not df.width:
         return
     row_ref = pl.col("__row")
-    cells = [cell_xml(name, dtype, c, row_ref, styles) for c, (name, dtype) in enumerate(df.schema.items())]
+    needs = _text_needs(df)
+    cells = [cell_xml(name, dtype, c, row_ref, styles, *needs.get(name, (True, True)))
+             for c, (name, dtype) in enumerate(df.schema.items())]
     row = pl.concat_str(pl.lit('<row r="'), row_ref, pl.lit('">'), *cells, pl.lit("</row>"), ignore_nulls=True)
-    for start in range(0, df.height, ROWS_PER_CHUNK):
-        chunk = df.slice(start, ROWS_PER_CHUNK)
+    rows = max(CELLS_PER_CHUNK // df.width, 1)
+    for start in range(0, df.height, rows):
+        chunk = df.slice(start, rows)
         numbers = pl.int_range(first_row + start, first_row + start + chunk.height, eager=True).cast(pl.String)
-        xml = chunk.with_columns(numbers.alias("__row")).select(row.str.join("")).item()
-        yield xml.encode("utf-8")
+        yield chunk.with_columns(numbers.alias("__row")).select(row.str.join("").cast(pl.Binary)).item()
+
+
+def _ahead(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """The next chunk is rendered (polars, without the GIL) while this one is deflated (zlib, likewise)."""
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(next, chunks, None)
+        while (chunk := pending.result()) is not None:
+            pending = pool.submit(next, chunks, None)
+            yield chunk
 
 
 def _dimension(xml: bytes, df: pl.DataFrame) -> bytes:
@@ -118,7 +154,7 @@ def _write_sheet(out: zipfile.ZipFile, info: zipfile.ZipInfo, xml: bytes, df: pl
     head, tail = xml.split(b"</sheetData>", 1)
     with out.open(info.filename, "w", force_zip64=True) as fh:  # the archive's deflate level
         fh.write(head)
-        for chunk in rows_xml(df, styles):
+        for chunk in _ahead(rows_xml(df, styles)):
             fh.write(chunk)
         fh.write(b"</sheetData>" + tail)
 

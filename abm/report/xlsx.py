@@ -123,25 +123,32 @@ SHEETS: list[Sheet] = [
 
 def _as_text(df: pl.DataFrame) -> pl.DataFrame:
     """Lists joined by ", "; over-long text cut to Excel's cell limit."""
-    out = []
-    for name, dtype in df.schema.items():
-        col = pl.col(name)
-        if isinstance(dtype, pl.List):
-            col = col.cast(pl.List(pl.String)).list.join(", ")
-            dtype = pl.String()
-        if dtype == pl.String:
-            col = _cut(col)
-        out.append(col.alias(name))
-    return df.select(out)
+    df = df.with_columns(pl.col(name).cast(pl.List(pl.String)).list.join(", ")
+                         for name, dtype in df.schema.items() if isinstance(dtype, pl.List))
+    texts = [name for name, dtype in df.schema.items() if dtype == pl.String]
+    if not texts or not df.height:
+        return df
+    # a text of at most MAX_CELL bytes is at most MAX_CELL UTF-16 units: only longer ones are cut
+    longest = df.select(pl.col(texts).str.len_bytes().max()).row(0)
+    return df.with_columns(_cut(df.get_column(name)) for name, n in zip(texts, longest, strict=True) if (n or 0) > MAX_CELL)
 
 
-def _cut(col: pl.Expr) -> pl.Expr:
-    """Text cut to Excel's cell limit, counted as Excel counts (UTF-16 units: a character beyond
-    U+FFFF, such as an emoji, counts two). Where such characters push a cut text over the limit, it
-    is cut by their number again (never splitting a character; at most that many characters short)."""
-    cut = col.str.slice(0, MAX_CELL)
-    astral = cut.str.count_matches(r"[\x{10000}-\x{10FFFF}]")
-    return pl.when(cut.str.len_chars() + astral > MAX_CELL).then(cut.str.slice(0, MAX_CELL - astral)).otherwise(cut)
+def _cut(text: pl.Series) -> pl.Series:
+    """Text cut to Excel's cell limit, counted as Excel counts: in UTF-16 units, where a character
+    beyond U+FFFF (an emoji) counts two; such a character is never split."""
+    text = text.str.slice(0, MAX_CELL)
+    over = (text.str.len_chars() + text.str.count_matches(r"[\x{10000}-\x{10FFFF}]")) > MAX_CELL
+    if not over.any():
+        return text
+    rows = over.arg_true()   # the few texts past the limit only with those characters: cut one by one
+    return text.scatter(rows, [_utf16_prefix(value) for value in text.gather(rows)])
+
+
+def _utf16_prefix(value: str) -> str:
+    units = value.encode("utf-16-le")[:2 * MAX_CELL]
+    if 0xD8 <= units[-1] <= 0xDB:   # a lone high surrogate at the end: drop it
+        units = units[:-2]
+    return units.decode("utf-16-le")
 
 
 def _widths(df: pl.DataFrame) -> list[float]:
