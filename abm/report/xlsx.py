@@ -1,9 +1,10 @@
 """report.xlsx: the night's flags for Excel users — one sheet per table in ``SHEETS``.
 
-Every text cell is written with ``write_string`` (IDs, 法人番号, phone numbers and postal codes stay
-text, so Excel neither numberizes them nor drops leading zeros; a cell starting with ``=`` is text,
-never a formula); numbers with ``write_number``; dates as dates. Each sheet has a frozen header row,
-an autofilter and column widths from its content. Lists are joined with ", ".
+Every text cell is an inline string (IDs, 法人番号, phone numbers and postal codes stay text, so Excel
+neither numberizes them nor drops leading zeros; a cell starting with ``=`` is text, never a formula);
+numbers are numbers; dates are dates. Each sheet has a frozen header row, an autofilter and column
+widths from its content. Lists are joined with ", ". xlsxwriter writes the skeleton (styles, header,
+widths, pane, filter); the data rows are rendered column-wise by ``abm.report.sheetxml``.
 
 To add a sheet, add one line to ``SHEETS``: ``Sheet("name", builder)`` where ``builder`` takes the
 run's tables (name -> DataFrame) and returns the frame to write (or None to skip the sheet).
