@@ -29,6 +29,7 @@ CELLS_PER_CHUNK = 200_000  # cells rendered at once: bounds memory, lets deflate
 COMPRESSLEVEL = 1         # deflate level: 1 is ~3x faster than 6 for a ~20 % larger file
 _EXCEL_DAY0 = 25568       # days from Excel's day 0 (1899-12-31) to 1970-01-01
 _US_PER_DAY = 86_400_000_000
+_ROW = "\0row"            # the row-number column added while rendering (no table column is named so)
 _CONTROL = [chr(c) for c in (*range(0x00, 0x09), *range(0x0B, 0x20))] + ["\ufffe", "\uffff"]
 _FROM = ["&", "<", ">", *_CONTROL]
 _TO = ["&amp;", "&lt;", "&gt;", *(f"_x{ord(c):04X}_" for c in _CONTROL)]
@@ -118,7 +119,7 @@ def rows_xml(df: pl.DataFrame, styles: Styles, first_row: int = 2) -> Iterator[b
     """The sheet's data rows (Excel row ``first_row`` on) as UTF-8 XML, a chunk of rows at a time."""
     if not df.width:
         return
-    row_ref = pl.col("__row")
+    row_ref = pl.col(_ROW)
     needs = _text_needs(df)
     cells = [cell_xml(name, dtype, c, row_ref, styles, *needs.get(name, (True, True)))
              for c, (name, dtype) in enumerate(df.schema.items())]
@@ -127,7 +128,7 @@ def rows_xml(df: pl.DataFrame, styles: Styles, first_row: int = 2) -> Iterator[b
     for start in range(0, df.height, rows):
         chunk = df.slice(start, rows)
         numbers = pl.int_range(first_row + start, first_row + start + chunk.height, eager=True).cast(pl.String)
-        yield chunk.with_columns(numbers.alias("__row")).select(row.str.join("").cast(pl.Binary)).item()
+        yield chunk.with_columns(numbers.alias(_ROW)).select(row.str.join("").cast(pl.Binary)).item()
 
 
 def _ahead(chunks: Iterator[bytes]) -> Iterator[bytes]:
