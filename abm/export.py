@@ -81,21 +81,21 @@ def write_csvs(stage: Path, tables: Mapping[str, pl.DataFrame]) -> None:
         write_csv(df, stage / "csv" / f"{name}.csv")
 
 
-def export_jobs(stage: Path, tables: Mapping[str, pl.DataFrame], csv: bool = True) -> dict[str, Callable[[], None]]:
-    """The three writers of write_tables as independent jobs (abm.outputs runs them side by side)."""
-    jobs: dict[str, Callable[[], None]] = {
-        "export_parquet": lambda: write_parquet(stage, tables),
-        "export_duckdb": lambda: write_database(stage, tables),
-    }
+def export_lanes(stage: Path, tables: Mapping[str, pl.DataFrame],
+                 csv: bool = True) -> list[dict[str, Callable[[], None]]]:
+    """write_tables as lanes for abm.outputs: the DuckDB file (one DuckDB thread) beside the polars
+    writers (Parquet, then CSV; polars spreads each over the cores)."""
+    files: dict[str, Callable[[], None]] = {"export_parquet": lambda: write_parquet(stage, tables)}
     if csv:
-        jobs["export_csv"] = lambda: write_csvs(stage, tables)
-    return jobs
+        files["export_csv"] = lambda: write_csvs(stage, tables)
+    return [{"export_duckdb": lambda: write_database(stage, tables)}, files]
 
 
 def write_tables(stage: Path, tables: Mapping[str, pl.DataFrame], csv: bool = True) -> None:
     """``<name>.parquet`` for each table, the same tables in ``abm.duckdb``, and ``csv/<name>.csv``."""
-    for job in export_jobs(stage, tables, csv).values():
-        job()
+    for lane in export_lanes(stage, tables, csv):
+        for job in lane.values():
+            job()
 
 
 def write_json(path: Path, payload: Any) -> None:

@@ -1,15 +1,18 @@
 """Writing a run's output files at the same time: the writers are independent once the tables exist.
 
 Parquet, the DuckDB database, the CSV files, the graph files, report.html and report.xlsx each read
-the finished tables and write their own files into the staging directory, so they run in one thread
-each and the outputs take about as long as the longest writer, not the sum. The overlap is real on
-two cores because most of the work releases the GIL: polars and DuckDB run natively, the graph
-files are written by forked workers (``abm.normalize.unique.map_values``); the pure-Python writers
-(the report's JSON, the xlsx cells) share the GIL with each other, as they did one after another.
+the finished tables and write their own files into the staging directory, so they run side by side
+and the outputs take about as long as the longest *lane*, not the sum. A lane is a thread that runs
+its jobs one after another: the overlap is real on two cores because most of the work releases the
+GIL (polars and DuckDB run natively, the graph files are written by forked workers,
+``abm.normalize.unique.map_values``), and the writers that hold the GIL (the report's JSON and
+template, the xlsx cells) share one lane — two GIL-bound threads would only take turns, and on a
+busy machine each hand-over of the GIL waits for the scheduler (measured: slower than in turn).
 
-Errors: every writer runs to its end (none is abandoned half-way in the staging directory), then the
-first failure in job order is raised as it was raised (an ``AbmError`` reaches the CLI unchanged);
-the staging directory is then discarded as for any failed run (``abm.publish``).
+Errors: a failed job ends its lane; every other lane runs to its end (nothing is abandoned half-way
+in the staging directory), then the first failure is raised as it was raised (an ``AbmError``
+reaches the CLI unchanged); the staging directory is then discarded as for any failed run
+(``abm.publish``).
 
 Timings (run.json): each job's ``timings_s`` is its own wall time from the common start to its end
 (overlapping the others, so the jobs' times add up to more than the block's); ``cpu_s_by_stage`` of
@@ -21,7 +24,7 @@ of the process (and its children) while it ran.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
@@ -32,25 +35,31 @@ class JobTime:
     cpu: float    # CPU seconds of the job's thread
 
 
-def run_concurrently(jobs: Mapping[str, Callable[[], object]]) -> dict[str, JobTime]:
-    """Run every job in a thread of its own and wait for all of them; returns each job's times.
-    The first job (in ``jobs`` order) that raised re-raises its exception once all have ended."""
+Lane = Mapping[str, Callable[[], object]]
+
+
+def run_concurrently(lanes: Sequence[Lane]) -> dict[str, JobTime]:
+    """Run each lane in a thread of its own (its jobs one after another; a failed job ends its lane)
+    and wait for all of them; returns each job's times. The first failure, in the order of the lanes
+    and their jobs, is re-raised once every lane has ended."""
     start = time.perf_counter()
     times: dict[str, JobTime] = {}
 
-    def timed(name: str, job: Callable[[], object]) -> None:
-        cpu = time.thread_time()
-        try:
-            job()
-        finally:
-            times[name] = JobTime(round(time.perf_counter() - start, 3), round(time.thread_time() - cpu, 3))
+    def lane_runner(lane: Lane) -> None:
+        for name, job in lane.items():
+            cpu = time.thread_time()
+            try:
+                job()
+            finally:
+                times[name] = JobTime(round(time.perf_counter() - start, 3), round(time.thread_time() - cpu, 3))
 
-    if len(jobs) <= 1:   # nothing to overlap
-        for name, job in jobs.items():
-            timed(name, job)
+    lanes = [lane for lane in lanes if lane]
+    if len(lanes) <= 1:   # nothing to overlap
+        for lane in lanes:
+            lane_runner(lane)
         return times
-    with ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="abm-output") as pool:
-        futures = [pool.submit(timed, name, job) for name, job in jobs.items()]
+    with ThreadPoolExecutor(max_workers=len(lanes), thread_name_prefix="abm-output") as pool:
+        futures = [pool.submit(lane_runner, lane) for lane in lanes]
         wait(futures)
     for future in futures:
         error = future.exception()

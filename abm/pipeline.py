@@ -32,7 +32,7 @@ from abm.detect.policy import SEVERITY_RANK, detect_policy
 from abm.detect.quality import data_quality, detach_other_account_contacts
 from abm.detect.touches import TOUCH_KINDS, build_touches
 from abm.explain import write_evidence
-from abm.export import export_jobs, write_json
+from abm.export import export_lanes, write_json
 from abm.graph import committee_edges, resolve_departments, write_graphs
 from abm.history import id_history
 from abm.linkage.reuse import PairStore
@@ -43,7 +43,7 @@ from abm.normalize.departments import department_rules
 from abm.normalize.records import normalize_records
 from abm.normalize.text import text_rules
 from abm.normalize.unique import fingerprint, value_cache
-from abm.outputs import JobTime, run_concurrently
+from abm.outputs import JobTime, Lane, run_concurrently
 from abm.overrides import load_overrides, overrides_path
 from abm.publish import publication
 from abm.registry.accounts import enrich_accounts
@@ -90,11 +90,11 @@ class _Timer:
         log.info("stage %s: %.2fs", stage, self.timings[stage])
         return result
 
-    def overlapped(self, stage: str, jobs: dict[str, Callable[[], object]]) -> None:
-        """``jobs`` side by side (abm.outputs): ``stage`` is the whole block; each job is timed from the
-        block's start to its own end, its CPU time is that of its thread. ``export`` is the slowest
+    def overlapped(self, stage: str, lanes: list[Lane]) -> None:
+        """``lanes`` side by side (abm.outputs): ``stage`` is the whole block; each job is timed from the
+        block's start to its own end, its CPU time is that of its thread. ``export`` is the last end
         of the ``export_*`` jobs (Parquet, DuckDB, CSV)."""
-        self(stage, lambda: self.jobs.update(run_concurrently(jobs)))
+        self(stage, lambda: self.jobs.update(run_concurrently(lanes)))
         for name, took in self.jobs.items():
             self.timings[name], self.cpu[name], self.peak_mb[name] = took.wall, took.cpu, self.peak_mb[stage]
         exports = [self.jobs[n].wall for n in self.jobs if n.startswith("export_")]
@@ -209,15 +209,17 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
         counts["registry"] = registry_counts(anchors, accounts)
 
     urgent = _most_urgent_accounts(collisions, gaps, settings.graph_files)
-    # the writers are independent of each other: they run side by side (abm.outputs)
-    timer.overlapped("outputs", {
-        **export_jobs(stage, tables),
+    # the writers are independent of each other: they run side by side (abm.outputs), the ones
+    # that hold the GIL in one lane, the longest (report.xlsx) first: report.html's polars work then
+    # comes after the export's instead of waiting beside it for polars' thread pool
+    timer.overlapped("outputs", [
+        {"xlsx": lambda: write_xlsx(stage / "report.xlsx", tables),
+         "report": lambda: write_report(stage / "report.html", tables, as_of, counts, settings.report_lang)},
+        *export_lanes(stage, tables),
         # per-account graph files for the accounts that need attention most; any other account's
         # graph is one call away from committee_edges (abm.graph.account_graph)
-        "graphs": lambda: write_graphs(edges, stage / "graphs", urgent),
-        "report": lambda: write_report(stage / "report.html", tables, as_of, counts, settings.report_lang),
-        "xlsx": lambda: write_xlsx(stage / "report.xlsx", tables),
-    })
+        {"graphs": lambda: write_graphs(edges, stage / "graphs", urgent)},
+    ])
     write_evidence(stage, resolution.accounts, resolution.persons, anchors, resolution.moves)
     if settings.keep_intermediate:
         (stage / "stages").mkdir()

@@ -24,10 +24,11 @@ def _boom(error: BaseException):
 @pytest.mark.parametrize("failing", [
     {},                                                    # all succeed
     {"b": AbmError("disk")},                               # an AbmError as raised, for the CLI
-    {"c": InputError("x", "late"), "a": OSError("first")},  # the first in job order, not in time
+    {"c": InputError("x", "late"), "a": OSError("first")},  # the first in lane order, not in time
     {"d": KeyboardInterrupt()},
+    {"e": ValueError("second in its lane")},
 ])
-def test_every_job_ends_and_the_first_failure_is_raised(failing: dict[str, BaseException]):
+def test_every_lane_ends_and_the_first_failure_is_raised(failing: dict[str, BaseException]):
     done: list[str] = []
     lock = threading.Lock()
 
@@ -37,22 +38,25 @@ def test_every_job_ends_and_the_first_failure_is_raised(failing: dict[str, BaseE
                 done.append(name)
         return job
 
-    jobs = {name: _boom(failing[name]) if name in failing else ok(name) for name in ("a", "b", "c", "d")}
-    first = next((failing[name] for name in jobs if name in failing), None)
+    lanes = [{"a": None}, {"b": None, "e": None}, {"c": None}, {"d": None, "f": None}]
+    lanes = [{name: _boom(failing[name]) if name in failing else ok(name) for name in lane} for lane in lanes]
+    first = next((failing[name] for lane in lanes for name in lane if name in failing), None)
     if first is None:
-        times = run_concurrently(jobs)
-        assert set(times) == set(jobs) and all(t.wall >= 0 and t.cpu >= 0 for t in times.values())
+        times = run_concurrently(lanes)
+        assert set(times) == set("abcdef") and all(t.wall >= 0 and t.cpu >= 0 for t in times.values())
     else:
         with pytest.raises(type(first)) as caught:
-            run_concurrently(jobs)
+            run_concurrently(lanes)
         assert caught.value is first
-    assert sorted(done) == sorted(n for n in jobs if n not in failing)   # no job was abandoned
+    # a failed job ends its lane; every other job ran
+    skipped = {"e"} if "b" in failing else {"f"} if "d" in failing else set()
+    assert sorted(done) == sorted(set("abcdef") - set(failing) - skipped)
 
 
-def test_jobs_overlap():
-    """Two jobs that each wait for the other can only finish when they run at the same time."""
+def test_lanes_overlap():
+    """Two lanes that each wait for the other can only finish when they run at the same time."""
     barrier = threading.Barrier(2, timeout=10)
-    times = run_concurrently({"x": barrier.wait, "y": barrier.wait})
+    times = run_concurrently([{"x": barrier.wait}, {"y": barrier.wait}])
     assert set(times) == {"x", "y"}
 
 
