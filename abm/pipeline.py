@@ -209,9 +209,8 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
         counts["registry"] = registry_counts(anchors, accounts)
 
     urgent = _most_urgent_accounts(collisions, gaps, settings.graph_files)
-    # the writers are independent of each other: they run side by side (abm.outputs), the ones
-    # that hold the GIL in one lane, the longest (report.xlsx) first: report.html's polars work then
-    # comes after the export's instead of waiting beside it for polars' thread pool
+    # the writers are independent of each other: they run side by side (abm.outputs), the reports
+    # (Python work that holds the GIL) in one lane
     timer.overlapped("outputs", [
         {"xlsx": lambda: write_xlsx(stage / "report.xlsx", tables),
          "report": lambda: write_report(stage / "report.html", tables, as_of, counts, settings.report_lang)},
