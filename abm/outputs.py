@@ -6,13 +6,13 @@ and the outputs take about as long as the longest *lane*, not the sum. A lane is
 its jobs one after another: the overlap is real on two cores because most of the work releases the
 GIL (polars and DuckDB run natively, the graph files are written by forked workers,
 ``abm.normalize.unique.map_values``), and the writers that hold the GIL (the report's JSON and
-template, the xlsx cells) share one lane — two GIL-bound threads would only take turns, and on a
-busy machine each hand-over of the GIL waits for the scheduler (measured: slower than in turn).
+template, the xlsx sheets) share one lane — two GIL-bound threads would only take turns, and on a
+busy machine each hand-over of the GIL waits for the scheduler.
 
 Errors: a failed job ends its lane; every other lane runs to its end (nothing is abandoned half-way
 in the staging directory), then the first failure is raised as it was raised (an ``AbmError``
 reaches the CLI unchanged); the staging directory is then discarded as for any failed run
-(``abm.publish``).
+(``abm.publish``). Ctrl-C likewise takes effect once the running writers have ended (seconds).
 
 Timings (run.json): each job's ``timings_s`` is its own wall time from the common start to its end
 (overlapping the others, so the jobs' times add up to more than the block's); ``cpu_s_by_stage`` of
