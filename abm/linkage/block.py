@@ -15,6 +15,7 @@ out-of-memory kill.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field, replace
 
 import duckdb
@@ -40,16 +41,26 @@ class Blocked:
     max_block: dict[str, int] = field(default_factory=dict)  # per rule, the max_block used (budget may lower it)
 
 
+def columns_in(frame: pl.DataFrame, *sql: str) -> list[str]:
+    """The columns of ``frame`` that SQL text may read (every column named in it, and ``__rid``): only
+    those are handed to DuckDB, not the whole (wide) frame. All of them when the text selects ``*``."""
+    text = " ".join(sql)
+    if "*" in text.replace("*/", "").replace("/*", ""):
+        return frame.columns
+    return [c for c in frame.columns if c == RID or re.search(rf"(?<![\w$]){re.escape(c)}(?!\w)", text)]
+
+
 def prepare(units: pl.DataFrame, spec: LinkageSpec, con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """Add the spec's derived columns and a dense row id ordered by the id column (deterministic)."""
+    """Add the spec's derived columns and a dense row id ordered by the id column (deterministic).
+    DuckDB computes the derived columns from the columns their expressions name."""
     base = units.sort(spec.id_column).with_row_index(RID)
     if not spec.derived:
         return base
-    con.register("__units", base.to_arrow())
+    con.register("__units", base.select(columns_in(base, *(expr for _, expr in spec.derived))).to_arrow())
     exprs = ", ".join(f"({expr}) AS \"{col}\"" for col, expr in spec.derived)
-    out = query(con, f"SELECT *, {exprs} FROM __units ORDER BY {RID}")
+    derived = query(con, f"SELECT {exprs} FROM __units ORDER BY {RID}")
     con.unregister("__units")
-    return out
+    return base.hstack(derived.get_columns()) if derived.width else base
 
 
 def _ok_flag(i: int) -> str:

@@ -15,9 +15,9 @@ import numpy as np
 import polars as pl
 
 from abm.db import query
-from abm.linkage.block import RID, block
+from abm.linkage.block import RID, block, columns_in
 from abm.linkage.cluster import cluster
-from abm.linkage.compare import any_level, compare_pairs
+from abm.linkage.compare import Columns, any_level, compare_pairs
 from abm.linkage.reuse import SpecReuse
 from abm.linkage.score import Model, estimate_u, predict, train
 from abm.linkage.spec import LinkageSpec
@@ -69,7 +69,7 @@ def _cannot_links(con: duckdb.DuckDBPyConnection, prepared: pl.DataFrame, pairs:
     sql_guards = [g for g in spec.guards if g.kind == "sql"]
     if not sql_guards or pairs.height == 0:
         return pl.DataFrame(schema=schema)
-    con.register("__prep", prepared.to_arrow())
+    con.register("__prep", prepared.select(columns_in(prepared, *(g.sql or "" for g in sql_guards))).to_arrow())
     con.register("__pairs", pairs.select(f"{RID}_l", f"{RID}_r").to_arrow())
     parts = []
     for g in sql_guards:
@@ -139,6 +139,7 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
     blocked = block(units, spec, con)
     timings["block"] = time.perf_counter() - t
     prepared = blocked.prepared
+    cols = Columns(prepared)  # per column, codes and masks the comparisons gather by row number
     records_per_unit = (prepared.get_column(N_RECORDS).to_numpy() if N_RECORDS in prepared.columns
                         else np.ones(prepared.height, dtype=np.int64))
     system = system_pairs(prepared, spec)
@@ -154,20 +155,21 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
     n_candidates = candidates.height
     if n_candidates > KEEP_ALL_PAIRS and streamable(spec) and reuse is None:  # in chunks, only what matters kept
         streamed = score_large(
-            prepared, candidates, spec, estimate_u(prepared, spec, spec.u_within),
+            prepared, candidates, spec, estimate_u(prepared, spec, spec.u_within, cols),
             _population_pairs(prepared, spec.u_within), SYSTEM_RULE,
             link_if=((pl.col("match_probability") >= spec.threshold) | _corroborated(spec)) & _identifying(spec),
-            keep_if=(pl.col("match_probability") >= KEEP_MIN_PROBABILITY) | _attaching(spec), must=must)
+            keep_if=(pl.col("match_probability") >= KEEP_MIN_PROBABILITY) | _attaching(spec), must=must,
+            columns=cols)
         del candidates
         vectors, model = streamed.vectors, streamed.model
         timings |= streamed.timings
         t = time.perf_counter()
     else:
         t = time.perf_counter()
-        vectors = compare_pairs(prepared, candidates, spec, reuse=reuse)
+        vectors = compare_pairs(prepared, candidates, spec, reuse=reuse, cols=cols)
         timings["compare"] = time.perf_counter() - t
         t = time.perf_counter()
-        u = estimate_u(prepared, spec, spec.u_within)
+        u = estimate_u(prepared, spec, spec.u_within, cols)
         blocked_vectors = vectors.filter(pl.col("rule") != SYSTEM_RULE)  # EM learns from blocking alone
         model = train(blocked_vectors, spec, u, rule_masks(prepared, blocked_vectors, spec))
         model = model.with_prior(_population_pairs(prepared, spec.u_within), blocked_vectors.height)
