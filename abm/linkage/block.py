@@ -114,33 +114,45 @@ def _window_pairs(rids: np.ndarray, blocks: np.ndarray, window: int, i: int) -> 
         pl.lit(i, dtype=pl.Int8).alias("__rule_index")).cast(_SCHEMA)  # type: ignore[arg-type]
 
 
-def _equal(rule: BlockingRule, i: int) -> str:
-    conds = [f'l."{c}" = r."{c}"' for c in rule.on]
-    return "(" + " AND ".join([f"l.{_ok_flag(i)}", f"r.{_ok_flag(i)}", *conds]) + ")"
+def _key_ids(frame: pl.DataFrame, keys: list[str]) -> np.ndarray:
+    """One integer per distinct key of each row (-1: a key column is null)."""
+    complete = pl.all_horizontal([pl.col(c).is_not_null() for c in keys])
+    key = pl.col(keys[0]) if len(keys) == 1 else pl.struct(keys)
+    return frame.select(pl.when(complete).then(key.rank("dense").cast(pl.Int64)).otherwise(-1)).to_series().to_numpy()
+
+
+def _all_pairs(ids: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair (l < r) of the rows in ``ok`` that share an id: rows sorted by id, then each row
+    paired with the later rows of its block (row numbers are the __rid)."""
+    order = np.flatnonzero(ok)
+    order = order[np.argsort(ids[order], kind="stable")]     # by id, then by row within a block
+    k = ids[order]
+    starts = np.r_[0, np.flatnonzero(k[1:] != k[:-1]) + 1] if len(k) else np.zeros(0, dtype=np.int64)
+    sizes = np.diff(np.r_[starts, len(k)])
+    later = np.repeat(sizes, sizes) - (np.arange(len(k)) - np.repeat(starts, sizes)) - 1
+    left = np.repeat(np.arange(len(k)), later)
+    right = left + 1 + (np.arange(len(left)) - np.repeat(np.cumsum(later) - later, later))
+    return order[left].astype(np.uint32), order[right].astype(np.uint32)
 
 
 def block(units: pl.DataFrame, spec: LinkageSpec, con: duckdb.DuckDBPyConnection | None = None) -> Blocked:
-    """Candidate pairs for ``units`` under ``spec.blocking``."""
+    """Candidate pairs for ``units`` under ``spec.blocking``: per rule, every pair of rows that share
+    its key in a block of at most ``max_block`` rows and that no earlier rule's key joins (as an
+    equi-join excluding earlier rules would), plus the window pairs of the larger blocks."""
     con = con or duckdb.connect()
     prepared = prepare(units, spec, con)
     flagged, windowed, fitted, planned, windows = _flag_blocks(prepared, spec)
     spec = replace(spec, blocking=fitted)
-    key_cols = sorted({c for r in spec.blocking for c in r.on})
-    n_rules = range(len(spec.blocking))
-    slim = flagged.select([RID, *key_cols, *[_ok_flag(i) for i in n_rules]])
-    con.register("__b", slim.to_arrow())
+    ids = [_key_ids(flagged, list(rule.on)) for rule in spec.blocking]
+    oks = [flagged.get_column(_ok_flag(i)).to_numpy() for i in range(len(spec.blocking))]
     parts, total = [], 0
     for i, rule in enumerate(spec.blocking):
-        earlier = [f"NOT coalesce({_equal(r, j)}, false)" for j, r in enumerate(spec.blocking[:i])]
-        where = " AND ".join([f"l.{RID} < r.{RID}", *earlier])
-        sql = (
-            f"SELECT l.{RID} AS {RID}_l, r.{RID} AS {RID}_r, {i}::TINYINT AS __rule_index "
-            f"FROM (SELECT * FROM __b WHERE {_ok_flag(i)}) l "
-            f"JOIN (SELECT * FROM __b WHERE {_ok_flag(i)}) r ON "
-            + " AND ".join(f'l."{c}" = r."{c}"' for c in rule.on)
-            + f" WHERE {where}"
-        )
-        part = query(con, sql)
+        left, right = _all_pairs(ids[i], oks[i])
+        for j in range(i):   # pairs an earlier rule joins are that rule's
+            earlier = oks[j][left] & oks[j][right] & (ids[j][left] == ids[j][right])
+            left, right = left[~earlier], right[~earlier]
+        part = pl.DataFrame({f"{RID}_l": left, f"{RID}_r": right}).with_columns(
+            pl.lit(i, dtype=pl.Int8).alias("__rule_index"))
         if windowed[rule.name]:
             part = pl.concat([part.cast(_SCHEMA), _window_pairs(*windows[i], rule.window, i)])
         log.info("blocking %s rule %s: %d candidate pairs (%d planned; %d keys too common: sorted window of %d"
@@ -149,7 +161,6 @@ def block(units: pl.DataFrame, spec: LinkageSpec, con: duckdb.DuckDBPyConnection
         total += part.height
         check_total(spec, rule, total)
         parts.append(part.cast(_SCHEMA))
-    con.unregister("__b")
     pairs = _first_rule_per_pair(parts, [r.name for r in spec.blocking] or ["-"])
     found = dict(pairs.group_by("rule").len().iter_rows()) if pairs.height else {}
     counts = {r.name: int(found.get(r.name, 0)) for r in spec.blocking}
