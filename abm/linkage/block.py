@@ -63,41 +63,41 @@ def prepare(units: pl.DataFrame, spec: LinkageSpec, con: duckdb.DuckDBPyConnecti
     return base.hstack(derived.get_columns()) if derived.width else base
 
 
-def _ok_flag(i: int) -> str:
-    return f"__ok_{i}"
+@dataclass(frozen=True)
+class _Flagged:
+    """Per blocking rule (fitted to the pair budget): each row's key id (-1: a key column is null),
+    whether its block is small enough for every pair, and the sorted neighbourhood of the large ones."""
+    rules: tuple[BlockingRule, ...]
+    ids: list[np.ndarray]
+    ok: list[np.ndarray]
+    windowed: dict[str, int]       # keys too common for all pairs, per rule
+    planned: dict[str, int]
+    windows: dict[int, tuple[np.ndarray, np.ndarray]]
 
 
-def _big_flag(i: int) -> str:
-    return f"__big_{i}"
-
-
-def _flag_blocks(prepared: pl.DataFrame, spec: LinkageSpec
-                 ) -> tuple[pl.DataFrame, dict[str, int], tuple[BlockingRule, ...], dict[str, int],
-                            dict[int, tuple[np.ndarray, np.ndarray]]]:
-    """Per rule, mark rows whose key is complete and whose block is small enough (``__ok_i``), or
-    too large (``__big_i``); for the latter, the rows of the large blocks sorted by key then by the
-    compared columns, with each row's block number (the sorted neighbourhood the window walks).
-    Each rule is first fitted to the pair budget (its ``max_block`` possibly lowered)."""
+def _flag_blocks(prepared: pl.DataFrame, spec: LinkageSpec) -> _Flagged:
+    """Per rule, the rows whose key is complete and whose block is small enough (``ok``), and for
+    the blocks too large, their rows sorted by key then by the compared columns, with each row's
+    block number (the sorted neighbourhood the window walks). Each rule is first fitted to the pair
+    budget (its ``max_block`` possibly lowered). Block sizes are counted from the key ids."""
     order = list(dict.fromkeys(c.column for c in spec.comparisons)) + [RID]
-    flagged, windowed, rules, planned, windows = prepared, {}, [], {}, {}
+    rules, ids, oks, windowed, planned, windows = [], [], [], {}, {}, {}
     for i, declared in enumerate(spec.blocking):
         keys = list(declared.on)
-        complete = pl.all_horizontal([pl.col(c).is_not_null() for c in keys])
-        sizes = prepared.filter(complete).group_by(keys).len().get_column("len").to_numpy()
-        rule, planned[declared.name] = fit_rule(declared, sizes, spec)
+        key = _key_ids(prepared, keys)          # dense ranks 1 … k, or -1
+        counts = np.bincount(np.maximum(key, 0), minlength=1)
+        rule, planned[declared.name] = fit_rule(declared, counts[1:][counts[1:] > 0], spec)
         rules.append(rule)
-        size = pl.len().over(keys)
-        flagged = flagged.with_columns(
-            (complete & (size <= rule.max_block)).alias(_ok_flag(i)),
-            (complete & (size > rule.max_block)).alias(_big_flag(i)),
-        )
-        big = flagged.filter(pl.col(_big_flag(i)))
-        windowed[rule.name] = int(big.select(keys).n_unique()) if big.height else 0
-        if big.height:
-            ranked = big.sort([*keys, *order], nulls_last=True).select(
+        size = np.where(key >= 0, counts[np.maximum(key, 0)], 0)
+        big = (key >= 0) & (size > rule.max_block)
+        ids.append(key)
+        oks.append((key >= 0) & (size <= rule.max_block))
+        windowed[rule.name] = int((counts[1:] > rule.max_block).sum())
+        if big.any():
+            ranked = prepared.filter(pl.Series(big)).sort([*keys, *order], nulls_last=True).select(
                 RID, (pl.int_range(pl.len()).over(keys) == 0).cum_sum().alias("__block"))
             windows[i] = (ranked.get_column(RID).to_numpy(), ranked.get_column("__block").to_numpy())
-    return flagged.sort(RID), windowed, tuple(rules), planned, windows
+    return _Flagged(tuple(rules), ids, oks, windowed, planned, windows)
 
 
 def _window_pairs(rids: np.ndarray, blocks: np.ndarray, window: int, i: int) -> pl.DataFrame:
@@ -141,10 +141,9 @@ def block(units: pl.DataFrame, spec: LinkageSpec, con: duckdb.DuckDBPyConnection
     equi-join excluding earlier rules would), plus the window pairs of the larger blocks."""
     con = con or duckdb.connect()
     prepared = prepare(units, spec, con)
-    flagged, windowed, fitted, planned, windows = _flag_blocks(prepared, spec)
-    spec = replace(spec, blocking=fitted)
-    ids = [_key_ids(flagged, list(rule.on)) for rule in spec.blocking]
-    oks = [flagged.get_column(_ok_flag(i)).to_numpy() for i in range(len(spec.blocking))]
+    flagged = _flag_blocks(prepared, spec)
+    spec = replace(spec, blocking=flagged.rules)
+    ids, oks, windowed, planned, windows = flagged.ids, flagged.ok, flagged.windowed, flagged.planned, flagged.windows
     parts, total = [], 0
     for i, rule in enumerate(spec.blocking):
         left, right = _all_pairs(ids[i], oks[i])
