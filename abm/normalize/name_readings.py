@@ -28,6 +28,7 @@ from pathlib import Path
 
 import polars as pl
 
+from abm.normalize.dictionaries import quiet_gc
 from abm.normalize.text import fold_romaji, is_kana, kana_to_romaji, romaji, to_katakana
 from abm.rules import DEFAULT_RULES_DIR
 
@@ -51,9 +52,10 @@ def _table(path: Path = TABLE) -> dict[str, dict[str, tuple[str, ...]]]:
         log.warning("name readings table %s not read (%s): kanji names are read by pykakasi only",
                     path.name, type(exc).__name__)
         return out
-    for line in text.splitlines():
-        part, kanji, readings = line.split("\t")
-        out[part][kanji] = tuple(readings.split(" "))
+    with quiet_gc():
+        for line in text.splitlines():
+            part, kanji, readings = line.split("\t")
+            out[part][kanji] = tuple(readings.split(" "))
     return out
 
 

@@ -27,6 +27,7 @@ from typing import Any
 import polars as pl
 
 from abm.errors import RulesError
+from abm.normalize.dictionaries import quiet_gc
 from abm.normalize.text import clean, fold_romaji, romaji
 from abm.normalize.unique import apply_unique, one_blas_thread
 from abm.rules import Rules, require, string_list
@@ -98,7 +99,8 @@ def reading_rules(rules: Rules) -> ReadingRules:
 def _english_model() -> Any:
     try:
         import e2k
-        return e2k.C2K()
+        with quiet_gc():
+            return e2k.C2K()
     except Exception:  # pragma: no cover - a dependency; a broken install reads words as written
         return None
 
