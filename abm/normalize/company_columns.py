@@ -31,7 +31,7 @@ from abm.normalize.company import (
     display_keys,
     split_legal_form,
 )
-from abm.normalize.unique import HEAVY_MIN, apply_unique
+from abm.normalize.unique import apply_unique
 
 #: characters that NFKC, neologdn and the katakana fixes of ``clean`` leave alone, one at a time:
 #: hiragana, full-width katakana, CJK unified ideographs (not the compatibility block), ー
@@ -93,7 +93,7 @@ def company_columns(df: pl.DataFrame, col: str, cr: CompanyRules) -> pl.DataFram
     df = fast_split(df, col, cr)
     df = df.with_columns(_form_of(df.get_column("_cc_abbr"), df.get_column("_cc_jp"), cr).alias("_cc_form_f"))
     df = apply_unique(df, [col], lambda raw: split_legal_form(raw, cr), {"_cc_name_s": pl.Utf8, "_cc_form_s": pl.Utf8},
-                      only=~pl.col("_cc_fast"), cache="company_split", min_rows=HEAVY_MIN)
+                      only=~pl.col("_cc_fast"), cache="company_split")
     fast = pl.col("_cc_fast")
     df = df.with_columns(
         pl.when(fast).then(pl.col("_cc_name_f")).otherwise(pl.col("_cc_name_s")).alias("company_name"),
@@ -101,7 +101,7 @@ def company_columns(df: pl.DataFrame, col: str, cr: CompanyRules) -> pl.DataFram
     )
     df = apply_unique(df, ["company_name"], lambda name: display_keys(name, cr),
                       {"company_key": pl.Utf8, "company_romaji": pl.Utf8},
-                      only=pl.col("company_name").is_not_null(), cache="company_keys", min_rows=HEAVY_MIN)
+                      only=pl.col("company_name").is_not_null(), cache="company_keys")
     return df.drop("_cc_fast", "_cc_name_f", "_cc_abbr", "_cc_jp", "_cc_form_f", "_cc_name_s", "_cc_form_s")
 
 
@@ -117,7 +117,7 @@ def company_kana_column(df: pl.DataFrame, col: str, out: str, cr: CompanyRules) 
             & ~raw.str.contains(cr.kana_end.pattern) & ~raw.str.contains(cr.anywhere.pattern)).fill_null(False)
     df = df.with_columns(fast.alias("_ck_fast"))
     df = apply_unique(df, [col], lambda v: (company_kana(v, cr),), {"_ck_slow": pl.Utf8},
-                      only=~pl.col("_ck_fast"), cache="company_kana", min_rows=HEAVY_MIN)
+                      only=~pl.col("_ck_fast"), cache="company_kana")
     return df.with_columns(
         pl.when(pl.col("_ck_fast")).then(raw.str.replace_all("[ \u3000]", "")).otherwise(pl.col("_ck_slow")).alias(out)
     ).drop("_ck_fast", "_ck_slow")

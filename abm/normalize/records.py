@@ -46,7 +46,7 @@ from abm.normalize.person import NamePart, PersonRules, name_part, normalize_per
 from abm.normalize.reading import ReadingRules, reading_rules, with_company_gist
 from abm.normalize.text import clean
 from abm.normalize.titles import TitleRules, title_rank, title_rules
-from abm.normalize.unique import HEAVY_MIN, apply_unique
+from abm.normalize.unique import apply_unique
 from abm.normalize.values import RecordsRules, parse_amount, parse_bool, parse_dates, records_rules
 from abm.rules import Rules
 
@@ -173,7 +173,7 @@ def _person(df: pl.DataFrame, ctx: _Ctx, full: bool) -> pl.DataFrame:
     for side, name_col, kana_col in (("f", "family_name", "family_name_kana"), ("g", "given_name", "given_name_kana")):
         out = {f"_{side}_{c}": t for c, t in _PART_COLUMNS.items()}
         df = apply_unique(df, [name_col, kana_col], lambda v, k: tuple(name_part(v, k, ctx.person)), out,
-                          cache=f"name_part_{side}", min_rows=HEAVY_MIN)
+                          cache=f"name_part_{side}")
     f, g = (lambda c: pl.col(f"_f_{c}")), (lambda c: pl.col(f"_g_{c}"))
     no_kana = f("kana_col").is_null() & g("kana_col").is_null()
     fast = (f("simple") & g("simple") & pl.col("_full").is_null()
@@ -199,7 +199,7 @@ def _person(df: pl.DataFrame, ctx: _Ctx, full: bool) -> pl.DataFrame:
         return tuple(normalize_person(fam, giv, fk, gk, full_name, ctx.person))
 
     df = apply_unique(df, [*cols, "_full"], slow, {f"_slow{c}": t for c, t in _PERSON_OUT.items()},
-                      only=~pl.col("_fast_person"), cache="person", min_rows=HEAVY_MIN)
+                      only=~pl.col("_fast_person"), cache="person")
     fast_names = ("_fast_family", "_fast_given", "_fast_display", "_fast_key", "_fast_kana", "_fast_romaji")
     return df.with_columns(
         pl.when(pl.col("_fast_person")).then(pl.col(fn)).otherwise(pl.col(f"_slow{out}")).alias(out)

@@ -26,9 +26,6 @@ log = logging.getLogger(__name__)
 
 #: distinct values below which one process does the work (forking costs more than it saves)
 PARALLEL_MIN = 20_000
-#: ... for work that reads text (pykakasi, namedivider: ~0.1-1 ms a value): a pool costs ~0.05-0.3 s
-#: (forking a large parent), which 2,000 such values repay on two cores
-HEAVY_MIN = 2_000
 CHUNK = 4_000
 
 _FN: Callable[..., Any] | None = None   # the function the forked workers call (set before forking)
