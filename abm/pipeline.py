@@ -42,7 +42,7 @@ from abm.load.night import check_night
 from abm.normalize.departments import department_rules
 from abm.normalize.records import normalize_records
 from abm.normalize.text import text_rules
-from abm.normalize.unique import fingerprint, value_cache
+from abm.normalize.unique import fingerprint, one_blas_thread, value_cache
 from abm.outputs import JobTime, Lane, run_concurrently
 from abm.overrides import load_overrides, overrides_path
 from abm.publish import publication
@@ -158,7 +158,7 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
     cache = settings.out_dir.with_name(f".{settings.out_dir.name}.cache") if settings.value_cache else None
     rules_fingerprint = fingerprint(rules.root)
     store.open(rules_fingerprint)
-    with value_cache(cache, rules_fingerprint):
+    with value_cache(cache, rules_fingerprint), one_blas_thread():  # per-value numpy work: no BLAS threads
         records = timer("normalize", normalize_records, loaded.tables, rules)
     as_of = settings.as_of or default_as_of(records)
     anchors = timer("registry_match", anchor_records, records, registry, rules) if registry else None
