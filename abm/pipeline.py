@@ -42,7 +42,7 @@ from abm.load.night import check_night
 from abm.normalize.departments import department_rules
 from abm.normalize.rows import RowStore
 from abm.normalize.text import text_rules
-from abm.normalize.unique import fingerprint, value_cache
+from abm.normalize.unique import fingerprint, one_blas_thread, value_cache
 from abm.outputs import JobTime, Lane, run_concurrently
 from abm.overrides import load_overrides, overrides_path
 from abm.publish import publication
@@ -164,7 +164,8 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
     store.open(rules_fingerprint)
     rows.open(rules_fingerprint)
     # --full: no cache is read (a night at a first run's cost); every one is written for the next night
-    with value_cache(cache, rules_fingerprint, read=not settings.full):
+    # per-value numpy work: no BLAS threads
+    with value_cache(cache, rules_fingerprint, read=not settings.full), one_blas_thread():
         records = timer("normalize", rows.normalize, loaded.tables, rules)  # only new and changed rows
     as_of = settings.as_of or default_as_of(records)
     anchors = timer("registry_match", anchor_records, records, registry, rules) if registry else None

@@ -15,6 +15,7 @@ out-of-memory kill.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field, replace
 
 import duckdb
@@ -40,53 +41,63 @@ class Blocked:
     max_block: dict[str, int] = field(default_factory=dict)  # per rule, the max_block used (budget may lower it)
 
 
+def columns_in(frame: pl.DataFrame, *sql: str) -> list[str]:
+    """The columns of ``frame`` that SQL text may read (every column named in it, and ``__rid``): only
+    those are handed to DuckDB, not the whole (wide) frame. All of them when the text selects ``*``."""
+    text = " ".join(sql)
+    if "*" in text.replace("*/", "").replace("/*", ""):
+        return frame.columns
+    return [c for c in frame.columns if c == RID or re.search(rf"(?<![\w$]){re.escape(c)}(?!\w)", text)]
+
+
 def prepare(units: pl.DataFrame, spec: LinkageSpec, con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """Add the spec's derived columns and a dense row id ordered by the id column (deterministic)."""
+    """Add the spec's derived columns and a dense row id ordered by the id column (deterministic).
+    DuckDB computes the derived columns from the columns their expressions name."""
     base = units.sort(spec.id_column).with_row_index(RID)
     if not spec.derived:
         return base
-    con.register("__units", base.to_arrow())
+    con.register("__units", base.select(columns_in(base, *(expr for _, expr in spec.derived))).to_arrow())
     exprs = ", ".join(f"({expr}) AS \"{col}\"" for col, expr in spec.derived)
-    out = query(con, f"SELECT *, {exprs} FROM __units ORDER BY {RID}")
+    derived = query(con, f"SELECT {exprs} FROM __units ORDER BY {RID}")
     con.unregister("__units")
-    return out
+    return base.hstack(derived.get_columns()) if derived.width else base
 
 
-def _ok_flag(i: int) -> str:
-    return f"__ok_{i}"
+@dataclass(frozen=True)
+class _Flagged:
+    """Per blocking rule (fitted to the pair budget): each row's key id (-1: a key column is null),
+    whether its block is small enough for every pair, and the sorted neighbourhood of the large ones."""
+    rules: tuple[BlockingRule, ...]
+    ids: list[np.ndarray]
+    ok: list[np.ndarray]
+    windowed: dict[str, int]       # keys too common for all pairs, per rule
+    planned: dict[str, int]
+    windows: dict[int, tuple[np.ndarray, np.ndarray]]
 
 
-def _big_flag(i: int) -> str:
-    return f"__big_{i}"
-
-
-def _flag_blocks(prepared: pl.DataFrame, spec: LinkageSpec
-                 ) -> tuple[pl.DataFrame, dict[str, int], tuple[BlockingRule, ...], dict[str, int],
-                            dict[int, tuple[np.ndarray, np.ndarray]]]:
-    """Per rule, mark rows whose key is complete and whose block is small enough (``__ok_i``), or
-    too large (``__big_i``); for the latter, the rows of the large blocks sorted by key then by the
-    compared columns, with each row's block number (the sorted neighbourhood the window walks).
-    Each rule is first fitted to the pair budget (its ``max_block`` possibly lowered)."""
+def _flag_blocks(prepared: pl.DataFrame, spec: LinkageSpec) -> _Flagged:
+    """Per rule, the rows whose key is complete and whose block is small enough (``ok``), and for
+    the blocks too large, their rows sorted by key then by the compared columns, with each row's
+    block number (the sorted neighbourhood the window walks). Each rule is first fitted to the pair
+    budget (its ``max_block`` possibly lowered). Block sizes are counted from the key ids."""
     order = list(dict.fromkeys(c.column for c in spec.comparisons)) + [RID]
-    flagged, windowed, rules, planned, windows = prepared, {}, [], {}, {}
+    rules, ids, oks, windowed, planned, windows = [], [], [], {}, {}, {}
     for i, declared in enumerate(spec.blocking):
         keys = list(declared.on)
-        complete = pl.all_horizontal([pl.col(c).is_not_null() for c in keys])
-        sizes = prepared.filter(complete).group_by(keys).len().get_column("len").to_numpy()
-        rule, planned[declared.name] = fit_rule(declared, sizes, spec)
+        key = _key_ids(prepared, keys)          # dense ranks 1 … k, or -1
+        counts = np.bincount(np.maximum(key, 0), minlength=1)
+        rule, planned[declared.name] = fit_rule(declared, counts[1:][counts[1:] > 0], spec)
         rules.append(rule)
-        size = pl.len().over(keys)
-        flagged = flagged.with_columns(
-            (complete & (size <= rule.max_block)).alias(_ok_flag(i)),
-            (complete & (size > rule.max_block)).alias(_big_flag(i)),
-        )
-        big = flagged.filter(pl.col(_big_flag(i)))
-        windowed[rule.name] = int(big.select(keys).n_unique()) if big.height else 0
-        if big.height:
-            ranked = big.sort([*keys, *order], nulls_last=True).select(
+        size = np.where(key >= 0, counts[np.maximum(key, 0)], 0)
+        big = (key >= 0) & (size > rule.max_block)
+        ids.append(key)
+        oks.append((key >= 0) & (size <= rule.max_block))
+        windowed[rule.name] = int((counts[1:] > rule.max_block).sum())
+        if big.any():
+            ranked = prepared.filter(pl.Series(big)).sort([*keys, *order], nulls_last=True).select(
                 RID, (pl.int_range(pl.len()).over(keys) == 0).cum_sum().alias("__block"))
             windows[i] = (ranked.get_column(RID).to_numpy(), ranked.get_column("__block").to_numpy())
-    return flagged.sort(RID), windowed, tuple(rules), planned, windows
+    return _Flagged(tuple(rules), ids, oks, windowed, planned, windows)
 
 
 def _window_pairs(rids: np.ndarray, blocks: np.ndarray, window: int, i: int) -> pl.DataFrame:
@@ -103,33 +114,44 @@ def _window_pairs(rids: np.ndarray, blocks: np.ndarray, window: int, i: int) -> 
         pl.lit(i, dtype=pl.Int8).alias("__rule_index")).cast(_SCHEMA)  # type: ignore[arg-type]
 
 
-def _equal(rule: BlockingRule, i: int) -> str:
-    conds = [f'l."{c}" = r."{c}"' for c in rule.on]
-    return "(" + " AND ".join([f"l.{_ok_flag(i)}", f"r.{_ok_flag(i)}", *conds]) + ")"
+def _key_ids(frame: pl.DataFrame, keys: list[str]) -> np.ndarray:
+    """One integer per distinct key of each row (-1: a key column is null)."""
+    complete = pl.all_horizontal([pl.col(c).is_not_null() for c in keys])
+    key = pl.col(keys[0]) if len(keys) == 1 else pl.struct(keys)
+    return frame.select(pl.when(complete).then(key.rank("dense").cast(pl.Int64)).otherwise(-1)).to_series().to_numpy()
+
+
+def _all_pairs(ids: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair (l < r) of the rows in ``ok`` that share an id: rows sorted by id, then each row
+    paired with the later rows of its block (row numbers are the __rid)."""
+    order = np.flatnonzero(ok)
+    order = order[np.argsort(ids[order], kind="stable")]     # by id, then by row within a block
+    k = ids[order]
+    starts = np.r_[0, np.flatnonzero(k[1:] != k[:-1]) + 1] if len(k) else np.zeros(0, dtype=np.int64)
+    sizes = np.diff(np.r_[starts, len(k)])
+    later = np.repeat(sizes, sizes) - (np.arange(len(k)) - np.repeat(starts, sizes)) - 1
+    left = np.repeat(np.arange(len(k)), later)
+    right = left + 1 + (np.arange(len(left)) - np.repeat(np.cumsum(later) - later, later))
+    return order[left].astype(np.uint32), order[right].astype(np.uint32)
 
 
 def block(units: pl.DataFrame, spec: LinkageSpec, con: duckdb.DuckDBPyConnection | None = None) -> Blocked:
-    """Candidate pairs for ``units`` under ``spec.blocking``."""
+    """Candidate pairs for ``units`` under ``spec.blocking``: per rule, every pair of rows that share
+    its key in a block of at most ``max_block`` rows and that no earlier rule's key joins (as an
+    equi-join excluding earlier rules would), plus the window pairs of the larger blocks."""
     con = con or duckdb.connect()
     prepared = prepare(units, spec, con)
-    flagged, windowed, fitted, planned, windows = _flag_blocks(prepared, spec)
-    spec = replace(spec, blocking=fitted)
-    key_cols = sorted({c for r in spec.blocking for c in r.on})
-    n_rules = range(len(spec.blocking))
-    slim = flagged.select([RID, *key_cols, *[_ok_flag(i) for i in n_rules]])
-    con.register("__b", slim.to_arrow())
+    flagged = _flag_blocks(prepared, spec)
+    spec = replace(spec, blocking=flagged.rules)
+    ids, oks, windowed, planned, windows = flagged.ids, flagged.ok, flagged.windowed, flagged.planned, flagged.windows
     parts, total = [], 0
     for i, rule in enumerate(spec.blocking):
-        earlier = [f"NOT coalesce({_equal(r, j)}, false)" for j, r in enumerate(spec.blocking[:i])]
-        where = " AND ".join([f"l.{RID} < r.{RID}", *earlier])
-        sql = (
-            f"SELECT l.{RID} AS {RID}_l, r.{RID} AS {RID}_r, {i}::TINYINT AS __rule_index "
-            f"FROM (SELECT * FROM __b WHERE {_ok_flag(i)}) l "
-            f"JOIN (SELECT * FROM __b WHERE {_ok_flag(i)}) r ON "
-            + " AND ".join(f'l."{c}" = r."{c}"' for c in rule.on)
-            + f" WHERE {where}"
-        )
-        part = query(con, sql)
+        left, right = _all_pairs(ids[i], oks[i])
+        for j in range(i):   # pairs an earlier rule joins are that rule's
+            earlier = oks[j][left] & oks[j][right] & (ids[j][left] == ids[j][right])
+            left, right = left[~earlier], right[~earlier]
+        part = pl.DataFrame({f"{RID}_l": left, f"{RID}_r": right}).with_columns(
+            pl.lit(i, dtype=pl.Int8).alias("__rule_index"))
         if windowed[rule.name]:
             part = pl.concat([part.cast(_SCHEMA), _window_pairs(*windows[i], rule.window, i)])
         log.info("blocking %s rule %s: %d candidate pairs (%d planned; %d keys too common: sorted window of %d"
@@ -138,7 +160,6 @@ def block(units: pl.DataFrame, spec: LinkageSpec, con: duckdb.DuckDBPyConnection
         total += part.height
         check_total(spec, rule, total)
         parts.append(part.cast(_SCHEMA))
-    con.unregister("__b")
     pairs = _first_rule_per_pair(parts, [r.name for r in spec.blocking] or ["-"])
     found = dict(pairs.group_by("rule").len().iter_rows()) if pairs.height else {}
     counts = {r.name: int(found.get(r.name, 0)) for r in spec.blocking}

@@ -45,51 +45,111 @@ def any_level(spec: LinkageSpec, levels: tuple[tuple[str, str], ...]) -> pl.Expr
     return pl.any_horizontal(pl.col(f"gamma_{comp}") == names[comp].index(level) for comp, level in levels)
 
 
-def _sides(prepared: pl.DataFrame, column: str, left: np.ndarray, right: np.ndarray) -> tuple[pl.Series, pl.Series]:
-    col = prepared.get_column(column)
-    return col.gather(left), col.gather(right)
+class Columns:
+    """The units' columns as arrays a pair gathers by row number, each computed once per ``prepared``:
+    per column a dense integer code per distinct value (-1: null), its null mask, its flag (a boolean
+    column, null = false). Two values are equal exactly when their codes are, so an exact level is
+    two integer gathers and no string is copied; the other kinds are evaluated once per distinct
+    pair of values."""
+
+    def __init__(self, prepared: pl.DataFrame):
+        self.prepared = prepared
+        self._codes: dict[str, np.ndarray | None] = {}
+        self._nulls: dict[str, np.ndarray] = {}
+        self._flags: dict[str, np.ndarray] = {}
+
+    def codes(self, column: str) -> np.ndarray | None:
+        """Dense codes (int64, -1 for null), or None for a type whose equality is not that of its
+        values' identity (floats: NaN), compared value by value instead."""
+        if column not in self._codes:
+            series = self.prepared.get_column(column)
+            dtype = series.dtype
+            if isinstance(dtype, pl.Categorical | pl.Enum):
+                series = series.cast(pl.Utf8)
+            if dtype == pl.Null:
+                self._codes[column] = np.full(len(series), -1, dtype=np.int64)
+            elif dtype.is_integer() or dtype in (pl.Utf8, pl.Boolean, pl.Date) \
+                    or isinstance(dtype, pl.Categorical | pl.Enum | pl.Datetime):
+                self._codes[column] = series.rank("dense").cast(pl.Int64).fill_null(0).to_numpy() - 1
+            else:
+                self._codes[column] = None
+        return self._codes[column]
+
+    def nulls(self, column: str) -> np.ndarray:
+        if column not in self._nulls:
+            self._nulls[column] = self.prepared.get_column(column).is_null().to_numpy()
+        return self._nulls[column]
+
+    def flags(self, column: str) -> np.ndarray:
+        if column not in self._flags:
+            self._flags[column] = self.prepared.get_column(column).fill_null(False).to_numpy().astype(bool)
+        return self._flags[column]
+
+    def values(self, column: str, rows: np.ndarray) -> pl.Series:
+        return self.prepared.get_column(column).gather(rows)
 
 
-def _level_holds(level: Level, a: pl.Series, b: pl.Series, todo: np.ndarray,
+def _distinct(cols: Columns, column: str, left: np.ndarray, right: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct (left value, right value) pairs among the given non-null pairs: the rows of
+    one pair per distinct value pair, and for each given pair the index of its distinct pair."""
+    codes = cols.codes(column)
+    if codes is None:
+        return left, right, np.arange(len(left))
+    key = codes[left] * np.int64(int(codes.max()) + 1) + codes[right]
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    return left[first], right[first], inverse.reshape(-1)
+
+
+def _evaluate(level: Level, sa: pl.Series, sb: pl.Series) -> np.ndarray:
+    """``level`` on two aligned non-null value series: whether it holds (a similarity for a scorer)."""
+    if level.kind == "exact":
+        return (sa == sb).to_numpy()
+    if level.kind == "prefix":
+        la, lb = pl.col("a"), pl.col("b")
+        return pl.DataFrame({"a": sa.cast(pl.Utf8), "b": sb.cast(pl.Utf8)}).select(
+            (la.str.starts_with(lb) | lb.str.starts_with(la)).fill_null(False)).to_series().to_numpy()
+    if level.kind == "overlap":  # "|a|b|" sets of alternatives that share one element
+        sets_a = sa.cast(pl.Utf8).str.strip_chars("|").str.split("|")
+        sets_b = sb.cast(pl.Utf8).str.strip_chars("|").str.split("|")
+        return (sets_a.list.set_intersection(sets_b).list.len() > 0).fill_null(False).to_numpy()
+    if level.kind == "abs_diff":
+        return ((sa.cast(pl.Float64) - sb.cast(pl.Float64)).abs() <= level.threshold).fill_null(False).to_numpy()
+    scorer, _ = _SCORERS[level.kind]
+    return process.cpdist(sa.cast(pl.Utf8).to_list(), sb.cast(pl.Utf8).to_list(), scorer=scorer, workers=-1,
+                          dtype=np.float32)
+
+
+def _on_distinct(level: Level, cols: Columns, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """``_evaluate`` over the given pairs, computed once per distinct pair of values."""
+    dl, dr, inverse = _distinct(cols, level.column, left, right)
+    return _evaluate(level, cols.values(level.column, dl), cols.values(level.column, dr))[inverse]
+
+
+def _level_holds(level: Level, cols: Columns, left: np.ndarray, right: np.ndarray, todo: np.ndarray,
                  sims: dict[tuple[str, str], np.ndarray] | None = None) -> np.ndarray:
     """Boolean mask (over all pairs) of pairs in ``todo`` for which ``level`` holds. ``sims`` keeps
     each (column, scorer)'s similarities, so two levels of one scorer (JW ≥ 0.9, JW ≥ 0.75) score a
     pair once."""
-    present = (a.is_not_null() & b.is_not_null()).to_numpy()
-    idx = np.flatnonzero(todo & present)
-    holds = np.zeros(len(a), dtype=bool)
+    nulls = cols.nulls(level.column)
+    idx = np.flatnonzero(todo & ~nulls[left] & ~nulls[right])
+    holds = np.zeros(len(left), dtype=bool)
     if idx.size == 0:
         return holds
-    sa, sb = a.gather(idx), b.gather(idx)
-    if level.kind == "exact":
-        holds[idx] = (sa == sb).to_numpy()
-    elif level.kind == "prefix":
-        la, lb = pl.col("a"), pl.col("b")
-        prefix = pl.DataFrame({"a": sa.cast(pl.Utf8), "b": sb.cast(pl.Utf8)}).select(
-            (la.str.starts_with(lb) | lb.str.starts_with(la)).fill_null(False)).to_series()
-        holds[idx] = prefix.to_numpy()
-    elif level.kind == "overlap":  # "|a|b|" sets of alternatives that share one element
-        sets_a = sa.cast(pl.Utf8).str.strip_chars("|").str.split("|")
-        sets_b = sb.cast(pl.Utf8).str.strip_chars("|").str.split("|")
-        holds[idx] = (sets_a.list.set_intersection(sets_b).list.len() > 0).fill_null(False).to_numpy()
-    elif level.kind == "abs_diff":
-        holds[idx] = ((sa.cast(pl.Float64) - sb.cast(pl.Float64)).abs() <= level.threshold).fill_null(False).to_numpy()
-    else:
-        scorer, scale = _SCORERS[level.kind]
+    codes = cols.codes(level.column)
+    if level.kind == "exact" and codes is not None:
+        holds[idx] = codes[left[idx]] == codes[right[idx]]
+    elif level.kind in _SCORERS:
+        _, scale = _SCORERS[level.kind]
         known = (sims if sims is not None else {}).setdefault((level.column, level.kind),
-                                                              np.full(len(a), np.nan, dtype=np.float32))
+                                                              np.full(len(left), np.nan, dtype=np.float32))
         need = idx[np.isnan(known[idx])]
         if need.size:
-            known[need] = process.cpdist(a.gather(need).cast(pl.Utf8).to_list(), b.gather(need).cast(pl.Utf8).to_list(),
-                                         scorer=scorer, workers=-1, dtype=np.float32)
+            known[need] = _on_distinct(level, cols, left[need], right[need])
         holds[idx] = known[idx] / scale >= level.threshold - 1e-6
+    else:
+        holds[idx] = _on_distinct(level, cols, left[idx], right[idx])
     return holds
-
-
-def _differ(prepared: pl.DataFrame, column: str, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Pairs whose two sides differ in a boolean column (null counts as false)."""
-    fa, fb = _sides(prepared, column, left, right)
-    return (fa.fill_null(False) != fb.fill_null(False)).to_numpy()
 
 
 #: pairs compared at once: strings are gathered per chunk, so memory does not grow with the pair count
@@ -97,42 +157,47 @@ CHUNK = 1_000_000
 
 
 def compare_pairs(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec, chunk: int = CHUNK, *,
-                  reuse: SpecReuse | None = None) -> pl.DataFrame:
+                  reuse: SpecReuse | None = None, cols: Columns | None = None) -> pl.DataFrame:
     """``pairs`` with one ``gamma_<comparison>`` int8 column per comparison (computed ``chunk`` pairs at a time).
-    ``reuse``: the previous run's vectors of unchanged pairs are taken from it (``abm.linkage.reuse``)."""
+    ``reuse``: the previous run's vectors of unchanged pairs are taken from it (``abm.linkage.reuse``);
+    ``cols``: the ``Columns`` of ``prepared`` when the caller has them already."""
+    cols = cols if cols is not None else Columns(prepared)
     if reuse is not None:
-        return reuse.compare(prepared, pairs, spec, lambda todo: compare_pairs(prepared, todo, spec, chunk))
+        return reuse.compare(prepared, pairs, spec, lambda todo: compare_pairs(prepared, todo, spec, chunk, cols=cols))
     if pairs.height <= chunk:
-        return _compare_chunk(prepared, pairs, spec)
-    parts = [_compare_chunk(prepared, pairs.slice(o, chunk), spec) for o in range(0, pairs.height, chunk)]
+        return _compare_chunk(prepared, pairs, spec, cols)
+    parts = [_compare_chunk(prepared, pairs.slice(o, chunk), spec, cols) for o in range(0, pairs.height, chunk)]
     return pl.concat(parts, rechunk=False)
 
 
-def _compare_chunk(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec) -> pl.DataFrame:
+def _compare_chunk(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec,
+                   cols: Columns | None = None) -> pl.DataFrame:
+    cols = cols if cols is not None else Columns(prepared)
     left = pairs.get_column(f"{RID}_l").to_numpy()
     right = pairs.get_column(f"{RID}_r").to_numpy()
     out = {}
     for comp in spec.comparisons:
         sims: dict[tuple[str, str], np.ndarray] = {}
-        a, b = _sides(prepared, comp.column, left, right)
-        null = (a.is_null() | b.is_null()).to_numpy()
+        nulls = cols.nulls(comp.column)
+        null = nulls[left] | nulls[right]
         codes = np.full(len(left), len(comp.levels), dtype=np.int8)
         todo = ~null
         for k, level in enumerate(comp.levels):
-            la, lb = (a, b) if level.column == comp.column else _sides(prepared, level.column, left, right)
-            holds = _level_holds(level, la, lb, todo, sims)
+            holds = _level_holds(level, cols, left, right, todo, sims)
             if level.unless_both:
-                fa, fb = _sides(prepared, level.unless_both, left, right)
-                holds &= ~(fa.fill_null(False) & fb.fill_null(False)).to_numpy()
+                flag = cols.flags(level.unless_both)
+                holds &= ~(flag[left] & flag[right])
             if level.only_differing:
-                holds &= _differ(prepared, level.only_differing, left, right)
+                flag = cols.flags(level.only_differing)
+                holds &= flag[left] != flag[right]
             codes[holds] = k
             todo &= ~holds
         if comp.neutral_differing:
-            null |= todo & _differ(prepared, comp.neutral_differing, left, right)
+            flag = cols.flags(comp.neutral_differing)
+            null |= todo & (flag[left] != flag[right])
         if comp.neutral_if_either:
-            fa, fb = _sides(prepared, comp.neutral_if_either, left, right)
-            null |= todo & (fa.fill_null(False) | fb.fill_null(False)).to_numpy()
+            flag = cols.flags(comp.neutral_if_either)
+            null |= todo & (flag[left] | flag[right])
         codes[null] = NULL_LEVEL
         out[gamma_column(comp)] = codes
     return pairs.with_columns([pl.Series(name, values, dtype=pl.Int8) for name, values in out.items()])

@@ -15,9 +15,9 @@ import numpy as np
 import polars as pl
 
 from abm.db import query
-from abm.linkage.block import RID, block
+from abm.linkage.block import RID, block, columns_in
 from abm.linkage.cluster import cluster
-from abm.linkage.compare import any_level, compare_pairs
+from abm.linkage.compare import Columns, any_level, compare_pairs
 from abm.linkage.reuse import SpecReuse
 from abm.linkage.score import Model, estimate_u, predict, train
 from abm.linkage.spec import LinkageSpec
@@ -64,24 +64,44 @@ class LinkResult:
 
 def _cannot_links(con: duckdb.DuckDBPyConnection, prepared: pl.DataFrame, pairs: pl.DataFrame,
                   spec: LinkageSpec) -> pl.DataFrame:
-    """Candidate pairs a pair-level (``sql``) guard forbids, with the guard's name."""
+    """Candidate pairs a pair-level (``sql``) guard forbids, with the guard's name (the first guard
+    listed in the spec wins). A guard reads only the columns it names, so it is evaluated once per
+    distinct pair of those values (pairs inside one block mostly repeat them) and the verdict is
+    spread to every pair with the same values."""
     schema = pl.Schema({f"{RID}_l": pl.UInt32(), f"{RID}_r": pl.UInt32(), "cannot_link": pl.String()})
     sql_guards = [g for g in spec.guards if g.kind == "sql"]
     if not sql_guards or pairs.height == 0:
         return pl.DataFrame(schema=schema)
-    con.register("__prep", prepared.to_arrow())
-    con.register("__pairs", pairs.select(f"{RID}_l", f"{RID}_r").to_arrow())
+    read = columns_in(prepared, *(g.sql or "" for g in sql_guards))
+    values = [c for c in read if c != RID]
+    # one id per distinct row of the columns read (nulls are values too)
+    profile = prepared.select(pl.struct(values).rank("dense").fill_null(0).cast(pl.Int64)).to_series().to_numpy() \
+        if values else np.zeros(prepared.height, dtype=np.int64)
+    left = pairs.get_column(f"{RID}_l").to_numpy()
+    right = pairs.get_column(f"{RID}_r").to_numpy()
+    key = profile[left] * np.int64(int(profile.max()) + 1) + profile[right]
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    distinct = pl.DataFrame({f"{RID}_l": left[first], f"{RID}_r": right[first], "__d": np.arange(len(first))})
+    con.register("__prep", prepared.select(read).to_arrow())
+    con.register("__pairs", distinct.to_arrow())
     parts = []
     for g in sql_guards:
         params = {k: list(v) for k, v in g.params}
-        sql = (f"SELECT p.{RID}_l, p.{RID}_r, '{g.name}' AS cannot_link FROM __pairs p "
+        sql = (f"SELECT p.__d, '{g.name}' AS cannot_link FROM __pairs p "
                f"JOIN __prep l ON l.{RID} = p.{RID}_l JOIN __prep r ON r.{RID} = p.{RID}_r "
                f"WHERE coalesce(({g.sql}), false)")
-        parts.append(query(con, sql, params).cast(schema))
+        parts.append(query(con, sql, params).cast({"__d": pl.Int64, "cannot_link": pl.String}))
     con.unregister("__prep")
     con.unregister("__pairs")
-    # one guard name per pair: the first guard listed in the spec wins
-    return pl.concat(parts).unique([f"{RID}_l", f"{RID}_r"], keep="first", maintain_order=True)
+    verdict = np.full(len(first), -1, dtype=np.int64)
+    for i, part in reversed(list(enumerate(parts))):  # the first guard listed wins: written last
+        verdict[part.get_column("__d").to_numpy()] = i
+    per_pair = verdict[inverse.reshape(-1)]
+    hit = per_pair >= 0
+    names = [g.name for g in sql_guards]
+    return pl.DataFrame({f"{RID}_l": left[hit], f"{RID}_r": right[hit]}).with_columns(
+        pl.Series("cannot_link", per_pair[hit]).replace_strict(list(range(len(names))), names,
+                                                               return_dtype=pl.String)).cast(schema)
 
 
 REP = "__rep"
@@ -139,6 +159,7 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
     blocked = block(units, spec, con)
     timings["block"] = time.perf_counter() - t
     prepared = blocked.prepared
+    cols = Columns(prepared)  # per column, codes and masks the comparisons gather by row number
     records_per_unit = (prepared.get_column(N_RECORDS).to_numpy() if N_RECORDS in prepared.columns
                         else np.ones(prepared.height, dtype=np.int64))
     system = system_pairs(prepared, spec)
@@ -154,20 +175,21 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
     n_candidates = candidates.height
     if n_candidates > KEEP_ALL_PAIRS and streamable(spec) and reuse is None:  # in chunks, only what matters kept
         streamed = score_large(
-            prepared, candidates, spec, estimate_u(prepared, spec, spec.u_within),
+            prepared, candidates, spec, estimate_u(prepared, spec, spec.u_within, cols),
             _population_pairs(prepared, spec.u_within), SYSTEM_RULE,
             link_if=((pl.col("match_probability") >= spec.threshold) | _corroborated(spec)) & _identifying(spec),
-            keep_if=(pl.col("match_probability") >= KEEP_MIN_PROBABILITY) | _attaching(spec), must=must)
+            keep_if=(pl.col("match_probability") >= KEEP_MIN_PROBABILITY) | _attaching(spec), must=must,
+            columns=cols)
         del candidates
         vectors, model = streamed.vectors, streamed.model
         timings |= streamed.timings
         t = time.perf_counter()
     else:
         t = time.perf_counter()
-        vectors = compare_pairs(prepared, candidates, spec, reuse=reuse)
+        vectors = compare_pairs(prepared, candidates, spec, reuse=reuse, cols=cols)
         timings["compare"] = time.perf_counter() - t
         t = time.perf_counter()
-        u = estimate_u(prepared, spec, spec.u_within)
+        u = estimate_u(prepared, spec, spec.u_within, cols)
         blocked_vectors = vectors.filter(pl.col("rule") != SYSTEM_RULE)  # EM learns from blocking alone
         model = train(blocked_vectors, spec, u, rule_masks(prepared, blocked_vectors, spec))
         model = model.with_prior(_population_pairs(prepared, spec.u_within), blocked_vectors.height)

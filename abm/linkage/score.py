@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 
 from abm.linkage.block import RID
-from abm.linkage.compare import NULL_LEVEL, any_level, compare_pairs, gamma_column
+from abm.linkage.compare import NULL_LEVEL, Columns, any_level, compare_pairs, gamma_column
 from abm.linkage.spec import LinkageSpec
 
 log = logging.getLogger(__name__)
@@ -99,9 +99,11 @@ def _level_shares(gamma: np.ndarray, n_levels: int, weights: np.ndarray | None =
     return counts / counts.sum()
 
 
-def estimate_u(prepared: pl.DataFrame, spec: LinkageSpec, within: str | None = None) -> list[np.ndarray]:
+def estimate_u(prepared: pl.DataFrame, spec: LinkageSpec, within: str | None = None,
+               cols: Columns | None = None) -> list[np.ndarray]:
+    """u per comparison from random pairs (``cols``: the ``Columns`` of ``prepared``, if built already)."""
     sample = _random_pairs(prepared, spec.u_sample_pairs, spec.seed, within)
-    vectors = compare_pairs(prepared, sample, spec)
+    vectors = compare_pairs(prepared, sample, spec, cols=cols)
     if spec.u_exclude:
         # random pairs inside one account are often the same person; u must describe different ones
         vectors = vectors.filter(~any_level(spec, spec.u_exclude))

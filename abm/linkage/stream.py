@@ -31,7 +31,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from abm.linkage.block import RID
-from abm.linkage.compare import CHUNK, NULL_LEVEL, _compare_chunk, gamma_column
+from abm.linkage.compare import CHUNK, NULL_LEVEL, Columns, _compare_chunk, gamma_column
 from abm.linkage.score import Model, _held_out, predict, train_patterns
 from abm.linkage.spec import LinkageSpec
 
@@ -92,7 +92,8 @@ def key_ids(prepared: pl.DataFrame, spec: LinkageSpec) -> list[np.ndarray]:
 
 def score_large(prepared: pl.DataFrame, candidates: pl.DataFrame, spec: LinkageSpec, u: list[np.ndarray],
                 population: float, system_rule: str, link_if: pl.Expr, keep_if: pl.Expr,
-                must: pl.DataFrame | None = None, chunk: int = CHUNK) -> Streamed:
+                must: pl.DataFrame | None = None, chunk: int = CHUNK, *,
+                columns: Columns | None = None) -> Streamed:
     """Compare, train and score ``candidates`` (__rid_l, __rid_r, rule) chunk by chunk; see the module doc.
     ``link_if``/``keep_if`` are evaluated on the scored distinct patterns (gamma columns,
     match_weight, match_probability); ``must``: must-link pairs (__rid_l, __rid_r)."""
@@ -103,12 +104,13 @@ def score_large(prepared: pl.DataFrame, candidates: pl.DataFrame, spec: LinkageS
     right = candidates.get_column(R).to_numpy()
     system = (candidates.get_column("rule").cast(pl.Utf8) == system_rule).to_numpy()
     keys = key_ids(prepared, spec)
+    columns = columns if columns is not None else Columns(prepared)
     held = [_held_out(spec, r) for r in range(len(spec.blocking))]
     codes = np.empty(candidates.height, dtype=np.int64)
     per_rule: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in spec.blocking]
     overall: list[tuple[np.ndarray, np.ndarray]] = []
     for o in range(0, candidates.height, chunk):
-        g = _compare_chunk(prepared, candidates.slice(o, chunk), spec).select(cols).to_numpy()
+        g = _compare_chunk(prepared, candidates.slice(o, chunk), spec, columns).select(cols).to_numpy()
         end = o + len(g)
         codes[o:end] = pack(g)
         lo, ro, blocked = left[o:end], right[o:end], ~system[o:end]

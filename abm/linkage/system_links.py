@@ -15,7 +15,7 @@ import duckdb
 import polars as pl
 
 from abm.db import query
-from abm.linkage.block import RID
+from abm.linkage.block import RID, columns_in
 from abm.linkage.spec import LinkageSpec
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,8 @@ def vetoes(con: duckdb.DuckDBPyConnection, prepared: pl.DataFrame, pairs: pl.Dat
     schema = {L: pl.UInt32, R: pl.UInt32, "system_veto": pl.Utf8}
     if not spec.system_links.vetoes or pairs.height == 0:
         return pl.DataFrame(schema=schema)
-    con.register("__sl_prep", prepared.to_arrow())
+    con.register("__sl_prep", prepared.select(columns_in(prepared, *(v.sql or "" for v in spec.system_links.vetoes)))
+                 .to_arrow())
     con.register("__sl_pairs", pairs.select(L, R).to_arrow())
     parts = [
         query(con, f"SELECT p.{L}, p.{R}, '{v.name}' AS system_veto FROM __sl_pairs p "

@@ -88,13 +88,16 @@ def split_repeated_headers(table: RawTable) -> RawTable:
     key = _header_key(table.header)
     cols = [f"c{i}" for i in range(width)]
     norm = [pl.col(c).str.normalize("NFKC").str.to_lowercase().str.replace_all(r"[\s_\-.・]+", "") for c in cols]
-    wanted = set(key.split("\x1f"))
-    # cheap filter first: rows whose every non-empty cell is one of the header names
-    cand = table.frame.filter(
-        pl.all_horizontal([(n.is_in(list(wanted)) | (pl.col(c).str.strip_chars() == "")) for n, c in
-                           zip(norm, cols, strict=True)])
-        & (pl.sum_horizontal([(pl.col(c).str.strip_chars() != "").cast(pl.Int32) for c in cols]) >= min(width, 2))
-    )
+    wanted = list(set(key.split("\x1f")))
+    # cheap filter first: rows whose every non-empty cell is one of the header names, one column at a
+    # time, so only the rows still in the running are normalised (almost none after the first column)
+    cand = table.frame
+    for n, c in zip(norm, cols, strict=True):
+        cand = cand.filter(n.is_in(wanted) | (pl.col(c).str.strip_chars() == ""))
+        if cand.height == 0:
+            return table
+    cand = cand.filter(
+        pl.sum_horizontal([(pl.col(c).str.strip_chars() != "").cast(pl.Int32) for c in cols]) >= min(width, 2))
     starts = [(r[-1], [str(v).strip() for v in r[:-1]]) for r in cand.select(*cols, "row_number").iter_rows()
               if _header_key(list(r[:-1])) == key]
     if not starts:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import polars as pl
 
+from abm.normalize.dictionaries import quiet_gc
 from abm.normalize.text import fold_romaji, is_kana, kana_to_romaji, romaji, to_katakana
 from abm.normalize.unique import apply_unique
 from abm.rules import DEFAULT_RULES_DIR
@@ -52,16 +53,33 @@ def _table(path: Path = TABLE) -> dict[str, dict[str, tuple[str, ...]]]:
         log.warning("name readings table %s not read (%s): kanji names are read by pykakasi only",
                     path.name, type(exc).__name__)
         return out
-    for line in text.splitlines():
-        part, kanji, readings = line.split("\t")
-        out[part][kanji] = tuple(readings.split(" "))
+    with quiet_gc():
+        for line in text.splitlines():
+            part, kanji, readings = line.split("\t")
+            out[part][kanji] = tuple(readings.split(" "))
     return out
+
+
+@lru_cache(maxsize=2)
+def _frame(path: Path = TABLE) -> pl.DataFrame:
+    """The table as a frame (part, kanji, readings): parsed by polars, not line by line in Python
+    (the same rows as ``_table``; each part/kanji pair is one line)."""
+    schema = {"part": pl.Utf8, "kanji": pl.Utf8, "readings": pl.Utf8}
+    try:
+        data = lzma.decompress(path.read_bytes())
+        return pl.read_csv(data, separator="\t", has_header=False, quote_char=None, schema=schema)
+    except (OSError, lzma.LZMAError, pl.exceptions.PolarsError) as exc:
+        log.warning("name readings table %s not read (%s): kanji names are read by pykakasi only",
+                    path.name, type(exc).__name__)
+        return pl.DataFrame(schema=schema)
 
 
 def _lookup(texts: list[str], part: str) -> dict[str, list[str]]:
     """kanji text -> its readings (katakana) as a name part (``f`` family, ``g`` given)."""
-    known = _table()[part] if texts else {}
-    return {t: list(known[t]) for t in texts if t in known}
+    if not texts:
+        return {}
+    found = _frame().filter((pl.col("part") == part) & pl.col("kanji").is_in(texts))
+    return {k: r.split(" ") for k, r in found.select("kanji", "readings").iter_rows()}
 
 
 def _tokens(reading: str, folds: tuple) -> str:

@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from abm.errors import RulesError
+from abm.normalize.dictionaries import quiet_gc
 from abm.normalize.text import (
     TextRules,
     clean,
@@ -151,7 +152,8 @@ def _divider() -> Any:
     would be downloaded, so it is not used)."""
     try:
         from namedivider import BasicNameDivider
-        return BasicNameDivider()
+        with quiet_gc():
+            return BasicNameDivider()
     except Exception:  # pragma: no cover - a dependency; without it the family-name list decides
         return None
 

@@ -27,8 +27,9 @@ from typing import Any
 import polars as pl
 
 from abm.errors import RulesError
+from abm.normalize.dictionaries import quiet_gc
 from abm.normalize.text import clean, fold_romaji, romaji
-from abm.normalize.unique import apply_unique
+from abm.normalize.unique import apply_unique, one_blas_thread
 from abm.rules import Rules, require, string_list
 
 ROMAJI_FILE = "romaji.yaml"
@@ -98,7 +99,8 @@ def reading_rules(rules: Rules) -> ReadingRules:
 def _english_model() -> Any:
     try:
         import e2k
-        return e2k.C2K()
+        with quiet_gc():
+            return e2k.C2K()
     except Exception:  # pragma: no cover - a dependency; a broken install reads words as written
         return None
 
@@ -193,9 +195,10 @@ def with_company_gist(df: pl.DataFrame, rules: ReadingRules) -> pl.DataFrame:
     new = [w for w in words if w not in _LOANS]
     if new:
         _english_model()  # loaded once before workers fork
-        read = apply_unique(pl.DataFrame({"word": new}, schema={"word": pl.Utf8}), ["word"],
-                            lambda w: (_latin_word(w),), {"loan": pl.Utf8}, cache="loan_word",
-                            min_rows=MODEL_PARALLEL_MIN)
+        with one_blas_thread():  # the forked workers inherit the limit
+            read = apply_unique(pl.DataFrame({"word": new}, schema={"word": pl.Utf8}), ["word"],
+                                lambda w: (_latin_word(w),), {"loan": pl.Utf8}, cache="loan_word",
+                                min_rows=MODEL_PARALLEL_MIN)
         _LOANS.update(zip(read.get_column("word").to_list(), read.get_column("loan").to_list(), strict=True))
     loans = {w: _LOANS[w] for w in words}
     return apply_unique(df, ["company_name", "company_romaji"],

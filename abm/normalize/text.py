@@ -265,7 +265,10 @@ def _kakasi() -> Any:
             if _KAKASI is None:
                 import pykakasi
 
-                kks = pykakasi.Kakasi()
+                from abm.normalize.dictionaries import quiet_gc
+
+                with quiet_gc():
+                    kks = pykakasi.Kakasi()
                 _speed_up(kks)
                 _KAKASI = kks
     return _KAKASI
