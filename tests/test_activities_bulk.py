@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
@@ -54,12 +55,21 @@ def test_bulk_path_gives_the_same_outputs(small_world: Path, tmp_path: Path, mon
         cb = pl.read_csv(tmp_path / "bulk" / "csv" / f"{name}.csv", infer_schema=False).drop("run_at", strict=False)
         assert_frame_equal(ca, cb), name
     assert plain["counts"] == bulked["counts"]
+    for view in ("records", "touches", "v_account_summary"):  # the database copy, and a view over it
+        frames = []
+        for side in ("plain", "bulk"):
+            con = duckdb.connect(str(tmp_path / side / "abm.duckdb"), read_only=True)
+            frames.append(con.sql(f"SELECT * FROM {view}").pl().sort(pl.all(), nulls_last=True))
+            con.close()
+        assert_frame_equal(*frames), view
     assert plain["files"] == bulked["files"]
     reasons = pl.read_parquet(tmp_path / "bulk" / "quarantine.parquet").get_column("reason_code").to_list()
     assert sorted(reasons) == ["duplicate_id", "duplicate_id", "missing_id"]
-    issues = {f["path"]: f["field_issues"] for f in bulked["files"]}
+    issues = {f["path"]: f.get("field_issues", {}) for f in bulked["files"]}
     assert issues["ma_activities_b.parquet"].get("bad_date:activity_on") == 1
     assert not (tmp_path / ".bulk.activities").exists()  # the work directory is gone
+    again = _run(world, tmp_path / "bulk", 0, monkeypatch)  # a second night: history, vanished-kind check
+    assert again["counts"]["id_history"] == 0 and again["counts"]["records"] == plain["counts"]["records"]
 
 
 @pytest.mark.parametrize(("rows", "threshold", "bulk_path"), [(5, 0, True), (5, 5, True), (5, 6, False)])

@@ -63,10 +63,11 @@ class BulkFile:
     name: str
     stats: FileStats
     layout: Layout
+    rows: int = 0
 
 
-def claim(path: Path, src: Source | None, name: str, data: bytes | None, rules: Rules) -> Layout | None:
-    """The ma_activities layout when ``path`` takes the bulk path (see the package doc), else None."""
+def claim(path: Path, src: Source | None, name: str, data: bytes | None, rules: Rules) -> tuple[Layout, int] | None:
+    """(the ma_activities layout, rows) when ``path`` takes the bulk path (see the package doc), else None."""
     if data is not None or path.suffix.lower() != ".parquet":
         return None
     if ((src.kind if src else None) or kind_from_stem(Path(name).stem)) != KIND:
@@ -86,7 +87,7 @@ def claim(path: Path, src: Source | None, name: str, data: bytes | None, rules: 
             return None
     except InputError:
         return None
-    return layout
+    return layout, n
 
 
 @dataclass
@@ -183,7 +184,6 @@ def _load_file(store: ActivityStore, f: BulkFile, normalize: Any) -> list[pl.Dat
         verb = "INSERT INTO acts SELECT * FROM chunk" if _has_table(store) else "CREATE TABLE acts AS SELECT * FROM chunk"
         store.con.execute(verb).fetchall()
         store.con.unregister("chunk")
-        f.stats.rows_read += raw.frame.height
         f.stats.rows_loaded += kept.height
         f.stats.rows_quarantined += missing.height
         store.rows_read += raw.frame.height

@@ -90,10 +90,11 @@ def load_inputs(input_dir: Path, rules: Rules) -> Loaded:
                 log.warning("%s: not read (%s)", name, unit.skipped)
                 continue
             src = match(sources, name) or match(sources, unit.path.name)
-            layout = claim(unit.path, src, name, unit.data, rules)
-            if layout is not None:  # read in chunks after normalisation (abm.activities.bulk)
-                files.append(stats := FileStats(name, kind=layout.kind, layout=layout.name, encoding="parquet"))
-                bulk.append(BulkFile(unit.path, src, name, stats, layout))
+            claimed = claim(unit.path, src, name, unit.data, rules)
+            if claimed is not None:  # read in chunks after normalisation (abm.activities.bulk)
+                files.append(stats := FileStats(name, kind=claimed[0].kind, layout=claimed[0].name,
+                                                encoding="parquet"))
+                bulk.append(BulkFile(unit.path, src, name, stats, *claimed))
                 continue
             raw = read_entry(unit.path if unit.data is not None else path, src, unit.data, name)
             stats = FileStats(name, encoding=raw.encoding, delimiter=raw.delimiter, rows_read=raw.rows_read,
@@ -137,4 +138,6 @@ def load_inputs(input_dir: Path, rules: Rules) -> Loaded:
         rejected.append(rej)
     quarantine = build_quarantine(bad, rejected, raws)
     finish_stats(files, tables, quarantine)
+    for b in bulk:  # their rows are loaded later (abm.activities.bulk)
+        b.stats.rows_read = b.rows
     return Loaded(tables=tables, quarantine=quarantine, files=files, bulk=bulk)
