@@ -131,36 +131,38 @@ def export(store: ActivityStore, stage: Path, csv: bool = True) -> None:
     written with the other rows), sorted as the ordinary writer sorts them."""
     bulk = {"records": "SELECT *, NULL AS account_score, NULL AS person_score FROM racts",
             "touches": "SELECT * FROM atouches"}
-    order = {"records": "record_key", "touches": "account_id NULLS LAST, touched_on NULLS LAST, record_key, date_source"}
+    order = {"records": "t.record_key",
+             "touches": "t.account_id NULLS LAST, t.touched_on NULLS LAST, t.record_key, t.date_source"}
     for name, sql in bulk.items():
         path = stage / f"{name}.parquet"
         cols = store.con.execute(f"DESCRIBE SELECT * FROM read_parquet('{_q(path)}')").fetchall()
         part = ", ".join(f"CAST(b.\"{c}\" AS {t}) AS \"{c}\"" for c, t, *_ in cols)
-        query = (f"SELECT * FROM read_parquet('{_q(path)}') UNION ALL SELECT {part} FROM ({sql}) b "
+        query = (f"SELECT * FROM (SELECT * FROM read_parquet('{_q(path)}') UNION ALL SELECT {part} FROM ({sql}) b) t "
                  f"ORDER BY {order[name]}")
         tmp = stage / f".{name}.bulk.parquet"
         store.con.execute(f"COPY ({query}) TO '{_q(tmp)}' (FORMAT parquet, COMPRESSION zstd)").fetchall()
         if csv and (stage / "csv").is_dir():
-            _csv(store, tmp, [(c, t) for c, t, *_ in cols], stage / "csv" / f"{name}.csv")
+            _csv(store, tmp, [(c, t) for c, t, *_ in cols], stage / "csv" / f"{name}.csv", order[name])
         os.replace(tmp, path)
     con = store.con
     con.execute(f"ATTACH '{_q(stage / 'abm.duckdb')}' AS out").fetchall()
+    con.execute("SET preserve_insertion_order = true").fetchall()  # the table in the files' order
     try:
         for name in bulk:
             con.execute(f"CREATE OR REPLACE TABLE out.\"{name}\" AS SELECT * FROM "
-                        f"read_parquet('{_q(stage / (name + '.parquet'))}')").fetchall()
+                        f"read_parquet('{_q(stage / (name + '.parquet'))}') t ORDER BY {order[name]}").fetchall()
     finally:
         con.execute("DETACH out").fetchall()
 
 
-def _csv(store: ActivityStore, parquet: Path, cols: list[tuple[str, str]], target: Path) -> None:
+def _csv(store: ActivityStore, parquet: Path, cols: list[tuple[str, str]], target: Path, order: str) -> None:
     """``abm.export.write_csv`` in DuckDB: UTF-8 with BOM, text cells that would run as formulas quoted."""
     prefixes = ", ".join("'" + p.replace("'", "''") + "'" for p in FORMULA_PREFIXES if len(p) == 1)
-    exprs = [f"CASE WHEN left(\"{c}\", 1) IN ({prefixes}) THEN '''' || \"{c}\" ELSE \"{c}\" END AS \"{c}\""
-             if t == "VARCHAR" else f"\"{c}\"" for c, t in cols]
+    exprs = [f"CASE WHEN left(t.\"{c}\", 1) IN ({prefixes}) THEN '''' || t.\"{c}\" ELSE t.\"{c}\" END AS \"{c}\""
+             if t == "VARCHAR" else f"t.\"{c}\"" for c, t in cols]
     body = target.with_name(f".{target.name}.body")
-    store.con.execute(f"COPY (SELECT {', '.join(exprs)} FROM read_parquet('{_q(parquet)}')) TO '{_q(body)}' "
-                      "(FORMAT csv, HEADER true)").fetchall()
+    store.con.execute(f"COPY (SELECT {', '.join(exprs)} FROM read_parquet('{_q(parquet)}') t "
+                      f"ORDER BY {order}) TO '{_q(body)}' (FORMAT csv, HEADER true)").fetchall()
     with target.open("wb") as out, body.open("rb") as src:
         out.write("\ufeff".encode())
         shutil.copyfileobj(src, out, 1 << 20)
