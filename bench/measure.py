@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from statistics import median
 from typing import Any
 
@@ -48,9 +51,22 @@ def python(*args: str) -> list[str]:
     return [sys.executable, *args]
 
 
-def repeated(cmd: list[str], repeats: int) -> tuple[list[Measured], dict[str, float]]:
-    """``repeats`` runs; medians of wall time and peak RSS."""
-    runs = [measure(cmd) for _ in range(max(1, repeats))]
+def fresh_out(out: Path) -> Callable[[], None]:
+    """Before each run: no OUT_DIR and no ``.OUT_DIR.cache`` (a first run, as another tool would be timed)."""
+    def clear() -> None:
+        for path in (out, out.with_name(f".{out.name}.cache"), out.with_name(f".{out.name}.runs")):
+            shutil.rmtree(path, ignore_errors=True)
+    return clear
+
+
+def repeated(cmd: list[str], repeats: int, before: Callable[[], None] | None = None,
+             ) -> tuple[list[Measured], dict[str, float]]:
+    """``repeats`` runs, ``before`` called ahead of each; medians of wall time, CPU time and peak RSS."""
+    runs = []
+    for _ in range(max(1, repeats)):
+        if before is not None:
+            before()
+        runs.append(measure(cmd))
     for r in runs:
         if r.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed (exit {r.returncode}):\n{r.stderr[-3000:]}")
