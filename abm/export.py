@@ -6,7 +6,7 @@ Where the files go and how a run replaces the previous one is ``abm.publish``.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -47,22 +47,55 @@ def write_csv(df: pl.DataFrame, path: Path) -> None:
     excel_safe(df).write_csv(path, include_bom=True)
 
 
-def write_tables(stage: Path, tables: Mapping[str, pl.DataFrame], csv: bool = True) -> None:
-    """``<name>.parquet`` for each table, the same tables in ``abm.duckdb``, and ``csv/<name>.csv``."""
+def write_parquet(stage: Path, tables: Mapping[str, pl.DataFrame]) -> None:
+    """``<name>.parquet`` for each table (the contract's files)."""
     for name, df in tables.items():
         df.write_parquet(stage / f"{name}.parquet")
-    con = duckdb.connect(str(stage / "abm.duckdb"))
+
+
+#: DuckDB threads for writing abm.duckdb: one, because the other writers run beside it (abm.outputs);
+#: at 20 k it spends ≈ 25 % less CPU time than DuckDB's default (a thread per core) for the same file
+DB_THREADS = 1
+
+
+def write_database(stage: Path, tables: Mapping[str, pl.DataFrame]) -> None:
+    """The same tables in ``abm.duckdb`` with the BI objects (abm.bi), in one transaction. The tables
+    are read from memory (Arrow), not from the Parquet files, so this can run beside write_parquet."""
+    con = duckdb.connect(str(stage / "abm.duckdb"), config={"threads": DB_THREADS})
     try:
-        for name in tables:
-            path = str(stage / f"{name}.parquet").replace("'", "''")
-            con.execute(f"CREATE TABLE \"{name}\" AS SELECT * FROM read_parquet('{path}')")
+        con.execute("BEGIN")
+        for name, df in tables.items():
+            con.register("_abm_export", df.to_arrow())
+            con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _abm_export')
+            con.unregister("_abm_export")
         create_bi_objects(con, set(tables))
+        con.execute("COMMIT")
     finally:
         con.close()
+
+
+def write_csvs(stage: Path, tables: Mapping[str, pl.DataFrame]) -> None:
+    """``csv/<name>.csv`` for each table (write_csv)."""
+    (stage / "csv").mkdir(exist_ok=True)
+    for name, df in tables.items():
+        write_csv(df, stage / "csv" / f"{name}.csv")
+
+
+def export_lanes(stage: Path, tables: Mapping[str, pl.DataFrame],
+                 csv: bool = True) -> list[dict[str, Callable[[], None]]]:
+    """write_tables as lanes for abm.outputs: the DuckDB file (one DuckDB thread) beside the polars
+    writers (Parquet, then CSV; polars spreads each over the cores)."""
+    files: dict[str, Callable[[], None]] = {"export_parquet": lambda: write_parquet(stage, tables)}
     if csv:
-        (stage / "csv").mkdir(exist_ok=True)
-        for name, df in tables.items():
-            write_csv(df, stage / "csv" / f"{name}.csv")
+        files["export_csv"] = lambda: write_csvs(stage, tables)
+    return [{"export_duckdb": lambda: write_database(stage, tables)}, files]
+
+
+def write_tables(stage: Path, tables: Mapping[str, pl.DataFrame], csv: bool = True) -> None:
+    """``<name>.parquet`` for each table, the same tables in ``abm.duckdb``, and ``csv/<name>.csv``."""
+    for lane in export_lanes(stage, tables, csv):
+        for job in lane.values():
+            job()
 
 
 def write_json(path: Path, payload: Any) -> None:

@@ -29,15 +29,18 @@ _ENV = Environment(loader=PackageLoader("abm.report", "templates"), autoescape=s
 _ASSETS = resources.files("abm.report").joinpath("templates")
 
 # characters that could end the <script> element or start a comment / change parsing inside it,
-# written as JSON escapes (the parsed data is unchanged)
-_JSON_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026",
-                 ord("\u2028"): "\\u2028", ord("\u2029"): "\\u2029"}
+# written as JSON escapes (the parsed data is unchanged); str.replace per character is ~10x faster
+# than str.translate on a report of several MB
+_JSON_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"),
+                 ("\u2029", "\\u2029"))
 
 
 def script_json(data: Any) -> Markup:
     """``data`` as compact JSON that is safe inside ``<script type="application/json">``."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str)
-    return Markup(text.translate(_JSON_ESCAPES))
+    for char, escape in _JSON_ESCAPES:   # no escape contains a character escaped after it
+        text = text.replace(char, escape)
+    return Markup(text)
 
 
 def render_report(tables: Mapping[str, pl.DataFrame], as_of: date, counts: Mapping[str, Any],

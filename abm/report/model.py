@@ -57,39 +57,51 @@ def _as_text(df: pl.DataFrame) -> pl.DataFrame:
 
 class _Strings:
     """The string table: each text value once, most frequent first. ``encode`` replaces text columns
-    by their indexes (joins on one value → index table); call it once with every frame."""
+    by their indexes (one join of every value with the table); call it once with every frame."""
 
     def __init__(self) -> None:
         self.values: list[str] = []
 
     def encode(self, frames: dict[str, tuple[pl.DataFrame, list[str]]]) -> dict[str, pl.DataFrame]:
-        parts = [pl.Series([], dtype=pl.String)]
-        for df, columns in frames.values():
-            for name in columns:
-                column = df.get_column(name).cast(pl.List(pl.String) if isinstance(df.schema[name], pl.List)
-                                                  else pl.String)
-                parts.append(column.explode() if isinstance(column.dtype, pl.List) else column)
+        # every text value of every column in one long frame (__k: which column, __r: which row), so
+        # the values are counted and looked up in the table by one join instead of one per column
+        parts = []
+        for f, (df, columns) in enumerate(frames.values()):
+            for c, name in enumerate(columns):
+                listed = isinstance(df.schema[name], pl.List)
+                part = df.select(_ROW, pl.col(name).cast(_STR_LIST if listed else pl.String).alias("__v"))
+                parts.append((part.explode("__v") if listed else part).with_columns(
+                    pl.lit(_column_key(f, c), dtype=pl.UInt32).alias("__k")))
+        long = pl.concat(parts) if parts else pl.DataFrame(schema={"__r": pl.UInt32, "__v": pl.String,
+                                                                   "__k": pl.UInt32})
         # the most frequent values first: they get the shortest indexes
-        counts = pl.concat(parts).drop_nulls().value_counts(name="__n")
-        self.values = counts.sort(["__n", counts.columns[0]], descending=[True, False]).get_column(
-            counts.columns[0]).to_list()
+        counts = long.get_column("__v").drop_nulls().value_counts(name="__n")
+        self.values = counts.sort(["__n", "__v"], descending=[True, False]).get_column("__v").to_list()
         table = pl.DataFrame({"__s": self.values}, schema={"__s": pl.String}).with_row_index("__i")
+        coded = (long.join(table, left_on="__v", right_on="__s", how="left", maintain_order="left")
+                 .select("__k", "__r", pl.col("__i").cast(pl.Int64)))
+        by_column = coded.partition_by("__k", as_dict=True, include_key=False, maintain_order=True)
+        none = pl.DataFrame(schema={"__r": pl.UInt32, "__i": pl.Int64})
         out = {}
-        for key, (df, columns) in frames.items():
-            df = df.with_row_index("__r")
-            for name in columns:
-                if isinstance(df.schema[name], pl.List):
-                    codes = (df.select("__r", pl.col(name).cast(_STR_LIST)).explode(name)
-                             .join(table, left_on=name, right_on="__s", how="left", maintain_order="left")
-                             .group_by("__r", maintain_order=True)
-                             .agg(pl.col("__i").drop_nulls().cast(pl.Int64).alias(name)))
-                else:
-                    codes = (df.select("__r", pl.col(name).cast(pl.String))
-                             .join(table, left_on=name, right_on="__s", how="left", maintain_order="left")
-                             .select("__r", pl.col("__i").cast(pl.Int64).alias(name)))
-                df = df.drop(name).join(codes, on="__r", how="left", maintain_order="left")
-            out[key] = df.drop("__r")
+        for f, (key, (df, columns)) in enumerate(frames.items()):
+            codes = []
+            for c, name in enumerate(columns):
+                part = by_column.get((_column_key(f, c),), none)
+                if isinstance(df.schema[name], pl.List):  # a null list becomes [], an empty one null
+                    kept = part.group_by("__r", maintain_order=True).agg(pl.col("__i").drop_nulls().alias(name))
+                    codes.append(df.select(_ROW).join(kept, on="__r", how="left", maintain_order="left")
+                                 .get_column(name))
+                else:  # one row per row of df, in its order
+                    codes.append(part.get_column("__i").alias(name))
+            out[key] = df.with_columns(codes)
         return out
+
+
+_ROW = pl.int_range(pl.len(), dtype=pl.UInt32).alias("__r")
+
+
+def _column_key(frame: int, column: int) -> int:
+    return frame * 1000 + column
 
 
 def _flag_accounts(collisions: pl.DataFrame, gaps: pl.DataFrame, accounts: pl.DataFrame) -> pl.DataFrame:

@@ -1,9 +1,10 @@
 """report.xlsx: the night's flags for Excel users — one sheet per table in ``SHEETS``.
 
-Every text cell is written with ``write_string`` (IDs, 法人番号, phone numbers and postal codes stay
-text, so Excel neither numberizes them nor drops leading zeros; a cell starting with ``=`` is text,
-never a formula); numbers with ``write_number``; dates as dates. Each sheet has a frozen header row,
-an autofilter and column widths from its content. Lists are joined with ", ".
+Every text cell is an inline string (IDs, 法人番号, phone numbers and postal codes stay text, so Excel
+neither numberizes them nor drops leading zeros; a cell starting with ``=`` is text, never a formula);
+numbers are numbers; dates are dates. Each sheet has a frozen header row, an autofilter and column
+widths from its content. Lists are joined with ", ". xlsxwriter writes the skeleton (styles, header,
+widths, pane, filter); the data rows are rendered column-wise by ``abm.report.sheetxml``.
 
 To add a sheet, add one line to ``SHEETS``: ``Sheet("name", builder)`` where ``builder`` takes the
 run's tables (name -> DataFrame) and returns the frame to write (or None to skip the sheet).
@@ -11,6 +12,7 @@ run's tables (name -> DataFrame) and returns the frame to write (or None to skip
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,8 @@ from typing import Any
 
 import polars as pl
 import xlsxwriter
+
+from abm.report.sheetxml import Styles, fill_sheets
 
 Tables = Mapping[str, pl.DataFrame]
 MAX_CELL = 32767          # Excel's limit on characters in one cell
@@ -120,16 +124,32 @@ SHEETS: list[Sheet] = [
 
 def _as_text(df: pl.DataFrame) -> pl.DataFrame:
     """Lists joined by ", "; over-long text cut to Excel's cell limit."""
-    out = []
-    for name, dtype in df.schema.items():
-        col = pl.col(name)
-        if isinstance(dtype, pl.List):
-            col = col.cast(pl.List(pl.String)).list.join(", ")
-            dtype = pl.String()
-        if dtype == pl.String:
-            col = col.str.slice(0, MAX_CELL)
-        out.append(col.alias(name))
-    return df.select(out)
+    df = df.with_columns(pl.col(name).cast(pl.List(pl.String)).list.join(", ")
+                         for name, dtype in df.schema.items() if isinstance(dtype, pl.List))
+    texts = [name for name, dtype in df.schema.items() if dtype == pl.String]
+    if not texts or not df.height:
+        return df
+    # a text of at most MAX_CELL bytes is at most MAX_CELL UTF-16 units: only longer ones are cut
+    longest = df.select(pl.col(texts).str.len_bytes().max()).row(0)
+    return df.with_columns(_cut(df.get_column(name)) for name, n in zip(texts, longest, strict=True) if (n or 0) > MAX_CELL)
+
+
+def _cut(text: pl.Series) -> pl.Series:
+    """Text cut to Excel's cell limit, counted as Excel counts: in UTF-16 units, where a character
+    beyond U+FFFF (an emoji) counts two; such a character is never split."""
+    text = text.str.slice(0, MAX_CELL)
+    over = (text.str.len_chars() + text.str.count_matches(r"[\x{10000}-\x{10FFFF}]")) > MAX_CELL
+    if not over.any():
+        return text
+    rows = over.arg_true()   # the few texts past the limit only with those characters: cut one by one
+    return text.scatter(rows, [_utf16_prefix(value) for value in text.gather(rows)])
+
+
+def _utf16_prefix(value: str) -> str:
+    units = value.encode("utf-16-le")[:2 * MAX_CELL]
+    if 0xD8 <= units[-1] <= 0xDB:   # a lone high surrogate at the end: drop it
+        units = units[:-2]
+    return units.decode("utf-16-le")
 
 
 def _widths(df: pl.DataFrame) -> list[float]:
@@ -150,57 +170,48 @@ def _widths(df: pl.DataFrame) -> list[float]:
     return widths
 
 
-def _write_sheet(book: xlsxwriter.Workbook, name: str, df: pl.DataFrame) -> None:
+def _skeleton_sheet(book: xlsxwriter.Workbook, name: str, df: pl.DataFrame, day: Any, stamp: Any) -> None:
+    """The sheet without its data rows: header, widths, frozen header row, autofilter.
+
+    Date columns carry the date style as their column format (so the style is in styles.xml)."""
     sheet = book.add_worksheet(name[:31])
     header = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
-    day = book.add_format({"num_format": "yyyy-mm-dd"})
-    stamp = book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
-    df = _as_text(df).head(MAX_ROWS)
-    # widths and filter before the rows: constant_memory writes each row as it comes
-    for c, width in enumerate(_widths(df)):
-        sheet.set_column(c, c, width)
+    for c, (width, dtype) in enumerate(zip(_widths(df), df.schema.values(), strict=True)):
+        style = day if dtype == pl.Date else stamp if isinstance(dtype, pl.Datetime) else None
+        sheet.set_column(c, c, width, style)
     sheet.freeze_panes(1, 0)
     sheet.autofilter(0, 0, max(df.height, 1), max(df.width - 1, 0))
     for c, col in enumerate(df.columns):
         sheet.write_string(0, c, col, header)
-    writers = [_writer(sheet, dtype, day, stamp) for dtype in df.schema.values()]
-    for r, row in enumerate(df.iter_rows(), start=1):
-        for c, value in enumerate(row):
-            if value is not None:
-                writers[c](r, c, value)
-
-
-def _writer(sheet: Any, dtype: Any, day: Any, stamp: Any) -> Callable[[int, int, Any], Any]:
-    """The typed write call for one column: text as strings, numbers, booleans, dates."""
-    if dtype == pl.String:
-        return sheet.write_string  # type: ignore[no-any-return]
-    if dtype == pl.Boolean:
-        return sheet.write_boolean  # type: ignore[no-any-return]
-    if dtype.is_numeric():
-        def number(r: int, c: int, v: Any) -> None:
-            if v == v and abs(v) != float("inf"):
-                sheet.write_number(r, c, v)
-        return number
-    if dtype in (pl.Date, pl.Datetime):
-        fmt = day if dtype == pl.Date else stamp
-        return lambda r, c, v: sheet.write_datetime(r, c, v, fmt)
-    return lambda r, c, v: sheet.write_string(r, c, str(v)[:MAX_CELL])
 
 
 def write_xlsx(path: Path, tables: Tables, sheets: list[Sheet] | None = None) -> list[str]:
-    """Write report.xlsx; returns the names of the sheets written."""
-    book = xlsxwriter.Workbook(str(path), {
-        "strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False,
-        "remove_timezone": True, "constant_memory": True})
-    written = []
-    try:
-        for sheet in sheets if sheets is not None else SHEETS:
-            df = sheet.build(tables)
-            if df is not None:
-                _write_sheet(book, sheet.name, df)
-                written.append(sheet.name)
-        if not written:
-            book.add_worksheet("empty")
-    finally:
-        book.close()
+    """Write report.xlsx; returns the names of the sheets written.
+
+    xlsxwriter writes the skeleton (styles, header rows, widths, panes, filters) in memory; the data
+    rows are rendered column-wise by ``abm.report.sheetxml`` and spliced in as the file is written."""
+    skeleton = io.BytesIO()
+    book = xlsxwriter.Workbook(skeleton, {"in_memory": True, "strings_to_formulas": False,
+                                          "strings_to_numbers": False, "strings_to_urls": False})
+    day = book.add_format({"num_format": "yyyy-mm-dd"})
+    stamp = book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+    written: list[str] = []
+    frames: dict[int, pl.DataFrame] = {}
+    for sheet in sheets if sheets is not None else SHEETS:
+        df = sheet.build(tables)
+        if df is not None:
+            df = _as_text(df).head(MAX_ROWS)
+            _skeleton_sheet(book, sheet.name, df, day, stamp)
+            written.append(sheet.name)
+            frames[len(written)] = df
+    if not written:
+        book.add_worksheet("empty")
+    book.close()
+    styles = Styles(date=_xf(day), datetime=_xf(stamp))
+    fill_sheets(skeleton, path, frames, styles)
     return written
+
+
+def _xf(fmt: Any) -> int:
+    """A format's index in styles.xml (assigned when a column used it; 0, the default, otherwise)."""
+    return int(fmt.xf_index) if fmt.xf_index is not None else 0
