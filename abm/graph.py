@@ -174,13 +174,16 @@ def _reports_to(persons: pl.DataFrame) -> pl.DataFrame:
                   pl.concat_str([pl.lit("person:"), pl.col("boss")]), "reports_to")
 
 
-def committee_edges(records: pl.DataFrame, persons: pl.DataFrame, touches: pl.DataFrame) -> pl.DataFrame:
-    """committee_edges.parquet: account_id, src, dst, relation, weight, first_on, last_on."""
+def committee_edges(records: pl.DataFrame, persons: pl.DataFrame, touches: pl.DataFrame,
+                    also: tuple[pl.DataFrame, pl.DataFrame] | None = None) -> pl.DataFrame:
+    """committee_edges.parquet: account_id, src, dst, relation, weight, first_on, last_on.
+    ``also``: (account_id, department) and ``knows`` counts of touches kept apart (``abm.activities``)."""
     recs = with_dates(records)
     dept_sources = [
         persons.select("account_id", "department"),
         touches.select("account_id", pl.col("counterpart_department").alias("department")),
         recs.select("account_id", "department"),
+        *([also[0].select("account_id", "department")] if also is not None else []),
     ]
     depts = (pl.concat(dept_sources).drop_nulls().unique())
     all_depts = pl.concat([depts, _prefixes(depts, "department", False)
@@ -205,6 +208,10 @@ def committee_edges(records: pl.DataFrame, persons: pl.DataFrame, touches: pl.Da
                             & pl.col("account_id").is_not_null())
              .group_by(["account_id", "internal_department", "person_id"])
              .agg(pl.len().alias("n"), pl.col("touched_on").min().alias("f"), pl.col("touched_on").max().alias("l")))
+    if also is not None:
+        knows = pl.concat([knows, also[1].select(knows.columns).cast(knows.schema)]).group_by(
+            ["account_id", "internal_department", "person_id"]).agg(
+            pl.col("n").sum(), pl.col("f").min(), pl.col("l").max())
     knows_edges = _edges(knows, pl.concat_str([pl.lit("internal:"), pl.col("internal_department")]),
                          pl.concat_str([pl.lit("person:"), pl.col("person_id")]), "knows",
                          weight=pl.col("n"), first_on=pl.col("f"), last_on=pl.col("l"))

@@ -41,14 +41,20 @@ def _changes(old: pl.DataFrame, new: pl.DataFrame, column: str, kind: str, run_a
                        pl.lit(run_at).cast(pl.Datetime("us")).alias("run_at"))
 
 
-def id_history(previous_out: Path, records: pl.DataFrame, run_at: datetime) -> pl.DataFrame:
+def id_history(previous_out: Path, records: pl.DataFrame, run_at: datetime, skip_kind: str | None = None,
+               ) -> pl.DataFrame:
     """History rows for this run (empty on a first run), followed by the previous run's history.
     ``run_at`` is a naive UTC timestamp (DuckDB TIMESTAMP); a previous history with ISO text is converted."""
     stamp = run_at.replace(tzinfo=None)
     prev_records = previous_out / "records.parquet"
     if not prev_records.exists():
         return pl.DataFrame(schema=SCHEMA)
-    old = pl.read_parquet(prev_records, columns=["record_key", "account_id", "person_id"])
+    if skip_kind is None:
+        old = pl.read_parquet(prev_records, columns=["record_key", "account_id", "person_id"])
+    else:  # records that only follow another record's IDs (bulk MA activities)
+        old = (pl.scan_parquet(prev_records).filter(pl.col("kind") != skip_kind)
+               .select("record_key", "account_id", "person_id").collect())
+        records = records.filter(pl.col("kind") != skip_kind)
     rows = [
         _changes(old, records, "account_id", "account", stamp),
         _changes(old, records, "person_id", "person", stamp),

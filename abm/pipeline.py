@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import polars as pl
 
 from abm import __version__
+from abm.activities import pipeline as bulk_activities
 from abm.contract import CONTRACT_VERSION
 from abm.detect.collisions import detect_collisions
 from abm.detect.crm_duplicates import crm_duplicates
@@ -107,11 +108,13 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def default_as_of(records: pl.DataFrame) -> date:
+def default_as_of(records: pl.DataFrame, also: date | None = None) -> date:
     """The latest touch date in the data: only records that make touches count (an MA lead's
-    created_on is not a touch, nor is a card whose owner is unknown), and a future close_on does not."""
+    created_on is not a touch, nor is a card whose owner is unknown), and a future close_on does not.
+    ``also``: the latest touch of rows kept apart (bulk MA activities, ``abm.activities``)."""
     touching = records.filter(pl.col("kind").is_in(TOUCH_KINDS) & pl.col("makes_touch").fill_null(True))
     latest = touching.select(pl.max_horizontal(pl.col("record_date").max(), pl.col("last_activity_on").max())).item()
+    latest = max((d for d in (latest, also) if d is not None), default=None)
     today = datetime.now(UTC).date()
     return min(latest, today) if latest is not None else today  # never past the run date
 
@@ -143,6 +146,8 @@ def run(settings: Settings, on_stage: Callable[[str], None] | None = None) -> Ru
         store.discard()
         rows.discard()
         raise
+    finally:
+        bulk_activities.cleanup(settings.out_dir)
     store.commit()
     rows.commit()
     return result
@@ -167,7 +172,9 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
     # per-value numpy work: no BLAS threads
     with value_cache(cache, rules_fingerprint, read=not settings.full), one_blas_thread():
         records = timer("normalize", rows.normalize, loaded.tables, rules)  # only new and changed rows
-    as_of = settings.as_of or default_as_of(records)
+        bulk = timer("activities", bulk_activities.load, loaded, rules, settings.out_dir) if loaded.bulk else None
+    records = bulk.drop_rejected(records) if bulk else records
+    as_of = settings.as_of or default_as_of(records, bulk_activities.latest_touch(bulk) if bulk else None)
     anchors = timer("registry_match", anchor_records, records, registry, rules) if registry else None
     records = with_anchors(records, anchors)
     specs = registry_specs(rules.view(linkage_specs)) if registry else rules.view(linkage_specs)
@@ -182,15 +189,20 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
     resolved = detach_other_account_contacts(resolved, record_findings)  # no touch across accounts
     policy = rules.view(detect_policy)
     touches = timer("touches", build_touches, resolved, as_of)
-    persons = timer("persons", current_persons, resolved, as_of)
-    edges = timer("graph", committee_edges, resolved, persons, touches)
-    collisions = timer("collisions", detect_collisions, touches, resolved, policy, as_of)
-    gaps = timer("gaps", detect_gaps, touches, persons, resolved, policy, as_of)
+    if bulk:
+        timer("activity_touches", bulk_activities.attach, bulk, resolved, as_of)
+    persons = timer("persons", current_persons, resolved, as_of, *bulk_activities.known_part(bulk))
+    edges = timer("graph", committee_edges, resolved, persons, touches, *bulk_activities.graph_part(bulk))
+    windowed = bulk_activities.with_window(touches, bulk, policy, as_of)
+    collisions = timer("collisions", detect_collisions, windowed, resolved, policy, as_of)
+    gaps = timer("gaps", detect_gaps, windowed, persons, resolved, policy, as_of, *bulk_activities.about_part(bulk))
+    del windowed
     records_out = records_table(resolved)
-    history = id_history(settings.out_dir, records_out, started)
+    history = id_history(settings.out_dir, records_out, started, *bulk_activities.history_part(bulk))
     flags = timer("flags", track_flags, settings.out_dir, collisions, gaps, as_of, started, history)
     collisions, gaps = flags.collisions, flags.gaps
-    accounts = timer("accounts", enrich_accounts, accounts_table(resolved), resolved, registry)
+    accounts = timer("accounts", enrich_accounts,
+                     bulk_activities.adjust_accounts(accounts_table(resolved), bulk), resolved, registry)
     duplicates = timer("crm_duplicates", crm_duplicates, resolved)
     quality = timer("data_quality", lambda: data_quality_table(
         record_findings, link_conflicts(resolved, resolution.accounts, resolution.persons), contacts_on_other_companies(resolved)))
@@ -198,7 +210,7 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
     tables = {
         "records": records_out, "accounts": accounts, "persons": persons, "touches": touches,
         "committee_edges": edges, "collisions": collisions, "key_person_gaps": gaps,
-        "quarantine": loaded.quarantine, "id_history": history, "flag_history": flags.history,
+        "quarantine": bulk_activities.quarantine(loaded.quarantine, bulk), "id_history": history, "flag_history": flags.history,
         "overrides": resolution.overrides,
         "crm_duplicates": duplicates, "data_quality": quality,
     }
@@ -210,6 +222,7 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
     counts["collisions_by_level"] = _value_counts(collisions, "level")
     counts["gaps_by_type"] = _value_counts(gaps, "gap_type")
     counts["data_quality_by_finding"] = _value_counts(quality, "finding")
+    bulk_activities.add_counts(counts, bulk)
     counts["critical_collisions"] = int((collisions.get_column("severity") == "critical").sum())
     counts["flags"] = flags.counts
     tables["runs"] = runs_table(settings.out_dir, started, as_of, counts, __version__)
@@ -227,6 +240,9 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
         # graph is one call away from committee_edges (abm.graph.account_graph)
         {"graphs": lambda: write_graphs(edges, stage / "graphs", urgent)},
     ])
+    if bulk:  # records and touches get the bulk activity rows from DuckDB (abm.activities)
+        timer("activity_export", bulk_activities.export, bulk, stage)
+        bulk.close()
     write_evidence(stage, resolution.accounts, resolution.persons, anchors, resolution.moves)
     if settings.keep_intermediate:
         (stage / "stages").mkdir()

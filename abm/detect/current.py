@@ -30,11 +30,13 @@ def _latest(value: str, when: pl.Expr) -> pl.Expr:
     return pl.col(value).filter(when).first()
 
 
-def current_persons(records: pl.DataFrame, as_of: date | None = None) -> pl.DataFrame:
+def current_persons(records: pl.DataFrame, as_of: date | None = None,
+                    also_known: pl.DataFrame | None = None) -> pl.DataFrame:
     """One row per person_id: person_id, account_id, name, department, title, rank, known_through, …
 
     Department, title and rank come from dated records only, and with ``as_of`` only from records
-    dated on or before it (what was current on the as-of date).
+    dated on or before it (what was current on the as-of date). ``also_known``: the same per-person
+    columns for records kept apart (bulk MA activities, ``abm.activities``), merged in.
     """
     recs = with_dates(records)
     about = (recs.join(counterparts(recs), on="record_key", how="left")
@@ -47,6 +49,10 @@ def current_persons(records: pl.DataFrame, as_of: date | None = None) -> pl.Data
         pl.max_horizontal("record_date", "last_activity_on").max().alias("last_seen_on"),
         pl.len().cast(pl.Int64).alias("n_records"),
     ).rename({"counterpart_person_id": "person_id"})
+    if also_known is not None:
+        known = pl.concat([known, also_known.select(known.columns).cast(known.schema)]).group_by("person_id").agg(
+            pl.col("known_through").list.explode(keep_nulls=False, empty_as_null=False).drop_nulls().unique().sort(), pl.col("known_since").min(),
+            pl.col("last_seen_on").max(), pl.col("n_records").sum())
     own = (recs.filter(pl.col("kind").is_in(PERSON_KINDS) & pl.col("person_id").is_not_null())
            .with_columns(pl.col("kind").replace_strict(KIND_ORDER, default=9, return_dtype=pl.Int8).alias("_k"))
            .sort(["person_id", "record_date", "_k", "record_key"], descending=[False, True, False, True],

@@ -18,6 +18,7 @@ that decision maker). ``flag_id``, ``status`` and ``first_seen_on`` are added by
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date
 
 import polars as pl
@@ -61,8 +62,10 @@ def engaged_departments(touches: pl.DataFrame, policy: Policy, as_of: date) -> p
 
 
 def detect_gaps(touches: pl.DataFrame, persons: pl.DataFrame, records: pl.DataFrame, policy: Policy,
-                as_of: date) -> pl.DataFrame:
-    """key_person_gaps.parquet: account_id, counterpart_department, gap_type, person_id, evidence, …"""
+                as_of: date, also_about: Callable[[list[str]], pl.DataFrame] | None = None) -> pl.DataFrame:
+    """key_person_gaps.parquet: account_id, counterpart_department, gap_type, person_id, evidence, …
+    ``also_about(person_ids)``: counterpart_person_id, record_key, _owner of records kept apart
+    (bulk MA activities, ``abm.activities``) about those persons."""
     engaged = engaged_departments(touches, policy, as_of)
     people = persons.filter(pl.col("department").is_not_null()).select(
         "account_id", pl.col("department").alias("counterpart_department"), "person_id",
@@ -89,8 +92,12 @@ def detect_gaps(touches: pl.DataFrame, persons: pl.DataFrame, records: pl.DataFr
              .group_by(_DEPT).agg((pl.col("_shared") > 0).any().alias("_reached")))
     owners = records.select("record_key", pl.when(pl.col("makes_touch").fill_null(True))
                             .then(pl.col("owner_name")).alias("_owner"))
-    about = (counterparts(records).filter(pl.col("counterpart_person_id").is_not_null())
-             .join(owners, on="record_key", how="left")
+    rows = (counterparts(records).filter(pl.col("counterpart_person_id").is_not_null())
+            .join(owners, on="record_key", how="left").select("counterpart_person_id", "record_key", "_owner"))
+    if also_about is not None:
+        hidden_ids = makers.join(holds.filter(~pl.col("_reached")), on=_DEPT, how="semi").get_column("person_id")
+        rows = pl.concat([rows, also_about(hidden_ids.unique().to_list()).cast(rows.schema)])  # type: ignore[arg-type]
+    about = (rows
              .group_by("counterpart_person_id").agg(pl.col("record_key").alias("_records"),
                                                     pl.col("_owner").drop_nulls().unique().sort()
                                                     .alias("holder_owners")))

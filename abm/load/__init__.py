@@ -10,9 +10,9 @@ rows, counted in ``files``). A file that cannot be used at all raises ``InputErr
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -37,6 +37,9 @@ from abm.rules import Rules
 __all__ = ["DATA_SUFFIXES", "FileStats", "Loaded", "QUARANTINE_SCHEMA", "TOUCH_OWNER", "display_name",
            "kind_from_stem", "load_inputs"]
 
+if TYPE_CHECKING:
+    from abm.activities.bulk import BulkFile
+
 log = logging.getLogger(__name__)
 
 
@@ -45,6 +48,8 @@ class Loaded:
     tables: dict[str, pl.DataFrame]
     quarantine: pl.DataFrame
     files: list[FileStats]
+    #: large MA activity files left to ``abm.activities.bulk`` (their stats are in ``files``)
+    bulk: list[BulkFile] = field(default_factory=list)
 
     def file_stats(self) -> list[dict[str, Any]]:
         """The per-file stats as run.json holds them."""
@@ -53,6 +58,8 @@ class Loaded:
 
 def load_inputs(input_dir: Path, rules: Rules) -> Loaded:
     """Read INPUT_DIR into canonical tables (see module doc); raises InputError for unusable files."""
+    from abm.activities.bulk import BulkFile, claim  # it reads files with this package's parts
+
     input_dir = Path(input_dir)
     if not input_dir.is_dir():
         raise InputError(
@@ -65,6 +72,7 @@ def load_inputs(input_dir: Path, rules: Rules) -> Loaded:
     parts: dict[str, list[pl.DataFrame]] = {k: [] for k in KINDS}
     user_frames: list[pl.DataFrame] = []
     bad: list[dict[str, Any]] = []
+    bulk: list[BulkFile] = []
     for path in sorted(input_dir.iterdir()):
         reason = skip_reason(path)
         if reason == "":
@@ -82,6 +90,12 @@ def load_inputs(input_dir: Path, rules: Rules) -> Loaded:
                 log.warning("%s: not read (%s)", name, unit.skipped)
                 continue
             src = match(sources, name) or match(sources, unit.path.name)
+            claimed = claim(unit.path, src, name, unit.data, rules)
+            if claimed is not None:  # read in chunks after normalisation (abm.activities.bulk)
+                files.append(stats := FileStats(name, kind=claimed[0].kind, layout=claimed[0].name,
+                                                encoding="parquet"))
+                bulk.append(BulkFile(unit.path, src, name, stats, *claimed))
+                continue
             raw = read_entry(unit.path if unit.data is not None else path, src, unit.data, name)
             stats = FileStats(name, encoding=raw.encoding, delimiter=raw.delimiter, rows_read=raw.rows_read,
                               field_issues=dict(raw.issues), notes=list(raw.notes))
@@ -124,4 +138,6 @@ def load_inputs(input_dir: Path, rules: Rules) -> Loaded:
         rejected.append(rej)
     quarantine = build_quarantine(bad, rejected, raws)
     finish_stats(files, tables, quarantine)
-    return Loaded(tables=tables, quarantine=quarantine, files=files)
+    for b in bulk:  # their rows are loaded later (abm.activities.bulk)
+        b.stats.rows_read = b.rows
+    return Loaded(tables=tables, quarantine=quarantine, files=files, bulk=bulk)

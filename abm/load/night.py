@@ -58,7 +58,7 @@ def _vanished_kinds(loaded: Loaded, previous_out: Path) -> None:
     if not prev.is_file():
         return
     try:
-        before = dict(pl.read_parquet(prev, columns=["kind"]).group_by("kind").len().iter_rows())
+        before = dict(pl.scan_parquet(prev).group_by("kind").len().collect().iter_rows())
     except Exception:  # noqa: BLE001 - an unreadable previous run cannot be compared: no check
         return
     quarantined = set(loaded.quarantine.get_column("kind").drop_nulls().to_list())
@@ -66,7 +66,8 @@ def _vanished_kinds(loaded: Loaded, previous_out: Path) -> None:
     # (its IDs are then `retired` in id_history)
     with_files = {f.kind for f in loaded.files if f.was_read}
     gone = [k for k, n in sorted(before.items())
-            if n and k in with_files and loaded.tables[k].height == 0 and k not in quarantined]
+            if n and k in with_files and loaded.tables[k].height == 0 and k not in quarantined
+            and not any(b.stats.rows_read for b in loaded.bulk if b.stats.kind == k)]  # bulk: abm.activities
     if gone:
         detail = ", ".join(f"{k} ({before[k]} records last run)" for k in gone)
         raise InputError(str(previous_out), f"tonight's input has no {detail}: a kind present in the previous "
