@@ -55,6 +55,8 @@ def fresh_out(out: Path) -> Callable[[], None]:
     """Before each run: no OUT_DIR and no ``.OUT_DIR.cache`` (a first run, as another tool would be timed)."""
     def clear() -> None:
         for path in (out, out.with_name(f".{out.name}.cache"), out.with_name(f".{out.name}.runs")):
+            if path.is_symlink():  # OUT_DIR is published as a link into .OUT_DIR.runs/
+                path.unlink()
             shutil.rmtree(path, ignore_errors=True)
     return clear
 
