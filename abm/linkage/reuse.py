@@ -26,12 +26,10 @@ makes the spec compare every pair (a full run), with the reason in ``run.json``.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +38,7 @@ import polars as pl
 
 from abm import __version__
 from abm.linkage.block import RID
-from abm.linkage.reuse_guards import GuardReuse
+from abm.linkage.reuse_guards import GuardReuse, row_hashes, store_digest
 from abm.linkage.spec import LinkageSpec
 
 log = logging.getLogger(__name__)
@@ -80,29 +78,15 @@ def gamma_columns(spec: LinkageSpec) -> list[str]:
 
 def unit_hashes(prepared: pl.DataFrame, spec: LinkageSpec) -> pl.DataFrame:
     """One row per prepared unit (in ``__rid`` order): ``__h0``, ``__h1``, a 128-bit hash of the
-    values its comparisons read. Categoricals are hashed as text (their codes vary between runs)."""
-    cols = compared_columns(spec)
-    if not cols:
-        return pl.DataFrame({"__h0": pl.zeros(prepared.height, pl.UInt64, eager=True),
-                             "__h1": pl.zeros(prepared.height, pl.UInt64, eager=True)})
-    frame = prepared.select(
-        pl.col(c).cast(pl.Utf8) if isinstance(prepared.schema[c], pl.Categorical | pl.Enum) else pl.col(c)
-        for c in cols)
-    return pl.DataFrame({"__h0": frame.hash_rows(seed=_SEEDS[0]), "__h1": frame.hash_rows(seed=_SEEDS[1])})
+    values its comparisons read."""
+    return row_hashes(prepared, compared_columns(spec), _SEEDS)
 
 
 def spec_digest(spec: LinkageSpec, prepared: pl.DataFrame) -> str:
     """What a stored vector depends on besides the two units' values: the comparison levels, the
     types of the compared columns and the libraries that compute and hash them."""
-    digest = hashlib.sha256(STORE_FORMAT.encode())
-    digest.update(repr(spec.comparisons).encode())
-    digest.update(repr([(c, str(prepared.schema[c])) for c in compared_columns(spec)]).encode())
-    for name in ("polars", "rapidfuzz", "duckdb", "numpy"):
-        try:
-            digest.update(f"{name}={metadata.version(name)};".encode())
-        except metadata.PackageNotFoundError:
-            digest.update(f"{name}=?;".encode())
-    return digest.hexdigest()[:16]
+    return store_digest([spec.comparisons, [(c, str(prepared.schema[c])) for c in compared_columns(spec)]],
+                        ("polars", "rapidfuzz", "duckdb", "numpy"))
 
 
 @dataclass

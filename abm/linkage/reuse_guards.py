@@ -64,27 +64,35 @@ def guard_columns(spec: LinkageSpec, prepared: pl.DataFrame) -> list[str]:
     return sorted(named)
 
 
-def row_hashes(prepared: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
-    """``__h0``, ``__h1``: a 128-bit hash of each prepared unit's values in ``columns``."""
+def row_hashes(prepared: pl.DataFrame, columns: list[str], seeds: tuple[int, int] = _SEEDS) -> pl.DataFrame:
+    """``__h0``, ``__h1``: a 128-bit hash of each prepared unit's values in ``columns`` (in ``__rid``
+    order). Categoricals are hashed as text: their codes vary between runs."""
     if not columns:
         zeros = pl.zeros(prepared.height, pl.UInt64, eager=True)
         return pl.DataFrame({HASH[0]: zeros, HASH[1]: zeros})
     frame = prepared.select(
         pl.col(c).cast(pl.Utf8) if isinstance(prepared.schema[c], pl.Categorical | pl.Enum) else pl.col(c)
         for c in columns)
-    return pl.DataFrame({HASH[0]: frame.hash_rows(seed=_SEEDS[0]), HASH[1]: frame.hash_rows(seed=_SEEDS[1])})
+    return pl.DataFrame({HASH[0]: frame.hash_rows(seed=seeds[0]), HASH[1]: frame.hash_rows(seed=seeds[1])})
 
 
-def guards_digest(spec: LinkageSpec, prepared: pl.DataFrame, columns: list[str]) -> str:
+def store_digest(parts: list[object], libraries: tuple[str, ...]) -> str:
+    """A store's fingerprint: its format, ``parts`` (what else its contents depend on) and the
+    versions of the libraries that computed them."""
     digest = hashlib.sha256(STORE_FORMAT.encode())
-    digest.update(repr([g for g in spec.guards if g.kind == "sql"]).encode())
-    digest.update(repr([(c, str(prepared.schema[c])) for c in columns]).encode())
-    for name in ("polars", "duckdb"):
+    for part in parts:
+        digest.update(repr(part).encode())
+    for name in libraries:
         try:
             digest.update(f"{name}={metadata.version(name)};".encode())
         except metadata.PackageNotFoundError:
             digest.update(f"{name}=?;".encode())
     return digest.hexdigest()[:16]
+
+
+def guards_digest(spec: LinkageSpec, prepared: pl.DataFrame, columns: list[str]) -> str:
+    return store_digest([[g for g in spec.guards if g.kind == "sql"],
+                         [(c, str(prepared.schema[c])) for c in columns]], ("polars", "duckdb"))
 
 
 @dataclass
