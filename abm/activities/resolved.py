@@ -16,8 +16,10 @@ means what the ordinary stage means for the same rows (``abm.detect.touches``, `
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -27,6 +29,8 @@ from abm.activities.bulk import ActivityStore
 from abm.detect.policy import Policy
 from abm.detect.touches import TOUCH_SCHEMA
 from abm.export import FORMULA_PREFIXES
+
+log = logging.getLogger(__name__)
 
 _TOUCHES = """
     SELECT account_id, person_id, counterpart_department, internal_department, record_date AS touched_on,
@@ -44,24 +48,23 @@ def latest_touch(store: ActivityStore) -> date | None:
 def attach(store: ActivityStore, resolved: pl.DataFrame, as_of: date) -> None:
     """Each bulk activity with its lead's account, person and department (``resolved``: every record
     after resolution, departments and detachment), and the view of its touches as of ``as_of``."""
-    store.con.register("refs", resolved.select("record_key", "account_id", "person_id", "department").to_arrow())
-    store.con.execute("""CREATE OR REPLACE TABLE racts AS
+    # a view, not a table: writing every activity into a DuckDB table again cost more than the
+    # handful of later queries that each join the chunk files with the leads' 'refs' (Arrow, kept alive)
+    refs = resolved.select("record_key", "account_id", "person_id", "department").to_arrow()
+    store.keep_alive.append(refs)
+    store.con.register("refs", refs)
+    store.con.execute("""CREATE OR REPLACE VIEW racts AS
         SELECT a.*, r.account_id, r.person_id,
                CASE WHEN a.account_ref IS NOT NULL THEN coalesce(r.department, a.department) ELSE a.department END
                    AS counterpart_department
         FROM acts a LEFT JOIN refs r ON r.record_key = a.account_ref""").fetchall()
-    store.con.unregister("refs")
     store.con.execute(f"CREATE OR REPLACE VIEW atouches AS {_TOUCHES.format(as_of=as_of.isoformat())}").fetchall()
-    store.facts = {
-        "records": store.count(),
-        "touches": _one(store, "SELECT count(*) FROM atouches"),
-        "without_lead": _one(store, "SELECT count(*) FROM racts WHERE account_id IS NULL"),
-        "without_touch_owner": _one(store, "SELECT count(*) FROM racts WHERE NOT coalesce(makes_touch, true)"),
-    }
-
-
-def _one(store: ActivityStore, sql: str) -> int:
-    return int(store.con.execute(sql).fetchall()[0][0])  # type: ignore[index]
+    touch = f"coalesce(makes_touch, true) AND record_date IS NOT NULL AND record_date <= DATE '{as_of.isoformat()}'"
+    row = store.con.execute(f"""SELECT count(*), count(*) FILTER (WHERE {touch}),
+               count(*) FILTER (WHERE account_id IS NULL), count(*) FILTER (WHERE NOT coalesce(makes_touch, true))
+        FROM racts""").fetchall()[0]
+    store.facts = dict(zip(("records", "touches", "without_lead", "without_touch_owner"),
+                           (int(v) for v in row), strict=True))
 
 
 def window_touches(store: ActivityStore, policy: Policy, as_of: date) -> pl.DataFrame:
@@ -133,36 +136,44 @@ def export(store: ActivityStore, stage: Path, csv: bool = True) -> None:
             "touches": "SELECT * FROM atouches"}
     order = {"records": "t.record_key",
              "touches": "t.account_id NULLS LAST, t.touched_on NULLS LAST, t.record_key, t.date_source"}
+    con = store.con
+    # sorted once, into the Parquet file; the CSV and the database copy read that file in its order
+    con.execute("SET preserve_insertion_order = true").fetchall()
     for name, sql in bulk.items():
         path = stage / f"{name}.parquet"
-        cols = store.con.execute(f"DESCRIBE SELECT * FROM read_parquet('{_q(path)}')").fetchall()
+        cols = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{_q(path)}')").fetchall()
         part = ", ".join(f"CAST(b.\"{c}\" AS {t}) AS \"{c}\"" for c, t, *_ in cols)
         query = (f"SELECT * FROM (SELECT * FROM read_parquet('{_q(path)}') UNION ALL SELECT {part} FROM ({sql}) b) t "
                  f"ORDER BY {order[name]}")
         tmp = stage / f".{name}.bulk.parquet"
-        store.con.execute(f"COPY ({query}) TO '{_q(tmp)}' (FORMAT parquet, COMPRESSION zstd)").fetchall()
+        t0 = time.perf_counter()
+        con.execute(f"COPY ({query}) TO '{_q(tmp)}' (FORMAT parquet, COMPRESSION zstd)").fetchall()
+        log.info("bulk activities: %s.parquet sorted and written in %.1fs", name, time.perf_counter() - t0)
         if csv and (stage / "csv").is_dir():
-            _csv(store, tmp, [(c, t) for c, t, *_ in cols], stage / "csv" / f"{name}.csv", order[name])
+            t0 = time.perf_counter()
+            _csv(store, tmp, [(c, t) for c, t, *_ in cols], stage / "csv" / f"{name}.csv")
+            log.info("bulk activities: csv/%s.csv written in %.1fs", name, time.perf_counter() - t0)
         os.replace(tmp, path)
-    con = store.con
     con.execute(f"ATTACH '{_q(stage / 'abm.duckdb')}' AS out").fetchall()
-    con.execute("SET preserve_insertion_order = true").fetchall()  # the table in the files' order
     try:
         for name in bulk:
+            t0 = time.perf_counter()
             con.execute(f"CREATE OR REPLACE TABLE out.\"{name}\" AS SELECT * FROM "
-                        f"read_parquet('{_q(stage / (name + '.parquet'))}') t ORDER BY {order[name]}").fetchall()
+                        f"read_parquet('{_q(stage / (name + '.parquet'))}')").fetchall()
+            log.info("bulk activities: abm.duckdb %s written in %.1fs", name, time.perf_counter() - t0)
     finally:
         con.execute("DETACH out").fetchall()
 
 
-def _csv(store: ActivityStore, parquet: Path, cols: list[tuple[str, str]], target: Path, order: str) -> None:
-    """``abm.export.write_csv`` in DuckDB: UTF-8 with BOM, text cells that would run as formulas quoted."""
+def _csv(store: ActivityStore, parquet: Path, cols: list[tuple[str, str]], target: Path) -> None:
+    """``abm.export.write_csv`` in DuckDB: UTF-8 with BOM, text cells that would run as formulas quoted;
+    rows in the order of ``parquet`` (the connection preserves insertion order)."""
     prefixes = ", ".join("'" + p.replace("'", "''") + "'" for p in FORMULA_PREFIXES if len(p) == 1)
     exprs = [f"CASE WHEN left(t.\"{c}\", 1) IN ({prefixes}) THEN '''' || t.\"{c}\" ELSE t.\"{c}\" END AS \"{c}\""
              if t == "VARCHAR" else f"t.\"{c}\"" for c, t in cols]
     body = target.with_name(f".{target.name}.body")
-    store.con.execute(f"COPY (SELECT {', '.join(exprs)} FROM read_parquet('{_q(parquet)}') t "
-                      f"ORDER BY {order}) TO '{_q(body)}' (FORMAT csv, HEADER true)").fetchall()
+    store.con.execute(f"COPY (SELECT {', '.join(exprs)} FROM read_parquet('{_q(parquet)}') t) "
+                      f"TO '{_q(body)}' (FORMAT csv, HEADER true)").fetchall()
     with target.open("wb") as out, body.open("rb") as src:
         out.write("\ufeff".encode())
         shutil.copyfileobj(src, out, 1 << 20)

@@ -21,7 +21,7 @@ from abm.linkage.compare import Columns, any_level, compare_pairs
 from abm.linkage.reuse import SpecReuse
 from abm.linkage.score import Model, estimate_u, predict, train
 from abm.linkage.spec import LinkageSpec
-from abm.linkage.stream import score_large, streamable
+from abm.linkage.stream import in_memory_limit, proposed_components, score_large, streamable
 from abm.linkage.system_links import system_pairs, vetoes
 
 log = logging.getLogger(__name__)
@@ -173,13 +173,15 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
 
     must = _pair_rids(prepared, must_link, spec) if must_link is not None and must_link.height else None
     n_candidates = candidates.height
-    if n_candidates > KEEP_ALL_PAIRS and streamable(spec) and reuse is None:  # in chunks, only what matters kept
+    keep_all = in_memory_limit(KEEP_ALL_PAIRS)
+    if n_candidates > keep_all and streamable(spec):  # in chunks, only what matters kept
+        if reuse is not None:  # no table of every pair's vector tonight: nothing reused, nothing stored
+            reuse.streamed(n_candidates, keep_all, units.height)
+            reuse = None
         streamed = score_large(
             prepared, candidates, spec, estimate_u(prepared, spec, spec.u_within, cols),
-            _population_pairs(prepared, spec.u_within), SYSTEM_RULE,
-            link_if=((pl.col("match_probability") >= spec.threshold) | _corroborated(spec)) & _identifying(spec),
-            keep_if=(pl.col("match_probability") >= KEEP_MIN_PROBABILITY) | _attaching(spec), must=must,
-            columns=cols)
+            _population_pairs(prepared, spec.u_within), SYSTEM_RULE, link_if=_proposed(spec),
+            keep_if=_close(spec), must=must, columns=cols, stated=system)
         del candidates
         vectors, model = streamed.vectors, streamed.model
         timings |= streamed.timings
@@ -244,10 +246,17 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
                     == labels[scored.get_column(f"{RID}_r").to_numpy()]),
     )
     best = _strongest_link(prepared.height, scored)
-    if n_candidates > KEEP_ALL_PAIRS:  # evidence kept: what linked, was refused, attached, or came close
-        scored = scored.filter(pl.col("linked") | pl.col("attached") | pl.col("cannot_link").is_not_null()
-                               | pl.col("system_link").is_not_null()
-                               | (pl.col("match_probability") >= KEEP_MIN_PROBABILITY))
+    if n_candidates > keep_all:  # evidence kept: what linked, was refused, attached, or came close
+        # a cannot-link pair only where it can matter: close, or inside a component of the proposed
+        # links (as the streamed path keeps it: abm.linkage.stream)
+        proposed = scored.select(_proposed(spec) | pl.col("system_link").is_not_null()).to_series().to_numpy()
+        lr = scored.get_column(f"{RID}_l").to_numpy(), scored.get_column(f"{RID}_r").to_numpy()
+        comp = proposed_components(prepared.height, lr[0][proposed], lr[1][proposed], must)
+        scored = scored.filter(pl.col("linked") | pl.col("attached") | pl.col("system_link").is_not_null()
+                               | (pl.col("match_probability") >= KEEP_MIN_PROBABILITY)
+                               | (pl.col("cannot_link").is_not_null()
+                                  & (_close(spec) | pl.Series(comp[lr[0]] == comp[lr[1]]))))
+        del proposed, lr, comp
         log.info("linkage %s: %d candidate pairs; %d kept as evidence (p >= %g, linked, attached or cannot-link)",
                  spec.name, n_candidates, scored.height, KEEP_MIN_PROBABILITY)
     ids = prepared.get_column(spec.id_column)
@@ -381,6 +390,16 @@ def _attaching(spec: LinkageSpec) -> pl.Expr:
         return pl.lit(False)
     no_against = pl.all_horizontal(pl.col(f"gamma_{c.name}") != len(c.levels) for c in spec.comparisons)
     return any_level(spec, spec.attach_unique) & no_against
+
+
+def _proposed(spec: LinkageSpec) -> pl.Expr:
+    """The links the model proposes before guards: above the threshold or corroborated, and identifying."""
+    return ((pl.col("match_probability") >= spec.threshold) | _corroborated(spec)) & _identifying(spec)
+
+
+def _close(spec: LinkageSpec) -> pl.Expr:
+    """A pair kept as evidence above the in-memory limit whatever else: it came close, or may attach a lone unit."""
+    return (pl.col("match_probability") >= KEEP_MIN_PROBABILITY) | _attaching(spec)
 
 
 def _identifying(spec: LinkageSpec) -> pl.Expr:

@@ -145,6 +145,16 @@ class SpecReuse:
                  self.name, self.mode, self.pairs_reused, self.pairs_compared, self.units_changed, self.units)
         return vectors.select(*pairs.columns, *gammas)
 
+    def streamed(self, candidates: int, limit: int, units: int) -> None:
+        """Tonight's candidate pairs exceed the in-memory limit: the engine scores them in chunks
+        (``abm.linkage.stream``) and never holds every pair's vector, so nothing is reused and no
+        store is written (the next run of this spec compares every pair again)."""
+        self.mode, self.pairs_reused, self.pairs_compared = "full", 0, candidates
+        self.units = self.units_changed = units
+        self.reason = (f"{candidates:,} candidate pairs, over the in-memory limit of {limit:,} (ABM_IN_MEMORY_PAIRS): "
+                       "scored in chunks; comparisons neither reused nor stored")
+        log.info("linkage %s: %s", self.name, self.reason)
+
     def _previous(self, digest: str, gammas: list[str]) -> tuple[pl.DataFrame, pl.DataFrame] | None:
         """The previous run's store, or None with ``reason`` saying why every pair is compared."""
         self.mode = "full"

@@ -22,6 +22,7 @@ default spec budget) hold about 0.8 GB; the comparison strings exist one chunk a
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -30,6 +31,7 @@ import polars as pl
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from abm.errors import InputError
 from abm.linkage.block import RID
 from abm.linkage.compare import CHUNK, NULL_LEVEL, Columns, _compare_chunk, gamma_column
 from abm.linkage.score import Model, _held_out, predict, train_patterns
@@ -48,6 +50,23 @@ class Streamed:
     model: Model               # trained, with its prior set
     blocked: int               # candidate pairs blocking produced (system links not counted)
     timings: dict[str, float] = field(default_factory=dict)
+
+
+#: environment variable overriding the in-memory limit (``engine.KEEP_ALL_PAIRS``) of candidate pairs
+LIMIT_ENV = "ABM_IN_MEMORY_PAIRS"
+
+
+def in_memory_limit(default: int) -> int:
+    """Candidate pairs above which a spec is scored in chunks and its evidence pruned:
+    ``ABM_IN_MEMORY_PAIRS`` when set (a whole number ≥ 0), else ``default``."""
+    value = os.environ.get(LIMIT_ENV, "").strip().replace("_", "")
+    if not value:
+        return default
+    try:
+        return max(int(value), 0)
+    except ValueError as exc:
+        raise InputError(LIMIT_ENV, f"not a whole number: {value!r}",
+                         fix=f"set it to a pair count, e.g. {default} (the default), or unset it") from exc
 
 
 def streamable(spec: LinkageSpec) -> bool:
@@ -90,19 +109,41 @@ def key_ids(prepared: pl.DataFrame, spec: LinkageSpec) -> list[np.ndarray]:
     return out
 
 
+def proposed_components(n: int, left: np.ndarray, right: np.ndarray, must: pl.DataFrame | None = None) -> np.ndarray:
+    """Component label per unit of the links the model proposes (pairs ``left``–``right``, plus
+    must-links): units in different components are never brought together by clustering."""
+    if must is not None and must.height:
+        left = np.r_[left, must.get_column(L).to_numpy()]
+        right = np.r_[right, must.get_column(R).to_numpy()]
+    graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(n, n))
+    return connected_components(graph, directed=False)[1]
+
+
+def stated_mask(candidates: pl.DataFrame, stated: pl.DataFrame | None) -> np.ndarray:
+    """Which ``candidates`` are system links (``stated``: __rid_l, __rid_r), blocking-found or not."""
+    if stated is None or stated.height == 0:
+        return np.zeros(candidates.height, dtype=bool)
+    return candidates.select(L, R).join(stated.select(L, R).unique().with_columns(pl.lit(True).alias("__stated")),
+                                        on=[L, R], how="left", maintain_order="left") \
+        .get_column("__stated").fill_null(False).to_numpy()
+
+
 def score_large(prepared: pl.DataFrame, candidates: pl.DataFrame, spec: LinkageSpec, u: list[np.ndarray],
                 population: float, system_rule: str, link_if: pl.Expr, keep_if: pl.Expr,
                 must: pl.DataFrame | None = None, chunk: int = CHUNK, *,
-                columns: Columns | None = None) -> Streamed:
+                columns: Columns | None = None, stated: pl.DataFrame | None = None) -> Streamed:
     """Compare, train and score ``candidates`` (__rid_l, __rid_r, rule) chunk by chunk; see the module doc.
     ``link_if``/``keep_if`` are evaluated on the scored distinct patterns (gamma columns,
-    match_weight, match_probability); ``must``: must-link pairs (__rid_l, __rid_r)."""
+    match_weight, match_probability); ``must``: must-link pairs (__rid_l, __rid_r); ``stated``: the
+    system links (__rid_l, __rid_r), kept and proposed as links whatever their score — also those
+    blocking found (their rule is the blocking rule's, not ``system_rule``)."""
     t = time.perf_counter()
     width = len(spec.comparisons)
     cols = [gamma_column(c) for c in spec.comparisons]
     left = candidates.get_column(L).to_numpy()
     right = candidates.get_column(R).to_numpy()
     system = (candidates.get_column("rule").cast(pl.Utf8) == system_rule).to_numpy()
+    forced = system | stated_mask(candidates, stated)
     keys = key_ids(prepared, spec)
     columns = columns if columns is not None else Columns(prepared)
     held = [_held_out(spec, r) for r in range(len(spec.blocking))]
@@ -138,16 +179,10 @@ def score_large(prepared: pl.DataFrame, candidates: pl.DataFrame, spec: LinkageS
     table = predict(pl.DataFrame({c: unpack(distinct, width)[:, i] for i, c in enumerate(cols)}), model)
     flags = table.select(link_if.fill_null(False).alias("link"), keep_if.fill_null(False).alias("keep"))
     index = np.searchsorted(distinct, codes)
-    links = flags.get_column("link").to_numpy()[index] | system
-    link_l, link_r = left[links], right[links]
-    if must is not None and must.height:
-        link_l = np.r_[link_l, must.get_column(L).to_numpy()]
-        link_r = np.r_[link_r, must.get_column(R).to_numpy()]
-    n = prepared.height
-    graph = coo_matrix((np.ones(len(link_l), dtype=np.int8), (link_l, link_r)), shape=(n, n))
-    labels = connected_components(graph, directed=False)[1]
-    keep = flags.get_column("keep").to_numpy()[index] | system | (labels[left] == labels[right])
-    del index, links, link_l, link_r, graph
+    links = flags.get_column("link").to_numpy()[index] | forced
+    labels = proposed_components(prepared.height, left[links], right[links], must)
+    keep = flags.get_column("keep").to_numpy()[index] | forced | (labels[left] == labels[right])
+    del index, links
     kept = unpack(codes[keep], width)
     vectors = candidates.filter(pl.Series(keep)).with_columns(
         pl.Series(c, kept[:, i], dtype=pl.Int8) for i, c in enumerate(cols))
