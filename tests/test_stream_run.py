@@ -72,3 +72,29 @@ def test_in_memory_limit_that_is_no_number_names_the_variable(monkeypatch):
     monkeypatch.setenv(LIMIT_ENV, "lots")
     with pytest.raises(InputError, match=LIMIT_ENV):
         in_memory_limit(5)
+
+
+def test_a_system_link_blocking_found_holds_on_the_streamed_path(monkeypatch):
+    """A stated link between two units a blocking rule pairs (same zone) but whose name and city
+    differ: scored low, it still joins them when the pairs are streamed, as in memory."""
+    from abm.linkage.engine import link
+    from abm.linkage.spec import parse_spec
+    from tests.test_system_links import LINKS, _toy_spec, _toy_units
+
+    units = pl.concat([_toy_units(), pl.DataFrame([{"id": "u104", "name": "zz", "city": "c95", "ref": "u005",
+                                                    "key": None, "zone": "x"}])])
+    raw = _toy_spec(**LINKS)
+    raw["blocking"] = [*raw["blocking"], {"name": "zone", "keys": ["zone"]}]
+    raw["prior"] = 0.01
+    spec = parse_spec(raw, "toy.yaml")
+    whole = link(units, spec)
+    monkeypatch.setenv(LIMIT_ENV, "10")
+    streamed = link(units, spec)
+    monkeypatch.setattr(engine, "streamable", lambda spec: False)
+    in_memory = link(units, spec)
+    pair = streamed.pairs.filter((pl.col("id_l") == "u005") & (pl.col("id_r") == "u104"))
+    assert pair["rule"].to_list() == ["zone"] and pair["match_probability"][0] < 0.01
+    for result in (whole, streamed, in_memory):
+        cluster = dict(zip(result.units["id"], result.units["cluster"], strict=True))
+        assert cluster["u104"] == cluster["u005"]
+    assert streamed.units.equals(in_memory.units) and streamed.pairs.equals(in_memory.pairs)
