@@ -180,7 +180,7 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
             reuse = None
         streamed = score_large(
             prepared, candidates, spec, estimate_u(prepared, spec, spec.u_within, cols),
-            _population_pairs(prepared, spec.u_within), SYSTEM_RULE, link_if=_proposed(spec),
+            _population_pairs(prepared, spec.u_within), SYSTEM_RULE, link_if=_proposed(spec) | _attaching(spec),
             keep_if=_close(spec), must=must, columns=cols, stated=system)
         del candidates
         vectors, model = streamed.vectors, streamed.model
@@ -248,8 +248,9 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
     best = _strongest_link(prepared.height, scored)
     if n_candidates > keep_all:  # evidence kept: what linked, was refused, attached, or came close
         # a cannot-link pair only where it can matter: close, or inside a component of the proposed
-        # links (as the streamed path keeps it: abm.linkage.stream)
-        proposed = scored.select(_proposed(spec) | pl.col("system_link").is_not_null()).to_series().to_numpy()
+        # links and the pairs that may attach a lone unit (as the streamed path keeps it: abm.linkage.stream)
+        proposed = scored.select(_proposed(spec) | _attaching(spec) | pl.col("system_link").is_not_null()
+                                 ).to_series().to_numpy()
         lr = scored.get_column(f"{RID}_l").to_numpy(), scored.get_column(f"{RID}_r").to_numpy()
         comp = proposed_components(prepared.height, lr[0][proposed], lr[1][proposed], must)
         scored = scored.filter(pl.col("linked") | pl.col("attached") | pl.col("system_link").is_not_null()

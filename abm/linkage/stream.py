@@ -10,9 +10,10 @@ engine does not build one row per pair with its levels, weight and probability. 
 2. after training, each distinct pattern is scored once;
 3. a pair is kept for clustering and evidence only when it can matter: its pattern passes
    ``keep_if`` (probability ≥ ``KEEP_MIN_PROBABILITY``, or a level that attaches a lone unit), it
-   is a system link, or both its units fall in one component of the links the model proposes
-   (``link_if``, system links, must-links) — inside such a component a pair saying "different" is
-   what makes clustering rebuild it. Every other pair scores low and joins two units no link will
+   is a system link, or both its units fall in one component of the links the model proposes and
+   the pairs that may attach a lone unit (``link_if``, system links, must-links) — inside such a
+   component a pair saying "different" is what makes clustering rebuild it, and a guard's
+   cannot-link is what keeps a lone unit from being attached to a cluster. Every other pair scores low and joins two units no link will
    ever bring together: it is counted and dropped.
 
 What stays per pair is 8 bytes of code beside the 8 bytes of its two row numbers: 50 M pairs (the
