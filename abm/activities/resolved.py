@@ -138,8 +138,9 @@ def export(store: ActivityStore, stage: Path, csv: bool = True) -> None:
              "touches": "t.account_id NULLS LAST, t.touched_on NULLS LAST, t.record_key, t.date_source"}
     con = store.con
     # sorted once, into the Parquet file; the CSV and the database copy read that file in its order
-    con.execute("SET preserve_insertion_order = true").fetchall()
+    # (insertion order preserved for those reads only: the sort itself spills more freely without it)
     for name, sql in bulk.items():
+        con.execute("SET preserve_insertion_order = false").fetchall()
         path = stage / f"{name}.parquet"
         cols = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{_q(path)}')").fetchall()
         part = ", ".join(f"CAST(b.\"{c}\" AS {t}) AS \"{c}\"" for c, t, *_ in cols)
@@ -149,6 +150,7 @@ def export(store: ActivityStore, stage: Path, csv: bool = True) -> None:
         t0 = time.perf_counter()
         con.execute(f"COPY ({query}) TO '{_q(tmp)}' (FORMAT parquet, COMPRESSION zstd)").fetchall()
         log.info("bulk activities: %s.parquet sorted and written in %.1fs", name, time.perf_counter() - t0)
+        con.execute("SET preserve_insertion_order = true").fetchall()
         if csv and (stage / "csv").is_dir():
             t0 = time.perf_counter()
             _csv(store, tmp, [(c, t) for c, t, *_ in cols], stage / "csv" / f"{name}.csv")
