@@ -319,6 +319,7 @@ def test_property_incremental_nights_equal_full_nights(nights, tiny_world, quick
             a = run(Settings(input_dir=world, out_dir=incremental, rules_dir=quick_rules, graph_files=0))
             b = run(Settings(input_dir=world, out_dir=full, rules_dir=quick_rules, graph_files=0, full=True))
             assert a.incremental["mode"] == "incremental" and a.incremental["pairs_reused"] > 0
+            assert a.incremental["u_sample_pairs_reused"] > 0   # u's random pairs, chosen by id, mostly stay
             assert b.incremental["mode"] == "full" and b.incremental["reason"] == "--full"
             got, want = _outputs(incremental), _outputs(full)
             for name in want:
