@@ -52,6 +52,11 @@ def test_the_sample_has_the_size_asked_distinct_pairs_inside_groups(n_units, gro
     assert pairs.height == expected
 
 
+def test_no_group_of_two_falls_back_to_pairs_of_any_two_units():
+    frame = pl.DataFrame({RID: np.arange(5, dtype=np.uint32), "g": ["a", "b", "c", "d", None]})
+    assert sample_pairs(frame, 100, 1, "g", _ids(np.arange(5))).height == 10
+
+
 def test_null_groups_are_left_out():
     frame = pl.DataFrame({RID: np.arange(4, dtype=np.uint32), "g": [None, None, "a", "a"]})
     pairs = sample_pairs(frame, 10, 1, "g", _ids(np.arange(4)))

@@ -63,8 +63,8 @@ def stable_hash(values: pl.Series) -> np.ndarray:
 
 def sample_pairs(prepared: pl.DataFrame, n: int, seed: int, within: str | None, ids: pl.Series) -> pl.DataFrame:
     """At most ``n`` distinct pairs (``__rid_l`` < ``__rid_r``) of units in one group of ``within``
-    (any two units when None; units whose ``within`` is null are left out), chosen by the units'
-    ``ids`` (one per unit in ``__rid`` order, distinct) and ``seed``."""
+    (any two units when None, or when no group holds two; units whose ``within`` is null are left
+    out), chosen by the units' ``ids`` (one per unit in ``__rid`` order, distinct) and ``seed``."""
     if prepared.height < 2 or n <= 0:
         return pl.DataFrame(schema=_SCHEMA)
     with np.errstate(over="ignore"):
@@ -76,6 +76,8 @@ def sample_pairs(prepared: pl.DataFrame, n: int, seed: int, within: str | None, 
     ranks = frame.get_column("__rank").to_numpy()
     group = frame.select(pl.col("__group").rank("dense")).to_series().to_numpy()
     sizes = np.bincount(group)
+    if within is not None and int(sizes.max(initial=0)) < 2:   # no group holds two units: pairs of any two
+        return sample_pairs(prepared, n, seed, None, ids)
     offered, k = 0, 0
     while offered < n and k < int(sizes.max(initial=0)) - 1:
         k += 1
