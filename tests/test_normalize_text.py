@@ -110,3 +110,22 @@ def test_properties(s):
 ])
 def test_fold_label(raw: str | None, folded: str) -> None:
     assert T.fold_label(raw) == folded
+
+
+#: what the settled fast path of ``clean`` sees: kana, ー, 一 and kanji (incl. the neighbours of the
+#: ranges it accepts), ASCII words, and the characters that must send a value to the full cleaning
+SETTLED_PIECES = st.sampled_from(
+    [chr(c) for c in range(0x3040, 0x30a0)] + [chr(c) for c in range(0x30a0, 0x3100)] + ["ー"] * 20 + ["一"] * 20
+    + list("山田髙﨑龘\u4e00\u9fff\u9fa5\u3400\uf929") + list("AbZz09 ") * 4 + list("ｰｶﾞ～〜-・\u3000\t\u200b"))
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.text(SETTLED_PIECES, min_size=1, max_size=12), st.booleans())
+def test_settled_text_is_cleaned_as_by_the_full_path(s: str, keep_spaces: bool) -> None:
+    """The fast path (returning a settled value as it is) gives the full cleaning's answer."""
+    assert T.clean(s, keep_spaces) == T._clean(s, keep_spaces)
+
+
+@pytest.mark.parametrize("s", ["山田電機", "ヤマダデンキ", "やまだ", "Hokkai Taisei Printing", "ABC123", "スーパー"])
+def test_settled_values_take_the_fast_path(s: str) -> None:
+    assert T._SETTLED.fullmatch(s) and not T._UNSETTLED.search(s) and T.clean(s) == s == T._clean(s)
