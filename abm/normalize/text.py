@@ -114,9 +114,10 @@ def _clean_once(s: str, keep_spaces: bool) -> str:
 
 #: text ``clean`` returns as it is, whatever ``keep_spaces``: a run of hiragana, full-width katakana,
 #: ー and CJK unified ideographs (which NFKC, neologdn and the katakana fixes leave alone) without
-#: the two sequences they change, or ASCII letters and digits in words one space apart
-#: (``tests/test_normalize_text.py`` checks both against the full cleaning)
-_SETTLED = re.compile(r"[\u3041-\u3096\u30a1-\u30fa\u30fc\u4e00-\u9fff]+|[A-Za-z0-9]+(?: [A-Za-z0-9]+)*")
+#: the two sequences they change, or words of printable ASCII but ``~`` (neologdn drops it) and ``*``
+#: (neologdn drops a space after it) one space apart (``tests/test_normalize_text.py`` checks both
+#: against the full cleaning, exhaustively up to three characters)
+_SETTLED = re.compile(r"[\u3041-\u3096\u30a1-\u30fa\u30fc\u4e00-\u9fff]+|[!-)+-}]+(?: [!-)+-}]+)*")
 _UNSETTLED = re.compile(r"ーー|[\u30a1-\u30fa\u30fc]一[\u30a1-\u30fa]")
 
 
