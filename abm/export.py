@@ -65,7 +65,8 @@ def write_database(stage: Path, tables: Mapping[str, pl.DataFrame]) -> None:
     try:
         con.execute("BEGIN")
         for name, df in tables.items():
-            con.register("_abm_export", df.to_arrow())
+            # polars' own Arrow layout (string views): no copy to large strings; DuckDB stores the same VARCHARs
+            con.register("_abm_export", df.to_arrow(compat_level=pl.CompatLevel.newest()))
             con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _abm_export')
             con.unregister("_abm_export")
         create_bi_objects(con, set(tables))

@@ -65,7 +65,8 @@ def merge_unit_variants(records: pl.DataFrame, rules: DepartmentRules | None = N
     """
     dr = rules or default_departments()
     raw = "department_raw" if "department_raw" in records.columns else "department"
-    rows = records.filter(pl.col("account_id").is_not_null() & pl.col("department").is_not_null())
+    rows = (records.select(*dict.fromkeys(["account_id", "department", raw]))   # narrow before filtering a wide table
+            .filter(pl.col("account_id").is_not_null() & pl.col("department").is_not_null()))
     if not dr.unit_variants or rows.is_empty():
         return records
     segs = pl.col("department").str.split(_SEP)
@@ -120,8 +121,8 @@ def resolve_departments(records: pl.DataFrame, rules: DepartmentRules | None = N
     and no other path (that is not itself a suffix of it) also ends with "第一営業部".
     """
     records = merge_unit_variants(records, rules)
-    depts = (records.filter(pl.col("account_id").is_not_null() & pl.col("department").is_not_null())
-             .select("account_id", "department").unique())
+    depts = (records.select("account_id", "department")
+             .filter(pl.col("account_id").is_not_null() & pl.col("department").is_not_null()).unique())
     candidates = (_suffixes(depts.rename({"department": "full"}), "full")
                   .join(depts, left_on=["account_id", "suffix"], right_on=["account_id", "department"]))
     if candidates.is_empty():
@@ -177,7 +178,7 @@ def committee_edges(records: pl.DataFrame, persons: pl.DataFrame, touches: pl.Da
                     also: tuple[pl.DataFrame, pl.DataFrame] | None = None) -> pl.DataFrame:
     """committee_edges.parquet: account_id, src, dst, relation, weight, first_on, last_on.
     ``also``: (account_id, department) and ``knows`` counts of touches kept apart (``abm.activities``)."""
-    recs = with_dates(records)
+    recs = with_dates(records.select("account_id", "department", "person_id", "record_date"))   # of a wide table
     dept_sources = [
         persons.select("account_id", "department"),
         touches.select("account_id", pl.col("counterpart_department").alias("department")),

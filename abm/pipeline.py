@@ -194,7 +194,7 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
     persons = timer("persons", current_persons, resolved, as_of, *bulk_activities.known_part(bulk))
     edges = timer("graph", committee_edges, resolved, persons, touches, *bulk_activities.graph_part(bulk))
     windowed = bulk_activities.with_window(touches, bulk, policy, as_of)
-    collisions = timer("collisions", detect_collisions, windowed, resolved, policy, as_of)
+    collisions = timer("collisions", detect_collisions, windowed, resolved, policy, as_of, persons)
     gaps = timer("gaps", detect_gaps, windowed, persons, resolved, policy, as_of, *bulk_activities.about_part(bulk))
     del windowed
     records_out = records_table(resolved)
