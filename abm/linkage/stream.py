@@ -29,9 +29,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
+from abm.components import connected_components
 from abm.errors import InputError
 from abm.linkage.block import RID
 from abm.linkage.compare import CHUNK, NULL_LEVEL, Columns, _compare_chunk, gamma_column
@@ -116,8 +115,7 @@ def proposed_components(n: int, left: np.ndarray, right: np.ndarray, must: pl.Da
     if must is not None and must.height:
         left = np.r_[left, must.get_column(L).to_numpy()]
         right = np.r_[right, must.get_column(R).to_numpy()]
-    graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(n, n))
-    return connected_components(graph, directed=False)[1]
+    return connected_components(n, left, right)
 
 
 def stated_mask(candidates: pl.DataFrame, stated: pl.DataFrame | None) -> np.ndarray:
