@@ -14,10 +14,10 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from abm.db import query
-from abm.linkage.block import RID, block, columns_in
+from abm.linkage.block import RID, block
 from abm.linkage.cluster import cluster
 from abm.linkage.compare import Columns, any_level, compare_pairs
+from abm.linkage.guards import cannot_links as _cannot_links
 from abm.linkage.reuse import SpecReuse
 from abm.linkage.score import Model, estimate_u, predict, train
 from abm.linkage.spec import LinkageSpec
@@ -60,48 +60,6 @@ class LinkResult:
             "weights": self.model.table(),
             "timings_s": {k: round(v, 3) for k, v in self.timings.items()},
         }
-
-
-def _cannot_links(con: duckdb.DuckDBPyConnection, prepared: pl.DataFrame, pairs: pl.DataFrame,
-                  spec: LinkageSpec) -> pl.DataFrame:
-    """Candidate pairs a pair-level (``sql``) guard forbids, with the guard's name (the first guard
-    listed in the spec wins). A guard reads only the columns it names, so it is evaluated once per
-    distinct pair of those values (pairs inside one block mostly repeat them) and the verdict is
-    spread to every pair with the same values."""
-    schema = pl.Schema({f"{RID}_l": pl.UInt32(), f"{RID}_r": pl.UInt32(), "cannot_link": pl.String()})
-    sql_guards = [g for g in spec.guards if g.kind == "sql"]
-    if not sql_guards or pairs.height == 0:
-        return pl.DataFrame(schema=schema)
-    read = columns_in(prepared, *(g.sql or "" for g in sql_guards))
-    values = [c for c in read if c != RID]
-    # one id per distinct row of the columns read (nulls are values too)
-    profile = prepared.select(pl.struct(values).rank("dense").fill_null(0).cast(pl.Int64)).to_series().to_numpy() \
-        if values else np.zeros(prepared.height, dtype=np.int64)
-    left = pairs.get_column(f"{RID}_l").to_numpy()
-    right = pairs.get_column(f"{RID}_r").to_numpy()
-    key = profile[left] * np.int64(int(profile.max()) + 1) + profile[right]
-    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    distinct = pl.DataFrame({f"{RID}_l": left[first], f"{RID}_r": right[first], "__d": np.arange(len(first))})
-    con.register("__prep", prepared.select(read).to_arrow())
-    con.register("__pairs", distinct.to_arrow())
-    parts = []
-    for g in sql_guards:
-        params = {k: list(v) for k, v in g.params}
-        sql = (f"SELECT p.__d, '{g.name}' AS cannot_link FROM __pairs p "
-               f"JOIN __prep l ON l.{RID} = p.{RID}_l JOIN __prep r ON r.{RID} = p.{RID}_r "
-               f"WHERE coalesce(({g.sql}), false)")
-        parts.append(query(con, sql, params).cast({"__d": pl.Int64, "cannot_link": pl.String}))
-    con.unregister("__prep")
-    con.unregister("__pairs")
-    verdict = np.full(len(first), -1, dtype=np.int64)
-    for i, part in reversed(list(enumerate(parts))):  # the first guard listed wins: written last
-        verdict[part.get_column("__d").to_numpy()] = i
-    per_pair = verdict[inverse.reshape(-1)]
-    hit = per_pair >= 0
-    names = [g.name for g in sql_guards]
-    return pl.DataFrame({f"{RID}_l": left[hit], f"{RID}_r": right[hit]}).with_columns(
-        pl.Series("cannot_link", per_pair[hit]).replace_strict(list(range(len(names))), names,
-                                                               return_dtype=pl.String)).cast(schema)
 
 
 REP = "__rep"
