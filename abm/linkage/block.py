@@ -94,7 +94,8 @@ def _flag_blocks(prepared: pl.DataFrame, spec: LinkageSpec) -> _Flagged:
         oks.append((key >= 0) & (size <= rule.max_block))
         windowed[rule.name] = int((counts[1:] > rule.max_block).sum())
         if big.any():
-            ranked = prepared.filter(pl.Series(big)).sort([*keys, *order], nulls_last=True).select(
+            ranked = prepared.select(list(dict.fromkeys([*keys, *order]))).filter(pl.Series(big)).sort(
+                [*keys, *order], nulls_last=True).select(
                 RID, (pl.int_range(pl.len()).over(keys) == 0).cum_sum().alias("__block"))
             windows[i] = (ranked.get_column(RID).to_numpy(), ranked.get_column("__block").to_numpy())
     return _Flagged(tuple(rules), ids, oks, windowed, planned, windows)

@@ -14,7 +14,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from abm.linkage.block import RID, block
+from abm.linkage.block import RID, block, columns_in
 from abm.linkage.cluster import cluster
 from abm.linkage.compare import Columns, any_level, compare_pairs
 from abm.linkage.guards import cannot_links as _cannot_links
@@ -90,7 +90,8 @@ def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None 
         pinned = pl.concat([cannot_link.get_column("id_l"), cannot_link.get_column("id_r")]).unique()
         units = units.with_columns(
             pl.when(pl.col(idc).is_in(pinned.implode())).then(pl.col(idc)).otherwise(pl.col(REP)).alias(REP))
-    reps = units.with_columns(pl.len().over(REP).alias(N_RECORDS)).filter(pl.col(idc) == pl.col(REP)).drop(REP)
+    reps = units.with_columns(pl.len().over(REP).alias(N_RECORDS)).filter(pl.col(idc) == pl.col(REP)).select(
+        *_read_by(spec, units), N_RECORDS)  # only what the spec reads: every copy and sort below is narrower
     if must_link is not None and must_link.height:
         rep_of = units.select(idc, REP)
         must_link = (must_link.join(rep_of.rename({idc: "id_l"}), on="id_l")
@@ -107,6 +108,13 @@ def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None 
     return LinkResult(expanded, result.pairs, result.refused, result.model,
                       {**result.counts, "exact_duplicates_collapsed": units.height - reps.height},
                       result.timings, result.candidates, result.planned, result.conflicts)
+
+
+def _read_by(spec: LinkageSpec, units: pl.DataFrame) -> list[str]:
+    """The columns of ``units`` the spec reads: its columns, those its SQL guards and vetoes name, u's group."""
+    sql = [g.sql or "" for g in (*spec.guards, *spec.system_links.vetoes)]
+    named = set(spec.columns()) | set(columns_in(units, *sql) if any(sql) else ()) | {spec.u_within}
+    return [c for c in units.columns if c in named]
 
 
 def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None,
