@@ -39,6 +39,7 @@ class Blocked:
     windowed_blocks: dict[str, int]  # keys per rule too common for all pairs: paired within a window
     planned: dict[str, int] = field(default_factory=dict)  # pairs per rule counted before materialising
     max_block: dict[str, int] = field(default_factory=dict)  # per rule, the max_block used (budget may lower it)
+    key_ids: list[np.ndarray] = field(default_factory=list)  # per rule, each row's key id (-1: a key column is null)
 
 
 def columns_in(frame: pl.DataFrame, *sql: str) -> list[str]:
@@ -165,7 +166,7 @@ def block(units: pl.DataFrame, spec: LinkageSpec, con: duckdb.DuckDBPyConnection
     found = dict(pairs.group_by("rule").len().iter_rows()) if pairs.height else {}
     counts = {r.name: int(found.get(r.name, 0)) for r in spec.blocking}
     return Blocked(prepared=prepared, pairs=pairs, counts=counts, windowed_blocks=windowed, planned=planned,
-                   max_block={r.name: r.max_block for r in spec.blocking})
+                   max_block={r.name: r.max_block for r in spec.blocking}, key_ids=ids)
 
 
 _SCHEMA = pl.Schema({f"{RID}_l": pl.UInt32(), f"{RID}_r": pl.UInt32(), "__rule_index": pl.Int8()})
