@@ -173,8 +173,7 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
     scored = (scored.join(cannot, on=[f"{RID}_l", f"{RID}_r"], how="left") if cannot.height
               else scored.with_columns(pl.lit(None, dtype=pl.Utf8).alias("cannot_link")))
     scored = scored.with_columns(_identifying(spec).alias("identifying"))
-    scored = (scored.join(system.drop("finding", "from_rid"), on=[f"{RID}_l", f"{RID}_r"], how="left")
-              .join(vetoes(con, prepared, system, spec), on=[f"{RID}_l", f"{RID}_r"], how="left"))
+    scored = _with_pairs(_with_pairs(scored, system.drop("finding", "from_rid")), vetoes(con, prepared, system, spec))
     system_ok = pl.col("system_link").is_not_null() & pl.col("system_veto").is_null() & pl.col("cannot_link").is_null()
     # a pair only a system link proposed (another account, say) links as that link or not at all
     acceptable = (((pl.col("match_probability") >= spec.threshold) | _corroborated(spec)) & pl.col("cannot_link").is_null()
@@ -229,6 +228,15 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
     counts = {**blocked.counts, "system_links": system.height, "system_link_conflicts": conflicts.height}
     return LinkResult(out_units, scored.with_columns(pl.col("rule").cast(pl.Utf8)), clusters.refused, model,
                       counts, timings, n_candidates, blocked.planned, conflicts)
+
+
+def _with_pairs(scored: pl.DataFrame, other: pl.DataFrame) -> pl.DataFrame:
+    """``scored`` left-joined with ``other`` on the pair; with no row to join, its columns as nulls
+    (no copy of every scored pair to add nothing)."""
+    if other.height:
+        return scored.join(other, on=[f"{RID}_l", f"{RID}_r"], how="left")
+    return scored.with_columns(pl.lit(None, dtype=other.schema[c]).alias(c)
+                               for c in other.columns if c not in (f"{RID}_l", f"{RID}_r"))
 
 
 def _conflicts(scored: pl.DataFrame, refused: pl.DataFrame, labels: np.ndarray, system: pl.DataFrame) -> pl.DataFrame:
