@@ -101,11 +101,17 @@ def test_scorers_on_shared_strings_equal_scoring_the_gathered_values(values, see
     assert np.array_equal(_on_distinct(level, cols, left, right), expected)
 
 
-def test_rule_masks_from_blocking_key_ids_equal_those_computed_afresh():
-    units = pl.DataFrame({"id": [f"u{i}" for i in range(12)],
-                          "a": ["x", "x", "y", "y", None, "x", "z", "z", "y", None, "x", "q"],
-                          "b": ["1", "1", "1", "2", "2", None, "3", "3", "2", "2", "1", "1"],
-                          "c": ["k", "k", "k", "k", "k", "k", None, "k", "k", "k", "k", "k"]})
+small = st.lists(st.sampled_from(["x", "y", "z", "1", "2", None]), min_size=2, max_size=40)
+
+
+@settings(max_examples=30, deadline=None)
+@given(a=small, b=small, c=small)
+def test_rule_masks_from_blocking_key_ids_equal_those_computed_afresh(a, b, c):
+    """Blocking's key ids (composite keys from per-column codes) mark exactly the pairs a rank of the
+    struct of the keys marks."""
+    n = min(len(a), len(b), len(c))
+    units = pl.DataFrame({"id": [f"u{i:02d}" for i in range(n)], "a": a[:n], "b": b[:n], "c": c[:n]},
+                         schema={"id": pl.String, "a": pl.String, "b": pl.String, "c": pl.String})
     spec = _spec([])
     blocked = block(units, spec)
     afresh = rule_masks(blocked.prepared, blocked.pairs, spec)
