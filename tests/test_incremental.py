@@ -75,6 +75,8 @@ def test_unchanged_units_reuse_every_pair_and_equal_a_full_run(tmp_path):
     assert s2["mode"] == "incremental"
     assert (s2["pairs_reused"], s2["pairs_compared"], s2["units_changed"]) == (first.pairs.height, 0, 0)
     assert s2["guard_pairs_reused"] == first.pairs.height and first.pairs.get_column("cannot_link").is_not_null().any()
+    # u's random pairs are chosen by content (abm.linkage.usample): their vectors were stored too
+    assert (s1["u_sample_pairs_reused"], s2["u_sample_pairs_compared"]) == (0, 0) and s2["u_sample_pairs_reused"] > 0
     _same(second, _link(BASE))
 
 
@@ -86,11 +88,13 @@ def test_a_changed_unit_is_compared_again_and_the_rest_reused(tmp_path):
     assert s["units_changed"] == 1
     assert s["pairs_compared"] >= touching > 0   # every pair of the edited unit, and new pairs of blocking
     assert s["pairs_reused"] + s["pairs_compared"] == result.pairs.height
+    assert 0 < s["u_sample_pairs_compared"] < s["u_sample_pairs_reused"]   # only the edited unit's sample pairs
     _same(result, _link(edited))
 
 
 def test_a_unit_whose_blocking_key_changed_but_not_its_compared_values_is_not_changed(tmp_path):
-    spec = parse_spec({**_doc(), "blocking": [{"name": "zone", "keys": ["zone"]}]}, "toy.yaml")
+    # (a u sample of one pair: the toy's sample would hold every pair, the new ones included)
+    spec = parse_spec({**_doc(), "blocking": [{"name": "zone", "keys": ["zone"]}], "u_sample_pairs": 1}, "toy.yaml")
     units = BASE.with_columns(pl.col("city").alias("zone"))
     _night(tmp_path, units, spec=spec)
     moved = units.with_columns(pl.when(pl.col("id") == "r01").then(pl.lit("c0")).otherwise("zone").alias("zone"))
@@ -163,13 +167,17 @@ def test_what_forces_a_full_run_is_said_and_the_result_is_a_full_runs(tmp_path, 
 
 
 def test_the_store_keeps_only_the_last_runs_pairs_and_a_failed_run_keeps_the_previous(tmp_path):
-    first, _ = _night(tmp_path, BASE)
+    _night(tmp_path, BASE)
     path = tmp_path / "pairs-toy.parquet"
+    first = pl.read_parquet(path).filter(pl.col("__pair").is_not_null()).height
     fewer = BASE.head(10)
     result, _ = _night(tmp_path, fewer)
     stored = pl.read_parquet(path)
-    assert stored.filter(pl.col("__pair").is_not_null()).height == result.pairs.height < first.pairs.height
-    assert stored.filter(pl.col("__h0").is_not_null()).height == fewer.unique(["name", "email", "city"]).height
+    distinct = fewer.unique(["name", "email", "city"]).height
+    # tonight's candidate pairs and u's sample pairs (here every pair), one per pair of distinct units
+    assert result.pairs.height <= stored.filter(pl.col("__pair").is_not_null()).height \
+        <= distinct * (distinct + 1) // 2 < first
+    assert stored.filter(pl.col("__h0").is_not_null()).height == distinct
     before = path.read_bytes()
     store = PairStore(tmp_path)
     store.open("fp")
@@ -311,6 +319,7 @@ def test_property_incremental_nights_equal_full_nights(nights, tiny_world, quick
             a = run(Settings(input_dir=world, out_dir=incremental, rules_dir=quick_rules, graph_files=0))
             b = run(Settings(input_dir=world, out_dir=full, rules_dir=quick_rules, graph_files=0, full=True))
             assert a.incremental["mode"] == "incremental" and a.incremental["pairs_reused"] > 0
+            assert a.incremental["u_sample_pairs_reused"] > 0   # u's random pairs, chosen by id, mostly stay
             assert b.incremental["mode"] == "full" and b.incremental["reason"] == "--full"
             got, want = _outputs(incremental), _outputs(full)
             for name in want:

@@ -155,7 +155,7 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
         vectors = compare_pairs(prepared, candidates, spec, reuse=reuse, cols=cols)
         timings["compare"] = time.perf_counter() - t
         t = time.perf_counter()
-        u = estimate_u(prepared, spec, spec.u_within, cols)
+        u = estimate_u(prepared, spec, spec.u_within, cols, reuse)
         blocked_vectors = vectors.filter(pl.col("rule") != SYSTEM_RULE)  # EM learns from blocking alone
         model = train(blocked_vectors, spec, u, rule_masks(prepared, blocked_vectors, spec, blocked.key_ids))
         model = model.with_prior(_population_pairs(prepared, spec.u_within), blocked_vectors.height)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import os
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -105,26 +106,52 @@ class SpecReuse:
     units_changed: int = 0
     tmp: Path | None = None
     guards: GuardReuse | None = None    # what the sql guards said of unchanged pairs (abm.linkage.reuse_guards)
+    sample_reused: int = 0              # u's random pairs (abm.linkage.usample) whose vectors were stored
+    sample_compared: int = 0
+    # the prepared frame this run compares (a weak reference: the store does not keep it alive), its
+    # unit hashes, the digest, the previous store, and the vectors compared so far (written by ``flush``)
+    _frame: weakref.ref[pl.DataFrame] | None = field(default=None, repr=False)
+    _hashes: pl.DataFrame | None = field(default=None, repr=False)
+    _digest: str = field(default="", repr=False)
+    _stored: tuple[pl.DataFrame, pl.DataFrame] | None = field(default=None, repr=False)
+    _old: np.ndarray | None = field(default=None, repr=False)
+    _written: list[tuple[pl.DataFrame, np.ndarray, np.ndarray]] = field(default_factory=list, repr=False)
+
+    def unit_hashes(self, prepared: pl.DataFrame, spec: LinkageSpec) -> pl.DataFrame:
+        """``unit_hashes(prepared, spec)``, computed once per prepared frame (with the previous store)."""
+        if self._frame is None or self._frame() is not prepared:
+            self._frame = weakref.ref(prepared)
+            self._hashes = unit_hashes(prepared, spec)
+            self._digest = spec_digest(spec, prepared)
+            self._stored = self._previous(self._digest, gamma_columns(spec))
+            self._old, self._written = None, []
+        assert self._hashes is not None
+        return self._hashes
 
     def compare(self, prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec,
-                compare: Callable[[pl.DataFrame], pl.DataFrame]) -> pl.DataFrame:
-        """``compare(pairs)`` — the vectors of pairs the store knows taken from it; same rows, same order."""
-        hashes = unit_hashes(prepared, spec)
-        digest = spec_digest(spec, prepared)
+                compare: Callable[[pl.DataFrame], pl.DataFrame], sample: bool = False) -> pl.DataFrame:
+        """``compare(pairs)`` — the vectors of pairs the store knows taken from it; same rows, same order.
+        Called for the candidate pairs, then (``sample``) for u's random pairs (``abm.linkage.usample``):
+        both are counted apart and stored together (a vector depends only on the two units' values)."""
+        hashes = self.unit_hashes(prepared, spec)
         gammas = gamma_columns(spec)
-        previous = self._previous(digest, gammas)
+        previous = self._stored
         left = pairs.get_column(f"{RID}_l").to_numpy()
         right = pairs.get_column(f"{RID}_r").to_numpy()
+        reused = 0
         if previous is None:
             vectors = compare(pairs)
-            self.pairs_compared = vectors.height
-            self.units_changed = prepared.height
+            if not sample:
+                self.units_changed = prepared.height
         else:
             units, stored = previous
-            old = hashes.join(units.with_row_index("__old"), on=HASH, how="left", maintain_order="left") \
-                .get_column("__old").cast(pl.Int64).fill_null(-1).to_numpy()
+            if self._old is None:
+                self._old = hashes.join(units.with_row_index("__old"), on=HASH, how="left", maintain_order="left") \
+                    .get_column("__old").cast(pl.Int64).fill_null(-1).to_numpy()
+            old = self._old
             known = old >= 0                      # this unit's values were a unit's last run
-            self.units_changed = int((~known).sum())
+            if not sample:
+                self.units_changed = int((~known).sum())
             index = np.where(known, old, 0).astype(np.uint64)
             key = np.where(known[left] & known[right], (index[left] << np.uint64(32)) | index[right], _NONE)
             stored_keys = stored.get_column(PAIR).to_numpy()        # sorted, distinct (checked on read)
@@ -138,11 +165,16 @@ class SpecReuse:
                 values[~found] = computed.get_column(g).to_numpy()
                 columns.append(pl.Series(g, values, dtype=pl.Int8))
             vectors = pairs.with_columns(columns)
-            self.pairs_reused, self.pairs_compared = int(found.sum()), computed.height
-        self.units = prepared.height
-        self._write(vectors.select(gammas), hashes, left, right, digest)
-        log.info("linkage %s: %s run: %d pairs' comparisons reused, %d compared; %d of %d units new or changed",
-                 self.name, self.mode, self.pairs_reused, self.pairs_compared, self.units_changed, self.units)
+            reused = int(found.sum())
+        if sample:
+            self.sample_reused, self.sample_compared = reused, vectors.height - reused
+        else:
+            self.pairs_reused, self.pairs_compared = reused, vectors.height - reused
+            self.units = prepared.height
+        self._written.append((vectors.select(gammas), left, right))
+        log.info("linkage %s: %s run: %d %s' comparisons reused, %d compared; %d of %d units new or changed",
+                 self.name, self.mode, reused, "u sample pairs" if sample else "pairs", vectors.height - reused,
+                 self.units_changed, prepared.height)
         return vectors.select(*pairs.columns, *gammas)
 
     def _previous(self, digest: str, gammas: list[str]) -> tuple[pl.DataFrame, pl.DataFrame] | None:
@@ -194,12 +226,17 @@ class SpecReuse:
             return None, "stored comparisons are inconsistent (unsorted, duplicate, missing or dangling entries)"
         return (units, pairs), None
 
-    def _write(self, gammas: pl.DataFrame, hashes: pl.DataFrame, left: np.ndarray, right: np.ndarray,
-               digest: str) -> None:
+    def flush(self) -> None:
         """This run's store, to a temporary file (``commit`` renames it after publishing): the
-        distinct unit hashes first (row i: unit index i), then one row per distinct pair key, sorted."""
-        if self.path is None:
+        distinct unit hashes first (row i: unit index i), then one row per distinct pair key, sorted
+        (the candidate pairs and u's sample pairs compared tonight)."""
+        written, self._written, self._stored, self._old = self._written, [], None, None
+        if self.path is None or not written or self._hashes is None:
             return
+        hashes, digest = self._hashes, self._digest
+        gammas = pl.concat([part[0] for part in written])
+        left = np.concatenate([part[1] for part in written])
+        right = np.concatenate([part[2] for part in written])
         units = hashes.unique(maintain_order=True)
         if units.height == hashes.height:   # as usual: every unit's values are its own
             index = np.arange(hashes.height, dtype=np.uint64)
@@ -226,7 +263,8 @@ class SpecReuse:
     def summary(self) -> dict[str, Any]:
         return {"mode": self.mode, "reason": self.reason, "pairs_reused": self.pairs_reused,
                 "pairs_compared": self.pairs_compared, "units": self.units, "units_changed": self.units_changed,
-                "guard_pairs_reused": self.guards.pairs_reused if self.guards else 0}
+                "guard_pairs_reused": self.guards.pairs_reused if self.guards else 0,
+                "u_sample_pairs_reused": self.sample_reused, "u_sample_pairs_compared": self.sample_compared}
 
 
 @dataclass
@@ -264,6 +302,7 @@ class PairStore:
             return
         written = set()
         for reuse in self.specs.values():
+            reuse.flush()
             for tmp, path in ((reuse.tmp, reuse.path), (reuse.guards.tmp, reuse.guards.path) if reuse.guards else (None, None)):
                 if tmp is not None and path is not None:
                     try:
@@ -279,6 +318,7 @@ class PairStore:
     def discard(self) -> None:
         """The run failed: its stores are dropped, the previous ones stay."""
         for reuse in self.specs.values():
+            reuse._written = []
             for tmp in (reuse.tmp, reuse.guards.tmp if reuse.guards else None):
                 if tmp is not None:
                     tmp.unlink(missing_ok=True)
@@ -298,5 +338,7 @@ class PairStore:
             "pairs_compared": sum(r.pairs_compared for r in self.specs.values()),
             "units_changed": sum(r.units_changed for r in self.specs.values()),
             "guard_pairs_reused": sum(r.guards.pairs_reused for r in self.specs.values() if r.guards),
+            "u_sample_pairs_reused": sum(r.sample_reused for r in self.specs.values()),
+            "u_sample_pairs_compared": sum(r.sample_compared for r in self.specs.values()),
             "by_spec": parts,
         }

@@ -1,6 +1,7 @@
 """Fellegi–Sunter match weights learned without labels (as Splink does).
 
-u (how often a level holds for two *different* entities) comes from random pairs; m (how often it
+u (how often a level holds for two *different* entities) comes from random pairs (chosen by the
+units' content, ``abm.linkage.usample``); m (how often it
 holds for the *same* entity) and λ (the share of candidate pairs that match) come from EM over
 the candidate pairs. EM runs on the distinct comparison patterns with their counts, so its cost
 does not grow with the number of pairs.
@@ -15,9 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from abm.linkage.block import RID
-from abm.linkage.compare import NULL_LEVEL, Columns, any_level, compare_pairs, gamma_column
+from abm.linkage.compare import NULL_LEVEL, Columns, any_level, gamma_column
+from abm.linkage.reuse import SpecReuse
 from abm.linkage.spec import LinkageSpec
+from abm.linkage.usample import sample_vectors
 
 log = logging.getLogger(__name__)
 
@@ -62,35 +64,6 @@ class Model:
         return rows
 
 
-def _random_pairs(prepared: pl.DataFrame, n: int, seed: int, within: str | None) -> pl.DataFrame:
-    """``n`` random distinct-row pairs (within one value of ``within`` when given)."""
-    rng = np.random.default_rng(seed)
-    size = prepared.height
-    if size < 2:
-        return pl.DataFrame({f"{RID}_l": [], f"{RID}_r": []}, schema={f"{RID}_l": pl.UInt32, f"{RID}_r": pl.UInt32})
-    if within is None:
-        left = rng.integers(0, size, n)
-        right = rng.integers(0, size, n)
-    else:
-        # group rows, pick a row, then a partner from the same group
-        grouped = prepared.select(RID, within).filter(pl.col(within).is_not_null()).sort(within, RID)
-        keys = grouped.get_column(within).to_numpy()
-        rids = grouped.get_column(RID).to_numpy()
-        start_of = np.r_[0, np.flatnonzero(keys[1:] != keys[:-1]) + 1]
-        sizes = np.diff(np.r_[start_of, len(keys)])
-        group_of = np.repeat(np.arange(len(start_of)), sizes)
-        eligible = np.flatnonzero(sizes[group_of] > 1)
-        if eligible.size == 0:
-            return _random_pairs(prepared, n, seed, None)
-        pick = rng.choice(eligible, n)
-        g = group_of[pick]
-        partner = start_of[g] + rng.integers(0, sizes[g])
-        left, right = rids[pick], rids[partner]
-    keep = left != right
-    lo, hi = np.minimum(left, right)[keep], np.maximum(left, right)[keep]
-    return pl.DataFrame({f"{RID}_l": lo.astype(np.uint32), f"{RID}_r": hi.astype(np.uint32)})
-
-
 def _level_shares(gamma: np.ndarray, n_levels: int, weights: np.ndarray | None = None) -> np.ndarray:
     present = gamma != NULL_LEVEL
     w = np.ones(len(gamma)) if weights is None else weights
@@ -100,10 +73,10 @@ def _level_shares(gamma: np.ndarray, n_levels: int, weights: np.ndarray | None =
 
 
 def estimate_u(prepared: pl.DataFrame, spec: LinkageSpec, within: str | None = None,
-               cols: Columns | None = None) -> list[np.ndarray]:
-    """u per comparison from random pairs (``cols``: the ``Columns`` of ``prepared``, if built already)."""
-    sample = _random_pairs(prepared, spec.u_sample_pairs, spec.seed, within)
-    vectors = compare_pairs(prepared, sample, spec, cols=cols)
+               cols: Columns | None = None, reuse: SpecReuse | None = None) -> list[np.ndarray]:
+    """u per comparison from random pairs chosen by the units' content (``abm.linkage.usample``;
+    ``cols``: the ``Columns`` of ``prepared``, if built already; ``reuse``: the comparison store)."""
+    vectors = sample_vectors(prepared, spec, within, cols, reuse)
     if spec.u_exclude:
         # random pairs inside one account are often the same person; u must describe different ones
         vectors = vectors.filter(~any_level(spec, spec.u_exclude))
