@@ -133,7 +133,8 @@ def _key_ids(frame: pl.DataFrame, keys: list[str], codes: dict[str, pl.Series] |
     key = codes[keys[0]]
     for c in keys[1:]:   # lexicographic (key, next), densely renumbered so the product never overflows
         nxt = codes[c]
-        key = (key * (int(nxt.max() or 0) + 1) + nxt).rank("dense").cast(pl.Int64)
+        top = nxt.max()
+        key = (key * (int(top) + 1 if isinstance(top, int) else 1) + nxt).rank("dense").cast(pl.Int64)
     return key.fill_null(-1).to_numpy()
 
 
