@@ -9,24 +9,23 @@ Nodes (string ids): ``account:<account_id>``, ``dept:<account_id>/<path>``, ``pe
               department or an ancestor); ties -> the most specific department, then person_id
 - knows       internal department -> person; weight = touches, first_on / last_on = their dates
 
-The tables are built set-wise in polars; networkx is used only to export one account at a time.
+The tables are built set-wise in polars; ``account_graph`` gives one account as a networkx graph and
+``abm.graph_files`` writes the per-account files.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
-from collections.abc import Iterable
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import polars as pl
 
 from abm.detect.touches import with_dates
-from abm.graphml import graphml_text
+from abm.graph_files import graph_parts
+from abm.graph_files import write_graphs as write_graphs  # the files, re-exported for the pipeline
 from abm.normalize.departments import DepartmentRules, default_departments
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 EDGE_SCHEMA: dict[str, pl.DataType] = {
     "account_id": pl.String(), "src": pl.String(), "dst": pl.String(), "relation": pl.String(),
@@ -66,7 +65,8 @@ def merge_unit_variants(records: pl.DataFrame, rules: DepartmentRules | None = N
     """
     dr = rules or default_departments()
     raw = "department_raw" if "department_raw" in records.columns else "department"
-    rows = records.filter(pl.col("account_id").is_not_null() & pl.col("department").is_not_null())
+    rows = (records.select(*dict.fromkeys(["account_id", "department", raw]))   # narrow before filtering a wide table
+            .filter(pl.col("account_id").is_not_null() & pl.col("department").is_not_null()))
     if not dr.unit_variants or rows.is_empty():
         return records
     segs = pl.col("department").str.split(_SEP)
@@ -121,8 +121,8 @@ def resolve_departments(records: pl.DataFrame, rules: DepartmentRules | None = N
     and no other path (that is not itself a suffix of it) also ends with "第一営業部".
     """
     records = merge_unit_variants(records, rules)
-    depts = (records.filter(pl.col("account_id").is_not_null() & pl.col("department").is_not_null())
-             .select("account_id", "department").unique())
+    depts = (records.select("account_id", "department")
+             .filter(pl.col("account_id").is_not_null() & pl.col("department").is_not_null()).unique())
     candidates = (_suffixes(depts.rename({"department": "full"}), "full")
                   .join(depts, left_on=["account_id", "suffix"], right_on=["account_id", "department"]))
     if candidates.is_empty():
@@ -178,7 +178,7 @@ def committee_edges(records: pl.DataFrame, persons: pl.DataFrame, touches: pl.Da
                     also: tuple[pl.DataFrame, pl.DataFrame] | None = None) -> pl.DataFrame:
     """committee_edges.parquet: account_id, src, dst, relation, weight, first_on, last_on.
     ``also``: (account_id, department) and ``knows`` counts of touches kept apart (``abm.activities``)."""
-    recs = with_dates(records)
+    recs = with_dates(records.select("account_id", "department", "person_id", "record_date"))   # of a wide table
     dept_sources = [
         persons.select("account_id", "department"),
         touches.select("account_id", pl.col("counterpart_department").alias("department")),
@@ -220,65 +220,14 @@ def committee_edges(records: pl.DataFrame, persons: pl.DataFrame, touches: pl.Da
     return edges.sort(["account_id", "relation", "src", "dst"]).cast(EDGE_SCHEMA)  # type: ignore[arg-type]
 
 
-# --- networkx export ------------------------------------------------------------------------------
-
-def _node_attrs(node: str, account_id: str) -> dict[str, str]:
-    kind, _, rest = node.partition(":")
-    if kind == "dept":
-        rest = rest[len(account_id) + 1:] if rest.startswith(account_id + _SEP) else rest
-    return {"kind": {"dept": "department"}.get(kind, kind), "label": rest}
-
+# --- one account as a networkx graph (the files: abm.graph_files) ----------------------------------
 
 def account_graph(edges: pl.DataFrame, account_id: str) -> nx.DiGraph:
     """One account's committee graph; nodes carry kind + label, edges relation/weight/first_on/last_on."""
-    return _graph(edges.filter(pl.col("account_id") == account_id).rows(named=True), account_id)
+    import networkx as nx  # only here: a run writes its graph files without it (abm.graph_files)
 
-
-def _graph(rows: list[dict[str, Any]], account_id: str) -> nx.DiGraph:
+    nodes, links = graph_parts(edges.filter(pl.col("account_id") == account_id).rows(named=True), account_id)
     graph = nx.DiGraph(account_id=account_id)
-    for row in rows:
-        for node in (row["src"], row["dst"]):
-            if node not in graph:
-                graph.add_node(node, **_node_attrs(node, account_id))
-        attrs = {"relation": row["relation"], "weight": int(row["weight"] or 1)}
-        attrs |= {k: row[k].isoformat() for k in ("first_on", "last_on") if row.get(k) is not None}
-        graph.add_edge(row["src"], row["dst"], **attrs)
+    graph.add_nodes_from(nodes.items())
+    graph.add_edges_from((u, v, d) for (u, v), d in links.items())
     return graph
-
-
-def _write_account(rows: list[dict[str, Any]], account_id: str, out: Path) -> list[Path]:
-    """Plain Python (no polars): it may run in a forked worker."""
-    graph = _graph(rows, account_id)
-    stem = _file_stem(account_id)
-    graphml, node_link = out / f"{stem}.graphml", out / f"{stem}.json"
-    text = graphml_text(graph.graph, dict(graph.nodes(data=True)), {(u, v): d for u, v, d in graph.edges(data=True)})
-    if text is None:
-        nx.write_graphml(graph, graphml)
-    else:  # the same bytes, without building an XML tree (abm.graphml)
-        graphml.write_bytes(text.encode("utf-8"))
-    data = nx.node_link_data(graph, edges="edges")
-    node_link.write_text(json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1), encoding="utf-8")
-    return [graphml, node_link]
-
-
-def _file_stem(account_id: str) -> str:
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", account_id)[:80]
-    if safe != account_id:   # keep names unique when characters were replaced
-        safe += "-" + hashlib.sha1(account_id.encode("utf-8")).hexdigest()[:8]
-    return safe
-
-
-def write_graphs(edges: pl.DataFrame, out_dir: Path | str,
-                 accounts: Iterable[str] | None = None) -> list[Path]:
-    """Write ``<account>.graphml`` and ``<account>.json`` (node-link) per account; returns the paths."""
-    from abm.normalize.unique import map_values
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    wanted = edges if accounts is None else edges.filter(pl.col("account_id").is_in(list(accounts)))
-    parts = [(account_id, part.rows(named=True)) for (account_id,), part
-             in wanted.partition_by("account_id", as_dict=True, maintain_order=True).items() if account_id is not None]
-    # independent files per account: over the worker processes when there are many
-    written = [p for paths in map_values(lambda a, part: _write_account(part, str(a), out), parts, min_rows=64,
-                                         chunk=32) for p in paths]
-    return sorted(written)

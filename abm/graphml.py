@@ -52,10 +52,13 @@ def _data(keys: _Keys, scope: str, attrs: Mapping[str, Any], indent: str) -> str
     return "".join(out)
 
 
-def _plain(value: Any) -> bool:
-    if isinstance(value, bool) or not isinstance(value, str | int):
+def _plain(values: list[Any]) -> bool:
+    """Every value a str or a (non-bool) int, and no string holding a character XML cannot hold (one
+    regex search over all the strings at once)."""
+    strings = [v for v in values if type(v) is str]
+    if len(strings) != len(values) and not all(type(v) is int for v in values if type(v) is not str):
         return False
-    return not (isinstance(value, str) and _NOT_XML.search(value))
+    return not _NOT_XML.search("\n".join(strings))
 
 
 def graphml_text(graph_attrs: Mapping[str, Any], nodes: Mapping[str, Mapping[str, Any]],
@@ -65,7 +68,7 @@ def graphml_text(graph_attrs: Mapping[str, Any], nodes: Mapping[str, Mapping[str
     values = [*graph_attrs.values(), *nodes, *(v for a in nodes.values() for v in a.values()),
               *(v for a in edges.values() for v in a.values()), *graph_attrs, *(k for a in nodes.values() for k in a),
               *(k for a in edges.values() for k in a)]
-    if not all(_plain(v) for v in values):
+    if not _plain(values):
         return None
     keys = _Keys()
     for name, value in graph_attrs.items():

@@ -194,7 +194,7 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
     persons = timer("persons", current_persons, resolved, as_of, *bulk_activities.known_part(bulk))
     edges = timer("graph", committee_edges, resolved, persons, touches, *bulk_activities.graph_part(bulk))
     windowed = bulk_activities.with_window(touches, bulk, policy, as_of)
-    collisions = timer("collisions", detect_collisions, windowed, resolved, policy, as_of)
+    collisions = timer("collisions", detect_collisions, windowed, resolved, policy, as_of, persons)
     gaps = timer("gaps", detect_gaps, windowed, persons, resolved, policy, as_of, *bulk_activities.about_part(bulk))
     del windowed
     records_out = records_table(resolved)
@@ -237,13 +237,14 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
          "report": lambda: write_report(stage / "report.html", tables, as_of, counts, settings.report_lang)},
         *export_lanes(stage, tables),
         # per-account graph files for the accounts that need attention most; any other account's
-        # graph is one call away from committee_edges (abm.graph.account_graph)
-        {"graphs": lambda: write_graphs(edges, stage / "graphs", urgent)},
+        # graph is one call away from committee_edges (abm.graph.account_graph); then the linkage
+        # evidence files (abm.explain)
+        {"graphs": lambda: write_graphs(edges, stage / "graphs", urgent),
+         "evidence": lambda: write_evidence(stage, resolution.accounts, resolution.persons, anchors, resolution.moves)},
     ])
     if bulk:  # records and touches get the bulk activity rows from DuckDB (abm.activities)
         timer("activity_export", bulk_activities.export, bulk, stage)
         bulk.close()
-    write_evidence(stage, resolution.accounts, resolution.persons, anchors, resolution.moves)
     if settings.keep_intermediate:
         (stage / "stages").mkdir()
         records.write_parquet(stage / "stages" / "records_normalized.parquet")

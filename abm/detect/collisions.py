@@ -94,14 +94,18 @@ def _covered(upper: pl.DataFrame, lower: pl.DataFrame, on: list[str]) -> pl.Data
     return joined.filter(pl.col("internal_departments").list.set_difference("_lower").list.len() == 0)
 
 
-def detect_collisions(touches: pl.DataFrame, records: pl.DataFrame, policy: Policy, as_of: date) -> pl.DataFrame:
-    """collisions.parquet: one row per active collision, with its evidence record keys."""
+def detect_collisions(touches: pl.DataFrame, records: pl.DataFrame, policy: Policy, as_of: date,
+                      persons: pl.DataFrame | None = None) -> pl.DataFrame:
+    """collisions.parquet: one row per active collision, with its evidence record keys. ``persons``:
+    ``current_persons(records, as_of)`` when the caller has it already (only person_id and department
+    are read, which records kept apart do not change); computed here otherwise."""
     window = window_touches(touches, policy, as_of, policy.collision_window_days).filter(
         pl.col("internal_department").is_not_null() & (pl.col("internal_department") != ""))
     person, dept, account = (_groups(window, level, policy) for level in LEVELS)
 
     # a person-level collision names the person's current department (null when none is stated)
-    current = current_persons(records, as_of).select("person_id", pl.col("department").alias("counterpart_department"))
+    current = (persons if persons is not None else current_persons(records, as_of)).select(
+        "person_id", pl.col("department").alias("counterpart_department"))
     person = person.join(current, on="person_id", how="left")
 
     met_in = (window.filter(pl.col("person_id").is_not_null() & pl.col("counterpart_department").is_not_null())

@@ -13,7 +13,7 @@ from datetime import date
 import polars as pl
 
 from abm.contract import ID_ANCHOR_ORDER, PERSON_KINDS
-from abm.detect.touches import counterparts, with_dates
+from abm.detect.touches import REFERRING_KINDS, counterparts, with_dates
 
 #: Same-day tie-break between kinds (the curated CRM record first); then record_key.
 KIND_ORDER = {k: i for i, k in enumerate(k for k in ID_ANCHOR_ORDER if k in PERSON_KINDS)}
@@ -23,6 +23,12 @@ PERSON_SCHEMA: dict[str, pl.DataType] = {
     "title": pl.String(), "rank": pl.Int64(), "known_through": pl.List(pl.String()),
     "known_since": pl.Date(), "last_seen_on": pl.Date(), "n_records": pl.Int64(),
 }
+
+
+#: the record columns current_persons reads
+_PERSON_INPUTS = frozenset({
+    "record_key", "kind", "account_id", "person_id", "person_name", "department", "title", "rank",
+    "internal_department", "makes_touch", "record_date", "last_activity_on", *REFERRING_KINDS.values()})
 
 
 def _latest(value: str, when: pl.Expr) -> pl.Expr:
@@ -38,7 +44,8 @@ def current_persons(records: pl.DataFrame, as_of: date | None = None,
     dated on or before it (what was current on the as-of date). ``also_known``: the same per-person
     columns for records kept apart (bulk MA activities, ``abm.activities``), merged in.
     """
-    recs = with_dates(records)
+    # only the columns read here: the records table is wide (≈ 60 columns), and it is joined below
+    recs = with_dates(records.select(c for c in records.columns if c in _PERSON_INPUTS))
     about = (recs.join(counterparts(recs), on="record_key", how="left")
              .filter(pl.col("counterpart_person_id").is_not_null()))
     known = about.group_by("counterpart_person_id").agg(

@@ -1,7 +1,7 @@
 """Clustering: connected components of accepted links, rebuilt where the evidence contradicts them.
 
-Fast path: components of the accepted links (scipy, C speed). A component is *contradicted* when
-it holds two different values of a ``distinct_values`` guard column, both ends of a cannot-link
+Fast path: components of the accepted links (abm.components, vectorised numpy). A component is
+*contradicted* when it holds two different values of a ``distinct_values`` guard column, both ends of a cannot-link
 pair, or a scored pair whose match weight says "different" (weight < 0). Only those components
 are rebuilt, by a greedy merge in descending link weight that refuses a merge when
 
@@ -19,9 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
+from abm.components import connected_components
 from abm.linkage.block import RID
 
 L, R = f"{RID}_l", f"{RID}_r"
@@ -35,9 +34,7 @@ class Clusters:
 
 
 def _components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(n, n))
-    _, labels = connected_components(graph, directed=False)
-    return labels
+    return connected_components(n, left, right)   # scipy's labels, without importing scipy (abm.components)
 
 
 def _contradicted(labels: np.ndarray, values: dict[str, pl.Series], cannot: pl.DataFrame,

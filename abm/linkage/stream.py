@@ -27,9 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
+from abm.components import connected_components
 from abm.linkage.block import RID
 from abm.linkage.compare import CHUNK, NULL_LEVEL, Columns, _compare_chunk, gamma_column
 from abm.linkage.score import Model, _held_out, predict, train_patterns
@@ -144,10 +143,9 @@ def score_large(prepared: pl.DataFrame, candidates: pl.DataFrame, spec: LinkageS
         link_l = np.r_[link_l, must.get_column(L).to_numpy()]
         link_r = np.r_[link_r, must.get_column(R).to_numpy()]
     n = prepared.height
-    graph = coo_matrix((np.ones(len(link_l), dtype=np.int8), (link_l, link_r)), shape=(n, n))
-    labels = connected_components(graph, directed=False)[1]
+    labels = connected_components(n, link_l, link_r)
     keep = flags.get_column("keep").to_numpy()[index] | system | (labels[left] == labels[right])
-    del index, links, link_l, link_r, graph
+    del index, links, link_l, link_r
     kept = unpack(codes[keep], width)
     vectors = candidates.filter(pl.Series(keep)).with_columns(
         pl.Series(c, kept[:, i], dtype=pl.Int8) for i, c in enumerate(cols))

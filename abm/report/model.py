@@ -143,11 +143,13 @@ def _flag_accounts(collisions: pl.DataFrame, gaps: pl.DataFrame, accounts: pl.Da
     )
 
 
-def _known_by(edges: pl.DataFrame, touches: pl.DataFrame) -> pl.DataFrame:
-    """Per person: our departments that know them (committee_edges ``knows``) and our people who
-    made their touches (touches.owner_name)."""
+def _known_by(edges: pl.DataFrame, touches: pl.DataFrame, person_ids: pl.Series) -> pl.DataFrame:
+    """Per person of ``person_ids`` (the report shows the persons of flagged accounts only): our
+    departments that know them (committee_edges ``knows``) and our people who made their touches
+    (touches.owner_name)."""
+    nodes = ("person:" + person_ids.drop_nulls().unique()).implode()
     knows = (
-        edges.filter(pl.col("relation") == "knows")
+        edges.filter((pl.col("relation") == "knows") & pl.col("dst").is_in(nodes))
         .select(pl.col("dst").str.strip_prefix("person:").alias("person_id"),
                 pl.col("src").str.strip_prefix("internal:").alias("dept"),
                 pl.col("weight").cast(pl.Int64).fill_null(1) if "weight" in edges.columns else pl.lit(1).alias("weight"))
@@ -155,7 +157,8 @@ def _known_by(edges: pl.DataFrame, touches: pl.DataFrame) -> pl.DataFrame:
         .group_by("person_id", maintain_order=True).agg(pl.col("dept").alias("known_by"))
     )
     owners = (
-        touches.filter(pl.col("person_id").is_not_null() & pl.col("owner_name").is_not_null())
+        touches.filter(pl.col("person_id").is_in(person_ids.drop_nulls().unique().implode())
+                       & pl.col("owner_name").is_not_null())
         .group_by("person_id").agg(pl.col("owner_name").unique().sort().alias("owners"))
     )
     return knows.join(owners, on="person_id", how="full", coalesce=True)
@@ -184,9 +187,9 @@ def build_model(tables: Mapping[str, pl.DataFrame]) -> dict[str, Any]:
 
     acc = _flag_accounts(collisions, gaps, accounts)
     ref = acc.select("account_id", "account")
+    shown = persons.join(ref, on="account_id", how="inner")
     people = (
-        persons.join(ref, on="account_id", how="inner")
-        .join(_known_by(edges, touches), on="person_id", how="left")
+        shown.join(_known_by(edges, touches, shown.get_column("person_id")), on="person_id", how="left")
         .sort(["account", "department", "rank", "name"], descending=[False, False, True, False], nulls_last=True)
         .with_row_index("person").with_columns(pl.col("person").cast(pl.Int64))
     )
