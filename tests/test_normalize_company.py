@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import polars as pl
 import pytest
 from hypothesis import given, settings
@@ -150,3 +152,29 @@ def test_properties(s):
     assert rom is None or (rom.isascii() and rom.isalnum() and rom == rom.lower())
     company_kana(s, CR)
     is_suffix_extension(s, (s or "") + "システムズ", CR)
+
+
+# --- the searches skipped when their match is impossible -----------------------------------------
+
+_ALWAYS = replace(CR, anywhere_chars=None, kana_end_words=None, branch_words=None)
+_SPLIT_PIECES = [
+    "株式会社", "株式式会社", "ー般社団法人", "-般社団法人", "一般財団法人", "(株)", "（株）", "㈱", "【株】", "「有」", "(カ", "カ)",
+    "カブシキガイシャ", "ｶﾌﾞｼｷｶﾞｲｼｬ", "ユウゲンガイシャ", "山田", "電機", "大阪支店", "本社", "支店\n", "センター", " ", "\u3000",
+    "\n", "\t", ".", ",", "..", "Co., Ltd.", "Co.,Ltd", "CO LTD", "Inc.", "inc", "K.K.", "kabushiki kaisha", "LLC",
+    "\u212a.\u212a.", "\u0130nc", "ltd\u017f", "Yamada", "Denki", "&", "・", "-", "ー", "(", ")", "ア", "ｱ",
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_SPLIT_PIECES), min_size=1, max_size=7).map("".join))
+def test_split_skipping_impossible_searches_changes_nothing(raw: str) -> None:
+    """``split_legal_form`` and ``company_kana`` give the same answers whether the searches that
+    cannot match are skipped or run."""
+    assert split_legal_form(raw, CR) == split_legal_form(raw, _ALWAYS)
+    assert company_kana(raw, CR) == company_kana(raw, _ALWAYS)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=30))
+def test_split_skipping_on_any_text(raw: str) -> None:
+    assert split_legal_form(raw, CR) == split_legal_form(raw, _ALWAYS)

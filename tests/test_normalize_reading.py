@@ -42,3 +42,39 @@ def test_different_companies_keep_different_readings(latin, japanese):
 @pytest.mark.parametrize("value", [None, "", "   ", "株式会社", "!!!", "a" * 500, "\u0000"])
 def test_never_raises(value):
     company_gist(value, RULES)
+
+
+def _strip_reference(head: str, japanese: tuple[tuple[str, str], ...]) -> tuple[str, list[str]]:
+    """The business-word stripping as first written: every key tried in ``japanese``'s order."""
+    tail: list[str] = []
+    stripped = True
+    while stripped:
+        stripped = False
+        for key, label in japanese:
+            if head.endswith(key) and len(head) - len(key) >= 2:
+                tail.insert(0, label)
+                head = head[: -len(key)]
+                stripped = True
+                break
+    return head, tail
+
+
+def test_business_words_stripped_as_by_the_key_loop() -> None:
+    """``company_gist`` probes the end of a name once per key length; the answer is the one the
+    loop over every key gives, on names made of business words, their parts and short heads."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from abm.normalize.reading import _fold, reading_rules
+
+    rr = RULES.view(reading_rules)
+    keys = [k for k, _ in rr.japanese]
+    pieces = st.sampled_from([*keys, *(k[:3] for k in keys), *(k[-2:] for k in keys), "a", "yamada", "o", ""])
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.lists(pieces, min_size=1, max_size=5).map("".join).filter(bool))
+    def check(romaji: str) -> None:
+        head, tail = _strip_reference(_fold(romaji, rr.folds), rr.japanese)
+        assert company_gist("山田", rr, romaji) == ((head + "".join(tail)) or None)
+
+    check()

@@ -110,3 +110,39 @@ def test_properties(s):
 ])
 def test_fold_label(raw: str | None, folded: str) -> None:
     assert T.fold_label(raw) == folded
+
+
+#: what the settled fast path of ``clean`` sees: kana, ー, 一 and kanji (incl. the neighbours of the
+#: ranges it accepts), ASCII words, and the characters that must send a value to the full cleaning
+SETTLED_PIECES = st.sampled_from(
+    [chr(c) for c in range(0x3040, 0x30a0)] + [chr(c) for c in range(0x30a0, 0x3100)] + ["ー"] * 20 + ["一"] * 20
+    + list("山田髙﨑龘\u4e00\u9fff\u9fa5\u3400\uf929") + list("AbZz09 ") * 4 + list("ｰｶﾞ～〜-・\u3000\t\u200b")
+    + [chr(c) for c in range(0x20, 0x7f)] + [" "] * 10)
+
+
+def test_settled_ascii_exhaustively() -> None:
+    """Every printable-ASCII value of up to three characters (one space at most, inside) that the
+    fast path accepts is cleaned as by the full path; ``~`` and ``*`` are refused by it."""
+    import itertools
+
+    chars = [chr(c) for c in range(0x21, 0x7f)]
+    values = [*chars, *(a + b for a, b in itertools.product(chars, repeat=2)),
+              *(a + " " + b for a, b in itertools.product(chars, repeat=2))]
+    for v in values:
+        settled = T._SETTLED.fullmatch(v) is not None
+        assert settled == ("~" not in v and "*" not in v)
+        if settled:
+            assert T._clean(v) == v == T._clean(v, keep_spaces=True), v
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.text(SETTLED_PIECES, min_size=1, max_size=12), st.booleans())
+def test_settled_text_is_cleaned_as_by_the_full_path(s: str, keep_spaces: bool) -> None:
+    """The fast path (returning a settled value as it is) gives the full cleaning's answer."""
+    assert T.clean(s, keep_spaces) == T._clean(s, keep_spaces)
+
+
+@pytest.mark.parametrize("s", ["山田電機", "ヤマダデンキ", "やまだ", "Hokkai Taisei Printing", "ABC123", "スーパー",
+                               "Yamada Denki Co., Ltd.", "a-b (c) & d/e"])
+def test_settled_values_take_the_fast_path(s: str) -> None:
+    assert T._SETTLED.fullmatch(s) and not T._UNSETTLED.search(s) and T.clean(s) == s == T._clean(s)

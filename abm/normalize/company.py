@@ -38,6 +38,11 @@ class CompanyRules:
     suffix_keys: frozenset[str]
     suffix_romaji: frozenset[str]
     ocr_lookalikes: Mapping[str, str]
+    #: what a match of ``anywhere`` / ``kana_end`` / ``branch_end`` must contain or end with, so
+    #: that text without it is not searched (None: always search; see ``_search``)
+    anywhere_chars: frozenset[str] | None = None
+    kana_end_words: tuple[str, ...] | None = None
+    branch_words: tuple[str, ...] | None = None
 
 
 def _alt(items: list[str]) -> str:
@@ -45,7 +50,10 @@ def _alt(items: list[str]) -> str:
 
 
 #: OCR and hand entry double a character (株式式会社) or read 一 as a long-vowel mark (ー般社団法人)
-_OCR_CHAR_CLASS = {"一": "[一ーｰ－-]"}
+_OCR_LOOKALIKES = {"一": "一ーｰ－-"}
+_OCR_CHAR_CLASS = {ch: f"[{alike}]" for ch, alike in _OCR_LOOKALIKES.items()}
+#: the characters that ``[A-Za-z0-9]`` matches under ``re.IGNORECASE``: ASCII and four others
+_LATIN_CASED = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789\u0130\u0131\u017f\u212a")
 
 
 def _ocr_tolerant_alt(items: list[str]) -> str:
@@ -118,7 +126,11 @@ def company_rules(rules: Rules) -> CompanyRules:
     branch = string_list(require(cdoc, "branch_words", list, cfile), cfile, "branch_words")
     if any(not s.strip() for s in suffixes):
         raise RulesError(cfile, "distinguishing_suffixes", "empty suffix")
-    branch_end = re.compile(rf"(?:^|\s)\S*(?:{_alt([clean(b) or b for b in branch])})$") if branch else None
+    branch_words = tuple(clean(b) or b for b in branch)
+    branch_end = re.compile(rf"(?:^|\s)\S*(?:{_alt(list(branch_words))})$") if branch else None
+    # a match of ``anywhere`` starts with a bracket or the first character of a written-out form (or
+    # one of its look-alikes); one of ``kana_end`` ends with a kana form or abbreviation before spaces
+    first = {c for x in spell["japanese"] for c in _OCR_LOOKALIKES.get(x[0], x[0])}
     lookalikes = cdoc.get("ocr_katakana_lookalikes") or {}
     if not isinstance(lookalikes, dict) or not all(
         isinstance(k, str) and isinstance(v, str) and len(k) == 1 and len(v) == 1 for k, v in lookalikes.items()
@@ -129,6 +141,8 @@ def company_rules(rules: Rules) -> CompanyRules:
         kana_end=kana_end, latin_end=latin_end, latin_canonical=latin_canonical, branch_end=branch_end,
         suffixes=suffixes, suffix_keys=frozenset(), suffix_romaji=frozenset(),
         ocr_lookalikes=MappingProxyType(dict(lookalikes)),
+        anywhere_chars=frozenset("([【〔「") | frozenset(first),
+        kana_end_words=tuple(spell["kana"] + spell["kana_abbreviations"]), branch_words=branch_words,
     )
     keys = frozenset(k for k in (_key(s, view) for s in suffixes) if k)
     roms = frozenset(r for r in (_romaji(s, view) for s in suffixes) if r)
@@ -152,25 +166,56 @@ def _view(rules: Rules | CompanyRules) -> CompanyRules:
 _EDGE_PUNCT = re.compile(r"^[\s,.・/&\-]+|[\s,.・/&\-]+$")
 
 
+def _anywhere(s: str, cr: CompanyRules) -> re.Match[str] | None:
+    """``cr.anywhere.search(s)``; text without a bracket or a form's first character has no match."""
+    return None if cr.anywhere_chars is not None and cr.anywhere_chars.isdisjoint(s) else cr.anywhere.search(s)
+
+
+def _kana_end(s: str, cr: CompanyRules) -> re.Match[str] | None:
+    """``cr.kana_end.search(s)``; text that does not end (before white space) with a kana form or
+    abbreviation has no match."""
+    if cr.kana_end_words is not None and not s.rstrip().endswith(cr.kana_end_words):
+        return None
+    return cr.kana_end.search(s)
+
+
+def _branch_end(s: str, cr: CompanyRules) -> bool:
+    """``cr.branch_end.search(s)`` (``$`` also matches before a final line break)."""
+    if cr.branch_end is None:
+        return False
+    words = cr.branch_words
+    if words is not None and not (s.endswith(words) or (s.endswith("\n") and s[:-1].endswith(words))):
+        return False
+    return cr.branch_end.search(s) is not None
+
+
+def _latin_end(s: str, cr: CompanyRules) -> re.Match[str] | None:
+    """``cr.latin_end.search(s)``: a match ends with a Latin letter or digit, an optional dot and
+    white space; without such a letter there, no match."""
+    t = s.rstrip()
+    t = t[:-1] if t.endswith(".") else t
+    return cr.latin_end.search(s) if t and t[-1] in _LATIN_CASED else None
+
+
 def _strip_once(s: str, cr: CompanyRules) -> tuple[str, str | None]:
     form: str | None = None
-    m = cr.anywhere.search(s)
+    m = _anywhere(s, cr)
     while m is not None:
         found = m.group("abbr") or _ocr_canonical_spelling(m.group("jp"))
         form = form or cr.canonical.get(found)
         pre, post = s[: m.start()], s[m.end():]
-        if pre.strip() and post.strip() and cr.branch_end is not None and cr.branch_end.search(" " + post.strip()):
+        if pre.strip() and post.strip() and _branch_end(" " + post.strip(), cr):
             post = ""  # 山田電機株式会社大阪支店: what follows the legal form names a branch
         s = f"{pre} {post}"
-        m = cr.anywhere.search(s)
-    for pattern in (cr.kana_start, cr.kana_end):
-        m = pattern.search(s)
+        m = _anywhere(s, cr)
+    for search in (cr.kana_start.search, lambda text: _kana_end(text, cr)):
+        m = search(s)
         while m is not None and (m.group("k") or m.group("a")):
             form = form or cr.canonical.get(m.group("k") or m.group("a"))
             s = s[: m.start()] + " " + s[m.end():]
-            m = pattern.search(s)
+            m = search(s)
     while True:
-        m = cr.latin_end.search(s)
+        m = _latin_end(s, cr)
         if m is None or not m.group(0).strip():
             break
         found = m.group(0).strip()
@@ -180,7 +225,7 @@ def _strip_once(s: str, cr: CompanyRules) -> tuple[str, str | None]:
     s = _EDGE_PUNCT.sub("", s)
     if cr.branch_end is not None and " " in s.strip():
         head, _, tail = s.strip().rpartition(" ")
-        if head and cr.branch_end.search(" " + tail):
+        if head and _branch_end(" " + tail, cr):
             s = head
     return s, form
 

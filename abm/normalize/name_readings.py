@@ -129,13 +129,25 @@ def with_name_readings(units: pl.DataFrame, folds: tuple) -> pl.DataFrame:
             dictionaries.update(f=_lookup(kanji_parts("family_name"), "f"), g=_lookup(kanji_parts("given_name"), "g"))
         return dictionaries[part]
 
+    known: dict[tuple[str, str | None], list[str]] = {}
+
+    def part_readings(side: str, part: str | None) -> list[str]:
+        """``_part_readings`` once per family (``f``) or given (``g``) name: a name part recurs in
+        many full names, and each of its dictionary readings is romanised once."""
+        try:
+            return known[side, part]
+        except KeyError:
+            found = known[side, part] = _part_readings(
+                part, dictionary(side) if part and _needs_dictionary(part) else {}, folds)
+            return found
+
     def readings(fam: str | None, giv: str | None, kana: str | None, rom: str | None) -> tuple[str | None, str | None]:
-        fr = _part_readings(fam, dictionary("f") if fam and _needs_dictionary(fam) else {}, folds)
+        fr = part_readings("f", fam)
         if rom is None:
             return (fr[0] if fr else None), None
         if kana or not (fam and giv):
             return (fr[0] if fr else None), SEP + rom + SEP
-        gr = _part_readings(giv, dictionary("g") if _needs_dictionary(giv) else {}, folds)
+        gr = part_readings("g", giv)
         combos = {" ".join(sorted(f"{f} {g}".split())) for f in fr for g in gr} | {rom}
         return (fr[0] if fr else None), SEP + SEP.join(sorted(combos)) + SEP
 

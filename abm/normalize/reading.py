@@ -146,6 +146,18 @@ def _split_latin(s: str, rr: ReadingRules) -> tuple[list[str], list[str]]:
     return words, tail
 
 
+@lru_cache(maxsize=4)
+def _by_length(japanese: tuple[tuple[str, str], ...]) -> tuple[tuple[int, dict[str, str]], ...]:
+    """``ReadingRules.japanese`` as (length, {romaji: label}), longest first: one dictionary probe
+    per length instead of an ``endswith`` per business word (the same first match: a length has at
+    most one key equal to the end of a name)."""
+    lengths: dict[int, dict[str, str]] = {}
+    for key, label in japanese:
+        if key:
+            lengths.setdefault(len(key), {}).setdefault(key, label)
+    return tuple(sorted(lengths.items(), reverse=True))
+
+
 def company_gist(display: str | None, rules: Rules | ReadingRules, reading: str | None = None,
                  loans: Mapping[str, str] | None = None) -> str | None:
     """The cross-script reading key of a display name (legal form already removed), or None.
@@ -162,13 +174,15 @@ def company_gist(display: str | None, rules: Rules | ReadingRules, reading: str 
             head = _fold("".join((loans or {}).get(w) or _latin_word(w) for w in words), rr.folds)
         else:
             head = _fold(reading or romaji(s), rr.folds)
+            by_length = _by_length(rr.japanese)
             stripped = True
-            while stripped:
+            while stripped:   # the longest business word at the end first, as rr.japanese is ordered
                 stripped = False
-                for key, label in rr.japanese:
-                    if head.endswith(key) and len(head) - len(key) >= 2:
+                for length, labels in by_length:
+                    label = labels.get(head[-length:]) if len(head) - length >= 2 else None
+                    if label is not None:
                         tail.insert(0, label)
-                        head = head[: -len(key)]
+                        head = head[:-length]
                         stripped = True
                         break
         return (head + "".join(tail)) or None

@@ -28,13 +28,11 @@ from abm.normalize.contact import (
     PLAIN_POSTAL,
     ContactRules,
     contact_rules,
-    is_free_mail,
     normalize_corporate_number,
     normalize_email,
     normalize_phone,
     normalize_postal_code,
     prefecture_from_postal,
-    registrable_domain,
 )
 from abm.normalize.departments import (
     DepartmentRules,
@@ -42,6 +40,7 @@ from abm.normalize.departments import (
     normalize_department,
     normalize_internal_department,
 )
+from abm.normalize.domain_columns import domain_columns
 from abm.normalize.person import NamePart, PersonRules, name_part, normalize_person, person_rules
 from abm.normalize.reading import ReadingRules, reading_rules, with_company_gist
 from abm.normalize.text import clean
@@ -108,11 +107,7 @@ def _email(df: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
                       only=pl.col("_email_fast").is_null())
     df = df.with_columns(pl.coalesce("_email_fast", "_email_slow").alias("email_n"))
     df = df.with_columns(pl.col("email_n").str.split("@").list.last().alias("_host"))
-
-    def host(h: str | None) -> tuple[Any, ...]:
-        return (None, None) if h is None else (registrable_domain(h, ctx.contact), is_free_mail(h, ctx.contact))
-
-    return apply_unique(df, ["_host"], host, {"email_domain": pl.Utf8, "is_free_mail": pl.Boolean})
+    return domain_columns(df, "_host", ctx.contact, "email_domain", "is_free_mail")
 
 
 _FULL_WIDTH = list("０１２３４５６７８９－（）＋　")
@@ -279,7 +274,7 @@ def _normalize_kind(kind: str, df: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
         sel["company_domain"] = pl.when(pl.col("is_free_mail").not_()).then(pl.col("email_domain"))
     site = "url" if kind == "cards" else "website" if kind == "crm_accounts" else None
     if site:
-        df = apply_unique(df, [site], lambda v: (registrable_domain(v, ctx.contact),), {"_site": pl.Utf8})
+        df = domain_columns(df, site, ctx.contact, "_site")
         sel["company_domain"] = pl.coalesce(sel["company_domain"], pl.col("_site")) if "company_domain" in sel \
             else pl.col("_site")
     if "phone" in cols:

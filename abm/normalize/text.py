@@ -112,6 +112,15 @@ def _clean_once(s: str, keep_spaces: bool) -> str:
     return _SPACES.sub(" ", s).strip()
 
 
+#: text ``clean`` returns as it is, whatever ``keep_spaces``: a run of hiragana, full-width katakana,
+#: ー and CJK unified ideographs (which NFKC, neologdn and the katakana fixes leave alone) without
+#: the two sequences they change, or words of printable ASCII but ``~`` (neologdn drops it) and ``*``
+#: (neologdn drops a space after it) one space apart (``tests/test_normalize_text.py`` checks both
+#: against the full cleaning, exhaustively up to three characters)
+_SETTLED = re.compile(r"[\u3041-\u3096\u30a1-\u30fa\u30fc\u4e00-\u9fff]+|[!-)+-}]+(?: [!-)+-}]+)*")
+_UNSETTLED = re.compile(r"ーー|[\u30a1-\u30fa\u30fc]一[\u30a1-\u30fa]")
+
+
 def clean(s: str | None, keep_spaces: bool = False) -> str | None:
     """NFKC + neologdn (width, dashes, long vowels, spaces), control characters removed.
 
@@ -122,6 +131,8 @@ def clean(s: str | None, keep_spaces: bool = False) -> str | None:
         return None
     if not isinstance(s, str):
         s = str(s)
+    if _SETTLED.fullmatch(s) and not _UNSETTLED.search(s):
+        return s
     if len(s) <= 256:
         return _clean_cached(s, keep_spaces)
     return _clean(s, keep_spaces)

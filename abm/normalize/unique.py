@@ -126,7 +126,8 @@ def fingerprint(rules_root: Path) -> str:
     from importlib import metadata
 
     digest = hashlib.sha256()
-    for name in ("abm", "pykakasi", "jntajis-python", "neologdn", "polars", "e2k", "namedivider-python"):
+    for name in ("abm", "pykakasi", "jntajis-python", "neologdn", "polars", "e2k", "namedivider-python",
+                 "namedivider-core"):
         try:
             digest.update(f"{name}={metadata.version(name)};".encode())
         except metadata.PackageNotFoundError:

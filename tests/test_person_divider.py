@@ -1,0 +1,35 @@
+"""abm.normalize.person: the Rust build of namedivider's BasicNameDivider (namedivider-core) splits
+every unspaced kanji name as the Python package does, so using it changes no output."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from abm.normalize.person import _divide, _divider, _python_divider
+
+pytest.importorskip("namedivider_core")
+
+#: common name kanji, rare ones, 々 〆 ヶ, and kanji without statistics (default scores: ties)
+KANJI = "山田太郎佐藤鈴木高橋髙﨑渡邊辺齋斎藤伊東和也菅義偉中村美咲翔大樹健淳蓮々〆ヶ一二三乙丁龘鬱"
+
+
+def _split(divider: object, name: str) -> tuple[str, str]:
+    out = divider.divide_name(name)  # type: ignore[attr-defined]
+    return out.family, out.given
+
+
+@pytest.mark.parametrize("name", ["山田太郎", "菅義偉", "東和也", "佐々木希", "髙橋一郎", "中村", "龘鬱龘"])
+def test_known_names(name: str) -> None:
+    assert _split(_divider(), name) == _split(_python_divider(), name)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(st.sampled_from(KANJI), min_size=2, max_size=8))
+def test_same_split_as_the_python_package(name: str) -> None:
+    assert _split(_divider(), name) == _split(_python_divider(), name)
+
+
+def test_divide_uses_it() -> None:
+    assert _divide("山田太郎") == ("山田", "太郎")
