@@ -142,8 +142,9 @@ def _account_refs_from_contacts(records: pl.DataFrame) -> pl.DataFrame:
     contacts = records.filter(pl.col("kind") == "crm_contacts").select("record_key", "account_ref")
     out = records
     for account, contact in (("converted_account_ref", "converted_contact_ref"), ("crm_account_ref", "crm_contact_ref")):
-        out = out.join(contacts.rename({"record_key": contact, "account_ref": "__via"}), on=contact, how="left") \
-            .with_columns(pl.coalesce(account, "__via").alias(account)).drop("__via")
+        via = out.select(contact).join(contacts.rename({"record_key": contact, "account_ref": "__via"}), on=contact,
+                                       how="left", maintain_order="left").get_column("__via")
+        out = out.with_columns(pl.coalesce(pl.col(account), via).alias(account))
     return out
 
 
@@ -192,11 +193,9 @@ def _inherit(records: pl.DataFrame, ref: str, column: str) -> pl.DataFrame:
     """Fill ``column`` from the record that ``ref`` points at, where still null."""
     source = records.select(pl.col("record_key").alias(ref), pl.col(column).alias("__inherited")).drop_nulls(
         "__inherited")
-    return (
-        records.join(source, on=ref, how="left")
-        .with_columns(pl.coalesce(column, "__inherited").alias(column))
-        .drop("__inherited")
-    )
+    # record keys are unique: one value per row, joined on the ref column alone (not a copy of the table)
+    inherited = records.select(ref).join(source, on=ref, how="left", maintain_order="left").get_column("__inherited")
+    return records.with_columns(pl.coalesce(pl.col(column), inherited).alias(column))
 
 
 def resolve_persons(records: pl.DataFrame, specs: LinkageSpecs, overrides: Sequence[Override] = (),

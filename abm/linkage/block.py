@@ -39,6 +39,7 @@ class Blocked:
     windowed_blocks: dict[str, int]  # keys per rule too common for all pairs: paired within a window
     planned: dict[str, int] = field(default_factory=dict)  # pairs per rule counted before materialising
     max_block: dict[str, int] = field(default_factory=dict)  # per rule, the max_block used (budget may lower it)
+    key_ids: list[np.ndarray] = field(default_factory=list)  # per rule, each row's key id (-1: a key column is null)
 
 
 def columns_in(frame: pl.DataFrame, *sql: str) -> list[str]:
@@ -56,7 +57,8 @@ def prepare(units: pl.DataFrame, spec: LinkageSpec, con: duckdb.DuckDBPyConnecti
     base = units.sort(spec.id_column).with_row_index(RID)
     if not spec.derived:
         return base
-    con.register("__units", base.select(columns_in(base, *(expr for _, expr in spec.derived))).to_arrow())
+    con.register("__units", base.select(columns_in(base, *(expr for _, expr in spec.derived))).to_arrow(
+        compat_level=pl.CompatLevel.newest()))   # string views: handed over without a copy
     exprs = ", ".join(f"({expr}) AS \"{col}\"" for col, expr in spec.derived)
     derived = query(con, f"SELECT {exprs} FROM __units ORDER BY {RID}")
     con.unregister("__units")
@@ -82,9 +84,10 @@ def _flag_blocks(prepared: pl.DataFrame, spec: LinkageSpec) -> _Flagged:
     budget (its ``max_block`` possibly lowered). Block sizes are counted from the key ids."""
     order = list(dict.fromkeys(c.column for c in spec.comparisons)) + [RID]
     rules, ids, oks, windowed, planned, windows = [], [], [], {}, {}, {}
+    codes: dict[str, pl.Series] = {}
     for i, declared in enumerate(spec.blocking):
         keys = list(declared.on)
-        key = _key_ids(prepared, keys)          # dense ranks 1 … k, or -1
+        key = _key_ids(prepared, keys, codes)   # dense ranks 1 … k, or -1
         counts = np.bincount(np.maximum(key, 0), minlength=1)
         rule, planned[declared.name] = fit_rule(declared, counts[1:][counts[1:] > 0], spec)
         rules.append(rule)
@@ -94,7 +97,8 @@ def _flag_blocks(prepared: pl.DataFrame, spec: LinkageSpec) -> _Flagged:
         oks.append((key >= 0) & (size <= rule.max_block))
         windowed[rule.name] = int((counts[1:] > rule.max_block).sum())
         if big.any():
-            ranked = prepared.filter(pl.Series(big)).sort([*keys, *order], nulls_last=True).select(
+            ranked = prepared.select(list(dict.fromkeys([*keys, *order]))).filter(pl.Series(big)).sort(
+                [*keys, *order], nulls_last=True).select(
                 RID, (pl.int_range(pl.len()).over(keys) == 0).cum_sum().alias("__block"))
             windows[i] = (ranked.get_column(RID).to_numpy(), ranked.get_column("__block").to_numpy())
     return _Flagged(tuple(rules), ids, oks, windowed, planned, windows)
@@ -114,18 +118,34 @@ def _window_pairs(rids: np.ndarray, blocks: np.ndarray, window: int, i: int) -> 
         pl.lit(i, dtype=pl.Int8).alias("__rule_index")).cast(_SCHEMA)  # type: ignore[arg-type]
 
 
-def _key_ids(frame: pl.DataFrame, keys: list[str]) -> np.ndarray:
-    """One integer per distinct key of each row (-1: a key column is null)."""
-    complete = pl.all_horizontal([pl.col(c).is_not_null() for c in keys])
-    key = pl.col(keys[0]) if len(keys) == 1 else pl.struct(keys)
-    return frame.select(pl.when(complete).then(key.rank("dense").cast(pl.Int64)).otherwise(-1)).to_series().to_numpy()
+def _key_ids(frame: pl.DataFrame, keys: list[str], codes: dict[str, pl.Series] | None = None) -> np.ndarray:
+    """One integer per distinct key of each row (-1: a key column is null). A composite key combines
+    its columns' dense codes as integers (``codes``: per column, computed once and shared by every
+    rule that uses it — ``account_id`` in each person rule), not a rank of a struct of strings."""
+    if len(keys) == 1:
+        complete = pl.col(keys[0]).is_not_null()
+        return frame.select(pl.when(complete).then(pl.col(keys[0]).rank("dense").cast(pl.Int64)).otherwise(-1)
+                            ).to_series().to_numpy()
+    codes = {} if codes is None else codes
+    for c in keys:
+        if c not in codes:
+            codes[c] = frame.get_column(c).rank("dense").cast(pl.Int64)   # 1 … k, null stays null
+    key = codes[keys[0]]
+    for c in keys[1:]:   # lexicographic (key, next), densely renumbered so the product never overflows
+        nxt = codes[c]
+        top = nxt.max()
+        key = (key * (int(top) + 1 if isinstance(top, int) else 1) + nxt).rank("dense").cast(pl.Int64)
+    return key.fill_null(-1).to_numpy()
 
 
 def _all_pairs(ids: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Every pair (l < r) of the rows in ``ok`` that share an id: rows sorted by id, then each row
     paired with the later rows of its block (row numbers are the __rid)."""
     order = np.flatnonzero(ok)
-    order = order[np.argsort(ids[order], kind="stable")]     # by id, then by row within a block
+    # by id, then by row within a block: one sort of (id, row) packed into an integer (ids are ≥ 0
+    # where ok), several times faster than a stable argsort
+    n = np.int64(max(len(ids), 1))
+    order = np.sort(ids[order].astype(np.int64) * n + order) % n
     k = ids[order]
     starts = np.r_[0, np.flatnonzero(k[1:] != k[:-1]) + 1] if len(k) else np.zeros(0, dtype=np.int64)
     sizes = np.diff(np.r_[starts, len(k)])
@@ -145,11 +165,13 @@ def block(units: pl.DataFrame, spec: LinkageSpec, con: duckdb.DuckDBPyConnection
     spec = replace(spec, blocking=flagged.rules)
     ids, oks, windowed, planned, windows = flagged.ids, flagged.ok, flagged.windowed, flagged.planned, flagged.windows
     parts, total = [], 0
+    # per rule, the key id where the row's block is small enough, else a value no other row has
+    joins = [np.where(ok, key, -1 - np.arange(len(key), dtype=np.int64)) for key, ok in zip(ids, oks, strict=True)]
     for i, rule in enumerate(spec.blocking):
         left, right = _all_pairs(ids[i], oks[i])
         for j in range(i):   # pairs an earlier rule joins are that rule's
-            earlier = oks[j][left] & oks[j][right] & (ids[j][left] == ids[j][right])
-            left, right = left[~earlier], right[~earlier]
+            later = joins[j][left] != joins[j][right]
+            left, right = left[later], right[later]
         part = pl.DataFrame({f"{RID}_l": left, f"{RID}_r": right}).with_columns(
             pl.lit(i, dtype=pl.Int8).alias("__rule_index"))
         if windowed[rule.name]:
@@ -164,7 +186,7 @@ def block(units: pl.DataFrame, spec: LinkageSpec, con: duckdb.DuckDBPyConnection
     found = dict(pairs.group_by("rule").len().iter_rows()) if pairs.height else {}
     counts = {r.name: int(found.get(r.name, 0)) for r in spec.blocking}
     return Blocked(prepared=prepared, pairs=pairs, counts=counts, windowed_blocks=windowed, planned=planned,
-                   max_block={r.name: r.max_block for r in spec.blocking})
+                   max_block={r.name: r.max_block for r in spec.blocking}, key_ids=ids)
 
 
 _SCHEMA = pl.Schema({f"{RID}_l": pl.UInt32(), f"{RID}_r": pl.UInt32(), "__rule_index": pl.Int8()})

@@ -57,6 +57,7 @@ class Columns:
         self._codes: dict[str, np.ndarray | None] = {}
         self._nulls: dict[str, np.ndarray] = {}
         self._flags: dict[str, np.ndarray] = {}
+        self._texts: dict[str, np.ndarray] = {}
 
     def codes(self, column: str) -> np.ndarray | None:
         """Dense codes (int64, -1 for null), or None for a type whose equality is not that of its
@@ -87,6 +88,20 @@ class Columns:
 
     def values(self, column: str, rows: np.ndarray) -> pl.Series:
         return self.prepared.get_column(column).gather(rows)
+
+    def texts(self, column: str) -> np.ndarray | None:
+        """Per code, its value as a Python string (an object array built once per column), so a
+        scorer's inputs are two gathers of shared strings rather than one new string per pair; None
+        where the column has no codes."""
+        codes = self.codes(column)
+        if codes is None:
+            return None
+        if column not in self._texts:
+            _, first = np.unique(codes, return_index=True)
+            first = first[codes[first] >= 0]   # one row per non-null code, in code order
+            values = self.prepared.get_column(column).cast(pl.Utf8).gather(first).to_list()
+            self._texts[column] = np.array(values + [None], dtype=object)[:len(values)]
+        return self._texts[column]
 
 
 def _distinct(cols: Columns, column: str, left: np.ndarray, right: np.ndarray
@@ -123,6 +138,13 @@ def _evaluate(level: Level, sa: pl.Series, sb: pl.Series) -> np.ndarray:
 def _on_distinct(level: Level, cols: Columns, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """``_evaluate`` over the given pairs, computed once per distinct pair of values."""
     dl, dr, inverse = _distinct(cols, level.column, left, right)
+    texts = cols.texts(level.column) if level.kind in _SCORERS else None
+    if texts is not None:
+        codes = cols.codes(level.column)
+        assert codes is not None
+        scorer, _ = _SCORERS[level.kind]
+        return process.cpdist(texts[codes[dl]], texts[codes[dr]], scorer=scorer, workers=-1,
+                              dtype=np.float32)[inverse]
     return _evaluate(level, cols.values(level.column, dl), cols.values(level.column, dr))[inverse]
 
 

@@ -14,10 +14,10 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from abm.db import query
 from abm.linkage.block import RID, block, columns_in
 from abm.linkage.cluster import cluster
 from abm.linkage.compare import Columns, any_level, compare_pairs
+from abm.linkage.guards import cannot_links as _cannot_links
 from abm.linkage.reuse import SpecReuse
 from abm.linkage.score import Model, estimate_u, predict, train
 from abm.linkage.spec import LinkageSpec
@@ -62,48 +62,6 @@ class LinkResult:
         }
 
 
-def _cannot_links(con: duckdb.DuckDBPyConnection, prepared: pl.DataFrame, pairs: pl.DataFrame,
-                  spec: LinkageSpec) -> pl.DataFrame:
-    """Candidate pairs a pair-level (``sql``) guard forbids, with the guard's name (the first guard
-    listed in the spec wins). A guard reads only the columns it names, so it is evaluated once per
-    distinct pair of those values (pairs inside one block mostly repeat them) and the verdict is
-    spread to every pair with the same values."""
-    schema = pl.Schema({f"{RID}_l": pl.UInt32(), f"{RID}_r": pl.UInt32(), "cannot_link": pl.String()})
-    sql_guards = [g for g in spec.guards if g.kind == "sql"]
-    if not sql_guards or pairs.height == 0:
-        return pl.DataFrame(schema=schema)
-    read = columns_in(prepared, *(g.sql or "" for g in sql_guards))
-    values = [c for c in read if c != RID]
-    # one id per distinct row of the columns read (nulls are values too)
-    profile = prepared.select(pl.struct(values).rank("dense").fill_null(0).cast(pl.Int64)).to_series().to_numpy() \
-        if values else np.zeros(prepared.height, dtype=np.int64)
-    left = pairs.get_column(f"{RID}_l").to_numpy()
-    right = pairs.get_column(f"{RID}_r").to_numpy()
-    key = profile[left] * np.int64(int(profile.max()) + 1) + profile[right]
-    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    distinct = pl.DataFrame({f"{RID}_l": left[first], f"{RID}_r": right[first], "__d": np.arange(len(first))})
-    con.register("__prep", prepared.select(read).to_arrow())
-    con.register("__pairs", distinct.to_arrow())
-    parts = []
-    for g in sql_guards:
-        params = {k: list(v) for k, v in g.params}
-        sql = (f"SELECT p.__d, '{g.name}' AS cannot_link FROM __pairs p "
-               f"JOIN __prep l ON l.{RID} = p.{RID}_l JOIN __prep r ON r.{RID} = p.{RID}_r "
-               f"WHERE coalesce(({g.sql}), false)")
-        parts.append(query(con, sql, params).cast({"__d": pl.Int64, "cannot_link": pl.String}))
-    con.unregister("__prep")
-    con.unregister("__pairs")
-    verdict = np.full(len(first), -1, dtype=np.int64)
-    for i, part in reversed(list(enumerate(parts))):  # the first guard listed wins: written last
-        verdict[part.get_column("__d").to_numpy()] = i
-    per_pair = verdict[inverse.reshape(-1)]
-    hit = per_pair >= 0
-    names = [g.name for g in sql_guards]
-    return pl.DataFrame({f"{RID}_l": left[hit], f"{RID}_r": right[hit]}).with_columns(
-        pl.Series("cannot_link", per_pair[hit]).replace_strict(list(range(len(names))), names,
-                                                               return_dtype=pl.String)).cast(schema)
-
-
 REP = "__rep"
 N_RECORDS = "__records"  # identical records collapsed into a unit
 #: above this many candidate pairs, ``pairs`` keeps only the evidence that matters (see below)
@@ -132,7 +90,8 @@ def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None 
         pinned = pl.concat([cannot_link.get_column("id_l"), cannot_link.get_column("id_r")]).unique()
         units = units.with_columns(
             pl.when(pl.col(idc).is_in(pinned.implode())).then(pl.col(idc)).otherwise(pl.col(REP)).alias(REP))
-    reps = units.with_columns(pl.len().over(REP).alias(N_RECORDS)).filter(pl.col(idc) == pl.col(REP)).drop(REP)
+    reps = units.with_columns(pl.len().over(REP).alias(N_RECORDS)).filter(pl.col(idc) == pl.col(REP)).select(
+        *_read_by(spec, units), N_RECORDS)  # only what the spec reads: every copy and sort below is narrower
     if must_link is not None and must_link.height:
         rep_of = units.select(idc, REP)
         must_link = (must_link.join(rep_of.rename({idc: "id_l"}), on="id_l")
@@ -149,6 +108,13 @@ def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None 
     return LinkResult(expanded, result.pairs, result.refused, result.model,
                       {**result.counts, "exact_duplicates_collapsed": units.height - reps.height},
                       result.timings, result.candidates, result.planned, result.conflicts)
+
+
+def _read_by(spec: LinkageSpec, units: pl.DataFrame) -> list[str]:
+    """The columns of ``units`` the spec reads: its columns, those its SQL guards and vetoes name, u's group."""
+    sql = [g.sql or "" for g in (*spec.guards, *spec.system_links.vetoes)]
+    named = set(spec.columns()) | set(columns_in(units, *sql) if any(sql) else ()) | {spec.u_within}
+    return [c for c in units.columns if c in named]
 
 
 def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None,
@@ -193,7 +159,7 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
         t = time.perf_counter()
         u = estimate_u(prepared, spec, spec.u_within, cols, reuse)
         blocked_vectors = vectors.filter(pl.col("rule") != SYSTEM_RULE)  # EM learns from blocking alone
-        model = train(blocked_vectors, spec, u, rule_masks(prepared, blocked_vectors, spec))
+        model = train(blocked_vectors, spec, u, rule_masks(prepared, blocked_vectors, spec, blocked.key_ids))
         model = model.with_prior(_population_pairs(prepared, spec.u_within), blocked_vectors.height)
     scored = predict(vectors, model)
     timings["score"] = timings.get("score", 0.0) + time.perf_counter() - t
@@ -209,8 +175,7 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
     scored = (scored.join(cannot, on=[f"{RID}_l", f"{RID}_r"], how="left") if cannot.height
               else scored.with_columns(pl.lit(None, dtype=pl.Utf8).alias("cannot_link")))
     scored = scored.with_columns(_identifying(spec).alias("identifying"))
-    scored = (scored.join(system.drop("finding", "from_rid"), on=[f"{RID}_l", f"{RID}_r"], how="left")
-              .join(vetoes(con, prepared, system, spec), on=[f"{RID}_l", f"{RID}_r"], how="left"))
+    scored = _with_pairs(_with_pairs(scored, system.drop("finding", "from_rid")), vetoes(con, prepared, system, spec))
     system_ok = pl.col("system_link").is_not_null() & pl.col("system_veto").is_null() & pl.col("cannot_link").is_null()
     # a pair only a system link proposed (another account, say) links as that link or not at all
     acceptable = (((pl.col("match_probability") >= spec.threshold) | _corroborated(spec)) & pl.col("cannot_link").is_null()
@@ -273,6 +238,15 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
     counts = {**blocked.counts, "system_links": system.height, "system_link_conflicts": conflicts.height}
     return LinkResult(out_units, scored.with_columns(pl.col("rule").cast(pl.Utf8)), clusters.refused, model,
                       counts, timings, n_candidates, blocked.planned, conflicts)
+
+
+def _with_pairs(scored: pl.DataFrame, other: pl.DataFrame) -> pl.DataFrame:
+    """``scored`` left-joined with ``other`` on the pair; with no row to join, its columns as nulls
+    (no copy of every scored pair to add nothing)."""
+    if other.height:
+        return scored.join(other, on=[f"{RID}_l", f"{RID}_r"], how="left")
+    return scored.with_columns(pl.lit(None, dtype=other.schema[c]).alias(c)
+                               for c in other.columns if c not in (f"{RID}_l", f"{RID}_r"))
 
 
 def _conflicts(scored: pl.DataFrame, refused: pl.DataFrame, labels: np.ndarray, system: pl.DataFrame) -> pl.DataFrame:
@@ -420,17 +394,19 @@ def _corroborated(spec: LinkageSpec) -> pl.Expr:
     return (holding >= spec.corroborated) & nothing_against
 
 
-def rule_masks(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec) -> list[np.ndarray]:
-    """Per blocking rule, which candidate pairs satisfy it (not only those it found first)."""
+def rule_masks(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec,
+               key_ids: list[np.ndarray] | None = None) -> list[np.ndarray]:
+    """Per blocking rule, which candidate pairs satisfy it (not only those it found first).
+    ``key_ids``: per rule, each row's key id as blocking computed it (-1: null), else computed here."""
     left = pairs.get_column(f"{RID}_l").to_numpy()
     right = pairs.get_column(f"{RID}_r").to_numpy()
     masks = []
-    for rule in spec.blocking:
+    for i, rule in enumerate(spec.blocking):
         # one integer per distinct key (-1: a key column is null): the test is two integer gathers
         keys = list(rule.on)
         complete = pl.all_horizontal([pl.col(c).is_not_null() for c in keys])
-        ids = prepared.select(pl.when(complete).then(pl.struct(keys).rank("dense").cast(pl.Int64)).otherwise(-1)
-                              ).to_series().to_numpy()
+        ids = key_ids[i] if key_ids else prepared.select(
+            pl.when(complete).then(pl.struct(keys).rank("dense").cast(pl.Int64)).otherwise(-1)).to_series().to_numpy()
         masks.append((ids[left] == ids[right]) & (ids[left] >= 0))
     return masks
 

@@ -1,0 +1,69 @@
+"""Pair-level (``sql``) guards: which candidate pairs a guard forbids (cannot-link), in DuckDB.
+
+A guard is a SQL predicate over two units ``l`` and ``r`` and reads only the columns it names, so
+each guard is evaluated once per distinct pair of *its own* columns' values (pairs inside one block
+mostly repeat them) and the verdict is spread to every pair with the same values: a guard that reads
+two name columns is evaluated on far fewer pairs than one that also reads the phone and the domain.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from abm.db import query
+from abm.linkage.block import RID, columns_in
+from abm.linkage.spec import Guard, LinkageSpec
+
+L, R = f"{RID}_l", f"{RID}_r"
+SCHEMA = pl.Schema({L: pl.UInt32(), R: pl.UInt32(), "cannot_link": pl.String()})
+_INDEX = "__guard_pair"
+
+
+def _profile(prepared: pl.DataFrame, values: list[str]) -> np.ndarray:
+    """One id per distinct row of ``values`` (nulls are values too)."""
+    if not values:
+        return np.zeros(prepared.height, dtype=np.int64)
+    return prepared.select(pl.struct(values).rank("dense").fill_null(0).cast(pl.Int64)).to_series().to_numpy()
+
+
+def _forbidden(con: duckdb.DuckDBPyConnection, prepared: pl.DataFrame, guard: Guard,
+               left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Boolean mask over the pairs: ``guard`` forbids the pair."""
+    read = columns_in(prepared, guard.sql or "")
+    profile = _profile(prepared, [c for c in read if c != RID])
+    key = profile[left] * np.int64(int(profile.max()) + 1) + profile[right]
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    con.register("__guard_units", prepared.select(read).to_arrow(compat_level=pl.CompatLevel.newest()))
+    con.register("__guard_pairs", pl.DataFrame({L: left[first], R: right[first],
+                                                _INDEX: np.arange(len(first), dtype=np.int64)}).to_arrow())
+    try:
+        hits = query(con, f"SELECT p.{_INDEX} FROM __guard_pairs p JOIN __guard_units l ON l.{RID} = p.{L} "
+                          f"JOIN __guard_units r ON r.{RID} = p.{R} WHERE coalesce(({guard.sql}), false)",
+                     {k: list(v) for k, v in guard.params})
+    finally:
+        con.unregister("__guard_units")
+        con.unregister("__guard_pairs")
+    forbidden = np.zeros(len(first), dtype=bool)
+    forbidden[hits.get_column(_INDEX).to_numpy()] = True
+    return forbidden[inverse.reshape(-1)]
+
+
+def cannot_links(con: duckdb.DuckDBPyConnection, prepared: pl.DataFrame, pairs: pl.DataFrame,
+                 spec: LinkageSpec) -> pl.DataFrame:
+    """Candidate pairs a pair-level (``sql``) guard forbids, with the guard's name (the first guard
+    listed in the spec wins), in pair order."""
+    sql_guards = [g for g in spec.guards if g.kind == "sql"]
+    if not sql_guards or pairs.height == 0:
+        return pl.DataFrame(schema=SCHEMA)
+    left = pairs.get_column(L).to_numpy()
+    right = pairs.get_column(R).to_numpy()
+    verdict = np.full(len(left), -1, dtype=np.int64)
+    for i, guard in reversed(list(enumerate(sql_guards))):  # the first guard listed wins: written last
+        verdict[_forbidden(con, prepared, guard, left, right)] = i
+    hit = verdict >= 0
+    names = [g.name for g in sql_guards]
+    return pl.DataFrame({L: left[hit], R: right[hit]}).with_columns(
+        pl.Series("cannot_link", verdict[hit]).replace_strict(list(range(len(names))), names,
+                                                              return_dtype=pl.String)).cast(SCHEMA)
