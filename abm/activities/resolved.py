@@ -25,7 +25,8 @@ from pathlib import Path
 
 import polars as pl
 
-from abm.activities.bulk import ActivityStore
+from abm.activities.bulk import MEMORY_LIMIT, ActivityStore
+from abm.activities.sorted_copy import copy_sorted
 from abm.detect.policy import Policy
 from abm.detect.touches import TOUCH_SCHEMA
 from abm.export import FORMULA_PREFIXES
@@ -136,6 +137,7 @@ def export(store: ActivityStore, stage: Path, csv: bool = True) -> None:
             "touches": "SELECT * FROM atouches"}
     order = {"records": "t.record_key",
              "touches": "t.account_id NULLS LAST, t.touched_on NULLS LAST, t.record_key, t.date_source"}
+    lead = {"records": "t.record_key", "touches": "t.account_id"}
     con = store.con
     # sorted once, into the Parquet file; the CSV and the database copy read that file in its order
     # (insertion order preserved for those reads only: the sort itself spills more freely without it)
@@ -144,12 +146,13 @@ def export(store: ActivityStore, stage: Path, csv: bool = True) -> None:
         path = stage / f"{name}.parquet"
         cols = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{_q(path)}')").fetchall()
         part = ", ".join(f"CAST(b.\"{c}\" AS {t}) AS \"{c}\"" for c, t, *_ in cols)
-        query = (f"SELECT * FROM (SELECT * FROM read_parquet('{_q(path)}') UNION ALL SELECT {part} FROM ({sql}) b) t "
-                 f"ORDER BY {order[name]}")
+        source = f"SELECT * FROM read_parquet('{_q(path)}') UNION ALL SELECT {part} FROM ({sql}) b"
         tmp = stage / f".{name}.bulk.parquet"
         t0 = time.perf_counter()
-        con.execute(f"COPY ({query}) TO '{_q(tmp)}' (FORMAT parquet, COMPRESSION zstd)").fetchall()
-        log.info("bulk activities: %s.parquet sorted and written in %.1fs", name, time.perf_counter() - t0)
+        text_lead = dict((c, t) for c, t, *_ in cols).get(lead[name].removeprefix("t.")) == "VARCHAR"
+        ranges = copy_sorted(con, source, lead[name] if text_lead else None, order[name], tmp, MEMORY_LIMIT)
+        log.info("bulk activities: %s.parquet sorted and written in %.1fs (%d range(s))", name,
+                 time.perf_counter() - t0, ranges)
         con.execute("SET preserve_insertion_order = true").fetchall()
         if csv and (stage / "csv").is_dir():
             t0 = time.perf_counter()
@@ -174,8 +177,15 @@ def _csv(store: ActivityStore, parquet: Path, cols: list[tuple[str, str]], targe
     exprs = [f"CASE WHEN left(t.\"{c}\", 1) IN ({prefixes}) THEN '''' || t.\"{c}\" ELSE t.\"{c}\" END AS \"{c}\""
              if t == "VARCHAR" else f"t.\"{c}\"" for c, t in cols]
     body = target.with_name(f".{target.name}.body")
-    store.con.execute(f"COPY (SELECT {', '.join(exprs)} FROM read_parquet('{_q(parquet)}') t) "
-                      f"TO '{_q(body)}' (FORMAT csv, HEADER true)").fetchall()
+    # one thread: DuckDB's parallel CSV writer put blocks of rows out of order (measured at 2 M rows,
+    # insertion order preserved or not); the Parquet and database copies keep their order
+    threads = store.con.execute("SELECT current_setting('threads')").fetchone()[0]  # type: ignore[index]
+    store.con.execute("SET threads = 1").fetchall()
+    try:
+        store.con.execute(f"COPY (SELECT {', '.join(exprs)} FROM read_parquet('{_q(parquet)}') t) "
+                          f"TO '{_q(body)}' (FORMAT csv, HEADER true)").fetchall()
+    finally:
+        store.con.execute(f"SET threads = {int(threads)}").fetchall()
     with target.open("wb") as out, body.open("rb") as src:
         out.write("\ufeff".encode())
         shutil.copyfileobj(src, out, 1 << 20)
