@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import polars as pl
+
+
+def literal(value: str | Path) -> str:
+    """``value`` as an SQL string literal (a path or a value spliced where DuckDB takes no parameter:
+    ``read_parquet``, ``COPY … TO``, ``ATTACH``, ``SET``)."""
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def query(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:

@@ -25,6 +25,7 @@ import duckdb
 import polars as pl
 
 from abm.contract import KINDS, LINEAGE_COLUMNS
+from abm.db import literal
 from abm.errors import InputError
 from abm.load import validate
 from abm.load.frame import file_frame
@@ -131,7 +132,7 @@ def connect(workdir: Path) -> duckdb.DuckDBPyConnection:
     workdir.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(workdir / "activities.duckdb"))
     con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'").fetchall()
-    con.execute(f"SET temp_directory = '{str(workdir / 'tmp').replace(chr(39), chr(39) * 2)}'").fetchall()
+    con.execute(f"SET temp_directory = {literal(workdir / 'tmp')}").fetchall()
     con.execute("SET preserve_insertion_order = false").fetchall()
     return con
 
@@ -158,13 +159,9 @@ def load_bulk(files: list[BulkFile], others: pl.DataFrame, all_files: list[FileS
 
 def _define_acts(store: ActivityStore, without_gone: bool = False) -> None:
     """The view ``acts`` over the chunk files (without the rows ``gone`` lists, once ids are settled)."""
-    files = _q(store.workdir / "chunks" / "*.parquet")
+    files = literal(store.workdir / "chunks" / "*.parquet")
     anti = " ANTI JOIN gone g ON a.source_file = g.source_file AND a.row_number = g.row_number" if without_gone else ""
-    store.con.execute(f"CREATE OR REPLACE VIEW acts AS SELECT a.* FROM read_parquet('{files}') a{anti}").fetchall()
-
-
-def _q(path: Path) -> str:
-    return str(path).replace("'", "''")
+    store.con.execute(f"CREATE OR REPLACE VIEW acts AS SELECT a.* FROM read_parquet({files}) a{anti}").fetchall()
 
 
 def _write_chunk(store: ActivityStore, out: pl.DataFrame) -> None:

@@ -27,6 +27,7 @@ import polars as pl
 
 from abm.activities.bulk import MEMORY_LIMIT, ActivityStore
 from abm.activities.sorted_copy import copy_sorted
+from abm.db import literal
 from abm.detect.policy import Policy
 from abm.detect.touches import TOUCH_SCHEMA
 from abm.export import FORMULA_PREFIXES
@@ -144,9 +145,9 @@ def export(store: ActivityStore, stage: Path, csv: bool = True) -> None:
     for name, sql in bulk.items():
         con.execute("SET preserve_insertion_order = false").fetchall()
         path = stage / f"{name}.parquet"
-        cols = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{_q(path)}')").fetchall()
+        cols = con.execute(f"DESCRIBE SELECT * FROM read_parquet({literal(path)})").fetchall()
         part = ", ".join(f"CAST(b.\"{c}\" AS {t}) AS \"{c}\"" for c, t, *_ in cols)
-        source = f"SELECT * FROM read_parquet('{_q(path)}') UNION ALL SELECT {part} FROM ({sql}) b"
+        source = f"SELECT * FROM read_parquet({literal(path)}) UNION ALL SELECT {part} FROM ({sql}) b"
         tmp = stage / f".{name}.bulk.parquet"
         t0 = time.perf_counter()
         text_lead = dict((c, t) for c, t, *_ in cols).get(lead[name].removeprefix("t.")) == "VARCHAR"
@@ -159,12 +160,12 @@ def export(store: ActivityStore, stage: Path, csv: bool = True) -> None:
             _csv(store, tmp, [(c, t) for c, t, *_ in cols], stage / "csv" / f"{name}.csv")
             log.info("bulk activities: csv/%s.csv written in %.1fs", name, time.perf_counter() - t0)
         os.replace(tmp, path)
-    con.execute(f"ATTACH '{_q(stage / 'abm.duckdb')}' AS out").fetchall()
+    con.execute(f"ATTACH {literal(stage / 'abm.duckdb')} AS out").fetchall()
     try:
         for name in bulk:
             t0 = time.perf_counter()
             con.execute(f"CREATE OR REPLACE TABLE out.\"{name}\" AS SELECT * FROM "
-                        f"read_parquet('{_q(stage / (name + '.parquet'))}')").fetchall()
+                        f"read_parquet({literal(stage / (name + '.parquet'))})").fetchall()
             log.info("bulk activities: abm.duckdb %s written in %.1fs", name, time.perf_counter() - t0)
     finally:
         con.execute("DETACH out").fetchall()
@@ -173,7 +174,7 @@ def export(store: ActivityStore, stage: Path, csv: bool = True) -> None:
 def _csv(store: ActivityStore, parquet: Path, cols: list[tuple[str, str]], target: Path) -> None:
     """``abm.export.write_csv`` in DuckDB: UTF-8 with BOM, text cells that would run as formulas quoted;
     rows in the order of ``parquet`` (the connection preserves insertion order)."""
-    prefixes = ", ".join("'" + p.replace("'", "''") + "'" for p in FORMULA_PREFIXES if len(p) == 1)
+    prefixes = ", ".join(literal(p) for p in FORMULA_PREFIXES if len(p) == 1)
     exprs = [f"CASE WHEN left(t.\"{c}\", 1) IN ({prefixes}) THEN '''' || t.\"{c}\" ELSE t.\"{c}\" END AS \"{c}\""
              if t == "VARCHAR" else f"t.\"{c}\"" for c, t in cols]
     body = target.with_name(f".{target.name}.body")
@@ -182,15 +183,11 @@ def _csv(store: ActivityStore, parquet: Path, cols: list[tuple[str, str]], targe
     threads = store.con.execute("SELECT current_setting('threads')").fetchone()[0]  # type: ignore[index]
     store.con.execute("SET threads = 1").fetchall()
     try:
-        store.con.execute(f"COPY (SELECT {', '.join(exprs)} FROM read_parquet('{_q(parquet)}') t) "
-                          f"TO '{_q(body)}' (FORMAT csv, HEADER true)").fetchall()
+        store.con.execute(f"COPY (SELECT {', '.join(exprs)} FROM read_parquet({literal(parquet)}) t) "
+                          f"TO {literal(body)} (FORMAT csv, HEADER true)").fetchall()
     finally:
         store.con.execute(f"SET threads = {int(threads)}").fetchall()
     with target.open("wb") as out, body.open("rb") as src:
         out.write("\ufeff".encode())
         shutil.copyfileobj(src, out, 1 << 20)
     body.unlink()
-
-
-def _q(path: Path) -> str:
-    return str(path).replace("'", "''")

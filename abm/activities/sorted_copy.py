@@ -19,6 +19,8 @@ from pathlib import Path
 
 import duckdb
 
+from abm.db import literal
+
 log = logging.getLogger(__name__)
 
 #: bytes of memory limit per row of a range (wide records rows, with the sort's own overhead)
@@ -44,10 +46,6 @@ def rows_per_range(limit: str) -> int:
         return int(raw)
     limit_bytes = memory_bytes(limit)
     return max(50_000, (limit_bytes or 10**9) // BYTES_PER_ROW)
-
-
-def _lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _bounds(con: duckdb.DuckDBPyConnection, source: str, lead: str, ranges: int) -> list[str]:
@@ -83,23 +81,23 @@ def _copy(con: duckdb.DuckDBPyConnection, source: str, lead: str | None, order: 
     con.execute("SET preserve_insertion_order = false").fetchall()  # a sort spills more freely
     bounds = _bounds(con, source, lead, ranges) if lead is not None and ranges > 1 else []
     if not bounds:
-        con.execute(f"COPY (SELECT * FROM ({source}) t ORDER BY {order}) TO {_lit(str(target))} "
+        con.execute(f"COPY (SELECT * FROM ({source}) t ORDER BY {order}) TO {literal(target)} "
                     "(FORMAT parquet, COMPRESSION zstd)").fetchall()
         return 1
-    edges: list[str | None] = [None, *bounds, None]
-    conditions = [" AND ".join(c for c in (f"{lead} >= {_lit(lo)}" if lo is not None else "",
-                                           f"{lead} < {_lit(hi)}" if hi is not None else "") if c)
-                  or f"{lead} IS NOT NULL" for lo, hi in zip(edges, edges[1:], strict=False)]
-    conditions.append(f"{lead} IS NULL")
+    # [-, b0), [b0, b1), …, [b_last, -), then the nulls (NULL fails every comparison)
+    below = [f"{lead} < {literal(b)}" for b in bounds]
+    from_ = [f"{lead} >= {literal(b)}" for b in bounds]
+    conditions = [below[0], *(f"{lo} AND {hi}" for lo, hi in zip(from_, below[1:], strict=False)),
+                  from_[-1], f"{lead} IS NULL"]
     parts = [target.with_name(f".{target.name}.part{i:04d}") for i in range(len(conditions))]
     try:
         for part, condition in zip(parts, conditions, strict=True):
             con.execute(f"COPY (SELECT * FROM ({source}) t WHERE {condition} ORDER BY {order}) "
-                        f"TO {_lit(str(part))} (FORMAT parquet, COMPRESSION uncompressed)").fetchall()
+                        f"TO {literal(part)} (FORMAT parquet, COMPRESSION uncompressed)").fetchall()
         # the parts in list order, each in its own order: DuckDB keeps both with insertion order on
         con.execute("SET preserve_insertion_order = true").fetchall()
-        files = ", ".join(_lit(str(p)) for p in parts)
-        con.execute(f"COPY (SELECT * FROM read_parquet([{files}])) TO {_lit(str(target))} "
+        files = ", ".join(literal(p) for p in parts)
+        con.execute(f"COPY (SELECT * FROM read_parquet([{files}])) TO {literal(target)} "
                     "(FORMAT parquet, COMPRESSION zstd)").fetchall()
     finally:
         for part in parts:

@@ -1,4 +1,4 @@
-"""The random pairs u is estimated from, chosen by the units' content rather than their row numbers.
+"""The random pairs u is estimated from, chosen by a stable hash of the units' ids, not their row numbers.
 
 u (how often a comparison level holds for two *different* entities, ``abm.linkage.score``) comes
 from a random sample of unit pairs. Drawn by row number, the sample changed entirely when one row

@@ -33,7 +33,7 @@ import duckdb
 import polars as pl
 
 from abm import __version__
-from abm.db import query
+from abm.db import literal, query
 from abm.errors import InputError
 from abm.registry.keys import PROBE_VERSION, ProbeRules, latin_probe, name_probe, probe_rules, reading_probe
 from abm.registry.layout import CLOSE_CAUSE_MERGER, COLUMNS
@@ -162,7 +162,7 @@ PROBE_BATCH = 1_000_000
 
 def _read_states(con: duckdb.DuckDBPyConnection, csvs: list[str]) -> None:
     """One table ``states``: every readable row (kept columns), ranked per 法人番号 (1 = latest state)."""
-    files = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in csvs) + "]"
+    files = "[" + ", ".join(literal(p) for p in csvs) + "]"
     try:
         con.execute(f"""
             CREATE TABLE states AS
