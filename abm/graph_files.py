@@ -5,9 +5,8 @@ The bytes are those networkx writes for the account's ``nx.DiGraph`` (``abm.grap
 sort_keys=True, indent=1)``), but networkx is not used to write them: a graph here is a dict of
 nodes and a dict of edges in networkx's order (nodes as first met, src before dst; edges grouped by
 source node in node order, a repeated (src, dst) updating the first one's attributes), the GraphML
-is string formatting (``abm.graphml``) and the JSON is ``json_indent1``, which writes what
-``json.dumps(..., indent=1)`` writes with the C string encoder instead of the pure-Python encoder
-json falls back to whenever ``indent`` is given. networkx (≈ 0.2 s to import, ≈ 0.3 ms per graph
+is string formatting (``abm.graphml``) and the JSON is ``json.dumps`` of networkx's node-link
+layout. networkx (≈ 0.2 s to import, ≈ 0.3 ms per graph
 to build) is imported only for a value the fast writers do not handle.
 ``tests/test_graph_files.py`` compares both files with networkx's on random graphs.
 """
@@ -26,7 +25,6 @@ import polars as pl
 from abm.graphml import graphml_text
 
 _SEP = "/"
-_STRING = json.encoder.encode_basestring   # json.dumps(ensure_ascii=False)'s string encoder (C)
 
 Nodes = dict[str, dict[str, str]]
 Edges = dict[tuple[str, str], dict[str, Any]]
@@ -55,50 +53,12 @@ def graph_parts(rows: Iterable[Mapping[str, Any]], account_id: str) -> tuple[Nod
     return nodes, edges
 
 
-def _scalar(value: Any) -> str:
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if value is None:
-        return "null"
-    if type(value) is int:
-        return int.__repr__(value)
-    if type(value) is str:
-        return _STRING(value)
-    raise TypeError(type(value))
-
-
-def json_indent1(value: Any, depth: int = 0) -> str:
-    """``json.dumps(value, ensure_ascii=False, sort_keys=True, indent=1)`` for dicts with string keys,
-    lists, str, int, bool and None (TypeError for anything else)."""
-    if isinstance(value, dict):
-        if not value:
-            return "{}"
-        pad = "\n" + " " * (depth + 1)
-        return "{" + ",".join(f"{pad}{_STRING(k)}: {json_indent1(v, depth + 1)}" if isinstance(k, str)
-                              else _key_error(k) for k, v in sorted(value.items())) + "\n" + " " * depth + "}"
-    if isinstance(value, list):
-        if not value:
-            return "[]"
-        pad = "\n" + " " * (depth + 1)
-        return "[" + ",".join(pad + json_indent1(v, depth + 1) for v in value) + "\n" + " " * depth + "]"
-    return _scalar(value)
-
-
-def _key_error(key: Any) -> str:
-    raise TypeError(type(key))
-
-
 def node_link_text(graph_attrs: dict[str, Any], nodes: Nodes, edges: Edges) -> str:
     """The node-link JSON file of a directed graph (networkx's ``node_link_data`` with ``edges="edges"``)."""
     data = {"directed": True, "multigraph": False, "graph": graph_attrs,
             "nodes": [{**attrs, "id": node} for node, attrs in nodes.items()],
             "edges": [{**attrs, "source": u, "target": v} for (u, v), attrs in edges.items()]}
-    try:
-        return json_indent1(data)
-    except TypeError:
-        return json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1)
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1)
 
 
 def _write_account(rows: list[dict[str, Any]], account_id: str, out: Path) -> list[Path]:

@@ -1,5 +1,5 @@
 """abm.graph_files writes the bytes networkx writes for an account's committee graph (GraphML and
-node-link JSON), without networkx; json_indent1 is json.dumps(..., indent=1) for plain JSON values."""
+node-link JSON), without networkx."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from abm.graph import EDGE_SCHEMA
-from abm.graph_files import json_indent1, write_graphs
+from abm.graph_files import write_graphs
 
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=8)
 HOSTILE = st.sampled_from(['=cmd|"/c calc"!A1', "<script>&amp;</script>", "\x00\x1f\x7f\u2028\u2029", "\\u0000 \\",
@@ -64,23 +64,6 @@ def test_same_files_as_networkx(tmp_path_factory: pytest.TempPathFactory, rows: 
     assert [p.name.rsplit(".", 1)[-1] for p in paths] == ["graphml", "json"]
     assert paths[0].read_bytes() == graphml
     assert paths[1].read_text(encoding="utf-8") == node_link
-
-
-JSON = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), TEXT, HOSTILE),
-                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.one_of(TEXT, HOSTILE), inner,
-                                                                                max_size=4), max_leaves=20)
-
-
-@settings(max_examples=300, deadline=None)
-@given(JSON)
-def test_json_indent1_is_json_dumps(value: Any) -> None:
-    assert json_indent1(value) == json.dumps(value, ensure_ascii=False, sort_keys=True, indent=1)
-
-
-@pytest.mark.parametrize("value", [1.5, {1: "a"}, (1, 2), {"a": {"b": [date(2025, 1, 1)]}}])
-def test_json_indent1_refuses_what_it_does_not_write(value: Any) -> None:
-    with pytest.raises(TypeError):
-        json_indent1(value)
 
 
 def test_files_of_a_written_account(tmp_path: Path) -> None:
