@@ -1,4 +1,4 @@
-"""The bulk export's sorted copy in ranges writes what one ORDER BY writes."""
+"""The bulk export: its sorted copy in ranges writes what one ORDER BY writes; its CSV formula check."""
 
 from __future__ import annotations
 
@@ -77,3 +77,15 @@ def test_out_of_memory_starts_again_with_more_ranges(tmp_path: Path, monkeypatch
     copy_sorted(duckdb.connect(), f"SELECT * FROM read_parquet('{src}')", "t.k", ORDER, out, "1GB")
     assert tried == [2, 8]
     assert pl.read_parquet(out).get_column("k").to_list() == sorted(str(i % 7) for i in range(100))
+
+
+@pytest.mark.parametrize(("cell", "risky"), [("=1+2", True), ("＝1", True), ("abc", False), ("ab", False),
+                                            ("xyz", True), ("", False), (None, None)])
+def test_bulk_csv_formula_check_takes_every_prefix(monkeypatch: pytest.MonkeyPatch, cell: str | None,
+                                                   risky: bool | None) -> None:
+    """The bulk CSV's SQL formula check covers a longer prefix too, as abm.export's polars check does."""
+    from abm.activities import resolved
+
+    monkeypatch.setattr(resolved, "FORMULA_PREFIXES", ("=", "＝", "xy"))
+    sql = f"SELECT {resolved._formula_start('c')} FROM (SELECT ?::VARCHAR AS c) t"
+    assert duckdb.connect().execute(sql, [cell]).fetchone()[0] is risky  # type: ignore[index]

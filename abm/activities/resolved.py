@@ -171,11 +171,17 @@ def export(store: ActivityStore, stage: Path, csv: bool = True) -> None:
         con.execute("DETACH out").fetchall()
 
 
+def _formula_start(column: str) -> str:
+    """``abm.export._formula_start`` in SQL: every prefix, the single characters by one look-up."""
+    single = ", ".join(literal(p) for p in FORMULA_PREFIXES if len(p) == 1)
+    longer = [f"starts_with(t.\"{column}\", {literal(p)})" for p in FORMULA_PREFIXES if len(p) != 1]
+    return " OR ".join([f"left(t.\"{column}\", 1) IN ({single})", *longer])
+
+
 def _csv(store: ActivityStore, parquet: Path, cols: list[tuple[str, str]], target: Path) -> None:
     """``abm.export.write_csv`` in DuckDB: UTF-8 with BOM, text cells that would run as formulas quoted;
     rows in the order of ``parquet`` (the connection preserves insertion order)."""
-    prefixes = ", ".join(literal(p) for p in FORMULA_PREFIXES if len(p) == 1)
-    exprs = [f"CASE WHEN left(t.\"{c}\", 1) IN ({prefixes}) THEN '''' || t.\"{c}\" ELSE t.\"{c}\" END AS \"{c}\""
+    exprs = [f"CASE WHEN {_formula_start(c)} THEN '''' || t.\"{c}\" ELSE t.\"{c}\" END AS \"{c}\""
              if t == "VARCHAR" else f"t.\"{c}\"" for c, t in cols]
     body = target.with_name(f".{target.name}.body")
     # one thread: DuckDB's parallel CSV writer put blocks of rows out of order (measured at 2 M rows,
