@@ -1,0 +1,59 @@
+"""An incremental night compares its few new pairs on the units they touch (``abm.linkage.reuse.compare_few``):
+the vectors are those of ``compare_pairs`` over every unit, row for row."""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from abm.linkage.block import RID, block
+from abm.linkage.compare import compare_pairs
+from abm.linkage.reuse import compare_few
+from abm.linkage.spec import parse_spec
+
+SPEC = parse_spec({
+    "name": "toy", "id_column": "id",
+    "derived": {"initial": "left(name, 1)"},
+    "blocking": [{"name": "initial", "keys": ["initial"]}],
+    "comparisons": [
+        {"name": "name", "column": "name", "levels": [{"kind": "exact"}, {"kind": "jaro_winkler", "threshold": 0.85},
+                                                      {"kind": "prefix"}]},
+        {"name": "email", "column": "email", "levels": [{"kind": "exact"}]},
+        {"name": "size", "column": "size", "levels": [{"kind": "abs_diff", "threshold": 1.5}]},
+        {"name": "aliases", "column": "aliases", "levels": [{"kind": "overlap"}]},
+    ],
+    "threshold": 0.9, "prior": 0.1,
+}, "toy.yaml")
+
+WORDS = ["sato", "satou", "suzuki", "suzuky", "tanaka", "takana", "ito", "itou", "kato", None]
+
+UNITS = st.lists(st.tuples(st.sampled_from(WORDS), st.sampled_from(["a@x.jp", "b@x.jp", None]),
+                           st.sampled_from([1.0, 2.0, 4.5, float("nan"), None]),
+                           st.sampled_from(["|a|b|", "|b|", "|c|", None])), min_size=2, max_size=30)
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=UNITS, data=st.data())
+def test_vectors_on_the_touched_units_equal_vectors_over_every_unit(rows, data):
+    units = pl.DataFrame([(f"u{i:02d}", *row) for i, row in enumerate(rows)],
+                         schema={"id": pl.Utf8, "name": pl.Utf8, "email": pl.Utf8, "size": pl.Float64,
+                                 "aliases": pl.Utf8}, orient="row")
+    prepared = block(units, SPEC, duckdb.connect()).prepared
+    n = prepared.height
+    every = [(a, b) for a in range(n) for b in range(a + 1, n)]
+    picked = data.draw(st.lists(st.sampled_from(every), max_size=6, unique=True))
+    pairs = pl.DataFrame({f"{RID}_l": [a for a, _ in picked], f"{RID}_r": [b for _, b in picked]},
+                         schema={f"{RID}_l": pl.UInt32, f"{RID}_r": pl.UInt32}).with_columns(pl.lit("r").alias("rule"))
+    calls = []
+
+    def everything(todo: pl.DataFrame) -> pl.DataFrame:
+        calls.append(todo.height)
+        return compare_pairs(prepared, todo, SPEC)
+
+    got = compare_few(prepared, pairs, SPEC, everything)
+    assert got.equals(compare_pairs(prepared, pairs, SPEC))
+    touched = len(np.unique([u for pair in picked for u in pair]))
+    assert bool(calls) == (not picked or touched >= 0.5 * n)   # few touched units: not over every unit
