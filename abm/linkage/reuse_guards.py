@@ -25,11 +25,13 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import polars as pl
 
 from abm import __version__
 from abm.linkage.block import RID
+from abm.linkage.guards import cannot_links
 from abm.linkage.spec import LinkageSpec
 
 log = logging.getLogger(__name__)
@@ -95,6 +97,32 @@ def guards_digest(spec: LinkageSpec, prepared: pl.DataFrame, columns: list[str])
                          [(c, str(prepared.schema[c])) for c in columns]], ("polars", "duckdb"))
 
 
+#: evaluate on the units the pairs touch when they are fewer than this share of all units
+FEW_UNITS = 0.5
+
+
+def evaluate_few(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec,
+                 evaluate: Callable[[pl.DataFrame], pl.DataFrame]) -> pl.DataFrame:
+    """``evaluate(pairs)``, computed on the rows of ``prepared`` the pairs touch when they are few (a
+    night's changed pairs): a guard reads only the two rows, but ``evaluate`` ranks the guard's
+    columns over all units first. Row numbers are renumbered in the same order, so a guard that
+    reads ``__rid`` itself is evaluated over every unit. Same pairs, same guards."""
+    if pairs.height == 0 or any(RID in (g.sql or "") for g in spec.guards if g.kind == "sql"):
+        return evaluate(pairs)
+    left = pairs.get_column(f"{RID}_l").to_numpy()
+    right = pairs.get_column(f"{RID}_r").to_numpy()
+    rows = np.unique(np.concatenate([left, right]))
+    if len(rows) >= FEW_UNITS * prepared.height:
+        return evaluate(pairs)
+    sub = prepared[rows].with_columns(pl.Series(RID, np.arange(len(rows)), dtype=prepared.schema[RID]))
+    local = pl.DataFrame({f"{RID}_l": pl.Series(np.searchsorted(rows, left), dtype=pl.UInt32),
+                          f"{RID}_r": pl.Series(np.searchsorted(rows, right), dtype=pl.UInt32)})
+    found = cannot_links(duckdb.connect(), sub, local, spec)
+    back = pl.Series(rows.astype(np.int64))
+    return found.with_columns(back.gather(pl.col(f"{RID}_l")).cast(pl.UInt32).alias(f"{RID}_l"),
+                              back.gather(pl.col(f"{RID}_r")).cast(pl.UInt32).alias(f"{RID}_r")).cast(_PAIR_SCHEMA)
+
+
 @dataclass
 class GuardReuse:
     """The guard store of one linkage spec for one run."""
@@ -135,7 +163,8 @@ class GuardReuse:
                 found = stored_keys[at] == key
                 codes[found] = stored.get_column(GUARD).to_numpy()[at[found]]
         pair_cols = pairs.select(f"{RID}_l", f"{RID}_r")
-        evaluated = evaluate(pair_cols.filter(pl.Series(~found))) if not found.all() else pl.DataFrame(schema=_PAIR_SCHEMA)
+        evaluated = evaluate_few(prepared, pair_cols.filter(pl.Series(~found)), spec, evaluate) if not found.all() \
+            else pl.DataFrame(schema=_PAIR_SCHEMA)
         self.pairs_reused, self.pairs_checked = int(found.sum()), int((~found).sum())
         fresh = pair_cols.filter(pl.Series(~found)).join(evaluated, on=[f"{RID}_l", f"{RID}_r"], how="left",
                                                           maintain_order="left").get_column("cannot_link")

@@ -1,5 +1,6 @@
-"""An incremental night compares its few new pairs on the units they touch (``abm.linkage.reuse.compare_few``):
-the vectors are those of ``compare_pairs`` over every unit, row for row."""
+"""An incremental night compares its few new pairs, and evaluates their sql guards, on the units they touch
+(``abm.linkage.reuse.compare_few``, ``abm.linkage.reuse_guards.evaluate_few``): the vectors and the
+cannot-links are those computed over every unit."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from hypothesis import strategies as st
 
 from abm.linkage.block import RID, block
 from abm.linkage.compare import compare_pairs
+from abm.linkage.guards import cannot_links
 from abm.linkage.reuse import compare_few
+from abm.linkage.reuse_guards import evaluate_few
 from abm.linkage.spec import parse_spec
 
 SPEC = parse_spec({
@@ -25,6 +28,8 @@ SPEC = parse_spec({
         {"name": "size", "column": "size", "levels": [{"kind": "abs_diff", "threshold": 1.5}]},
         {"name": "aliases", "column": "aliases", "levels": [{"kind": "overlap"}]},
     ],
+    "guards": [{"name": "other_initial", "kind": "sql", "sql": "l.initial <> r.initial AND l.email IS NULL"},
+               {"name": "far", "kind": "sql", "sql": "abs(l.size - r.size) > 2"}],
     "threshold": 0.9, "prior": 0.1,
 }, "toy.yaml")
 
@@ -57,3 +62,14 @@ def test_vectors_on_the_touched_units_equal_vectors_over_every_unit(rows, data):
     assert got.equals(compare_pairs(prepared, pairs, SPEC))
     touched = len(np.unique([u for pair in picked for u in pair]))
     assert bool(calls) == (not picked or touched >= 0.5 * n)   # few touched units: not over every unit
+
+    calls.clear()
+
+    def all_guards(todo: pl.DataFrame) -> pl.DataFrame:
+        calls.append(todo.height)
+        return cannot_links(duckdb.connect(), prepared, todo, SPEC)
+
+    forbidden = evaluate_few(prepared, pairs.drop("rule"), SPEC, all_guards)
+    expected = cannot_links(duckdb.connect(), prepared, pairs.drop("rule"), SPEC)
+    assert forbidden.sort(f"{RID}_l", f"{RID}_r").equals(expected.sort(f"{RID}_l", f"{RID}_r"))
+    assert bool(calls) == (not picked or touched >= 0.5 * n)
