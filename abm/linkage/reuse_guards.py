@@ -118,9 +118,9 @@ def evaluate_few(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec,
     local = pl.DataFrame({f"{RID}_l": pl.Series(np.searchsorted(rows, left), dtype=pl.UInt32),
                           f"{RID}_r": pl.Series(np.searchsorted(rows, right), dtype=pl.UInt32)})
     found = cannot_links(duckdb.connect(), sub, local, spec)
-    back = pl.Series(rows.astype(np.int64))
-    return found.with_columns(back.gather(pl.col(f"{RID}_l")).cast(pl.UInt32).alias(f"{RID}_l"),
-                              back.gather(pl.col(f"{RID}_r")).cast(pl.UInt32).alias(f"{RID}_r")).cast(_PAIR_SCHEMA)
+    return found.with_columns(
+        pl.Series(f"{RID}_l", rows[found.get_column(f"{RID}_l").to_numpy()], dtype=pl.UInt32),
+        pl.Series(f"{RID}_r", rows[found.get_column(f"{RID}_r").to_numpy()], dtype=pl.UInt32)).cast(_PAIR_SCHEMA)
 
 
 @dataclass
