@@ -4,20 +4,27 @@ cannot-links are those computed over every unit."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import duckdb
 import numpy as np
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from abm.linkage import reuse
 from abm.linkage.block import RID, block
 from abm.linkage.compare import compare_pairs
+from abm.linkage.engine import link
 from abm.linkage.guards import cannot_links
-from abm.linkage.reuse import compare_few
+from abm.linkage.reuse import PairStore, compare_few
 from abm.linkage.reuse_guards import evaluate_few
 from abm.linkage.spec import parse_spec
 
-SPEC = parse_spec({
+RAW = {
     "name": "toy", "id_column": "id",
     "derived": {"initial": "left(name, 1)"},
     "blocking": [{"name": "initial", "keys": ["initial"]}],
@@ -31,7 +38,8 @@ SPEC = parse_spec({
     "guards": [{"name": "other_initial", "kind": "sql", "sql": "l.initial <> r.initial AND l.email IS NULL"},
                {"name": "far", "kind": "sql", "sql": "abs(l.size - r.size) > 2"}],
     "threshold": 0.9, "prior": 0.1,
-}, "toy.yaml")
+}
+SPEC = parse_spec(RAW, "toy.yaml")
 
 WORDS = ["sato", "satou", "suzuki", "suzuky", "tanaka", "takana", "ito", "itou", "kato", None]
 
@@ -73,3 +81,48 @@ def test_vectors_on_the_touched_units_equal_vectors_over_every_unit(rows, data):
     expected = cannot_links(duckdb.connect(), prepared, pairs.drop("rule"), SPEC)
     assert forbidden.sort(f"{RID}_l", f"{RID}_r").equals(expected.sort(f"{RID}_l", f"{RID}_r"))
     assert bool(calls) == (not picked or touched >= 0.5 * n)
+
+
+def _world(n: int, seed: int) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    words = [w for w in WORDS if w]
+    return pl.DataFrame({
+        "id": [f"u{i:03d}" for i in range(n)],
+        "name": [words[k] + ("" if rng.random() < 0.7 else "x") for k in rng.integers(0, len(words), n)],
+        "email": [None if rng.random() < 0.4 else f"{k}@x.jp" for k in rng.integers(0, 30, n)],
+        "size": rng.choice([1.0, 2.0, 4.5, 7.0], n),
+        "aliases": [None if rng.random() < 0.5 else f"|{k}|" for k in rng.integers(0, 5, n)],
+    })
+
+
+#: the same comparisons and guards, blocked narrowly and with a small u sample: a night's pairs touch few units
+NIGHT_SPEC = parse_spec({**RAW, "blocking": [{"name": "name", "keys": ["name"]}], "u_sample_pairs": 40}, "toy.yaml")
+
+
+@settings(max_examples=3, deadline=None)
+@given(seed=st.integers(0, 10_000), edits=st.lists(st.tuples(st.integers(0, 59), st.sampled_from(["name", "email"])),
+                                                   min_size=1, max_size=3))
+def test_a_night_through_the_engine_equals_a_full_link_and_compares_on_the_touched_units(seed, edits):
+    units = _world(60, seed)
+    directory = Path(tempfile.mkdtemp())
+    for night in range(2):
+        store = PairStore(directory)
+        store.open("fp")
+        calls: list[int] = []
+
+        def counted(*args, calls=calls, **kwargs):
+            calls.append(1)
+            return compare_pairs(*args, **kwargs)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(reuse, "compare_pairs", counted)
+            got = link(units, NIGHT_SPEC, reuse=store.for_spec(NIGHT_SPEC))
+        store.commit()
+        full = link(units, NIGHT_SPEC)
+        assert got.units.select("id", "cluster").equals(full.units.select("id", "cluster"))
+        assert got.pairs.equals(full.pairs)   # vectors, weights, guards, links
+        assert night == 0 or calls    # the second night compared its few pairs on the units they touch
+        for i, column in edits:
+            units = units.with_columns(pl.when(pl.col("id") == f"u{i:03d}").then(pl.col(column) + "z")
+                                       .otherwise(pl.col(column)).alias(column))
+    shutil.rmtree(directory)
