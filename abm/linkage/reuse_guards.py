@@ -16,6 +16,7 @@ types or DuckDB's version, and when it is missing, damaged or ``--full`` / ``--n
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -85,11 +86,18 @@ def store_digest(parts: list[object], libraries: tuple[str, ...]) -> str:
     for part in parts:
         digest.update(repr(part).encode())
     for name in libraries:
-        try:
-            digest.update(f"{name}={metadata.version(name)};".encode())
-        except metadata.PackageNotFoundError:
-            digest.update(f"{name}=?;".encode())
+        digest.update(f"{name}={_version(name)};".encode())
     return digest.hexdigest()[:16]
+
+
+@functools.cache
+def _version(name: str) -> str:
+    """An installed library's version (``?`` when missing), looked up once per process: each lookup
+    scans the installed distributions, and every store asks for several per spec."""
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "?"
 
 
 def guards_digest(spec: LinkageSpec, prepared: pl.DataFrame, columns: list[str]) -> str:
