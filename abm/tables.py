@@ -21,13 +21,19 @@ def records_table(resolved: pl.DataFrame) -> pl.DataFrame:
 JAPANESE_SCRIPT = r"[\p{Han}\p{Hiragana}\p{Katakana}]"
 
 
+#: the record columns accounts_table reads
+_ACCOUNT_INPUTS = frozenset({"account_id", "company_name", "kind", "postal_code", "phone", "company_domain", "legal_form",
+                             "corporate_number", "prefecture", "person_id", "account_score", "is_free_mail"})
+
+
 def accounts_table(resolved: pl.DataFrame) -> pl.DataFrame:
     """One row per account. The name is the spelling Japanese users know: among the names written
     in Japanese script (when there is one), the one most records use (a CRM account record counts
     one and a half, so it wins ties); an English CRM name is used only when no record spells the
     company in Japanese. ``names`` lists every spelling, most used first; ``postal_codes`` and
     ``phones`` tell apart same-named companies beside prefecture, domains and corporate_number."""
-    named = resolved.filter(pl.col("account_id").is_not_null())
+    # the columns read here, before filtering: the resolved table is wide (≈ 60 columns)
+    named = resolved.select(c for c in resolved.columns if c in _ACCOUNT_INPUTS).filter(pl.col("account_id").is_not_null())
     spellings = (
         named.filter(pl.col("company_name").is_not_null())
         .with_columns(pl.when(pl.col("kind") == "crm_accounts").then(1.5).otherwise(1.0).alias("__vote"))
