@@ -57,7 +57,7 @@ def accounts_table(resolved: pl.DataFrame) -> pl.DataFrame:
     )
     base = named.group_by("account_id").agg(
         pl.col("legal_form").drop_nulls().mode().sort().first().alias("legal_form"),
-        pl.col("corporate_number").drop_nulls().unique().sort().alias("__numbers"),
+        pl.col("corporate_number").min().alias("corporate_number"),   # the smallest one (nulls aside)
         pl.col("prefecture").drop_nulls().mode().sort().first().alias("prefecture"),
         pl.len().alias("n_records"),
         pl.col("person_id").drop_nulls().n_unique().alias("n_persons"),
@@ -73,7 +73,6 @@ def accounts_table(resolved: pl.DataFrame) -> pl.DataFrame:
         .join(names, on="account_id", how="left").join(contacts, on="account_id", how="left")
         .with_columns(
             pl.col("__voted_name").alias("name"),
-            pl.col("__numbers").list.first().alias("corporate_number"),
             *[pl.col(c).fill_null(pl.lit([], dtype=pl.List(pl.Utf8))) for c in ("domains", "names")],
             # low: nothing but a web form with a webmail address, linked to no other record
             pl.when(pl.col("__webmail_only") & pl.col("max_link_score").is_null()).then(pl.lit("low"))
