@@ -202,8 +202,8 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
     history = id_history(settings.out_dir, records_out, started, *bulk_activities.history_part(bulk))
     flags = timer("flags", track_flags, settings.out_dir, collisions, gaps, as_of, started, history)
     collisions, gaps = flags.collisions, flags.gaps
-    accounts = timer("accounts", enrich_accounts,
-                     bulk_activities.adjust_accounts(accounts_table(resolved), bulk), resolved, registry)
+    accounts = timer("accounts", lambda: enrich_accounts(   # the accounts table is built inside the stage's time
+        bulk_activities.adjust_accounts(accounts_table(resolved), bulk), resolved, registry))
     duplicates = timer("crm_duplicates", crm_duplicates, resolved)
     quality = timer("data_quality", lambda: data_quality_table(
         record_findings, link_conflicts(resolved, resolution.accounts, resolution.persons), contacts_on_other_companies(resolved)))
