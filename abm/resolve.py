@@ -40,12 +40,18 @@ class Resolution:
     moves: pl.DataFrame = field(default_factory=pl.DataFrame)
 
 
+def stable_ids(prefix: str, keys: pl.Series) -> pl.Series:
+    """A deterministic ID per anchor record key (null stays null): the same anchor gives the same ID
+    every night. SHA-1 rather than polars' hash, whose values may change between polars versions;
+    one list comprehension over the batch (no per-value polars callback)."""
+    sha1 = hashlib.sha1
+    return pl.Series(keys.name, [None if key is None else f"{prefix}{sha1(key.encode('utf-8')).hexdigest()[:12]}"
+                                 for key in keys.to_list()], dtype=pl.Utf8)
+
+
 def stable_id(prefix: str, anchor: pl.Expr) -> pl.Expr:
-    """A deterministic ID from the anchor record key: the same anchor gives the same ID every night.
-    SHA-1 rather than polars' hash, whose values may change between polars versions."""
-    return anchor.map_elements(
-        lambda key: f"{prefix}{hashlib.sha1(key.encode('utf-8')).hexdigest()[:12]}", return_dtype=pl.Utf8,
-    )
+    """``stable_ids`` as an expression."""
+    return anchor.map_batches(lambda keys: stable_ids(prefix, keys), return_dtype=pl.Utf8)
 
 
 def _anchor_rank() -> pl.Expr:
@@ -97,10 +103,11 @@ def resolve_accounts(records: pl.DataFrame, specs: LinkageSpecs, must_link: pl.D
         out = _with_accounts(records, assigned)
     # an opportunity pointing at nothing we know is its own (unresolved) account, never dropped
     orphan = (pl.col("account_id").is_null() & (pl.col("kind") == "crm_opportunities"))
-    n_orphan_opportunities = out.filter(orphan).height
-    out = out.with_columns(
-        pl.when(orphan).then(stable_id("A", pl.col("record_key"))).otherwise(pl.col("account_id")).alias("account_id")
-    )
+    at = out.select(orphan.arg_true()).to_series()     # only those rows' keys are hashed
+    n_orphan_opportunities = len(at)
+    if n_orphan_opportunities:
+        out = out.with_columns(out.get_column("account_id").clone().scatter(
+            at, stable_ids("A", out.get_column("record_key").gather(at))))
     counts = {
         "account_units": units.height,
         "orphan_contacts_resolved_by_own_evidence": int(
