@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -20,7 +21,7 @@ from abm.contract import ACCOUNT_UNIT_KINDS, ID_ANCHOR_ORDER
 from abm.linkage.engine import LinkResult, link
 from abm.linkage.reuse import PairStore
 from abm.linkage.spec import LinkageSpecs
-from abm.normalize.name_readings import with_name_readings
+from abm.normalize.name_readings import warm_table, with_name_readings
 from abm.overrides import Override, as_table
 
 log = logging.getLogger(__name__)
@@ -261,8 +262,11 @@ def with_switchboard(units: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame
 
 def resolve(records: pl.DataFrame, specs: LinkageSpecs, must_link: pl.DataFrame | None = None,
             overrides: Sequence[Override] = (), folds: tuple = (), store: PairStore | None = None) -> Resolution:
-    with_accounts, account_result, counts, moves, account_status = resolve_accounts(records, specs, must_link,
-                                                                                    overrides, store)
+    with ThreadPoolExecutor(max_workers=1) as pool:   # the readings table is read beside account linkage
+        table = pool.submit(warm_table, records)
+        with_accounts, account_result, counts, moves, account_status = resolve_accounts(records, specs, must_link,
+                                                                                        overrides, store)
+        table.result()
     resolved, person_result, person_status = resolve_persons(with_accounts, specs, overrides, folds, store)
     resolved = resolved.sort("record_key")
     log.info("resolved %d records into %d accounts and %d persons", resolved.height,
