@@ -4,7 +4,8 @@ A kanji given name has several readings (健 Ken/Takeshi, 淳 Jun/Atsushi, 大�
 蓮 Ren/Hasu); pykakasi guesses one. ``Ken Sakai`` and 酒井 健 are the same name when *any* common
 reading agrees. The readings come from JMnedict (the Japanese proper-name dictionary, EDRDG,
 CC BY-SA 4.0), extracted into ``rules/name_readings.tsv.xz`` by ``tools/build_name_readings.py``
-(about 2 MB; read once, on first use).
+(about 2 MB; read once, on first use — or ahead, by ``warm_table`` in a worker thread while
+account linkage runs).
 
 ``with_name_readings`` adds two columns to person units:
 
