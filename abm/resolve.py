@@ -62,6 +62,7 @@ def _anchor_rank() -> pl.Expr:
 
 def _ids_for_clusters(clustered: pl.DataFrame, prefix: str, column: str) -> pl.DataFrame:
     """record_key -> ID, the ID derived from each cluster's anchor (best kind, then smallest key)."""
+    clustered = clustered.select("record_key", "kind", "cluster", "link_score")   # not the wide units
     anchors = (
         clustered.with_columns(_anchor_rank().alias("__anchor_rank"))
         .sort("__anchor_rank", "record_key")
