@@ -264,10 +264,10 @@ def with_switchboard(units: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame
 def resolve(records: pl.DataFrame, specs: LinkageSpecs, must_link: pl.DataFrame | None = None,
             overrides: Sequence[Override] = (), folds: tuple = (), store: PairStore | None = None) -> Resolution:
     with ThreadPoolExecutor(max_workers=1) as pool:   # the readings table is read beside account linkage
-        table = pool.submit(warm_table, records)
+        ahead = pool.submit(warm_table, records)
         with_accounts, account_result, counts, moves, account_status = resolve_accounts(records, specs, must_link,
                                                                                         overrides, store)
-        table.result()
+        ahead.result()
     resolved, person_result, person_status = resolve_persons(with_accounts, specs, overrides, folds, store)
     resolved = resolved.sort("record_key")
     log.info("resolved %d records into %d accounts and %d persons", resolved.height,

@@ -22,6 +22,7 @@ plain union–find with member sets that ``tests/test_cluster.py`` keeps as the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -77,7 +78,7 @@ def _pair_sums(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> tuple[np.ndarray,
     return lo[first], hi[first], total
 
 
-def _rows(lo: np.ndarray, hi: np.ndarray, value: np.ndarray) -> dict[int, dict[int, object]]:
+def _rows(lo: np.ndarray, hi: np.ndarray, value: np.ndarray) -> dict[int, dict[int, Any]]:
     """Symmetric adjacency {x: {y: value}} of the unordered pairs (lo, hi) (pairs unique)."""
     x, y = np.concatenate([lo, hi]), np.concatenate([hi, lo])
     order = np.argsort(x, kind="stable")
