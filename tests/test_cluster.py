@@ -165,7 +165,7 @@ def worlds(draw):
     scored.update({p: w for p, w in links if np.isfinite(w)})
     guards = {name: draw(st.lists(st.sampled_from([None, None, "x", "y", "z"]), min_size=n, max_size=n))
               for name in draw(st.sampled_from([[], [GUARD], [GUARD, "different_site"]]))}
-    cannot = draw(st.lists(st.tuples(node, node, st.sampled_from(["g1", "g2", None])), max_size=8))
+    cannot = draw(st.lists(st.tuples(node, node, st.sampled_from(["g1", "g2", "", None])), max_size=8))
     return n, links, scored, guards, cannot
 
 

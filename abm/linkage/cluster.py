@@ -92,8 +92,8 @@ def _rows(lo: np.ndarray, hi: np.ndarray, value: np.ndarray) -> dict[int, dict[i
 def _cannot_rows(cannot: pl.DataFrame) -> dict[int, dict[int, str]]:
     """cannot-link partners with the guard (or override) that forbids the pair; for a pair listed
     twice the later row's reason holds."""
-    reasons = (pl.col("cannot_link").fill_null("cannot_link") if "cannot_link" in cannot.columns
-               else pl.lit("cannot_link"))
+    reasons = (pl.when(pl.col("cannot_link") != "").then(pl.col("cannot_link")).otherwise(pl.lit("cannot_link"))
+               if "cannot_link" in cannot.columns else pl.lit("cannot_link"))   # no reason (null, ""): generic
     pairs = (cannot.select(pl.min_horizontal(L, R).cast(pl.Int64).alias("lo"),
                            pl.max_horizontal(L, R).cast(pl.Int64).alias("hi"), reasons.alias("why"))
              .filter(pl.col("lo") != pl.col("hi"))
