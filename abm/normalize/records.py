@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
@@ -18,7 +18,7 @@ import polars as pl
 from abm.contract import KIND_BY_ID, KINDS, NORMALIZED_SCHEMA, PERSON_KINDS, id_column
 from abm.normalize.address_columns import address_columns
 from abm.normalize.company import CompanyRules, company_rules
-from abm.normalize.company_columns import company_columns, company_kana_column
+from abm.normalize.company_columns import company_columns_later, company_kana_column
 from abm.normalize.contact import (
     EXTENSION,
     INTL_JP,
@@ -69,34 +69,28 @@ class _Ctx:
     departments: DepartmentRules
     records: RecordsRules
     reading: ReadingRules
-    #: the company columns of every distinct raw company name of the run (all kinds at once)
-    companies: pl.DataFrame | None = None
 
 
 def _company_column(kind: str) -> str:
     return "name" if kind == "crm_accounts" else "company_name"
 
 
-def _company_table(raws: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
+def _company_table_later(raws: pl.DataFrame, ctx: _Ctx) -> Callable[[], pl.DataFrame]:
     """Company columns of distinct raw names: legal form split by expression where provably the
-    same, keys once per distinct display name (``abm.normalize.company_columns``), and the
-    cross-script reading (``company_gist``) once per distinct display name and romaji."""
-    return with_company_gist(company_columns(raws, "_company_raw", ctx.company), ctx.reading)
+    same, keys once per distinct display name (``abm.normalize.company_columns``; started in worker
+    processes now), and — when the returned function is called — the cross-script reading
+    (``company_gist``) once per distinct display name and romaji."""
+    keys = company_columns_later(raws, "_company_raw", ctx.company)
+    return lambda: with_company_gist(keys(), ctx.reading)
 
 
-def _companies(tables: Mapping[str, pl.DataFrame], ctx: _Ctx) -> pl.DataFrame:
+def _companies_later(tables: Mapping[str, pl.DataFrame], ctx: _Ctx) -> Callable[[], pl.DataFrame]:
     """Company columns once per distinct raw name across the kinds: a company is named on cards,
     CRM rows and MA leads alike."""
     raws = [df.select(pl.col(_company_column(kind)).cast(pl.Utf8).alias("_company_raw"))
             for kind, df in tables.items() if kind in KINDS and _company_column(kind) in df.columns]
     uniques = pl.concat(raws).unique() if raws else pl.DataFrame(schema={"_company_raw": pl.Utf8})
-    return _company_table(uniques, ctx)
-
-
-def _company(df: pl.DataFrame, col: str, ctx: _Ctx) -> pl.DataFrame:
-    df = df.rename({col: "_company_raw"})
-    companies = ctx.companies if ctx.companies is not None else _company_table(df.select("_company_raw").unique(), ctx)
-    return df.join(companies, on="_company_raw", how="left", nulls_equal=True, maintain_order="left")
+    return _company_table_later(uniques, ctx)
 
 
 def _email(df: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
@@ -255,7 +249,9 @@ def _prepare(kind: str, df: pl.DataFrame) -> pl.DataFrame:
     return df.select(cols)
 
 
-def _normalize_kind(kind: str, df: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
+def _normalize_kind(kind: str, df: pl.DataFrame, ctx: _Ctx) -> tuple[pl.DataFrame, dict[str, pl.Expr]]:
+    """Every column of ``kind`` but the company ones: the frame and the output expressions (the
+    company columns are joined on ``_company_raw`` by ``_finish_kind``)."""
     df = _prepare(kind, df)
     sid = pl.col(id_column(kind)).str.strip_chars()
     sel: dict[str, pl.Expr] = {
@@ -265,7 +261,7 @@ def _normalize_kind(kind: str, df: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
     }
     cols = set(KINDS[kind])
     if "company_name" in cols or kind == "crm_accounts":
-        df = _company(df, _company_column(kind), ctx)
+        df = df.rename({_company_column(kind): "_company_raw"})
         sel.update({c: pl.col(c) for c in ("company_name", "company_key", "company_romaji", "legal_form",
                                             "company_gist")})
     if "email" in cols:
@@ -336,6 +332,13 @@ def _normalize_kind(kind: str, df: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
     if kind == "crm_contacts":
         df = df.with_columns(parse_dates(df["last_activity_on"]).alias("_last_activity"))
         sel["last_activity_on"] = pl.col("_last_activity")
+    return df, sel
+
+
+def _finish_kind(df: pl.DataFrame, sel: Mapping[str, pl.Expr], companies: pl.DataFrame) -> pl.DataFrame:
+    """The kind's NORMALIZED_SCHEMA columns, with the company columns of its raw company names."""
+    if "_company_raw" in df.columns:
+        df = df.join(companies, on="_company_raw", how="left", nulls_equal=True, maintain_order="left")
     exprs = [
         sel[c].cast(t).alias(c) if c in sel else pl.lit(None, t).alias(c) for c, t in NORMALIZED_DTYPES.items()
     ]
@@ -356,17 +359,19 @@ def normalize_records(tables: Mapping[str, pl.DataFrame], rules: Rules) -> pl.Da
         records=rules.view(records_rules), reading=rules.view(reading_rules),
     )
     start = time.perf_counter()
-    companies = _companies(tables, ctx)
-    ctx = replace(ctx, companies=companies)
-    log.info("normalize: %d distinct company names in %.2fs", companies.height, time.perf_counter() - start)
-    frames = []
+    # company keys in worker processes while this process normalises every kind's other columns
+    companies_later = _companies_later(tables, ctx)
+    parts = []
     for kind in (*KINDS, *sorted(set(tables) - set(KINDS))):
         if kind not in tables:
             continue
         if kind not in KINDS:
             log.warning("normalize: unknown kind %r ignored", kind)
             continue
-        start = time.perf_counter()
-        frames.append(_normalize_kind(kind, tables[kind], ctx))
-        log.info("normalize: %s, %d rows in %.2fs", kind, tables[kind].height, time.perf_counter() - start)
+        parts.append(_normalize_kind(kind, tables[kind], ctx))
+        log.info("normalize: %s, %d rows", kind, tables[kind].height)
+    companies = companies_later()
+    log.info("normalize: %d distinct company names; every kind in %.2fs", companies.height,
+             time.perf_counter() - start)
+    frames = [_finish_kind(df, sel, companies) for df, sel in parts]
     return pl.concat(frames, how="vertical") if frames else empty_normalized()
