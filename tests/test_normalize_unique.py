@@ -145,3 +145,18 @@ def test_fingerprint_changes_with_the_rules(tmp_path):
     one = unique.fingerprint(tmp_path)
     (tmp_path / "a.yaml").write_text("x: 2\n", encoding="utf-8")
     assert unique.fingerprint(tmp_path) != one
+
+
+_TOKENS = st.lists(st.text(alphabet=st.sampled_from("ab \x1f\x00ー山") | st.characters(), max_size=4), max_size=3)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.one_of(st.none(), st.text(max_size=3)), st.one_of(st.none(), _TOKENS.map(tuple), _TOKENS),
+                          st.one_of(st.none(), st.booleans())), max_size=20))
+def test_values_with_list_columns_equal_polars_row_construction(rows):
+    """``_values`` builds list[str] columns by join + split: the same frame as polars' own."""
+    outputs = {"s": pl.Utf8, "l": pl.List(pl.Utf8), "b": pl.Boolean}
+    expected = pl.DataFrame(rows, schema=outputs, orient="row") if rows else pl.DataFrame(schema=outputs)
+    got = unique._values(rows, outputs)
+    assert got.schema == expected.schema
+    assert got.equals(expected)

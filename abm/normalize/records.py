@@ -18,7 +18,7 @@ import polars as pl
 from abm.contract import KIND_BY_ID, KINDS, NORMALIZED_SCHEMA, PERSON_KINDS, id_column
 from abm.normalize.address_columns import address_columns
 from abm.normalize.company import CompanyRules, company_rules
-from abm.normalize.company_columns import company_columns_later, company_kana_column
+from abm.normalize.company_columns import company_kana_column, company_keys_later, company_names
 from abm.normalize.contact import (
     EXTENSION,
     INTL_JP,
@@ -42,7 +42,7 @@ from abm.normalize.departments import (
 )
 from abm.normalize.domain_columns import domain_columns
 from abm.normalize.person import NamePart, PersonRules, name_part, normalize_person, person_rules
-from abm.normalize.reading import ReadingRules, reading_rules, with_company_gist
+from abm.normalize.reading import ReadingRules, loan_readings_later, reading_rules, with_company_gist
 from abm.normalize.text import clean
 from abm.normalize.titles import TitleRules, title_rank, title_rules
 from abm.normalize.unique import apply_unique
@@ -80,8 +80,10 @@ def _company_table_later(raws: pl.DataFrame, ctx: _Ctx) -> Callable[[], pl.DataF
     same, keys once per distinct display name (``abm.normalize.company_columns``; started in worker
     processes now), and — when the returned function is called — the cross-script reading
     (``company_gist``) once per distinct display name and romaji."""
-    keys = company_columns_later(raws, "_company_raw", ctx.company)
-    return lambda: with_company_gist(keys(), ctx.reading)
+    names = company_names(raws, "_company_raw", ctx.company)
+    keys = company_keys_later(names, ctx.company)
+    loans = loan_readings_later(names, ctx.reading)   # the loan-word model beside the keys
+    return lambda: with_company_gist(keys(), ctx.reading, loans())
 
 
 def _companies_later(tables: Mapping[str, pl.DataFrame], ctx: _Ctx) -> Callable[[], pl.DataFrame]:
@@ -108,18 +110,25 @@ _FULL_WIDTH = list("０１２３４５６７８９－（）＋　")
 _HALF_WIDTH = list("0123456789-()+ ")
 
 
-def _phones(df: pl.DataFrame) -> pl.DataFrame:
-    for col in ("phone", "mobile"):
-        digits = (pl.col(col).str.replace_many(_FULL_WIDTH, _HALF_WIDTH).str.replace(EXTENSION, "")
-                  .str.strip_chars().str.replace(INTL_JP, "0").str.replace_all(PHONE_NOISE, ""))
-        fast = digits.str.contains(f"^{JP_DIGITS}$")
-        kind = pl.when((digits.str.len_chars() == 11) & digits.str.contains("^0[789]0")).then(pl.lit("mobile"))
-        df = df.with_columns(pl.when(fast).then(digits).alias(f"_{col}_f"),
-                             pl.when(fast).then(kind.otherwise(pl.lit("landline"))).alias(f"_{col}_fk"))
-        df = apply_unique(df, [col], normalize_phone, {f"_{col}_s": pl.Utf8, f"_{col}_sk": pl.Utf8},
+def _phone(values: pl.DataFrame, col: str) -> pl.DataFrame:
+    """``_{col}_n`` (the number) and ``_{col}_k`` (its kind) of distinct ``col`` values: plain
+    Japanese numbers by expression, the others by ``normalize_phone`` once per value."""
+    digits = (pl.col(col).str.replace_many(_FULL_WIDTH, _HALF_WIDTH).str.replace(EXTENSION, "")
+              .str.strip_chars().str.replace(INTL_JP, "0").str.replace_all(PHONE_NOISE, ""))
+    fast = digits.str.contains(f"^{JP_DIGITS}$")
+    kind = pl.when((digits.str.len_chars() == 11) & digits.str.contains("^0[789]0")).then(pl.lit("mobile"))
+    values = values.with_columns(pl.when(fast).then(digits).alias(f"_{col}_f"),
+                                 pl.when(fast).then(kind.otherwise(pl.lit("landline"))).alias(f"_{col}_fk"))
+    values = apply_unique(values, [col], normalize_phone, {f"_{col}_s": pl.Utf8, f"_{col}_sk": pl.Utf8},
                           only=pl.col(f"_{col}_f").is_null())
-        df = df.with_columns(pl.coalesce(f"_{col}_f", f"_{col}_s").alias(f"_{col}_n"),
-                             pl.coalesce(f"_{col}_fk", f"_{col}_sk").alias(f"_{col}_k"))
+    return values.select(col, pl.coalesce(f"_{col}_f", f"_{col}_s").alias(f"_{col}_n"),
+                         pl.coalesce(f"_{col}_fk", f"_{col}_sk").alias(f"_{col}_k"))
+
+
+def _phones(df: pl.DataFrame) -> pl.DataFrame:
+    for col in ("phone", "mobile"):   # once per distinct number (a company's switchboard repeats)
+        df = df.join(_phone(df.select(pl.col(col).unique()), col), on=col, how="left", nulls_equal=True,
+                     maintain_order="left")
 
     def pick(kind: str) -> pl.Expr:
         first, second = ("mobile", "phone") if kind == "mobile" else ("phone", "mobile")
