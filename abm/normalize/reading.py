@@ -224,12 +224,24 @@ def loan_readings_later(df: pl.DataFrame, rules: ReadingRules) -> Callable[[], d
     return loans
 
 
-def with_company_gist(df: pl.DataFrame, rules: ReadingRules, loans: Mapping[str, str] | None = None) -> pl.DataFrame:
-    """``df`` (company_name, company_romaji) + ``company_gist``. The loan-word model runs once per
-    distinct word of the Latin names (``loan_readings_later``; ``loans``: its readings when already
-    known); a Japanese name reuses its ``company_romaji``."""
+def needs_loans(display: str | None) -> bool:
+    """Whether ``company_gist`` of this display name reads loan words (a Latin-letter name); the
+    gist of any other name depends only on the name and its romaji."""
+    try:
+        s = clean(display, keep_spaces=True)
+        return bool(s) and _is_latin(s)
+    except Exception:
+        return False
+
+
+def with_company_gist(df: pl.DataFrame, rules: ReadingRules, loans: Mapping[str, str] | None = None,
+                      only: pl.Expr | None = None) -> pl.DataFrame:
+    """``df`` (company_name, company_romaji) + ``company_gist`` (of the rows where ``only`` holds, by
+    default every named company). The loan-word model runs once per distinct word of the Latin names
+    (``loan_readings_later``; ``loans``: its readings when already known); a Japanese name reuses
+    its ``company_romaji``."""
     if loans is None:
         loans = loan_readings_later(df, rules)()
     return apply_unique(df, ["company_name", "company_romaji"],
                         lambda name, rom: (company_gist(name, rules, rom, loans),), {"company_gist": pl.Utf8},
-                        only=pl.col("company_name").is_not_null(), cache="company_gist")
+                        only=pl.col("company_name").is_not_null() if only is None else only, cache="company_gist")

@@ -17,8 +17,9 @@ import polars as pl
 
 from abm.contract import KIND_BY_ID, KINDS, NORMALIZED_SCHEMA, PERSON_KINDS, id_column
 from abm.normalize.address_columns import address_columns
+from abm.normalize.companies import companies_later, company_column
 from abm.normalize.company import CompanyRules, company_rules
-from abm.normalize.company_columns import company_kana_column, company_keys_later, company_names
+from abm.normalize.company_columns import company_kana_column
 from abm.normalize.contact import (
     EXTENSION,
     INTL_JP,
@@ -42,7 +43,10 @@ from abm.normalize.departments import (
 )
 from abm.normalize.domain_columns import domain_columns
 from abm.normalize.person import NamePart, PersonRules, name_part, normalize_person, person_rules
-from abm.normalize.reading import ReadingRules, loan_readings_later, reading_rules, with_company_gist
+from abm.normalize.reading import (
+    ReadingRules,
+    reading_rules,
+)
 from abm.normalize.text import clean
 from abm.normalize.titles import TitleRules, title_rank, title_rules
 from abm.normalize.unique import apply_unique
@@ -69,30 +73,6 @@ class _Ctx:
     departments: DepartmentRules
     records: RecordsRules
     reading: ReadingRules
-
-
-def _company_column(kind: str) -> str:
-    return "name" if kind == "crm_accounts" else "company_name"
-
-
-def _company_table_later(raws: pl.DataFrame, ctx: _Ctx) -> Callable[[], pl.DataFrame]:
-    """Company columns of distinct raw names: legal form split by expression where provably the
-    same, keys once per distinct display name (``abm.normalize.company_columns``; started in worker
-    processes now), and — when the returned function is called — the cross-script reading
-    (``company_gist``) once per distinct display name and romaji."""
-    names = company_names(raws, "_company_raw", ctx.company)
-    keys = company_keys_later(names, ctx.company)
-    loans = loan_readings_later(names, ctx.reading)   # the loan-word model beside the keys
-    return lambda: with_company_gist(keys(), ctx.reading, loans())
-
-
-def _companies_later(tables: Mapping[str, pl.DataFrame], ctx: _Ctx) -> Callable[[], pl.DataFrame]:
-    """Company columns once per distinct raw name across the kinds: a company is named on cards,
-    CRM rows and MA leads alike."""
-    raws = [df.select(pl.col(_company_column(kind)).cast(pl.Utf8).alias("_company_raw"))
-            for kind, df in tables.items() if kind in KINDS and _company_column(kind) in df.columns]
-    uniques = pl.concat(raws).unique() if raws else pl.DataFrame(schema={"_company_raw": pl.Utf8})
-    return _company_table_later(uniques, ctx)
 
 
 def _email(df: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
@@ -270,7 +250,7 @@ def _normalize_kind(kind: str, df: pl.DataFrame, ctx: _Ctx) -> tuple[pl.DataFram
     }
     cols = set(KINDS[kind])
     if "company_name" in cols or kind == "crm_accounts":
-        df = df.rename({_company_column(kind): "_company_raw"})
+        df = df.rename({company_column(kind): "_company_raw"})
         sel.update({c: pl.col(c) for c in ("company_name", "company_key", "company_romaji", "legal_form",
                                             "company_gist")})
     if "email" in cols:
@@ -369,7 +349,7 @@ def normalize_records(tables: Mapping[str, pl.DataFrame], rules: Rules) -> pl.Da
     )
     start = time.perf_counter()
     # company keys in worker processes while this process normalises every kind's other columns
-    companies_later = _companies_later(tables, ctx)
+    finish_companies = companies_later(tables, ctx.company, ctx.reading)
     parts = []
     for kind in (*KINDS, *sorted(set(tables) - set(KINDS))):
         if kind not in tables:
@@ -379,7 +359,7 @@ def normalize_records(tables: Mapping[str, pl.DataFrame], rules: Rules) -> pl.Da
             continue
         parts.append(_normalize_kind(kind, tables[kind], ctx))
         log.info("normalize: %s, %d rows", kind, tables[kind].height)
-    companies = companies_later()
+    companies = finish_companies()
     log.info("normalize: %d distinct company names; every kind in %.2fs", companies.height,
              time.perf_counter() - start)
     frames = [_finish_kind(df, sel, companies) for df, sel in parts]
