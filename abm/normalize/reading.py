@@ -229,7 +229,7 @@ def needs_loans(display: str | None) -> bool:
     gist of any other name depends only on the name and its romaji."""
     try:
         s = clean(display, keep_spaces=True)
-        return bool(s) and _is_latin(s)
+        return s is not None and s != "" and _is_latin(s)
     except Exception:
         return False
 
