@@ -109,8 +109,19 @@ def merge_unit_variants(records: pl.DataFrame, rules: DepartmentRules | None = N
     moved = pl.concat(moves)
     if moved.is_empty():
         return records
-    return (records.join(moved, on=["account_id", "department"], how="left", maintain_order="left")
-            .with_columns(pl.coalesce("_to", "department").alias("department")).drop("_to"))
+    return _renamed(records, moved, "_to")
+
+
+def _renamed(records: pl.DataFrame, renames: pl.DataFrame, to: str) -> pl.DataFrame:
+    """``records`` with ``department`` replaced by ``renames[to]`` where (account_id, department) is
+    in ``renames``, as a left join of the whole table would (same rows, same column order): the join
+    reads the two key columns only, and the other columns of the wide table are not copied."""
+    keys = records.select("account_id", "department").join(renames, on=["account_id", "department"], how="left",
+                                                           maintain_order="left")
+    if keys.height != records.height:   # a key with two targets multiplies its rows, as the whole join does
+        return (records.join(renames, on=["account_id", "department"], how="left", maintain_order="left")
+                .with_columns(pl.coalesce(to, "department").alias("department")).drop(to))
+    return records.with_columns(keys.select(pl.coalesce(to, "department").alias("department")).to_series())
 
 
 def resolve_departments(records: pl.DataFrame, rules: DepartmentRules | None = None) -> pl.DataFrame:
@@ -137,10 +148,7 @@ def resolve_departments(records: pl.DataFrame, rules: DepartmentRules | None = N
                          | pl.col("longest").str.ends_with(pl.lit(_SEP) + pl.col("all"))).alias("_nested"))
           .group_by(["account_id", "suffix"]).agg(pl.col("_nested").all(), pl.col("longest").first())
           .filter(pl.col("_nested")))
-    return (records.join(ok.select("account_id", pl.col("suffix").alias("department"), "longest"),
-                         on=["account_id", "department"], how="left", maintain_order="left")
-            .with_columns(pl.coalesce("longest", "department").alias("department"))
-            .drop("longest"))
+    return _renamed(records, ok.select("account_id", pl.col("suffix").alias("department"), "longest"), "longest")
 
 
 def _dept_node(account: pl.Expr, path: pl.Expr) -> pl.Expr:

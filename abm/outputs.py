@@ -4,8 +4,7 @@ Parquet, the DuckDB database, the CSV files, the graph files, report.html and re
 the finished tables and write their own files into the staging directory, so they run side by side
 and the outputs take about as long as the longest *lane*, not the sum. A lane is a thread that runs
 its jobs one after another: the overlap is real on two cores because most of the work releases the
-GIL (polars and DuckDB run natively, the graph files are written by forked workers,
-``abm.normalize.unique.map_values``), and the writers that hold the GIL (the report's JSON and
+GIL (polars and DuckDB run natively), and the writers that hold the GIL (the report's JSON and
 template, the xlsx sheets) share one lane — two GIL-bound threads would only take turns, and on a
 busy machine each hand-over of the GIL waits for the scheduler.
 

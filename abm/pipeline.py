@@ -112,7 +112,8 @@ def default_as_of(records: pl.DataFrame, also: date | None = None) -> date:
     """The latest touch date in the data: only records that make touches count (an MA lead's
     created_on is not a touch, nor is a card whose owner is unknown), and a future close_on does not.
     ``also``: the latest touch of rows kept apart (bulk MA activities, ``abm.activities``)."""
-    touching = records.filter(pl.col("kind").is_in(TOUCH_KINDS) & pl.col("makes_touch").fill_null(True))
+    touching = (records.select("kind", "makes_touch", "record_date", "last_activity_on")   # not the wide table
+                .filter(pl.col("kind").is_in(TOUCH_KINDS) & pl.col("makes_touch").fill_null(True)))
     latest = touching.select(pl.max_horizontal(pl.col("record_date").max(), pl.col("last_activity_on").max())).item()
     latest = max((d for d in (latest, also) if d is not None), default=None)
     today = datetime.now(UTC).date()
@@ -201,8 +202,8 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
     history = id_history(settings.out_dir, records_out, started, *bulk_activities.history_part(bulk))
     flags = timer("flags", track_flags, settings.out_dir, collisions, gaps, as_of, started, history)
     collisions, gaps = flags.collisions, flags.gaps
-    accounts = timer("accounts", enrich_accounts,
-                     bulk_activities.adjust_accounts(accounts_table(resolved), bulk), resolved, registry)
+    accounts = timer("accounts", lambda: enrich_accounts(   # the accounts table is built inside the stage's time
+        bulk_activities.adjust_accounts(accounts_table(resolved), bulk), resolved, registry))
     duplicates = timer("crm_duplicates", crm_duplicates, resolved)
     quality = timer("data_quality", lambda: data_quality_table(
         record_findings, link_conflicts(resolved, resolution.accounts, resolution.persons), contacts_on_other_companies(resolved)))

@@ -21,13 +21,19 @@ def records_table(resolved: pl.DataFrame) -> pl.DataFrame:
 JAPANESE_SCRIPT = r"[\p{Han}\p{Hiragana}\p{Katakana}]"
 
 
+#: the record columns accounts_table reads
+_ACCOUNT_INPUTS = frozenset({"account_id", "company_name", "kind", "postal_code", "phone", "company_domain", "legal_form",
+                             "corporate_number", "prefecture", "person_id", "account_score", "is_free_mail"})
+
+
 def accounts_table(resolved: pl.DataFrame) -> pl.DataFrame:
     """One row per account. The name is the spelling Japanese users know: among the names written
     in Japanese script (when there is one), the one most records use (a CRM account record counts
     one and a half, so it wins ties); an English CRM name is used only when no record spells the
     company in Japanese. ``names`` lists every spelling, most used first; ``postal_codes`` and
     ``phones`` tell apart same-named companies beside prefecture, domains and corporate_number."""
-    named = resolved.filter(pl.col("account_id").is_not_null())
+    # the columns read here, before filtering: the resolved table is wide (≈ 60 columns)
+    named = resolved.select(c for c in resolved.columns if c in _ACCOUNT_INPUTS).filter(pl.col("account_id").is_not_null())
     spellings = (
         named.filter(pl.col("company_name").is_not_null())
         .with_columns(pl.when(pl.col("kind") == "crm_accounts").then(1.5).otherwise(1.0).alias("__vote"))
@@ -51,7 +57,7 @@ def accounts_table(resolved: pl.DataFrame) -> pl.DataFrame:
     )
     base = named.group_by("account_id").agg(
         pl.col("legal_form").drop_nulls().mode().sort().first().alias("legal_form"),
-        pl.col("corporate_number").drop_nulls().unique().sort().alias("__numbers"),
+        pl.col("corporate_number").min().alias("corporate_number"),   # the smallest one (nulls aside)
         pl.col("prefecture").drop_nulls().mode().sort().first().alias("prefecture"),
         pl.len().alias("n_records"),
         pl.col("person_id").drop_nulls().n_unique().alias("n_persons"),
@@ -67,7 +73,6 @@ def accounts_table(resolved: pl.DataFrame) -> pl.DataFrame:
         .join(names, on="account_id", how="left").join(contacts, on="account_id", how="left")
         .with_columns(
             pl.col("__voted_name").alias("name"),
-            pl.col("__numbers").list.first().alias("corporate_number"),
             *[pl.col(c).fill_null(pl.lit([], dtype=pl.List(pl.Utf8))) for c in ("domains", "names")],
             # low: nothing but a web form with a webmail address, linked to no other record
             pl.when(pl.col("__webmail_only") & pl.col("max_link_score").is_null()).then(pl.lit("low"))

@@ -88,8 +88,12 @@ def test_hidden_key_person_one_row_per_decision_maker_and_none_when_one_is_reach
     base = [*_three_touches("P1"), *_three_touches("P2"),
             card("H1", "A", "P3", "情報システム部", "第九営業部", "2024-03-01", rank=5),
             card("H2", "A", "P4", "情報システム部", "第八営業部", "2023-03-01", rank=6)]
-    assert _kinds(_gaps(base)) == [("情報システム部", "hidden_key_person", "P3"),
-                                   ("情報システム部", "hidden_key_person", "P4")]
+    hidden = _gaps(base)
+    assert _kinds(hidden) == [("情報システム部", "hidden_key_person", "P3"),
+                              ("情報システム部", "hidden_key_person", "P4")]
+    # each one's evidence holds the records about them, not the other's
+    p3, p4 = hidden.get_column("evidence").to_list()
+    assert "cards:H1" in p3 and "cards:H2" not in p3 and "cards:H2" in p4 and "cards:H1" not in p4
     # the engaging department also holds one decision maker: nobody is hidden
     reached = [*base, card("H3", "A", "P4", "情報システム部", "第一営業部", "2022-01-01", rank=6)]
     assert _gaps(reached).height == 0

@@ -51,7 +51,13 @@ def window_touches(touches: pl.DataFrame, policy: Policy, as_of: date, days: int
 def _groups(touches: pl.DataFrame, level: str, policy: Policy) -> pl.DataFrame:
     keys = _KEYS[level]
     sorted_unique = pl.col("internal_department").unique().sort()
-    groups = (touches.filter(pl.all_horizontal(pl.col(k).is_not_null() for k in keys))
+    # the touches of the groups that collide (enough of our departments) first: the lists below are
+    # built for those groups only, not for every person / department / account touched
+    touched = touches.filter(pl.all_horizontal(pl.col(k).is_not_null() for k in keys))
+    colliding = (touched.group_by(keys).agg(pl.col("internal_department").n_unique().alias("_n"))
+                 .filter(pl.col("_n") >= policy.min_internal_departments).select(keys))
+    touches = touched.join(colliding, on=keys, how="semi")
+    groups = (touches
               .group_by(keys).agg(
                   sorted_unique.alias("internal_departments"),
                   pl.col("owner_name").drop_nulls().unique().sort().alias("internal_owners"),

@@ -48,7 +48,10 @@ def crm_duplicates(records: pl.DataFrame) -> pl.DataFrame:
     activity = _activity(records)
     out = []
     for kind, (entity, criteria, fields) in KINDS.items():
-        crm = records.filter((pl.col("kind") == kind) & pl.col(entity).is_not_null()).join(
+        # the columns read below, before filtering: the records table is wide (≈ 60 columns)
+        read = {"record_key", "kind", "source_id", "account_id", "person_id", "corporate_number", "last_activity_on",
+                "record_date", entity, *fields}
+        crm = records.select(c for c in records.columns if c in read).filter((pl.col("kind") == kind) & pl.col(entity).is_not_null()).join(
             activity, on="record_key", how="left")
         crm = crm.with_columns(
             pl.col("corporate_number").is_not_null().alias("has_corporate_number"),

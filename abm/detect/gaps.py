@@ -90,18 +90,21 @@ def detect_gaps(touches: pl.DataFrame, persons: pl.DataFrame, records: pl.DataFr
     holds = (makers.with_columns(pl.col("known_through").list.set_intersection("engaging_internal_departments")
                                  .list.len().alias("_shared"))
              .group_by(_DEPT).agg((pl.col("_shared") > 0).any().alias("_reached")))
+    hidden_makers = makers.join(holds.filter(~pl.col("_reached")), on=_DEPT, how="semi")
+    hidden_ids = hidden_makers.select(pl.col("person_id").alias("counterpart_person_id")).unique()
     owners = records.select("record_key", pl.when(pl.col("makes_touch").fill_null(True))
                             .then(pl.col("owner_name")).alias("_owner"))
-    rows = (counterparts(records).filter(pl.col("counterpart_person_id").is_not_null())
+    # the records about the hidden key persons only (their lists are sorted below): not every person's
+    rows = (counterparts(records).join(hidden_ids, on="counterpart_person_id", how="semi")
             .join(owners, on="record_key", how="left").select("counterpart_person_id", "record_key", "_owner"))
     if also_about is not None:
-        hidden_ids = makers.join(holds.filter(~pl.col("_reached")), on=_DEPT, how="semi").get_column("person_id")
-        rows = pl.concat([rows, also_about(hidden_ids.unique().to_list()).cast(rows.schema)])  # type: ignore[arg-type]
+        rows = pl.concat([rows, also_about(hidden_ids.get_column("counterpart_person_id").to_list())
+                          .cast(rows.schema)])  # type: ignore[arg-type]
     about = (rows
              .group_by("counterpart_person_id").agg(pl.col("record_key").alias("_records"),
                                                     pl.col("_owner").drop_nulls().unique().sort()
                                                     .alias("holder_owners")))
-    hidden = (makers.join(holds.filter(~pl.col("_reached")), on=_DEPT, how="semi")
+    hidden = (hidden_makers
               .join(about, left_on="person_id", right_on="counterpart_person_id", how="left")
               .with_columns(pl.lit("hidden_key_person").alias("gap_type"),
                             pl.concat_list("evidence", pl.col("_records").fill_null(pl.lit([], dtype=_STRINGS)))
