@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -20,7 +21,7 @@ from abm.contract import ACCOUNT_UNIT_KINDS, ID_ANCHOR_ORDER
 from abm.linkage.engine import LinkResult, link
 from abm.linkage.reuse import PairStore
 from abm.linkage.spec import LinkageSpecs
-from abm.normalize.name_readings import with_name_readings
+from abm.normalize.name_readings import warm_table, with_name_readings
 from abm.overrides import Override, as_table
 
 log = logging.getLogger(__name__)
@@ -40,12 +41,18 @@ class Resolution:
     moves: pl.DataFrame = field(default_factory=pl.DataFrame)
 
 
+def stable_ids(prefix: str, keys: pl.Series) -> pl.Series:
+    """A deterministic ID per anchor record key (null stays null): the same anchor gives the same ID
+    every night. SHA-1 rather than polars' hash, whose values may change between polars versions;
+    one list comprehension over the batch (no per-value polars callback)."""
+    sha1 = hashlib.sha1
+    return pl.Series(keys.name, [None if key is None else f"{prefix}{sha1(key.encode('utf-8')).hexdigest()[:12]}"
+                                 for key in keys.to_list()], dtype=pl.Utf8)
+
+
 def stable_id(prefix: str, anchor: pl.Expr) -> pl.Expr:
-    """A deterministic ID from the anchor record key: the same anchor gives the same ID every night.
-    SHA-1 rather than polars' hash, whose values may change between polars versions."""
-    return anchor.map_elements(
-        lambda key: f"{prefix}{hashlib.sha1(key.encode('utf-8')).hexdigest()[:12]}", return_dtype=pl.Utf8,
-    )
+    """``stable_ids`` as an expression."""
+    return anchor.map_batches(lambda keys: stable_ids(prefix, keys), return_dtype=pl.Utf8)
 
 
 def _anchor_rank() -> pl.Expr:
@@ -55,6 +62,7 @@ def _anchor_rank() -> pl.Expr:
 
 def _ids_for_clusters(clustered: pl.DataFrame, prefix: str, column: str) -> pl.DataFrame:
     """record_key -> ID, the ID derived from each cluster's anchor (best kind, then smallest key)."""
+    clustered = clustered.select("record_key", "kind", "cluster", "link_score")   # not the wide units
     anchors = (
         clustered.with_columns(_anchor_rank().alias("__anchor_rank"))
         .sort("__anchor_rank", "record_key")
@@ -97,10 +105,11 @@ def resolve_accounts(records: pl.DataFrame, specs: LinkageSpecs, must_link: pl.D
         out = _with_accounts(records, assigned)
     # an opportunity pointing at nothing we know is its own (unresolved) account, never dropped
     orphan = (pl.col("account_id").is_null() & (pl.col("kind") == "crm_opportunities"))
-    n_orphan_opportunities = out.filter(orphan).height
-    out = out.with_columns(
-        pl.when(orphan).then(stable_id("A", pl.col("record_key"))).otherwise(pl.col("account_id")).alias("account_id")
-    )
+    at = out.select(orphan.arg_true()).to_series()     # only those rows' keys are hashed
+    n_orphan_opportunities = len(at)
+    if n_orphan_opportunities:
+        out = out.with_columns(out.get_column("account_id").clone().scatter(
+            at, stable_ids("A", out.get_column("record_key").gather(at))))
     counts = {
         "account_units": units.height,
         "orphan_contacts_resolved_by_own_evidence": int(
@@ -254,8 +263,11 @@ def with_switchboard(units: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame
 
 def resolve(records: pl.DataFrame, specs: LinkageSpecs, must_link: pl.DataFrame | None = None,
             overrides: Sequence[Override] = (), folds: tuple = (), store: PairStore | None = None) -> Resolution:
-    with_accounts, account_result, counts, moves, account_status = resolve_accounts(records, specs, must_link,
-                                                                                    overrides, store)
+    with ThreadPoolExecutor(max_workers=1) as pool:   # the readings table is read beside account linkage
+        ahead = pool.submit(warm_table, records)
+        with_accounts, account_result, counts, moves, account_status = resolve_accounts(records, specs, must_link,
+                                                                                        overrides, store)
+        ahead.result()
     resolved, person_result, person_status = resolve_persons(with_accounts, specs, overrides, folds, store)
     resolved = resolved.sort("record_key")
     log.info("resolved %d records into %d accounts and %d persons", resolved.height,

@@ -196,3 +196,19 @@ def test_the_table_builder_reads_jmnedict_xml(tmp_path):
     path = tmp_path / "JMnedict.xml.gz"
     path.write_bytes(gzip.compress(xml.encode("utf-8")))
     assert tool.table(tool._from_xml(path)) == "f\t酒井\tサカイ\ng\t健\tケン タケシ\n"
+
+
+@_pytest.mark.parametrize(("family", "cached", "read"), [
+    (["酒井", "Sakai"], False, True),     # a kanji name, no value cache: the table is read ahead
+    (["Sakai", "サカイ"], False, False),  # no kanji: the dictionary is never needed
+    (["酒井", "Sakai"], True, False),     # the value cache holds the names' readings: not read ahead
+])
+def test_the_readings_table_is_read_ahead_only_when_it_will_be_needed(tmp_path, family, cached, read):
+    from abm.normalize import name_readings, unique
+
+    records = _pl.DataFrame({"family_name": family, "given_name": [None] * len(family)})
+    key = "k"
+    if cached:
+        (tmp_path / f"{name_readings.CACHE}-{key}.parquet").write_bytes(b"")
+    with unique.value_cache(tmp_path if cached else None, key):
+        assert name_readings.warm_table(records) is read

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from abm.normalize.reading import company_gist
 from abm.rules import load_rules
@@ -78,3 +80,16 @@ def test_business_words_stripped_as_by_the_key_loop() -> None:
         assert company_gist("山田", rr, romaji) == ((head + "".join(tail)) or None)
 
     check()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from("Alpha Steel山田電機アルファ ｱﾙﾌｧ Co.-&ー\u3000\x00") | st.characters(), max_size=16),
+       st.one_of(st.none(), st.text(alphabet="abcdefghijklmnopqrstuvwxyz", max_size=10)))
+def test_gist_of_a_name_without_loan_words_ignores_the_loans(name, rom):
+    """The normalize stage reads the gist of a non-Latin name in the company-key workers, before the
+    loan-word readings exist: for such a name they must not matter (``needs_loans``)."""
+    from abm.normalize.reading import needs_loans, reading_rules
+
+    rr = RULES.view(reading_rules)
+    if not needs_loans(name):
+        assert company_gist(name, rr, rom) == company_gist(name, rr, rom, {"alpha": "zzz", "steel": "qqq"})

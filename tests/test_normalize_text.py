@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -75,13 +77,46 @@ def test_kana_helpers():
     assert T.kana_to_romaji("ちぇっく") == "chekku"
 
 
+_KAKASI_CASES = ("山田電機株式会社", "情報処理推進機構", "東京都千代田区丸の内一丁目", "佐々木健一", "取締役副社長執行役員",
+                 "ヤマダ・デンキ（株）", "ｶﾌﾞｼｷｶﾞｲｼｬ", "ABC商事 Co., Ltd.", "㈱①ー〜", "髙﨑\ufe00\U000e0100", "っ", "ゔぁ")
+
+
+def _outcome(fn, s):
+    """What ``fn(s)`` gives, or the type of what it raises (pykakasi raises on a lone variation
+    selector; ``reading`` then keeps the text)."""
+    try:
+        return fn(s)
+    except Exception as exc:  # noqa: BLE001
+        return type(exc)
+
+
+@functools.lru_cache(maxsize=1)
+def _stock_kakasi():
+    import pykakasi
+
+    return pykakasi.Kakasi()
+
+
 def test_pykakasi_speedup_matches_stock():
     import pykakasi
 
-    stock = pykakasi.Kakasi()
-    fast = T._kakasi()
-    for s in ("山田電機株式会社", "情報処理推進機構", "東京都千代田区丸の内一丁目", "佐々木健一", "取締役副社長執行役員"):
-        assert fast.convert(s) == stock.convert(s)
+    sped = pykakasi.Kakasi()
+    T._speed_up(sped)  # the dictionary lookup alone: every field as stock
+    for s in _KAKASI_CASES:
+        assert _outcome(sped.convert, s) == _outcome(_stock_kakasi().convert, s)
+
+
+@pytest.mark.parametrize("s", _KAKASI_CASES)
+def test_pykakasi_hira_only_keeps_what_abm_reads(s):
+    assert _outcome(lambda x: T._segments(T._kakasi(), x), s) == _outcome(lambda x: T._segments(_stock_kakasi(), x), s)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from("山田電機株式会社佐々木髙﨑一丁目ー〜ｰ-アイウカキクヴがぱゃっゐゑabcAZ09 ・、。（）々〆ヶ①㈱"
+                                         "\u3099\ufe00\U000e0100\uf8ff\U0001f600") | st.characters(), max_size=24))
+def test_pykakasi_hira_only_on_arbitrary_text(s):
+    """pykakasi as abm runs it (lookup sped up, only orig/hira built) == stock pykakasi on any text."""
+    assert _outcome(lambda x: T._segments(T._kakasi(), x), s) == _outcome(lambda x: T._segments(_stock_kakasi(), x), s)
 
 
 def test_huge_string():

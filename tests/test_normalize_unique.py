@@ -60,6 +60,42 @@ def test_map_values_runs_in_worker_processes(parallel):
     assert os.getpid() not in pids
 
 
+def test_map_values_later_works_while_the_caller_does(parallel):
+    """The workers start at the call and the caller carries on: its own work (here: writing to a
+    file the workers watch for) runs while theirs does; the results come back in order."""
+    import os
+    import tempfile
+    import time
+
+    flag = os.path.join(tempfile.mkdtemp(), "caller-done")
+
+    def work(i):
+        for _ in range(500):   # wait (up to 5 s) for the caller's signal: proof both run at once
+            if os.path.exists(flag):
+                return i * 2, os.path.exists(flag)
+            time.sleep(0.01)
+        return i * 2, False
+
+    finish = unique.map_values_later(work, [(i,) for i in range(9)])
+    open(flag, "w").close()     # the caller's own work, after the workers started
+    assert finish() == [(i * 2, True) for i in range(9)]
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.parametrize("cached", [False, True])
+def test_apply_unique_later_equals_apply_unique(monkeypatch, tmp_path, workers, cached):
+    monkeypatch.setattr(unique, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(unique, "CHUNK", 2)
+    monkeypatch.setenv("ABM_WORKERS", workers)
+    df = pl.DataFrame({"a": ["x", "y", None, "x", "z", "w", "y"]})
+    fn, outputs = (lambda a: ((a or "") * 2, a is None)), {"s": pl.Utf8, "n": pl.Boolean}
+    with unique.value_cache(tmp_path if cached else None, "k"):
+        expected = unique.apply_unique(df, ["a"], fn, outputs, only=pl.col("a") != "w")
+        finish = unique.apply_unique_later(df, ["a"], fn, outputs, only=pl.col("a") != "w")
+        assert finish().equals(expected)
+    assert expected.get_column("s").to_list() == ["xx", "yy", None, "xx", "zz", None, "yy"]  # null: not "only"
+
+
 def _frame() -> pl.DataFrame:
     return pl.DataFrame({"a": ["x", "y", None, "x", "z"]})
 
@@ -109,3 +145,18 @@ def test_fingerprint_changes_with_the_rules(tmp_path):
     one = unique.fingerprint(tmp_path)
     (tmp_path / "a.yaml").write_text("x: 2\n", encoding="utf-8")
     assert unique.fingerprint(tmp_path) != one
+
+
+_TOKENS = st.lists(st.text(alphabet=st.sampled_from("ab \x1f\x00ー山") | st.characters(), max_size=4), max_size=3)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.one_of(st.none(), st.text(max_size=3)), st.one_of(st.none(), _TOKENS.map(tuple), _TOKENS),
+                          st.one_of(st.none(), st.booleans())), max_size=20))
+def test_values_with_list_columns_equal_polars_row_construction(rows):
+    """``_values`` builds list[str] columns by join + split: the same frame as polars' own."""
+    outputs = {"s": pl.Utf8, "l": pl.List(pl.Utf8), "b": pl.Boolean}
+    expected = pl.DataFrame(rows, schema=outputs, orient="row") if rows else pl.DataFrame(schema=outputs)
+    got = unique._values(rows, outputs)
+    assert got.schema == expected.schema
+    assert got.equals(expected)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import shutil
@@ -188,6 +189,8 @@ def test_dangling_references_are_resolved_not_dropped(tmp_path: Path):
     assert by_key["crm_opportunities:O1"]["person_id"] == by_key["crm_contacts:C1"]["person_id"]
     assert by_key["crm_opportunities:O2"]["account_id"] is not None
     assert by_key["crm_opportunities:O2"]["account_id"] != by_key["crm_contacts:C1"]["account_id"]
+    # the orphan opportunity is its own account, its ID from its own key
+    assert by_key["crm_opportunities:O2"]["account_id"] == "A" + hashlib.sha1(b"crm_opportunities:O2").hexdigest()[:12]
     assert by_key["ma_activities:A1"]["account_id"] is None
     info = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
     assert info["counts"]["resolution"]["orphan_contacts_resolved_by_own_evidence"] == 1

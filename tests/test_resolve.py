@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import polars as pl
+import hashlib
 
-from abm.resolve import _place_lone_web_forms
+import polars as pl
+import pytest
+
+from abm.resolve import _place_lone_web_forms, stable_id, stable_ids
 
 
 def _rec(key: str, kind: str, account: str, company: str, person: str | None, free: bool = False) -> dict:
@@ -78,3 +81,11 @@ def test_a_switchboard_is_told_from_direct_lines():
     with_main = with_switchboard(records.with_columns(pl.lit("0311112222").alias("phone")).filter(
         pl.col("has_person")), records.with_columns(pl.lit("0311112222").alias("phone")))
     assert with_main["phone_shared"].all()
+
+
+@pytest.mark.parametrize("keys", [[], [None], ["cards:1", None, "crm_accounts:ｱ漢字", "cards:1", ""]])
+def test_stable_ids_are_sha1_of_the_anchor_key(keys):
+    expected = [None if k is None else "P" + hashlib.sha1(k.encode("utf-8")).hexdigest()[:12] for k in keys]
+    series = pl.Series("anchor", keys, dtype=pl.Utf8)
+    assert stable_ids("P", series).to_list() == expected
+    assert pl.DataFrame({"anchor": series}).select(stable_id("P", pl.col("anchor"))).to_series().to_list() == expected

@@ -11,11 +11,18 @@ are rebuilt, by a greedy merge in descending link weight that refuses a merge wh
   companies, but it does not outweigh the evidence that those two differ.
 
 Every refusal is kept with its reason, for ``abm explain``.
+
+The merge is one Python loop over the links of the contradicted components (each a few dozen
+units): the summed weight per pair of units is added up in numpy before it (in row order), each
+cluster keeps at most one value per guard (two different ones are never merged), and the cluster
+that stays on a merge is the one with more cross sums to carry. Its decisions are those of the
+plain union–find with member sets that ``tests/test_cluster.py`` keeps as the reference.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -52,69 +59,147 @@ def _contradicted(labels: np.ndarray, values: dict[str, pl.Series], cannot: pl.D
     return bad
 
 
-class _Merger:
-    """Union–find over contradicted components: guard values, cannot-link partners, and the summed
-    match weight between every two current clusters."""
+def _pair_sums(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Summed weight per unordered pair {a, b} (a != b), each sum taken in row order as a Python
+    loop would (so sums of three or more terms round exactly as before): (lo, hi, sum)."""
+    keep = a != b
+    lo, hi, w = np.minimum(a, b)[keep], np.maximum(a, b)[keep], w[keep]
+    order = np.lexsort((np.arange(len(lo)), hi, lo))          # by pair, then row order
+    lo, hi, w = lo[order], hi[order], w[order]
+    start = np.ones(len(lo), dtype=bool)
+    start[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
+    first = np.flatnonzero(start)
+    group = np.cumsum(start) - 1
+    rank = np.arange(len(lo)) - first[group]                  # position of a row within its pair
+    total = np.zeros(len(first))
+    for k in range(int(rank.max()) + 1 if len(rank) else 0):  # one round per term: sequential sums
+        at = rank == k
+        total[group[at]] += w[at]
+    return lo[first], hi[first], total
 
-    def __init__(self, members: np.ndarray, values: dict[str, pl.Series], cannot: pl.DataFrame,
-                 scored: pl.DataFrame):
-        self.parent = {int(r): int(r) for r in members}
-        self.members = {int(r): {int(r)} for r in members}
-        picked = {name: series.gather(members).to_list() for name, series in values.items()}
-        self.vals = {int(r): {name: ({vals[i]} if vals[i] is not None else set()) for name, vals in picked.items()}
-                     for i, r in enumerate(members)}
-        # cannot-link partners with the guard (or override) that forbids the pair
-        self.cannot: dict[int, dict[int, str]] = {int(r): {} for r in members}
-        reasons = cannot.get_column("cannot_link") if "cannot_link" in cannot.columns else \
-            pl.Series([None] * cannot.height, dtype=pl.Utf8)
-        for a, b, why in zip(*_lists(cannot, L, R), reasons.to_list(), strict=True):  # rebuilt components only
-            self.cannot[a][b] = self.cannot[b][a] = why or "cannot_link"
-        self.cross: dict[int, dict[int, float]] = {int(r): {} for r in members}
-        cross = self.cross
-        for a, b, w in zip(*_lists(scored, L, R, "match_weight"), strict=True):
-            if a in cross and b in cross:
-                row_a, row_b = cross[a], cross[b]
-                row_a[b] = row_a.get(b, 0.0) + w
-                row_b[a] = row_b.get(a, 0.0) + w
 
-    def find(self, x: int) -> int:
-        while self.parent[x] != x:
-            self.parent[x] = self.parent[self.parent[x]]
-            x = self.parent[x]
-        return x
+def _rows(lo: np.ndarray, hi: np.ndarray, value: np.ndarray) -> dict[int, dict[int, Any]]:
+    """Symmetric adjacency {x: {y: value}} of the unordered pairs (lo, hi) (pairs unique)."""
+    x, y = np.concatenate([lo, hi]), np.concatenate([hi, lo])
+    order = np.argsort(x, kind="stable")
+    x, ys, vs = x[order], y[order].tolist(), np.concatenate([value, value])[order].tolist()
+    cut = np.flatnonzero(x[1:] != x[:-1]) + 1
+    starts, ends = [0, *cut.tolist()], [*cut.tolist(), len(ys)]
+    return {key: dict(zip(ys[s:e], vs[s:e], strict=True))
+            for key, s, e in zip(x[starts].tolist() if len(ys) else [], starts, ends, strict=False)}
 
-    def union(self, a: int, b: int) -> str | None:
-        """Merge the clusters of a and b; the reason it is refused, else None."""
-        ra, rb = self.find(a), self.find(b)
+
+def _cannot_rows(cannot: pl.DataFrame) -> dict[int, dict[int, str]]:
+    """cannot-link partners with the guard (or override) that forbids the pair; for a pair listed
+    twice the later row's reason holds."""
+    reasons = (pl.when(pl.col("cannot_link") != "").then(pl.col("cannot_link")).otherwise(pl.lit("cannot_link"))
+               if "cannot_link" in cannot.columns else pl.lit("cannot_link"))   # no reason (null, ""): generic
+    pairs = (cannot.select(pl.min_horizontal(L, R).cast(pl.Int64).alias("lo"),
+                           pl.max_horizontal(L, R).cast(pl.Int64).alias("hi"), reasons.alias("why"))
+             .filter(pl.col("lo") != pl.col("hi"))
+             .unique(["lo", "hi"], keep="last", maintain_order=True))
+    return _rows(pairs.get_column("lo").to_numpy(), pairs.get_column("hi").to_numpy(),
+                 pairs.get_column("why").to_numpy())
+
+
+def _greedy(members: np.ndarray, values: dict[str, pl.Series], cannot: pl.DataFrame,
+            evidence: pl.DataFrame, sub: pl.DataFrame, n: int) -> tuple[list[int], list[tuple]]:
+    """Union–find over the contradicted components, links in ``sub``'s order: each cluster's guard
+    values (at most one per guard: two different ones are never merged), cannot-link partners, and
+    the summed match weight between every two current clusters. Returns each member's root and
+    the refused links (a, b, weight, reason). The same decisions as a merge that keeps every
+    cluster's members and values as sets (tests/test_cluster.py holds that reference)."""
+    parent = list(range(n))
+    guards = [(name, series.to_list()) for name, series in values.items()]
+    ok = np.zeros(n, dtype=bool)
+    ok[members] = True
+    ev = evidence.filter(pl.Series(ok).gather(evidence.get_column(L)) & pl.Series(ok).gather(evidence.get_column(R)))
+    cross = _rows(*_pair_sums(ev.get_column(L).to_numpy().astype(np.int64),
+                              ev.get_column(R).to_numpy().astype(np.int64),
+                              ev.get_column("match_weight").to_numpy()))
+    partners = _cannot_rows(cannot)
+    crowd: dict[int, set[int]] = {}         # members of a merged cluster (a lone row: itself)
+    low: dict[int, int] = {}                # smallest member of a merged cluster (a lone row: itself)
+    refused: list[tuple[int, int, float, str]] = []
+    empty: dict = {}
+    for a, b, w in zip(*_lists(sub, L, R, "match_weight"), strict=True):
+        ra, rb = a, b
+        while parent[ra] != ra:
+            parent[ra] = ra = parent[parent[ra]]
+        while parent[rb] != rb:
+            parent[rb] = rb = parent[parent[rb]]
         if ra == rb:
-            return None
-        for name, va in self.vals[ra].items():
-            vb = self.vals[rb][name]
-            if va and vb and va != vb:
-                return name
-        clash = self.cannot[ra].keys() & self.members[rb]
-        if clash:
-            return self.cannot[ra][min(clash)]
-        if self.cross[ra].get(rb, 0.0) <= 0:
-            return NET_NEGATIVE
-        keep, drop = (ra, rb) if ra < rb else (rb, ra)
-        self.parent[drop] = keep
-        for name in self.vals[keep]:
-            self.vals[keep][name] |= self.vals[drop][name]
-        self.cannot[keep].update(self.cannot.pop(drop))
-        self.members[keep] |= self.members.pop(drop)
-        self._merge_cross(keep, drop)
-        return None
+            continue
+        why = None
+        for name, cur in guards:
+            va, vb = cur[ra], cur[rb]
+            if va is not None and vb is not None and va != vb:
+                why = name
+                break
+        if why is None:
+            pa = partners.get(ra)
+            if pa:
+                clash = pa.keys() & crowd.get(rb, {rb})
+                if clash:
+                    why = pa[min(clash)]
+        if why is None and cross.get(ra, empty).get(rb, 0.0) <= 0:
+            why = NET_NEGATIVE
+        if why is not None:
+            refused.append((a, b, w, why))
+            continue
+        # the root that stays is the one with more cross sums to carry (only their order of work
+        # differs); a later cluster's cannot-link reasons win, as when the lower id always stayed
+        later = rb if low.get(rb, rb) > low.get(ra, ra) else ra
+        keep, drop = (ra, rb) if len(cross.get(ra, empty)) >= len(cross.get(rb, empty)) else (rb, ra)
+        parent[drop] = keep
+        low[keep] = min(low.get(keep, keep), low.pop(drop, drop))
+        for _, cur in guards:
+            if cur[keep] is None:
+                cur[keep] = cur[drop]
+        _merge_partners(partners, keep, drop, later)
+        mk, md = crowd.get(keep) or {keep}, crowd.pop(drop, None) or {drop}
+        if len(mk) < len(md):
+            mk, md = md, mk
+        mk |= md
+        crowd[keep] = mk
+        _merge_cross(cross, keep, drop)
+    roots = []
+    for x in members.tolist():
+        while parent[x] != x:
+            parent[x] = x = parent[parent[x]]
+        roots.append(x)
+    return roots, refused
 
-    def _merge_cross(self, keep: int, drop: int) -> None:
-        moved = self.cross.pop(drop)
-        moved.pop(keep, None)
-        self.cross[keep].pop(drop, None)
-        for other, w in moved.items():
-            self.cross[keep][other] = self.cross[keep].get(other, 0.0) + w
-            row = self.cross[other]
-            row.pop(drop, None)
-            row[keep] = self.cross[keep][other]
+
+def _merge_partners(partners: dict[int, dict[int, str]], keep: int, drop: int, later: int) -> None:
+    """keep's cannot-link partners absorb drop's; for a partner both have, ``later``'s reason holds."""
+    pd = partners.pop(drop, None)
+    if not pd:
+        return
+    pk = partners.get(keep)
+    if pk is None:
+        partners[keep] = pd
+    elif later == drop:
+        pk.update(pd)
+    else:
+        for other, why in pd.items():
+            pk.setdefault(other, why)
+
+
+def _merge_cross(cross: dict[int, dict[int, float]], keep: int, drop: int) -> None:
+    moved = cross.pop(drop, None)
+    row_keep = cross.get(keep)
+    if row_keep is None:
+        row_keep = cross[keep] = {}
+    row_keep.pop(drop, None)
+    if not moved:
+        return
+    moved.pop(keep, None)
+    for other, w in moved.items():
+        row_keep[other] = total = row_keep.get(other, 0.0) + w
+        row = cross[other]
+        del row[drop]
+        row[keep] = total
 
 
 def cluster(n: int, links: pl.DataFrame, values: dict[str, pl.Series], cannot: pl.DataFrame,
@@ -138,16 +223,11 @@ def cluster(n: int, links: pl.DataFrame, values: dict[str, pl.Series], cannot: p
         # must-links (infinite weight) outweigh any evidence against them; guards still apply
         evidence = pl.concat([sub_scored.select(L, R, "match_weight"),
                               links.filter(pl.col("match_weight").is_infinite()).select(L, R, "match_weight")])
-        merger = _Merger(members, values, cannot, evidence)
         sub = links.filter(pl.Series(in_bad[left])).sort(["match_weight", L, R], descending=[True, False, False])
-        for a, b, w in zip(*_lists(sub, L, R, "match_weight"), strict=True):
-            why = merger.union(a, b)
-            if why:
-                refused.append((a, b, w, why))
+        roots, refused = _greedy(members, values, cannot, evidence, sub, n)
         # relabel the rebuilt rows apart from every untouched component
         offset = int(comp.max()) + 1 if len(comp) else 0
-        for r in members:
-            final[r] = offset + merger.find(int(r))
+        final[members] = offset + np.asarray(roots, dtype=np.int64)
     labels = _smallest_member(final)
     refused_df = pl.DataFrame(refused, schema={L: pl.UInt32, R: pl.UInt32, "match_weight": pl.Float64,
                                                "refused_by": pl.Utf8}, orient="row")

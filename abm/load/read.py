@@ -183,17 +183,20 @@ def read_delimited(
         notes.append(f"{issues['nul_bytes']} NUL bytes stripped")
     text, used, dnotes = decode(data, name, encoding)
     notes += dnotes
+    # detected UTF-8: the parser reads the file's own bytes (``utf8_body``), not the text encoded again
+    utf8 = None if encoding is not None else data[3:] if used == "utf-8-sig" else data if used == "utf-8" else None
     if "\x00" in text:  # UTF-16 input
         issues["nul_bytes"] = text.count("\x00")
         text = text.replace("\x00", "")
     text = text.lstrip("\r\n")
-    if not text.strip():
+    if not text or text.isspace():   # (= not text.strip(), without copying the file)
         return RawTable([], empty_frame(0), encoding=used, notes=notes + ["empty file"], issues=issues)
     body = text.rstrip("\r\n") + "\n"
     first_line = body[: body.find("\n")]
     if delimiter is None:
         delimiter = sniff_delimiter(first_line, "\t" if ".tsv" in path.suffixes[-2:] else ",")
-    table = _fast_path(body, delimiter) or _slow_path(body, delimiter, name)
+    raw = utf8_body(utf8) if utf8 is not None else None
+    table = _fast_path(body, delimiter, raw) or _slow_path(body, delimiter, name)
     table = split_repeated_headers(_trim_blank_header_tail(table))
     table.encoding, table.delimiter = used, delimiter
     table.notes[:0] = notes
@@ -222,8 +225,16 @@ def _trim_blank_header_tail(table: RawTable) -> RawTable:
     return table
 
 
-def _fast_path(body: str, delimiter: str) -> RawTable | None:
+def utf8_body(data: bytes) -> bytes:
+    """``body.encode("utf-8")`` of UTF-8 ``data`` (BOM removed) as ``read_delimited`` makes ``body``:
+    leading line breaks dropped, one line break at the end. The same bytes, as CR and LF never occur
+    inside a UTF-8 multi-byte character (``tests/test_load_read.py`` checks it on arbitrary text)."""
+    return data.lstrip(b"\r\n").rstrip(b"\r\n") + b"\n"
+
+
+def _fast_path(body: str, delimiter: str, raw: bytes | None = None) -> RawTable | None:
     """polars parse, accepted only when every record is exactly one line with the header's width.
+    ``raw``: ``body`` as UTF-8 bytes when the caller has them.
 
     Proof by counting: the newlines and delimiters outside values must equal records and
     (width - 1) x records. A ragged row, a blank line or a quote that runs to the end breaks one of
@@ -232,7 +243,7 @@ def _fast_path(body: str, delimiter: str) -> RawTable | None:
     """
     if "\r" in body and body.count("\r") != body.count("\r\n"):
         return None  # bare CR line ends: let the csv module handle them
-    raw = body.encode("utf-8")
+    raw = body.encode("utf-8") if raw is None else raw
     try:
         df = pl.read_csv(
             raw,

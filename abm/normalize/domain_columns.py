@@ -40,9 +40,16 @@ def _host_expr(value: pl.Expr) -> pl.Expr:
 
 def domain_columns(df: pl.DataFrame, col: str, cr: ContactRules, domain: str, free: str | None = None) -> pl.DataFrame:
     """``df`` + ``domain`` = ``registrable_domain(col)`` and, when ``free`` is named, ``free`` =
-    ``is_free_mail(col)`` (null where ``col`` is null, as the per-value ``_email`` host did)."""
+    ``is_free_mail(col)`` (null where ``col`` is null, as the per-value ``_email`` host did).
+    Computed once per distinct value of ``col`` (and the label work once per distinct host)."""
+    values = _domain_columns(df.select(pl.col(col).unique()), col, cr, domain, free)
+    return df.join(values, on=col, how="left", nulls_equal=True, maintain_order="left")
+
+
+def _domain_columns(df: pl.DataFrame, col: str, cr: ContactRules, domain: str, free: str | None) -> pl.DataFrame:
     host = pl.col("_dc_host")
     df = df.with_columns(_host_expr(pl.col(col)).alias("_dc_host"))
+    hosts = df.select(host.unique())   # e-mail addresses repeat their domains
     fast = (host.str.contains(PLAIN_HOST) & (host.str.len_bytes() <= 253)).fill_null(False)
     labels = host.str.split(".")
     count = labels.list.len()
@@ -58,7 +65,8 @@ def domain_columns(df: pl.DataFrame, col: str, cr: ContactRules, domain: str, fr
         most = max((s.count(".") + 1 for s in cr.free_mail), default=0)
         hits = [(count >= n) & _labels(n, labels).is_in(list(cr.free_mail)) for n in range(2, most + 1)]
         exprs.append(pl.when(fast).then(pl.any_horizontal(hits) if hits else pl.lit(False)).alias("_dc_free"))
-    df = df.with_columns(exprs)
+    hosts = hosts.with_columns(exprs)
+    df = df.join(hosts, on="_dc_host", how="left", nulls_equal=True, maintain_order="left")
 
     def slow(value: str | None) -> tuple[str | None, bool | None]:
         if value is None:

@@ -4,7 +4,8 @@ A kanji given name has several readings (健 Ken/Takeshi, 淳 Jun/Atsushi, 大�
 蓮 Ren/Hasu); pykakasi guesses one. ``Ken Sakai`` and 酒井 健 are the same name when *any* common
 reading agrees. The readings come from JMnedict (the Japanese proper-name dictionary, EDRDG,
 CC BY-SA 4.0), extracted into ``rules/name_readings.tsv.xz`` by ``tools/build_name_readings.py``
-(about 2 MB; read once, on first use).
+(about 2 MB; read once, on first use — or ahead, by ``warm_table`` in a worker thread while
+account linkage runs).
 
 ``with_name_readings`` adds two columns to person units:
 
@@ -41,6 +42,8 @@ MAX_PART = 16
 SEP = "|"
 #: a kanji (or 々 〆 ヶ) in a name
 KANJI = "[\u3400-\u9fff\uf900-\ufaff々〆ヶ]"
+#: the value cache of the readings of distinct names (``abm.normalize.unique``)
+CACHE = "name_readings"
 
 
 @lru_cache(maxsize=2)
@@ -154,7 +157,7 @@ def with_name_readings(units: pl.DataFrame, folds: tuple) -> pl.DataFrame:
     # once per distinct name, kept across runs (value cache ``name_readings``): a night whose names
     # were all seen before does not read the dictionary; in one process, as the dictionary is shared
     mapped = apply_unique(keys, parts, readings, {"family_reading": pl.Utf8, "name_readings": pl.Utf8},
-                          cache="name_readings", min_rows=1 << 62)
+                          cache=CACHE, min_rows=1 << 62)
     out = needed.join(mapped, on=parts, how="left", nulls_equal=True, maintain_order="left")
     # a kanji name with no other script in its account: its one reading, no family_reading
     alone = ~pl.col("__needs_reading")
@@ -163,3 +166,28 @@ def with_name_readings(units: pl.DataFrame, folds: tuple) -> pl.DataFrame:
         pl.when(alone).then(pl.lit(SEP) + pl.col("name_romaji") + pl.lit(SEP)).otherwise(pl.col("name_readings"))
         .alias("name_readings"),
     ).drop("__needs_reading")
+
+
+def warm_table(records: pl.DataFrame) -> bool:
+    """Read the readings table ahead (``_frame``, cached for the process) when this run will likely
+    need it: some person name holds a kanji, and the value cache will not answer for the names (no
+    cache, ``--full``, or no file of it yet). Meant for a worker thread while account linkage runs
+    (decompression and parsing release the GIL); the result is the same whether or not it ran.
+    Returns whether it read the table."""
+    if not _cache_misses() or not {"family_name", "given_name"} <= set(records.columns):
+        return False
+    name = pl.concat_str(pl.col("family_name").fill_null(""), pl.col("given_name").fill_null(""))
+    if not records.select(name.str.contains(KANJI).any()).item():
+        return False
+    _frame()
+    return True
+
+
+def _cache_misses() -> bool:
+    """The name-readings value cache will not be read this run (so the dictionary will be)."""
+    from abm.normalize import unique
+    state = getattr(unique, "_CACHE", None)
+    if state is None:
+        return True
+    directory, key, read = state[0], state[1], state[2]
+    return not read or not (directory / f"{CACHE}-{key}.parquet").exists()

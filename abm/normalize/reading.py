@@ -18,7 +18,7 @@ agree. Readings are cached per distinct word.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
@@ -29,7 +29,7 @@ import polars as pl
 from abm.errors import RulesError
 from abm.normalize.dictionaries import quiet_gc
 from abm.normalize.text import clean, fold_romaji, romaji
-from abm.normalize.unique import apply_unique, one_blas_thread
+from abm.normalize.unique import apply_unique, apply_unique_later, one_blas_thread
 from abm.rules import Rules, require, string_list
 
 ROMAJI_FILE = "romaji.yaml"
@@ -199,22 +199,49 @@ MODEL_PARALLEL_MIN = 16
 _LOANS: dict[str, str] = {}
 
 
-def with_company_gist(df: pl.DataFrame, rules: ReadingRules) -> pl.DataFrame:
-    """``df`` (company_name, company_romaji) + ``company_gist``. The loan-word model runs once per
-    distinct word of the Latin names (kept across runs: value cache ``loan_word``; over workers
-    from ``MODEL_PARALLEL_MIN`` words); a Japanese name reuses its ``company_romaji``."""
+def loan_readings_later(df: pl.DataFrame, rules: ReadingRules) -> Callable[[], dict[str, str]]:
+    """The loan-word readings of the words of ``df``'s Latin display names (``company_name``), in two
+    halves: the model runs now (once per distinct word not read before in this process; kept across
+    runs: value cache ``loan_word``; over workers from ``MODEL_PARALLEL_MIN`` words), the returned
+    function waits for it and gives {word: reading}."""
     names = df.select("company_name").drop_nulls().unique().get_column("company_name").to_list()
     words = sorted({w for n in names if (c := clean(n, keep_spaces=True)) and _is_latin(c)
                     for w in _split_latin(c, rules)[0] if _needs_model(w)})
     new = [w for w in words if w not in _LOANS]
-    if new:
-        _english_model()  # loaded once before workers fork
-        with one_blas_thread():  # the forked workers inherit the limit
-            read = apply_unique(pl.DataFrame({"word": new}, schema={"word": pl.Utf8}), ["word"],
-                                lambda w: (_latin_word(w),), {"loan": pl.Utf8}, cache="loan_word",
-                                min_rows=MODEL_PARALLEL_MIN)
-        _LOANS.update(zip(read.get_column("word").to_list(), read.get_column("loan").to_list(), strict=True))
-    loans = {w: _LOANS[w] for w in words}
+    if not new:
+        return lambda: {w: _LOANS[w] for w in words}
+    _english_model()  # loaded once before workers fork
+    with one_blas_thread():  # the forked workers inherit the limit
+        read = apply_unique_later(pl.DataFrame({"word": new}, schema={"word": pl.Utf8}), ["word"],
+                                  lambda w: (_latin_word(w),), {"loan": pl.Utf8}, cache="loan_word",
+                                  min_rows=MODEL_PARALLEL_MIN)
+
+    def loans() -> dict[str, str]:
+        with one_blas_thread():   # the model runs here when there are no workers
+            got = read()
+        _LOANS.update(zip(got.get_column("word").to_list(), got.get_column("loan").to_list(), strict=True))
+        return {w: _LOANS[w] for w in words}
+    return loans
+
+
+def needs_loans(display: str | None) -> bool:
+    """Whether ``company_gist`` of this display name reads loan words (a Latin-letter name); the
+    gist of any other name depends only on the name and its romaji."""
+    try:
+        s = clean(display, keep_spaces=True)
+        return s is not None and s != "" and _is_latin(s)
+    except Exception:
+        return False
+
+
+def with_company_gist(df: pl.DataFrame, rules: ReadingRules, loans: Mapping[str, str] | None = None,
+                      only: pl.Expr | None = None) -> pl.DataFrame:
+    """``df`` (company_name, company_romaji) + ``company_gist`` (of the rows where ``only`` holds, by
+    default every named company). The loan-word model runs once per distinct word of the Latin names
+    (``loan_readings_later``; ``loans``: its readings when already known); a Japanese name reuses
+    its ``company_romaji``."""
+    if loans is None:
+        loans = loan_readings_later(df, rules)()
     return apply_unique(df, ["company_name", "company_romaji"],
                         lambda name, rom: (company_gist(name, rules, rom, loans),), {"company_gist": pl.Utf8},
-                        only=pl.col("company_name").is_not_null(), cache="company_gist")
+                        only=pl.col("company_name").is_not_null() if only is None else only, cache="company_gist")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
@@ -17,8 +17,9 @@ import polars as pl
 
 from abm.contract import KIND_BY_ID, KINDS, NORMALIZED_SCHEMA, PERSON_KINDS, id_column
 from abm.normalize.address_columns import address_columns
+from abm.normalize.companies import companies_later, company_column
 from abm.normalize.company import CompanyRules, company_rules
-from abm.normalize.company_columns import company_columns, company_kana_column
+from abm.normalize.company_columns import company_kana_column
 from abm.normalize.contact import (
     EXTENSION,
     INTL_JP,
@@ -42,7 +43,10 @@ from abm.normalize.departments import (
 )
 from abm.normalize.domain_columns import domain_columns
 from abm.normalize.person import NamePart, PersonRules, name_part, normalize_person, person_rules
-from abm.normalize.reading import ReadingRules, reading_rules, with_company_gist
+from abm.normalize.reading import (
+    ReadingRules,
+    reading_rules,
+)
 from abm.normalize.text import clean
 from abm.normalize.titles import TitleRules, title_rank, title_rules
 from abm.normalize.unique import apply_unique
@@ -69,34 +73,6 @@ class _Ctx:
     departments: DepartmentRules
     records: RecordsRules
     reading: ReadingRules
-    #: the company columns of every distinct raw company name of the run (all kinds at once)
-    companies: pl.DataFrame | None = None
-
-
-def _company_column(kind: str) -> str:
-    return "name" if kind == "crm_accounts" else "company_name"
-
-
-def _company_table(raws: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
-    """Company columns of distinct raw names: legal form split by expression where provably the
-    same, keys once per distinct display name (``abm.normalize.company_columns``), and the
-    cross-script reading (``company_gist``) once per distinct display name and romaji."""
-    return with_company_gist(company_columns(raws, "_company_raw", ctx.company), ctx.reading)
-
-
-def _companies(tables: Mapping[str, pl.DataFrame], ctx: _Ctx) -> pl.DataFrame:
-    """Company columns once per distinct raw name across the kinds: a company is named on cards,
-    CRM rows and MA leads alike."""
-    raws = [df.select(pl.col(_company_column(kind)).cast(pl.Utf8).alias("_company_raw"))
-            for kind, df in tables.items() if kind in KINDS and _company_column(kind) in df.columns]
-    uniques = pl.concat(raws).unique() if raws else pl.DataFrame(schema={"_company_raw": pl.Utf8})
-    return _company_table(uniques, ctx)
-
-
-def _company(df: pl.DataFrame, col: str, ctx: _Ctx) -> pl.DataFrame:
-    df = df.rename({col: "_company_raw"})
-    companies = ctx.companies if ctx.companies is not None else _company_table(df.select("_company_raw").unique(), ctx)
-    return df.join(companies, on="_company_raw", how="left", nulls_equal=True, maintain_order="left")
 
 
 def _email(df: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
@@ -114,18 +90,25 @@ _FULL_WIDTH = list("０１２３４５６７８９－（）＋　")
 _HALF_WIDTH = list("0123456789-()+ ")
 
 
-def _phones(df: pl.DataFrame) -> pl.DataFrame:
-    for col in ("phone", "mobile"):
-        digits = (pl.col(col).str.replace_many(_FULL_WIDTH, _HALF_WIDTH).str.replace(EXTENSION, "")
-                  .str.strip_chars().str.replace(INTL_JP, "0").str.replace_all(PHONE_NOISE, ""))
-        fast = digits.str.contains(f"^{JP_DIGITS}$")
-        kind = pl.when((digits.str.len_chars() == 11) & digits.str.contains("^0[789]0")).then(pl.lit("mobile"))
-        df = df.with_columns(pl.when(fast).then(digits).alias(f"_{col}_f"),
-                             pl.when(fast).then(kind.otherwise(pl.lit("landline"))).alias(f"_{col}_fk"))
-        df = apply_unique(df, [col], normalize_phone, {f"_{col}_s": pl.Utf8, f"_{col}_sk": pl.Utf8},
+def _phone(values: pl.DataFrame, col: str) -> pl.DataFrame:
+    """``_{col}_n`` (the number) and ``_{col}_k`` (its kind) of distinct ``col`` values: plain
+    Japanese numbers by expression, the others by ``normalize_phone`` once per value."""
+    digits = (pl.col(col).str.replace_many(_FULL_WIDTH, _HALF_WIDTH).str.replace(EXTENSION, "")
+              .str.strip_chars().str.replace(INTL_JP, "0").str.replace_all(PHONE_NOISE, ""))
+    fast = digits.str.contains(f"^{JP_DIGITS}$")
+    kind = pl.when((digits.str.len_chars() == 11) & digits.str.contains("^0[789]0")).then(pl.lit("mobile"))
+    values = values.with_columns(pl.when(fast).then(digits).alias(f"_{col}_f"),
+                                 pl.when(fast).then(kind.otherwise(pl.lit("landline"))).alias(f"_{col}_fk"))
+    values = apply_unique(values, [col], normalize_phone, {f"_{col}_s": pl.Utf8, f"_{col}_sk": pl.Utf8},
                           only=pl.col(f"_{col}_f").is_null())
-        df = df.with_columns(pl.coalesce(f"_{col}_f", f"_{col}_s").alias(f"_{col}_n"),
-                             pl.coalesce(f"_{col}_fk", f"_{col}_sk").alias(f"_{col}_k"))
+    return values.select(col, pl.coalesce(f"_{col}_f", f"_{col}_s").alias(f"_{col}_n"),
+                         pl.coalesce(f"_{col}_fk", f"_{col}_sk").alias(f"_{col}_k"))
+
+
+def _phones(df: pl.DataFrame) -> pl.DataFrame:
+    for col in ("phone", "mobile"):   # once per distinct number (a company's switchboard repeats)
+        df = df.join(_phone(df.select(pl.col(col).unique()), col), on=col, how="left", nulls_equal=True,
+                     maintain_order="left")
 
     def pick(kind: str) -> pl.Expr:
         first, second = ("mobile", "phone") if kind == "mobile" else ("phone", "mobile")
@@ -255,7 +238,9 @@ def _prepare(kind: str, df: pl.DataFrame) -> pl.DataFrame:
     return df.select(cols)
 
 
-def _normalize_kind(kind: str, df: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
+def _normalize_kind(kind: str, df: pl.DataFrame, ctx: _Ctx) -> tuple[pl.DataFrame, dict[str, pl.Expr]]:
+    """Every column of ``kind`` but the company ones: the frame and the output expressions (the
+    company columns are joined on ``_company_raw`` by ``_finish_kind``)."""
     df = _prepare(kind, df)
     sid = pl.col(id_column(kind)).str.strip_chars()
     sel: dict[str, pl.Expr] = {
@@ -265,7 +250,7 @@ def _normalize_kind(kind: str, df: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
     }
     cols = set(KINDS[kind])
     if "company_name" in cols or kind == "crm_accounts":
-        df = _company(df, _company_column(kind), ctx)
+        df = df.rename({company_column(kind): "_company_raw"})
         sel.update({c: pl.col(c) for c in ("company_name", "company_key", "company_romaji", "legal_form",
                                             "company_gist")})
     if "email" in cols:
@@ -336,6 +321,13 @@ def _normalize_kind(kind: str, df: pl.DataFrame, ctx: _Ctx) -> pl.DataFrame:
     if kind == "crm_contacts":
         df = df.with_columns(parse_dates(df["last_activity_on"]).alias("_last_activity"))
         sel["last_activity_on"] = pl.col("_last_activity")
+    return df, sel
+
+
+def _finish_kind(df: pl.DataFrame, sel: Mapping[str, pl.Expr], companies: pl.DataFrame) -> pl.DataFrame:
+    """The kind's NORMALIZED_SCHEMA columns, with the company columns of its raw company names."""
+    if "_company_raw" in df.columns:
+        df = df.join(companies, on="_company_raw", how="left", nulls_equal=True, maintain_order="left")
     exprs = [
         sel[c].cast(t).alias(c) if c in sel else pl.lit(None, t).alias(c) for c, t in NORMALIZED_DTYPES.items()
     ]
@@ -356,17 +348,19 @@ def normalize_records(tables: Mapping[str, pl.DataFrame], rules: Rules) -> pl.Da
         records=rules.view(records_rules), reading=rules.view(reading_rules),
     )
     start = time.perf_counter()
-    companies = _companies(tables, ctx)
-    ctx = replace(ctx, companies=companies)
-    log.info("normalize: %d distinct company names in %.2fs", companies.height, time.perf_counter() - start)
-    frames = []
+    # company keys in worker processes while this process normalises every kind's other columns
+    finish_companies = companies_later(tables, ctx.company, ctx.reading)
+    parts = []
     for kind in (*KINDS, *sorted(set(tables) - set(KINDS))):
         if kind not in tables:
             continue
         if kind not in KINDS:
             log.warning("normalize: unknown kind %r ignored", kind)
             continue
-        start = time.perf_counter()
-        frames.append(_normalize_kind(kind, tables[kind], ctx))
-        log.info("normalize: %s, %d rows in %.2fs", kind, tables[kind].height, time.perf_counter() - start)
+        parts.append(_normalize_kind(kind, tables[kind], ctx))
+        log.info("normalize: %s, %d rows", kind, tables[kind].height)
+    companies = finish_companies()
+    log.info("normalize: %d distinct company names; every kind in %.2fs", companies.height,
+             time.perf_counter() - start)
+    frames = [_finish_kind(df, sel, companies) for df, sel in parts]
     return pl.concat(frames, how="vertical") if frames else empty_normalized()

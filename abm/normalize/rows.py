@@ -90,11 +90,16 @@ class RowStore:
 
     def normalize(self, tables: Mapping[str, pl.DataFrame], rules: Rules) -> pl.DataFrame:
         """``normalize_records(tables, rules)``, normalising only the rows the store does not hold."""
+        digest = schema_digest()
+        stored = self._previous(digest)
+        if self.path is None:   # --no-cache: nothing to reuse or store, no row to hash
+            out = normalize_records(tables, rules)
+            self.rows_normalized = out.height
+            log.info("normalize: %s run: every row normalised", self.mode)
+            return out
         kinds = [k for k in KINDS if k in tables]
         prepared = {k: _prepare(k, tables[k]) for k in kinds}
         hashes = {k: row_hashes(prepared[k]) for k in kinds}
-        digest = schema_digest()
-        stored = self._previous(digest)
         reused = self._reuse(tables, rules, prepared, hashes, stored) if stored is not None else None
         if reused is not None:
             out = reused

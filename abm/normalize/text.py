@@ -281,6 +281,7 @@ def _kakasi() -> Any:
                 with quiet_gc():
                     kks = pykakasi.Kakasi()
                 _speed_up(kks)
+                _hira_only(kks)
                 _KAKASI = kks
     return _KAKASI
 
@@ -331,6 +332,33 @@ def _speed_up(kks: Any) -> None:
         jconv.convert = convert
         if [kks.convert(s) for s in _SELF_TEST] != stock:
             del jconv.convert
+    except Exception:
+        pass
+
+
+def _segments(kks: Any, s: str) -> list[tuple[str, str]]:
+    """What abm reads of pykakasi's answer: each segment's text and hiragana."""
+    return [(item["orig"], item["hira"]) for item in kks.convert(s)]
+
+
+def _hira_only(kks: Any) -> None:
+    """Make pykakasi (this instance only) build just the segment fields abm reads.
+
+    For every segment pykakasi also spells katakana, Hepburn, Kunrei and passport romaji — about a
+    quarter of its time on a company name; abm reads only ``orig`` and ``hira`` (``reading``,
+    ``segment_words``; romaji come from ``kana_to_romaji``). Kept only when the self-test gives the
+    stock ``orig``/``hira``; ``tests/test_normalize_text.py`` compares them on arbitrary text."""
+    try:
+        iconv = kks._iconv
+        k2h = iconv._k2h
+
+        def convert(otext: str, hira: str) -> dict[str, str]:
+            return {"orig": otext, "hira": k2h(hira)}
+
+        stock = [_segments(kks, s) for s in _SELF_TEST]
+        iconv.convert = convert
+        if [_segments(kks, s) for s in _SELF_TEST] != stock:
+            del iconv.convert
     except Exception:
         pass
 

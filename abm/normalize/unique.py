@@ -6,7 +6,9 @@ once per distinct input (tuple), and the result is joined back. Above ``PARALLEL
 values the work is split in chunks over worker processes (``ABM_WORKERS``, default: the machine's
 cores, at most 4; ``ABM_WORKERS=1`` turns it off). Workers are forked, so the function — usually a
 closure over the loaded rules — needs no pickling; results come back in order, so the output is
-the same whatever the number of workers.
+the same whatever the number of workers. ``apply_unique_later`` starts the workers and returns: the
+caller works meanwhile (the normalize stage normalises every kind's other columns while workers read
+the company names), then joins the results.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ log = logging.getLogger(__name__)
 PARALLEL_MIN = 20_000
 CHUNK = 4_000
 
-_FN: Callable[..., Any] | None = None   # the function the forked workers call (set before forking)
+_FN: Callable[..., Any] | None = None   # the function a forked worker calls (set by ``_install``)
 
 
 def workers() -> int:
@@ -58,27 +60,46 @@ def _run_chunk(rows: list[tuple[Any, ...]]) -> list[Any]:
     return [_FN(*row) for row in rows]
 
 
+def _install(fn: Callable[..., Any]) -> None:
+    """Pool initializer: the function a forked worker calls (fork: ``fn`` is inherited, not pickled)."""
+    global _FN
+    _FN = fn
+
+
 def map_values(fn: Callable[..., Any], rows: Sequence[tuple[Any, ...]], min_rows: int | None = None,
                chunk: int | None = None) -> list[Any]:
     """``[fn(*row) for row in rows]``, over worker processes when there are at least ``min_rows``
     rows (default ``PARALLEL_MIN``; lower it for work that is heavy per row, like graph files)."""
+    return map_values_later(fn, rows, min_rows, chunk)()
+
+
+def map_values_later(fn: Callable[..., Any], rows: Sequence[tuple[Any, ...]], min_rows: int | None = None,
+                     chunk: int | None = None) -> Callable[[], list[Any]]:
+    """``map_values`` in two halves: the worker processes start now and the returned function waits
+    for their results, so the caller can do other work meanwhile (both cores busy). Without workers
+    (few rows, ``ABM_WORKERS=1``, no fork) the work is done when the function is called. Call it
+    exactly once (it also stops the workers)."""
     n = workers()
     if n == 1 or len(rows) < (PARALLEL_MIN if min_rows is None else min_rows) \
             or "fork" not in multiprocessing.get_all_start_methods():
-        return [fn(*row) for row in rows]
-    global _FN
-    _FN = fn
+        return lambda: [fn(*row) for row in rows]
+    size = chunk or min(CHUNK, -(-len(rows) // n))  # every worker gets a share of a short list
+    chunks = [list(rows[o:o + size]) for o in range(0, len(rows), size)]
     try:
-        size = chunk or min(CHUNK, -(-len(rows) // n))  # every worker gets a share of a short list
-        chunks = [list(rows[o:o + size]) for o in range(0, len(rows), size)]
-        with multiprocessing.get_context("fork").Pool(n) as pool:
-            parts = pool.map(_run_chunk, chunks, chunksize=1)
+        pool = multiprocessing.get_context("fork").Pool(n, initializer=_install, initargs=(fn,))
+        pending = pool.map_async(_run_chunk, chunks, chunksize=1)
     except (OSError, RuntimeError) as exc:  # no fork here (sandbox, limits): same result, one process
         log.warning("per-value work in one process: %s", exc)
-        return [fn(*row) for row in rows]
-    finally:
-        _FN = None
-    return [value for part in parts for value in part]
+        return lambda: [fn(*row) for row in rows]
+
+    def wait() -> list[Any]:
+        try:
+            parts = pending.get()
+        finally:
+            pool.terminate()
+            pool.join()
+        return [value for part in parts for value in part]
+    return wait
 
 
 def apply_unique(df: pl.DataFrame, inputs: Sequence[str], fn: Callable[..., Sequence[Any]],
@@ -89,16 +110,63 @@ def apply_unique(df: pl.DataFrame, inputs: Sequence[str], fn: Callable[..., Sequ
     results are kept across runs (only for a pure function of its inputs and the rules).
     ``min_rows``: distinct values from which workers share the work (``map_values``; lower it for
     work that is heavy per value)."""
+    return apply_unique_later(df, inputs, fn, outputs, only, cache, min_rows)()
+
+
+def apply_unique_later(df: pl.DataFrame, inputs: Sequence[str], fn: Callable[..., Sequence[Any]],
+                       outputs: Mapping[str, Any], only: pl.Expr | None = None, cache: str | None = None,
+                       min_rows: int | None = None) -> Callable[[], pl.DataFrame]:
+    """``apply_unique`` in two halves (``map_values_later``): the per-value work starts now, the
+    returned function waits for it and joins the results onto ``df``. Call it once, within the same
+    ``value_cache`` block."""
     keys = (df if only is None else df.filter(only)).select(inputs).unique()
     if keys.height == 0:  # e.g. every row took the vectorised fast path
-        return df.with_columns(pl.lit(None, t).alias(c) for c, t in outputs.items())
+        return lambda: df.with_columns(pl.lit(None, t).alias(c) for c, t in outputs.items())
     if cache and _CACHE is not None:
-        mapped = _cached_map(cache, keys, fn, outputs, min_rows)
+        mapped = _cached_map_later(cache, keys, fn, outputs, min_rows)
     else:
-        rows = [tuple(r) for r in map_values(fn, list(keys.iter_rows()), min_rows)]
-        values = pl.DataFrame(rows, schema=dict(outputs), orient="row") if rows else pl.DataFrame(schema=dict(outputs))
-        mapped = pl.concat([keys, values], how="horizontal")
-    return df.join(mapped, on=list(inputs), how="left", nulls_equal=True, maintain_order="left")
+        mapped = _map_later(keys, fn, outputs, min_rows)
+    return lambda: df.join(mapped(), on=list(inputs), how="left", nulls_equal=True, maintain_order="left")
+
+
+def _map_later(keys: pl.DataFrame, fn: Callable[..., Sequence[Any]], outputs: Mapping[str, Any],
+               min_rows: int | None) -> Callable[[], pl.DataFrame]:
+    pending = map_values_later(fn, list(keys.iter_rows()), min_rows)
+    return lambda: pl.concat([keys, _values(pending(), outputs)], how="horizontal")
+
+
+def _values(results: list[Any], outputs: Mapping[str, Any]) -> pl.DataFrame:
+    """The results (one tuple per value) as a frame of ``outputs``' columns and dtypes."""
+    rows = [tuple(r) for r in results]
+    if not rows:
+        return pl.DataFrame(schema=dict(outputs))
+    lists = [i for i, t in enumerate(outputs.values()) if t == pl.List(pl.Utf8)]
+    if not lists or any(len(r) != len(outputs) for r in rows):
+        return pl.DataFrame(rows, schema=dict(outputs), orient="row")
+    # polars builds a list column from Python sequences at ~30 µs a row: by string split instead
+    names = list(outputs)
+    columns = list(zip(*rows, strict=True))
+    scalar = [i for i in range(len(names)) if i not in lists]
+    out = pl.DataFrame([tuple(r[i] for i in scalar) for r in rows], schema={names[i]: outputs[names[i]] for i in scalar},
+                       orient="row") if scalar else pl.DataFrame()
+    out = out.with_columns(_str_lists(names[i], columns[i]) for i in lists)
+    return out.select(names)
+
+
+_SEP = "\x1f"
+
+
+def _str_lists(name: str, values: Sequence[Any]) -> pl.Series:
+    """``pl.Series(name, values, dtype=pl.List(pl.Utf8))`` of sequences of strings (or None) — the
+    same column, built by joining each sequence on a separator none of its strings holds and
+    splitting it again in polars (anything else: polars' own conversion)."""
+    if not all(v is None or (isinstance(v, (tuple, list)) and all(isinstance(t, str) and _SEP not in t for t in v))
+               for v in values):
+        return pl.Series(name, values, dtype=pl.List(pl.Utf8))
+    frame = pl.DataFrame({"j": [None if v is None else _SEP.join(v) for v in values],
+                          "e": [v is not None and not v for v in values]}, schema={"j": pl.Utf8, "e": pl.Boolean})
+    return frame.select(pl.col("j").str.split(_SEP).list.slice(0, pl.when(pl.col("e")).then(0).otherwise(None))
+                        .alias(name)).to_series()
 
 
 def map_unique(values: pl.Series, fn: Callable[[Any], Any], dtype: Any, default: Any = None) -> pl.Series:
@@ -149,8 +217,10 @@ def value_cache(directory: Path | None, key: str, read: bool = True) -> Iterator
         _CACHE = old
 
 
-def _cached_map(name: str, keys: pl.DataFrame, fn: Callable[..., Sequence[Any]],
-                outputs: Mapping[str, Any], min_rows: int | None = None) -> pl.DataFrame:
+def _cached_map_later(name: str, keys: pl.DataFrame, fn: Callable[..., Sequence[Any]],
+                      outputs: Mapping[str, Any], min_rows: int | None = None) -> Callable[[], pl.DataFrame]:
+    """The results for ``keys``: cached ones, and the misses computed (started now, awaited by the
+    returned function, which also extends the cache)."""
     assert _CACHE is not None
     directory, key, read, written = _CACHE
     path = directory / f"{name}-{key}.parquet"
@@ -166,8 +236,13 @@ def _cached_map(name: str, keys: pl.DataFrame, fn: Callable[..., Sequence[Any]],
             known = None
     hits = keys.join(known, on=inputs, how="inner", nulls_equal=True) if known is not None else None
     misses = keys.join(known.select(inputs), on=inputs, how="anti", nulls_equal=True) if known is not None else keys
-    rows = [tuple(r) for r in map_values(fn, list(misses.iter_rows()), min_rows)]
-    values = pl.DataFrame(rows, schema=dict(outputs), orient="row") if rows else pl.DataFrame(schema=dict(outputs))
+    pending = map_values_later(fn, list(misses.iter_rows()), min_rows)
+    return lambda: _cache_results(name, path, written, known, hits, misses, _values(pending(), outputs))
+
+
+def _cache_results(name: str, path: Path, written: set[Path], known: pl.DataFrame | None,
+                   hits: pl.DataFrame | None, misses: pl.DataFrame, values: pl.DataFrame) -> pl.DataFrame:
+    directory = path.parent
     computed = pl.concat([misses, values], how="horizontal")
     if computed.height:
         try:
