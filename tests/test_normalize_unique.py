@@ -160,3 +160,33 @@ def test_values_with_list_columns_equal_polars_row_construction(rows):
     got = unique._values(rows, outputs)
     assert got.schema == expected.schema
     assert got.equals(expected)
+
+
+def test_a_failing_stage_stops_the_workers_it_started(parallel, monkeypatch):
+    """normalize_records starts the company-name workers, then normalises the other columns; when
+    that fails, the workers end with it instead of running on until garbage-collected."""
+    import multiprocessing
+
+    from abm.normalize import records
+    from abm.rules import load_rules
+
+    started: list[object] = []
+    real = unique.map_values_later
+
+    def spy(*args, **kwargs):
+        wait = real(*args, **kwargs)
+        started.extend(unique._LIVE)
+        return wait
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("a kind failed")
+
+    monkeypatch.setattr(unique, "map_values_later", spy)
+    monkeypatch.setattr(records, "_normalize_kind", broken)
+    names = [f"テスト{i}株式会社" for i in range(12)]
+    tables = {"crm_accounts": pl.DataFrame({"record_key": [f"a{i}" for i in range(12)], "name": names})}
+    with pytest.raises(RuntimeError, match="a kind failed"):
+        records.normalize_records(tables, load_rules(validate=False))
+    assert started, "the company names went to worker processes"
+    assert not unique._LIVE
+    assert multiprocessing.active_children() == []

@@ -49,7 +49,7 @@ from abm.normalize.reading import (
 )
 from abm.normalize.text import clean
 from abm.normalize.titles import TitleRules, title_rank, title_rules
-from abm.normalize.unique import apply_unique
+from abm.normalize.unique import apply_unique, stop_workers
 from abm.normalize.values import RecordsRules, parse_amount, parse_bool, parse_dates, records_rules
 from abm.rules import Rules
 
@@ -351,15 +351,19 @@ def normalize_records(tables: Mapping[str, pl.DataFrame], rules: Rules) -> pl.Da
     # company keys in worker processes while this process normalises every kind's other columns
     finish_companies = companies_later(tables, ctx.company, ctx.reading)
     parts = []
-    for kind in (*KINDS, *sorted(set(tables) - set(KINDS))):
-        if kind not in tables:
-            continue
-        if kind not in KINDS:
-            log.warning("normalize: unknown kind %r ignored", kind)
-            continue
-        parts.append(_normalize_kind(kind, tables[kind], ctx))
-        log.info("normalize: %s, %d rows", kind, tables[kind].height)
-    companies = finish_companies()
+    try:
+        for kind in (*KINDS, *sorted(set(tables) - set(KINDS))):
+            if kind not in tables:
+                continue
+            if kind not in KINDS:
+                log.warning("normalize: unknown kind %r ignored", kind)
+                continue
+            parts.append(_normalize_kind(kind, tables[kind], ctx))
+            log.info("normalize: %s, %d rows", kind, tables[kind].height)
+        companies = finish_companies()
+    except BaseException:
+        stop_workers()  # the company workers started above: not left running until garbage-collected
+        raise
     log.info("normalize: %d distinct company names; every kind in %.2fs", companies.height,
              time.perf_counter() - start)
     frames = [_finish_kind(df, sel, companies) for df, sel in parts]

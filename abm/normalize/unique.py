@@ -66,6 +66,19 @@ def _install(fn: Callable[..., Any]) -> None:
     _FN = fn
 
 
+#: worker pools started by ``map_values_later`` whose results nobody has collected yet
+_LIVE: set[Any] = set()
+
+
+def stop_workers() -> None:
+    """End every pool whose results were not collected: the caller failed between starting the
+    per-value work and waiting for it (otherwise the workers would run on until garbage-collected)."""
+    while _LIVE:
+        pool = _LIVE.pop()
+        pool.terminate()
+        pool.join()
+
+
 def map_values(fn: Callable[..., Any], rows: Sequence[tuple[Any, ...]], min_rows: int | None = None,
                chunk: int | None = None) -> list[Any]:
     """``[fn(*row) for row in rows]``, over worker processes when there are at least ``min_rows``
@@ -87,6 +100,7 @@ def map_values_later(fn: Callable[..., Any], rows: Sequence[tuple[Any, ...]], mi
     chunks = [list(rows[o:o + size]) for o in range(0, len(rows), size)]
     try:
         pool = multiprocessing.get_context("fork").Pool(n, initializer=_install, initargs=(fn,))
+        _LIVE.add(pool)
         pending = pool.map_async(_run_chunk, chunks, chunksize=1)
     except (OSError, RuntimeError) as exc:  # no fork here (sandbox, limits): same result, one process
         log.warning("per-value work in one process: %s", exc)
@@ -96,6 +110,7 @@ def map_values_later(fn: Callable[..., Any], rows: Sequence[tuple[Any, ...]], mi
         try:
             parts = pending.get()
         finally:
+            _LIVE.discard(pool)
             pool.terminate()
             pool.join()
         return [value for part in parts for value in part]
