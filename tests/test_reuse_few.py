@@ -21,7 +21,7 @@ from abm.linkage.compare import compare_pairs
 from abm.linkage.engine import link
 from abm.linkage.guards import cannot_links
 from abm.linkage.reuse import PairStore, compare_few
-from abm.linkage.reuse_guards import evaluate_few
+from abm.linkage.reuse_guards import evaluate_few, touched_rows
 from abm.linkage.spec import parse_spec
 
 RAW = {
@@ -128,3 +128,17 @@ def test_a_night_through_the_engine_equals_a_full_link_and_compares_on_the_touch
             units = units.with_columns(pl.when(pl.col("id") == f"u{i:03d}").then(pl.col(column).fill_null("") + "z")
                                        .otherwise(pl.col(column)).alias(column))
     shutil.rmtree(directory)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 40).flatmap(lambda n: st.tuples(
+    st.just(n), st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=60))),
+    st.sampled_from([np.uint32, np.int64]))
+def test_touched_rows_is_np_unique_of_both_ends(case, dtype):
+    n, pairs = case
+    left = np.array([a for a, _ in pairs], dtype=dtype)
+    right = np.array([b for _, b in pairs], dtype=dtype)
+    got = touched_rows(n, left, right)
+    want = np.unique(np.concatenate([left, right]))
+    assert got.dtype == want.dtype
+    assert np.array_equal(got, want)

@@ -17,6 +17,7 @@ import polars as pl
 from rapidfuzz import distance, fuzz, process
 
 from abm.linkage.block import RID
+from abm.linkage.distinct import first_and_inverse
 from abm.linkage.spec import Comparison, Level, LinkageSpec
 
 if TYPE_CHECKING:
@@ -112,8 +113,8 @@ def _distinct(cols: Columns, column: str, left: np.ndarray, right: np.ndarray
     if codes is None:
         return left, right, np.arange(len(left))
     key = codes[left] * np.int64(int(codes.max()) + 1) + codes[right]
-    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    return left[first], right[first], inverse.reshape(-1)
+    first, inverse = first_and_inverse(key)
+    return left[first], right[first], inverse
 
 
 def _evaluate(level: Level, sa: pl.Series, sb: pl.Series) -> np.ndarray:

@@ -14,6 +14,7 @@ import polars as pl
 
 from abm.db import query
 from abm.linkage.block import RID, columns_in
+from abm.linkage.distinct import first_and_inverse
 from abm.linkage.spec import Guard, LinkageSpec
 
 L, R = f"{RID}_l", f"{RID}_r"
@@ -34,7 +35,7 @@ def _forbidden(con: duckdb.DuckDBPyConnection, prepared: pl.DataFrame, guard: Gu
     read = columns_in(prepared, guard.sql or "")
     profile = _profile(prepared, [c for c in read if c != RID])
     key = profile[left] * np.int64(int(profile.max()) + 1) + profile[right]
-    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    first, inverse = first_and_inverse(key)
     con.register("__guard_units", prepared.select(read).to_arrow(compat_level=pl.CompatLevel.newest()))
     con.register("__guard_pairs", pl.DataFrame({L: left[first], R: right[first],
                                                 _INDEX: np.arange(len(first), dtype=np.int64)}).to_arrow())
@@ -47,7 +48,7 @@ def _forbidden(con: duckdb.DuckDBPyConnection, prepared: pl.DataFrame, guard: Gu
         con.unregister("__guard_pairs")
     forbidden = np.zeros(len(first), dtype=bool)
     forbidden[hits.get_column(_INDEX).to_numpy()] = True
-    return forbidden[inverse.reshape(-1)]
+    return forbidden[inverse]
 
 
 def cannot_links(con: duckdb.DuckDBPyConnection, prepared: pl.DataFrame, pairs: pl.DataFrame,

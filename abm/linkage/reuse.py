@@ -40,7 +40,7 @@ import polars as pl
 from abm import __version__
 from abm.linkage.block import RID
 from abm.linkage.compare import compare_pairs
-from abm.linkage.reuse_guards import GuardReuse, row_hashes, store_digest
+from abm.linkage.reuse_guards import GuardReuse, row_hashes, store_digest, touched_rows
 from abm.linkage.spec import LinkageSpec
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ def compare_few(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec,
     costs more than the few pairs. Same vectors, same rows, same order."""
     left = pairs.get_column(f"{RID}_l").to_numpy()
     right = pairs.get_column(f"{RID}_r").to_numpy()
-    rows = np.unique(np.concatenate([left, right]))
+    rows = touched_rows(prepared.height, left, right)
     if pairs.height == 0 or len(rows) >= FEW_UNITS * prepared.height:
         return compare(pairs)
     local = pairs.select(pl.Series(f"{RID}_l", np.searchsorted(rows, left), dtype=pl.UInt32),

@@ -109,6 +109,16 @@ def guards_digest(spec: LinkageSpec, prepared: pl.DataFrame, columns: list[str])
 FEW_UNITS = 0.5
 
 
+def touched_rows(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """The sorted distinct row numbers (each below ``n``) of ``left`` and ``right``, as
+    ``np.unique(np.concatenate([left, right]))`` gives them, by a mask: linear in the rows, where
+    sorting both columns of a first run's 1.2 M pairs cost ~0.25 s per spec and per use."""
+    seen = np.zeros(n, dtype=bool)
+    seen[left] = True
+    seen[right] = True
+    return np.flatnonzero(seen).astype(np.result_type(left, right), copy=False)
+
+
 def evaluate_few(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec,
                  evaluate: Callable[[pl.DataFrame], pl.DataFrame]) -> pl.DataFrame:
     """``evaluate(pairs)``, computed on the rows of ``prepared`` the pairs touch when they are few (a
@@ -119,7 +129,7 @@ def evaluate_few(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec,
         return evaluate(pairs)
     left = pairs.get_column(f"{RID}_l").to_numpy()
     right = pairs.get_column(f"{RID}_r").to_numpy()
-    rows = np.unique(np.concatenate([left, right]))
+    rows = touched_rows(prepared.height, left, right)
     if len(rows) >= FEW_UNITS * prepared.height:
         return evaluate(pairs)
     sub = prepared[rows].with_columns(pl.Series(RID, np.arange(len(rows)), dtype=prepared.schema[RID]))
