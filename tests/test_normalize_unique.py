@@ -147,7 +147,7 @@ def test_fingerprint_changes_with_the_rules(tmp_path):
     assert unique.fingerprint(tmp_path) != one
 
 
-_TOKENS = st.lists(st.text(alphabet=st.sampled_from("ab \x1f\x00ー山") | st.characters(), max_size=4), max_size=3)
+_TOKENS = st.lists(st.text(alphabet=st.sampled_from("ab \x1f\x00ー山") | st.characters(codec="utf-8"), max_size=4), max_size=3)
 
 
 @settings(max_examples=200, deadline=None)

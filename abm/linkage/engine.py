@@ -159,7 +159,7 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
         t = time.perf_counter()
         u = estimate_u(prepared, spec, spec.u_within, cols, reuse)
         blocked_vectors = vectors.filter(pl.col("rule") != SYSTEM_RULE)  # EM learns from blocking alone
-        model = train(blocked_vectors, spec, u, rule_masks(prepared, blocked_vectors, spec, blocked.key_ids))
+        model = train(blocked_vectors, spec, u, rule_masks(blocked_vectors, spec, blocked.key_ids))
         model = model.with_prior(_population_pairs(prepared, spec.u_within), blocked_vectors.height)
     scored = predict(vectors, model)
     timings["score"] = timings.get("score", 0.0) + time.perf_counter() - t
@@ -394,21 +394,14 @@ def _corroborated(spec: LinkageSpec) -> pl.Expr:
     return (holding >= spec.corroborated) & nothing_against
 
 
-def rule_masks(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec,
-               key_ids: list[np.ndarray] | None = None) -> list[np.ndarray]:
-    """Per blocking rule, which candidate pairs satisfy it (not only those it found first).
-    ``key_ids``: per rule, each row's key id as blocking computed it (-1: null), else computed here."""
+def rule_masks(pairs: pl.DataFrame, spec: LinkageSpec, key_ids: list[np.ndarray]) -> list[np.ndarray]:
+    """Per blocking rule, which candidate pairs satisfy it (not only those it found first), from each
+    row's key id per rule as blocking computed it (``Blocked.key_ids``; -1: a key column is null):
+    two integer gathers per rule."""
     left = pairs.get_column(f"{RID}_l").to_numpy()
     right = pairs.get_column(f"{RID}_r").to_numpy()
-    masks = []
-    for i, rule in enumerate(spec.blocking):
-        # one integer per distinct key (-1: a key column is null): the test is two integer gathers
-        keys = list(rule.on)
-        complete = pl.all_horizontal([pl.col(c).is_not_null() for c in keys])
-        ids = key_ids[i] if key_ids else prepared.select(
-            pl.when(complete).then(pl.struct(keys).rank("dense").cast(pl.Int64)).otherwise(-1)).to_series().to_numpy()
-        masks.append((ids[left] == ids[right]) & (ids[left] >= 0))
-    return masks
+    assert len(key_ids) == len(spec.blocking)
+    return [(ids[left] == ids[right]) & (ids[left] >= 0) for ids in key_ids]
 
 
 def _pair_rids(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec) -> pl.DataFrame:

@@ -40,7 +40,7 @@ import polars as pl
 from abm import __version__
 from abm.linkage.block import RID
 from abm.linkage.compare import compare_pairs
-from abm.linkage.reuse_guards import GuardReuse, row_hashes, store_digest, touched_rows
+from abm.linkage.reuse_guards import GuardReuse, few_units, row_hashes, store_digest
 from abm.linkage.spec import LinkageSpec
 
 log = logging.getLogger(__name__)
@@ -91,23 +91,16 @@ def spec_digest(spec: LinkageSpec, prepared: pl.DataFrame) -> str:
                         ("polars", "rapidfuzz", "duckdb", "numpy"))
 
 
-#: compare on the units the pairs touch when they are fewer than this share of all units
-FEW_UNITS = 0.5
-
-
 def compare_few(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec,
                 compare: Callable[[pl.DataFrame], pl.DataFrame]) -> pl.DataFrame:
     """``compare(pairs)``, computed on the rows of ``prepared`` the pairs touch when they are few (a
     night's changed pairs): a comparison level is a function of the two units' values alone, but
     ``compare`` codes every column over all units first (``abm.linkage.compare.Columns``), which
     costs more than the few pairs. Same vectors, same rows, same order."""
-    left = pairs.get_column(f"{RID}_l").to_numpy()
-    right = pairs.get_column(f"{RID}_r").to_numpy()
-    rows = touched_rows(prepared.height, left, right)
-    if pairs.height == 0 or len(rows) >= FEW_UNITS * prepared.height:
+    few = few_units(prepared.height, pairs)
+    if few is None:
         return compare(pairs)
-    local = pairs.select(pl.Series(f"{RID}_l", np.searchsorted(rows, left), dtype=pl.UInt32),
-                         pl.Series(f"{RID}_r", np.searchsorted(rows, right), dtype=pl.UInt32))
+    rows, local = few
     vectors = compare_pairs(prepared[rows], local, spec)
     return pairs.with_columns(vectors.select(gamma_columns(spec)))
 

@@ -105,7 +105,8 @@ def guards_digest(spec: LinkageSpec, prepared: pl.DataFrame, columns: list[str])
                          [(c, str(prepared.schema[c])) for c in columns]], ("polars", "duckdb"))
 
 
-#: evaluate on the units the pairs touch when they are fewer than this share of all units
+#: a night's pairs are compared / guarded on just the units they touch when those are fewer than
+#: this share of all units (``few_units``)
 FEW_UNITS = 0.5
 
 
@@ -119,23 +120,34 @@ def touched_rows(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return np.flatnonzero(seen).astype(np.result_type(left, right), copy=False)
 
 
+def few_units(n: int, pairs: pl.DataFrame) -> tuple[np.ndarray, pl.DataFrame] | None:
+    """When ``pairs`` touch fewer than ``FEW_UNITS`` of the ``n`` units (a night's changed pairs):
+    the rows they touch (sorted) and the pairs renumbered onto those rows (same order); else None —
+    work on every unit then, it costs no more."""
+    if pairs.height == 0:
+        return None
+    left = pairs.get_column(f"{RID}_l").to_numpy()
+    right = pairs.get_column(f"{RID}_r").to_numpy()
+    rows = touched_rows(n, left, right)
+    if len(rows) >= FEW_UNITS * n:
+        return None
+    return rows, pl.DataFrame({f"{RID}_l": pl.Series(np.searchsorted(rows, left), dtype=pl.UInt32),
+                               f"{RID}_r": pl.Series(np.searchsorted(rows, right), dtype=pl.UInt32)})
+
+
 def evaluate_few(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec,
                  evaluate: Callable[[pl.DataFrame], pl.DataFrame]) -> pl.DataFrame:
     """``evaluate(pairs)``, computed on the rows of ``prepared`` the pairs touch when they are few (a
     night's changed pairs): a guard reads only the two rows, but ``evaluate`` ranks the guard's
     columns over all units first. Row numbers are renumbered in the same order, so a guard that
     reads ``__rid`` itself is evaluated over every unit. Same pairs, same guards."""
-    if pairs.height == 0 or any(RID in (g.sql or "") for g in spec.guards if g.kind == "sql"):
+    few = None if any(RID in (g.sql or "") for g in spec.guards if g.kind == "sql") else few_units(prepared.height, pairs)
+    if few is None:
         return evaluate(pairs)
-    left = pairs.get_column(f"{RID}_l").to_numpy()
-    right = pairs.get_column(f"{RID}_r").to_numpy()
-    rows = touched_rows(prepared.height, left, right)
-    if len(rows) >= FEW_UNITS * prepared.height:
-        return evaluate(pairs)
+    rows, local = few
     sub = prepared[rows].with_columns(pl.Series(RID, np.arange(len(rows)), dtype=prepared.schema[RID]))
-    local = pl.DataFrame({f"{RID}_l": pl.Series(np.searchsorted(rows, left), dtype=pl.UInt32),
-                          f"{RID}_r": pl.Series(np.searchsorted(rows, right), dtype=pl.UInt32)})
-    found = cannot_links(duckdb.connect(), sub, local, spec)
+    with duckdb.connect() as con:
+        found = cannot_links(con, sub, local, spec)
     return found.with_columns(
         pl.Series(f"{RID}_l", rows[found.get_column(f"{RID}_l").to_numpy()], dtype=pl.UInt32),
         pl.Series(f"{RID}_r", rows[found.get_column(f"{RID}_r").to_numpy()], dtype=pl.UInt32)).cast(_PAIR_SCHEMA)

@@ -19,7 +19,7 @@ Two steps, each with the same results as ``split_legal_form`` and ``display_keys
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import polars as pl
@@ -31,7 +31,7 @@ from abm.normalize.company import (
     display_keys,
     split_legal_form,
 )
-from abm.normalize.unique import apply_unique, apply_unique_later
+from abm.normalize.unique import apply_unique
 
 #: characters that NFKC, neologdn and the katakana fixes of ``clean`` leave alone, one at a time:
 #: hiragana, full-width katakana, CJK unified ideographs (not the compatibility block), ー
@@ -89,8 +89,10 @@ def _form_of(abbr: pl.Series, jp: pl.Series, cr: CompanyRules) -> pl.Series:
 
 
 def company_columns(df: pl.DataFrame, col: str, cr: CompanyRules) -> pl.DataFrame:
-    """``df`` with OUTPUTS' columns from the raw company name column ``col``."""
-    return company_keys_later(company_names(df, col, cr), cr)()
+    """``df`` with OUTPUTS' columns from the raw company name column ``col``, in one pass (the
+    normalize stage starts the keys in workers and does other work meanwhile: ``abm.normalize.companies``)."""
+    return apply_unique(company_names(df, col, cr), ["company_name"], lambda name: display_keys(name, cr),
+                        {"company_key": pl.Utf8, "company_romaji": pl.Utf8}, only=pl.col("company_name").is_not_null())
 
 
 def company_names(df: pl.DataFrame, col: str, cr: CompanyRules) -> pl.DataFrame:
@@ -104,15 +106,6 @@ def company_names(df: pl.DataFrame, col: str, cr: CompanyRules) -> pl.DataFrame:
         pl.when(fast).then(pl.col("_cc_name_f")).otherwise(pl.col("_cc_name_s")).alias("company_name"),
         pl.when(fast).then(pl.col("_cc_form_f")).otherwise(pl.col("_cc_form_s")).alias("legal_form"),
     ).drop("_cc_fast", "_cc_name_f", "_cc_abbr", "_cc_jp", "_cc_form_f", "_cc_name_s", "_cc_form_s")
-
-
-def company_keys_later(df: pl.DataFrame, cr: CompanyRules) -> Callable[[], pl.DataFrame]:
-    """``company_key`` and ``company_romaji`` of ``df``'s display names (``company_names``), in two
-    halves (``abm.normalize.unique.apply_unique_later``): the work starts in worker processes now;
-    the returned function waits for it and gives ``df`` with the two columns."""
-    return apply_unique_later(df, ["company_name"], lambda name: display_keys(name, cr),
-                              {"company_key": pl.Utf8, "company_romaji": pl.Utf8},
-                              only=pl.col("company_name").is_not_null(), cache="company_keys")
 
 
 #: a name_kana value of full-width katakana words: ``company_kana`` only drops the spaces

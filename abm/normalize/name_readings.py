@@ -31,7 +31,7 @@ import polars as pl
 
 from abm.normalize.dictionaries import quiet_gc
 from abm.normalize.text import fold_romaji, is_kana, kana_to_romaji, romaji, to_katakana
-from abm.normalize.unique import apply_unique
+from abm.normalize.unique import apply_unique, cache_readable
 from abm.rules import DEFAULT_RULES_DIR
 
 log = logging.getLogger(__name__)
@@ -184,10 +184,5 @@ def warm_table(records: pl.DataFrame) -> bool:
 
 
 def _cache_misses() -> bool:
-    """The name-readings value cache will not be read this run (so the dictionary will be)."""
-    from abm.normalize import unique
-    state = getattr(unique, "_CACHE", None)
-    if state is None:
-        return True
-    directory, key, read = state[0], state[1], state[2]
-    return not read or not (directory / f"{CACHE}-{key}.parquet").exists()
+    """The name-readings value cache will not answer this run (so the dictionary will be read)."""
+    return not cache_readable(CACHE)

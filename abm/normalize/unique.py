@@ -232,16 +232,32 @@ def value_cache(directory: Path | None, key: str, read: bool = True) -> Iterator
         _CACHE = old
 
 
+def _cache_path(name: str) -> tuple[Path, bool] | None:
+    """The file of value cache ``name`` in this run, and whether this run may read it (``--full``:
+    only what it wrote itself); None with the cache off."""
+    if _CACHE is None:
+        return None
+    directory, key, read, written = _CACHE
+    path = directory / f"{name}-{key}.parquet"
+    return path, read or path in written
+
+
+def cache_readable(name: str) -> bool:
+    """Whether a call site with ``cache=name`` will find stored values to read in this run."""
+    found = _cache_path(name)
+    return found is not None and found[1] and found[0].exists()
+
+
 def _cached_map_later(name: str, keys: pl.DataFrame, fn: Callable[..., Sequence[Any]],
                       outputs: Mapping[str, Any], min_rows: int | None = None) -> Callable[[], pl.DataFrame]:
     """The results for ``keys``: cached ones, and the misses computed (started now, awaited by the
     returned function, which also extends the cache)."""
-    assert _CACHE is not None
-    directory, key, read, written = _CACHE
-    path = directory / f"{name}-{key}.parquet"
+    found = _cache_path(name)
+    assert found is not None and _CACHE is not None
+    path, written = found[0], _CACHE[3]
     inputs = keys.columns
     known = None
-    if (read or path in written) and path.exists():   # --full: only what this run wrote
+    if cache_readable(name):   # --full: only what this run wrote
         try:
             known = pl.read_parquet(path)
             if known.columns != [*inputs, *outputs] or known.schema != {**keys.schema, **dict(outputs)}:
