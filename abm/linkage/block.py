@@ -24,6 +24,7 @@ import polars as pl
 
 from abm.db import query
 from abm.linkage.budget import check_total, fit_rule
+from abm.linkage.columns import Columns
 from abm.linkage.spec import BlockingRule, LinkageSpec
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ class Blocked:
     pairs: pl.DataFrame             # __rid_l < __rid_r, rule
     counts: dict[str, int]          # candidate pairs per rule
     windowed_blocks: dict[str, int]  # keys per rule too common for all pairs: paired within a window
+    columns: Columns                # codes of ``prepared``'s columns, shared with comparisons and guards
     planned: dict[str, int] = field(default_factory=dict)  # pairs per rule counted before materialising
     max_block: dict[str, int] = field(default_factory=dict)  # per rule, the max_block used (budget may lower it)
     key_ids: list[np.ndarray] = field(default_factory=list)  # per rule, each row's key id (-1: a key column is null)
@@ -77,17 +79,17 @@ class _Flagged:
     windows: dict[int, tuple[np.ndarray, np.ndarray]]
 
 
-def _flag_blocks(prepared: pl.DataFrame, spec: LinkageSpec) -> _Flagged:
+def _flag_blocks(prepared: pl.DataFrame, spec: LinkageSpec, cols: Columns) -> _Flagged:
     """Per rule, the rows whose key is complete and whose block is small enough (``ok``), and for
     the blocks too large, their rows sorted by key then by the compared columns, with each row's
     block number (the sorted neighbourhood the window walks). Each rule is first fitted to the pair
-    budget (its ``max_block`` possibly lowered). Block sizes are counted from the key ids."""
+    budget (its ``max_block`` possibly lowered). Block sizes are counted from the key ids, built
+    from ``cols``' codes of ``prepared``."""
     order = list(dict.fromkeys(c.column for c in spec.comparisons)) + [RID]
     rules, ids, oks, windowed, planned, windows = [], [], [], {}, {}, {}
-    codes: dict[str, pl.Series] = {}
     for i, declared in enumerate(spec.blocking):
         keys = list(declared.on)
-        key = _key_ids(prepared, keys, codes)   # dense ranks 1 … k, or -1
+        key = _key_ids(cols, keys)   # 1 … k, or -1
         counts = np.bincount(np.maximum(key, 0), minlength=1)
         rule, planned[declared.name] = fit_rule(declared, counts[1:][counts[1:] > 0], spec)
         rules.append(rule)
@@ -118,24 +120,18 @@ def _window_pairs(rids: np.ndarray, blocks: np.ndarray, window: int, i: int) -> 
         pl.lit(i, dtype=pl.Int8).alias("__rule_index")).cast(_SCHEMA)  # type: ignore[arg-type]
 
 
-def _key_ids(frame: pl.DataFrame, keys: list[str], codes: dict[str, pl.Series] | None = None) -> np.ndarray:
-    """One integer per distinct key of each row (-1: a key column is null). A composite key combines
-    its columns' dense codes as integers (``codes``: per column, computed once and shared by every
+def _key_ids(cols: Columns, keys: list[str]) -> np.ndarray:
+    """One integer per distinct key of each row, 1 … k (-1: a key column is null). A composite key
+    combines its columns' codes as integers (each column coded once, ``cols``, and shared by every
     rule that uses it — ``account_id`` in each person rule), not a rank of a struct of strings."""
-    if len(keys) == 1:
-        complete = pl.col(keys[0]).is_not_null()
-        return frame.select(pl.when(complete).then(pl.col(keys[0]).rank("dense").cast(pl.Int64)).otherwise(-1)
-                            ).to_series().to_numpy()
-    codes = {} if codes is None else codes
-    for c in keys:
-        if c not in codes:
-            codes[c] = frame.get_column(c).rank("dense").cast(pl.Int64)   # 1 … k, null stays null
-    key = codes[keys[0]]
+    key = cols.keys(keys[0])   # 0 … k-1, -1 for null
     for c in keys[1:]:   # lexicographic (key, next), densely renumbered so the product never overflows
-        nxt = codes[c]
-        top = nxt.max()
-        key = (key * (int(top) + 1 if isinstance(top, int) else 1) + nxt).rank("dense").cast(pl.Int64)
-    return key.fill_null(-1).to_numpy()
+        nxt = cols.keys(c)
+        complete = (key >= 0) & (nxt >= 0)
+        pair = key[complete] * (int(nxt.max(initial=0)) + 1) + nxt[complete]
+        key = np.full(len(key), -1, dtype=np.int64)
+        key[complete] = pl.Series(pair).rank("dense").cast(pl.Int64).to_numpy() - 1
+    return np.where(key >= 0, key + 1, -1)
 
 
 def _all_pairs(ids: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -161,7 +157,8 @@ def block(units: pl.DataFrame, spec: LinkageSpec, con: duckdb.DuckDBPyConnection
     equi-join excluding earlier rules would), plus the window pairs of the larger blocks."""
     con = con or duckdb.connect()
     prepared = prepare(units, spec, con)
-    flagged = _flag_blocks(prepared, spec)
+    cols = Columns(prepared)
+    flagged = _flag_blocks(prepared, spec, cols)
     spec = replace(spec, blocking=flagged.rules)
     ids, oks, windowed, planned, windows = flagged.ids, flagged.ok, flagged.windowed, flagged.planned, flagged.windows
     parts, total = [], 0
@@ -185,7 +182,7 @@ def block(units: pl.DataFrame, spec: LinkageSpec, con: duckdb.DuckDBPyConnection
     pairs = _first_rule_per_pair(parts, [r.name for r in spec.blocking] or ["-"])
     found = dict(pairs.group_by("rule").len().iter_rows()) if pairs.height else {}
     counts = {r.name: int(found.get(r.name, 0)) for r in spec.blocking}
-    return Blocked(prepared=prepared, pairs=pairs, counts=counts, windowed_blocks=windowed, planned=planned,
+    return Blocked(prepared=prepared, pairs=pairs, counts=counts, windowed_blocks=windowed, columns=cols, planned=planned,
                    max_block={r.name: r.max_block for r in spec.blocking}, key_ids=ids)
 
 

@@ -17,6 +17,7 @@ import polars as pl
 from rapidfuzz import distance, fuzz, process
 
 from abm.linkage.block import RID
+from abm.linkage.columns import Columns
 from abm.linkage.distinct import first_and_inverse
 from abm.linkage.spec import Comparison, Level, LinkageSpec
 
@@ -44,65 +45,6 @@ def any_level(spec: LinkageSpec, levels: tuple[tuple[str, str], ...]) -> pl.Expr
         return pl.lit(False)
     names = {c.name: c.level_names() for c in spec.comparisons}
     return pl.any_horizontal(pl.col(f"gamma_{comp}") == names[comp].index(level) for comp, level in levels)
-
-
-class Columns:
-    """The units' columns as arrays a pair gathers by row number, each computed once per ``prepared``:
-    per column a dense integer code per distinct value (-1: null), its null mask, its flag (a boolean
-    column, null = false). Two values are equal exactly when their codes are, so an exact level is
-    two integer gathers and no string is copied; the other kinds are evaluated once per distinct
-    pair of values."""
-
-    def __init__(self, prepared: pl.DataFrame):
-        self.prepared = prepared
-        self._codes: dict[str, np.ndarray | None] = {}
-        self._nulls: dict[str, np.ndarray] = {}
-        self._flags: dict[str, np.ndarray] = {}
-        self._texts: dict[str, np.ndarray] = {}
-
-    def codes(self, column: str) -> np.ndarray | None:
-        """Dense codes (int64, -1 for null), or None for a type whose equality is not that of its
-        values' identity (floats: NaN), compared value by value instead."""
-        if column not in self._codes:
-            series = self.prepared.get_column(column)
-            dtype = series.dtype
-            if isinstance(dtype, pl.Categorical | pl.Enum):
-                series = series.cast(pl.Utf8)
-            if dtype == pl.Null:
-                self._codes[column] = np.full(len(series), -1, dtype=np.int64)
-            elif dtype.is_integer() or dtype in (pl.Utf8, pl.Boolean, pl.Date) \
-                    or isinstance(dtype, pl.Categorical | pl.Enum | pl.Datetime):
-                self._codes[column] = series.rank("dense").cast(pl.Int64).fill_null(0).to_numpy() - 1
-            else:
-                self._codes[column] = None
-        return self._codes[column]
-
-    def nulls(self, column: str) -> np.ndarray:
-        if column not in self._nulls:
-            self._nulls[column] = self.prepared.get_column(column).is_null().to_numpy()
-        return self._nulls[column]
-
-    def flags(self, column: str) -> np.ndarray:
-        if column not in self._flags:
-            self._flags[column] = self.prepared.get_column(column).fill_null(False).to_numpy().astype(bool)
-        return self._flags[column]
-
-    def values(self, column: str, rows: np.ndarray) -> pl.Series:
-        return self.prepared.get_column(column).gather(rows)
-
-    def texts(self, column: str) -> np.ndarray | None:
-        """Per code, its value as a Python string (an object array built once per column), so a
-        scorer's inputs are two gathers of shared strings rather than one new string per pair; None
-        where the column has no codes."""
-        codes = self.codes(column)
-        if codes is None:
-            return None
-        if column not in self._texts:
-            _, first = np.unique(codes, return_index=True)
-            first = first[codes[first] >= 0]   # one row per non-null code, in code order
-            values = self.prepared.get_column(column).cast(pl.Utf8).gather(first).to_list()
-            self._texts[column] = np.array(values + [None], dtype=object)[:len(values)]
-        return self._texts[column]
 
 
 def _distinct(cols: Columns, column: str, left: np.ndarray, right: np.ndarray

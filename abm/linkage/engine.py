@@ -16,7 +16,7 @@ import polars as pl
 
 from abm.linkage.block import RID, block, columns_in
 from abm.linkage.cluster import cluster
-from abm.linkage.compare import Columns, any_level, compare_pairs
+from abm.linkage.compare import any_level, compare_pairs
 from abm.linkage.guards import cannot_links as _cannot_links
 from abm.linkage.reuse import SpecReuse
 from abm.linkage.score import Model, estimate_u, predict, train
@@ -125,7 +125,7 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
     blocked = block(units, spec, con)
     timings["block"] = time.perf_counter() - t
     prepared = blocked.prepared
-    cols = Columns(prepared)  # per column, codes and masks the comparisons gather by row number
+    cols = blocked.columns  # per column, codes and masks: blocking's, shared by comparisons and guards
     records_per_unit = (prepared.get_column(N_RECORDS).to_numpy() if N_RECORDS in prepared.columns
                         else np.ones(prepared.height, dtype=np.int64))
     system = system_pairs(prepared, spec)
@@ -165,8 +165,8 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
     timings["score"] = timings.get("score", 0.0) + time.perf_counter() - t
 
     t = time.perf_counter()
-    cannot = _cannot_links(con, prepared, scored, spec) if reuse is None or reuse.guards is None else \
-        reuse.guards.cannot_links(prepared, scored, spec, lambda todo: _cannot_links(con, prepared, todo, spec))
+    cannot = _cannot_links(con, prepared, scored, spec, cols) if reuse is None or reuse.guards is None else \
+        reuse.guards.cannot_links(prepared, scored, spec, lambda todo: _cannot_links(con, prepared, todo, spec, cols))
     if cannot_link is not None and cannot_link.height:
         overridden = _pair_rids(prepared, cannot_link, spec).select(
             f"{RID}_l", f"{RID}_r", pl.col("override").alias("cannot_link"))

@@ -14,6 +14,7 @@ import polars as pl
 
 from abm.db import query
 from abm.linkage.block import RID, columns_in
+from abm.linkage.columns import Columns
 from abm.linkage.distinct import first_and_inverse
 from abm.linkage.spec import Guard, LinkageSpec
 
@@ -22,18 +23,37 @@ SCHEMA = pl.Schema({L: pl.UInt32(), R: pl.UInt32(), "cannot_link": pl.String()})
 _INDEX = "__guard_pair"
 
 
-def _profile(prepared: pl.DataFrame, values: list[str]) -> np.ndarray:
-    """One id per distinct row of ``values`` (nulls are values too)."""
-    if not values:
-        return np.zeros(prepared.height, dtype=np.int64)
-    return prepared.select(pl.struct(values).rank("dense").fill_null(0).cast(pl.Int64)).to_series().to_numpy()
+#: a guard profile stays below this, so a pair of profiles packs into one int64
+_PROFILE_LIMIT = 2**31
+#: while columns are combined, the product stays below this (int64 never overflows)
+_PACK_LIMIT = 2**62
 
 
-def _forbidden(con: duckdb.DuckDBPyConnection, prepared: pl.DataFrame, guard: Guard,
+def _profile(cols: Columns, values: list[str]) -> np.ndarray:
+    """One id per distinct row of ``values`` (nulls are values too), below ``_PROFILE_LIMIT``: the
+    columns' codes (shared with blocking and comparisons) combined as integers, renumbered densely
+    only when the product would grow too large — not a rank of a struct of strings, which sorts them."""
+    profile = np.zeros(cols.prepared.height, dtype=np.int64)
+    for column in values:
+        codes = cols.keys(column) + 1   # 0: null
+        top = int(codes.max(initial=0)) + 1
+        if (int(profile.max(initial=0)) + 1) * top >= _PACK_LIMIT:
+            profile = _renumbered(profile)
+        profile = profile * top + codes
+    return _renumbered(profile) if int(profile.max(initial=0)) >= _PROFILE_LIMIT else profile
+
+
+def _renumbered(ids: np.ndarray) -> np.ndarray:
+    """``ids`` densely renumbered 0 … k-1 (equal stays equal, order kept)."""
+    return pl.Series(ids).rank("dense").cast(pl.Int64).to_numpy() - 1
+
+
+def _forbidden(con: duckdb.DuckDBPyConnection, cols: Columns, guard: Guard,
                left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Boolean mask over the pairs: ``guard`` forbids the pair."""
+    prepared = cols.prepared
     read = columns_in(prepared, guard.sql or "")
-    profile = _profile(prepared, [c for c in read if c != RID])
+    profile = _profile(cols, [c for c in read if c != RID])
     key = profile[left] * np.int64(int(profile.max()) + 1) + profile[right]
     first, inverse = first_and_inverse(key)
     con.register("__guard_units", prepared.select(read).to_arrow(compat_level=pl.CompatLevel.newest()))
@@ -52,17 +72,19 @@ def _forbidden(con: duckdb.DuckDBPyConnection, prepared: pl.DataFrame, guard: Gu
 
 
 def cannot_links(con: duckdb.DuckDBPyConnection, prepared: pl.DataFrame, pairs: pl.DataFrame,
-                 spec: LinkageSpec) -> pl.DataFrame:
+                 spec: LinkageSpec, cols: Columns | None = None) -> pl.DataFrame:
     """Candidate pairs a pair-level (``sql``) guard forbids, with the guard's name (the first guard
-    listed in the spec wins), in pair order."""
+    listed in the spec wins), in pair order. ``cols``: the ``Columns`` of ``prepared`` when the
+    caller has them (blocking's), so the guards' columns are not coded again."""
     sql_guards = [g for g in spec.guards if g.kind == "sql"]
     if not sql_guards or pairs.height == 0:
         return pl.DataFrame(schema=SCHEMA)
+    cols = cols if cols is not None else Columns(prepared)
     left = pairs.get_column(L).to_numpy()
     right = pairs.get_column(R).to_numpy()
     verdict = np.full(len(left), -1, dtype=np.int64)
     for i, guard in reversed(list(enumerate(sql_guards))):  # the first guard listed wins: written last
-        verdict[_forbidden(con, prepared, guard, left, right)] = i
+        verdict[_forbidden(con, cols, guard, left, right)] = i
     hit = verdict >= 0
     names = [g.name for g in sql_guards]
     return pl.DataFrame({L: left[hit], R: right[hit]}).with_columns(

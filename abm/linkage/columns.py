@@ -1,0 +1,74 @@
+"""The units' columns as arrays a pair gathers by row number, computed once per ``prepared`` frame
+and shared by blocking (its keys), comparisons (their levels) and ``sql`` guards (their profiles):
+all three ask of a column only which rows hold equal values, so one code per distinct value,
+computed once (``abm.linkage.distinct.dense_codes``), serves them all."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from abm.linkage.distinct import dense_codes
+
+
+class Columns:
+    """The units' columns as arrays a pair gathers by row number, each computed once per ``prepared``:
+    per column a dense integer code per distinct value (-1: null), its null mask, its flag (a boolean
+    column, null = false). Two values are equal exactly when their codes are, so an exact level is
+    two integer gathers and no string is copied; the other kinds are evaluated once per distinct
+    pair of values."""
+
+    def __init__(self, prepared: pl.DataFrame):
+        self.prepared = prepared
+        self._codes: dict[str, np.ndarray | None] = {}
+        self._nulls: dict[str, np.ndarray] = {}
+        self._flags: dict[str, np.ndarray] = {}
+        self._texts: dict[str, np.ndarray] = {}
+
+    def codes(self, column: str) -> np.ndarray | None:
+        """Dense codes (int64, -1 for null), or None for a type whose equality is not that of its
+        values' identity (floats: NaN), compared value by value instead."""
+        if column not in self._codes:
+            series = self.prepared.get_column(column)
+            dtype = series.dtype
+            if dtype == pl.Null:
+                self._codes[column] = np.full(len(series), -1, dtype=np.int64)
+            elif dtype.is_integer() or dtype in (pl.Utf8, pl.Boolean, pl.Date) \
+                    or isinstance(dtype, pl.Categorical | pl.Enum | pl.Datetime):
+                self._codes[column] = dense_codes(series)
+            else:
+                self._codes[column] = None
+        return self._codes[column]
+
+    def keys(self, column: str) -> np.ndarray:
+        """Codes that group rows by value for any type (blocking keys, guard profiles): ``codes``,
+        or for a float column its dense rank (every NaN one value)."""
+        codes = self.codes(column)
+        return codes if codes is not None else dense_codes(self.prepared.get_column(column))
+
+    def nulls(self, column: str) -> np.ndarray:
+        if column not in self._nulls:
+            self._nulls[column] = self.prepared.get_column(column).is_null().to_numpy()
+        return self._nulls[column]
+
+    def flags(self, column: str) -> np.ndarray:
+        if column not in self._flags:
+            self._flags[column] = self.prepared.get_column(column).fill_null(False).to_numpy().astype(bool)
+        return self._flags[column]
+
+    def values(self, column: str, rows: np.ndarray) -> pl.Series:
+        return self.prepared.get_column(column).gather(rows)
+
+    def texts(self, column: str) -> np.ndarray | None:
+        """Per code, its value as a Python string (an object array built once per column), so a
+        scorer's inputs are two gathers of shared strings rather than one new string per pair; None
+        where the column has no codes."""
+        codes = self.codes(column)
+        if codes is None:
+            return None
+        if column not in self._texts:
+            _, first = np.unique(codes, return_index=True)
+            first = first[codes[first] >= 0]   # one row per non-null code, in code order
+            values = self.prepared.get_column(column).cast(pl.Utf8).gather(first).to_list()
+            self._texts[column] = np.array(values + [None], dtype=object)[:len(values)]
+        return self._texts[column]
