@@ -362,3 +362,18 @@ def test_guard_results_survive_a_change_of_a_column_no_guard_reads(tmp_path):
     result, s = _night(tmp_path, shifted)
     assert s["guard_pairs_reused"] == result.pairs.height
     _same(result, _link(shifted))
+
+
+def test_the_stores_are_written_with_the_fast_codec_and_read_back(tmp_path):
+    """Both stores are lz4 (about half zstd's CPU to write, every run) and the next night reads them."""
+    import pyarrow.parquet as pq
+
+    from abm.linkage.reuse_guards import STORE_COMPRESSION
+    first, _ = _night(tmp_path, BASE)
+    for name in ("pairs-toy.parquet", "guards-toy.parquet"):
+        meta = pq.ParquetFile(tmp_path / name).metadata
+        codecs = {meta.row_group(g).column(c).compression for g in range(meta.num_rows and meta.num_row_groups)
+                  for c in range(meta.num_columns)}
+        assert codecs == {STORE_COMPRESSION.upper()}
+    _, s = _night(tmp_path, BASE)
+    assert (s["pairs_reused"], s["guard_pairs_reused"]) == (first.pairs.height, first.pairs.height)

@@ -40,7 +40,7 @@ import polars as pl
 from abm import __version__
 from abm.linkage.block import RID
 from abm.linkage.compare import compare_pairs
-from abm.linkage.reuse_guards import GuardReuse, few_units, row_hashes, store_digest
+from abm.linkage.reuse_guards import STORE_COMPRESSION, GuardReuse, few_units, row_hashes, store_digest
 from abm.linkage.spec import LinkageSpec
 
 log = logging.getLogger(__name__)
@@ -279,7 +279,7 @@ class SpecReuse:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_name(f"{self.path.name}.tmp-{os.getpid()}")
-            table.write_parquet(tmp, metadata=meta)
+            table.write_parquet(tmp, metadata=meta, compression=STORE_COMPRESSION)
             self.tmp = tmp
         except OSError as exc:
             log.warning("linkage %s: comparisons not stored (%s): the next run compares every pair",
