@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from abm.db import query
+from abm.linkage import guards
 from abm.linkage.block import RID, block, columns_in
 from abm.linkage.compare import _SCORERS, Columns, _evaluate, _on_distinct
 from abm.linkage.engine import link, rule_masks
@@ -67,8 +68,10 @@ column = st.lists(st.sampled_from([*WORDS, None]), min_size=2, max_size=40)
 
 
 @settings(max_examples=40, deadline=None)
-@given(a=column, b=column, c=column, note=column, seed=st.integers(0, 10_000))
-def test_guards_per_own_columns_equal_the_joint_evaluation(a, b, c, note, seed):
+@given(a=column, b=column, c=column, note=column, seed=st.integers(0, 10_000), every_pair=st.sampled_from([0.0, 0.9, 2.0]))
+def test_guards_per_own_columns_equal_the_joint_evaluation(a, b, c, note, seed, every_pair):
+    """Also whether each guard is evaluated on every pair (``_NEARLY_UNIQUE`` 0) or on its distinct
+    pairs of values (2: never every pair)."""
     n = min(len(a), len(b), len(c), len(note))
     prepared = pl.DataFrame({"a": a[:n], "b": b[:n], "c": c[:n], "note": note[:n]},
                             schema=dict.fromkeys(["a", "b", "c", "note"], pl.String)).with_row_index(RID)
@@ -78,7 +81,12 @@ def test_guards_per_own_columns_equal_the_joint_evaluation(a, b, c, note, seed):
     key = np.unique(np.minimum(x, y)[keep] * n + np.maximum(x, y)[keep])   # distinct pairs, l < r, sorted
     pairs = pl.DataFrame({L: (key // n).astype(np.uint32), R: (key % n).astype(np.uint32)})
     spec = _spec(GUARDS)
-    got = cannot_links(duckdb.connect(), prepared, pairs, spec)
+    threshold = guards._NEARLY_UNIQUE
+    try:
+        guards._NEARLY_UNIQUE = every_pair
+        got = cannot_links(duckdb.connect(), prepared, pairs, spec)
+    finally:
+        guards._NEARLY_UNIQUE = threshold
     assert got.equals(_reference_cannot_links(prepared, pairs, spec))
 
 
