@@ -136,7 +136,7 @@ def _key_ids(cols: Columns, keys: list[str]) -> np.ndarray:
 
 def _all_pairs(ids: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Every pair (l < r) of the rows in ``ok`` that share an id: rows sorted by id, then each row
-    paired with the later rows of its block (row numbers are the __rid)."""
+    paired with the later rows of its block (row numbers are the __rid, as numpy's index type)."""
     order = np.flatnonzero(ok)
     # by id, then by row within a block: one sort of (id, row) packed into an integer (ids are ≥ 0
     # where ok), several times faster than a stable argsort
@@ -148,7 +148,7 @@ def _all_pairs(ids: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     later = np.repeat(sizes, sizes) - (np.arange(len(k)) - np.repeat(starts, sizes)) - 1
     left = np.repeat(np.arange(len(k)), later)
     right = left + 1 + (np.arange(len(left)) - np.repeat(np.cumsum(later) - later, later))
-    return order[left].astype(np.uint32), order[right].astype(np.uint32)
+    return order[left], order[right]
 
 
 def block(units: pl.DataFrame, spec: LinkageSpec, con: duckdb.DuckDBPyConnection | None = None) -> Blocked:
@@ -162,14 +162,17 @@ def block(units: pl.DataFrame, spec: LinkageSpec, con: duckdb.DuckDBPyConnection
     spec = replace(spec, blocking=flagged.rules)
     ids, oks, windowed, planned, windows = flagged.ids, flagged.ok, flagged.windowed, flagged.planned, flagged.windows
     parts, total = [], 0
-    # per rule, the key id where the row's block is small enough, else a value no other row has
-    joins = [np.where(ok, key, -1 - np.arange(len(key), dtype=np.int64)) for key, ok in zip(ids, oks, strict=True)]
+    # per rule, the key id where the row's block is small enough, else a value no other row has (int32
+    # when it fits: half the bytes each gather below reads)
+    narrow = np.int32 if len(prepared) < 2**31 else np.int64
+    joins = [np.where(ok, key, -1 - np.arange(len(key), dtype=np.int64)).astype(narrow)
+             for key, ok in zip(ids, oks, strict=True)]
     for i, rule in enumerate(spec.blocking):
-        left, right = _all_pairs(ids[i], oks[i])
+        left, right = _all_pairs(ids[i], oks[i])   # numpy's index type: each gather below uses them as they are
         for j in range(i):   # pairs an earlier rule joins are that rule's
             later = joins[j][left] != joins[j][right]
             left, right = left[later], right[later]
-        part = pl.DataFrame({f"{RID}_l": left, f"{RID}_r": right}).with_columns(
+        part = pl.DataFrame({f"{RID}_l": left.astype(np.uint32), f"{RID}_r": right.astype(np.uint32)}).with_columns(
             pl.lit(i, dtype=pl.Int8).alias("__rule_index"))
         if windowed[rule.name]:
             part = pl.concat([part.cast(_SCHEMA), _window_pairs(*windows[i], rule.window, i)])

@@ -138,8 +138,9 @@ def compare_pairs(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec
 def _compare_chunk(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec,
                    cols: Columns | None = None) -> pl.DataFrame:
     cols = cols if cols is not None else Columns(prepared)
-    left = pairs.get_column(f"{RID}_l").to_numpy()
-    right = pairs.get_column(f"{RID}_r").to_numpy()
+    # as numpy's index type once: a gather by a uint32 array converts it first, every time (dozens a chunk)
+    left = pairs.get_column(f"{RID}_l").to_numpy().astype(np.intp)
+    right = pairs.get_column(f"{RID}_r").to_numpy().astype(np.intp)
     out = {}
     for comp in spec.comparisons:
         sims: dict[tuple[str, str], np.ndarray] = {}
