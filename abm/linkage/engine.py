@@ -17,6 +17,7 @@ import polars as pl
 from abm.linkage.block import RID, block, columns_in
 from abm.linkage.cluster import cluster
 from abm.linkage.compare import Columns, any_level, compare_pairs
+from abm.linkage.exact_duplicates import representatives
 from abm.linkage.guards import cannot_links as _cannot_links
 from abm.linkage.reuse import SpecReuse
 from abm.linkage.score import Model, estimate_u, predict, train
@@ -83,8 +84,7 @@ def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None 
     """
     idc = spec.id_column
     signature = [c for c in spec.columns() if c != idc and c in units.columns]
-    units = units.with_columns(pl.col(idc).min().over(signature).alias(REP)) if signature else \
-        units.with_columns(pl.col(idc).alias(REP))
+    units = units.with_columns(representatives(units, idc, signature).alias(REP))
     if cannot_link is not None and cannot_link.height:
         # two identical records a person says differ must stay two units
         pinned = pl.concat([cannot_link.get_column("id_l"), cannot_link.get_column("id_r")]).unique()
