@@ -231,7 +231,10 @@ def resolve_persons(records: pl.DataFrame, specs: LinkageSpecs, overrides: Seque
 def _same_account(constraints: Constraints, units: pl.DataFrame) -> Constraints:
     """A person lives in one account: a person must-link across two accounts cannot apply (an
     account-level must-link has to join the companies first)."""
-    account = dict(units.select("record_key", "account_id").iter_rows())
+    constrained = [u for pair in constraints.units_of.values() for u in pair]
+    # only the constrained units' accounts (most nights none): not a dict of every person unit
+    account = dict(units.filter(pl.col("record_key").is_in(constrained)).select("record_key", "account_id")
+                   .iter_rows()) if constrained else {}
     musts = set(constraints.must.get_column("override").to_list())
     apart = {n for n, (a, b) in constraints.units_of.items()
              if f"override {n}" in musts and account.get(a) != account.get(b)}
