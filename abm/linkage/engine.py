@@ -397,11 +397,18 @@ def _corroborated(spec: LinkageSpec) -> pl.Expr:
 def rule_masks(pairs: pl.DataFrame, spec: LinkageSpec, key_ids: list[np.ndarray]) -> list[np.ndarray]:
     """Per blocking rule, which candidate pairs satisfy it (not only those it found first), from each
     row's key id per rule as blocking computed it (``Blocked.key_ids``; -1: a key column is null):
-    two integer gathers per rule."""
-    left = pairs.get_column(f"{RID}_l").to_numpy()
-    right = pairs.get_column(f"{RID}_r").to_numpy()
+    two integer gathers per rule (row numbers widened to intp once, not converted by every gather;
+    the left ids gathered once for both tests)."""
+    left = pairs.get_column(f"{RID}_l").to_numpy().astype(np.intp)
+    right = pairs.get_column(f"{RID}_r").to_numpy().astype(np.intp)
     assert len(key_ids) == len(spec.blocking)
-    return [(ids[left] == ids[right]) & (ids[left] >= 0) for ids in key_ids]
+    masks = []
+    for ids in key_ids:
+        on_left = ids.take(left)
+        mask = on_left == ids.take(right)
+        mask &= on_left >= 0
+        masks.append(mask)
+    return masks
 
 
 def _pair_rids(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec) -> pl.DataFrame:
