@@ -102,9 +102,12 @@ def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None 
     dup = pl.len().over(REP) > 1
     expanded = units.join(
         result.units.select(pl.col(idc).alias(REP), RID, "cluster", "link_score"), on=REP, how="left",
+        maintain_order="left",
     ).with_columns(
         link_score=pl.when(dup).then(pl.lit(1.0)).otherwise(pl.col("link_score")),
-    ).sort(idc)
+    )
+    if not expanded.get_column(idc).is_sorted():   # units mostly come sorted by id: no sort of the wide table
+        expanded = expanded.sort(idc)
     return LinkResult(expanded, result.pairs, result.refused, result.model,
                       {**result.counts, "exact_duplicates_collapsed": units.height - reps.height},
                       result.timings, result.candidates, result.planned, result.conflicts)
