@@ -164,13 +164,18 @@ def _with_accounts(records: pl.DataFrame, assigned: pl.DataFrame) -> pl.DataFram
     return _inherit(out, "account_ref", "account_id")         # MA activities -> their lead's account
 
 
+PLACING_COLUMNS = ("record_key", "kind", "account_id", "is_free_mail", "has_person", "company_key", "company_romaji",
+                   "person_name_key", "name_romaji")
+
+
 def _place_lone_web_forms(out: pl.DataFrame) -> pl.DataFrame:
     """A web form with a webmail address that names a company two accounts share (two 東洋興業 in
     two prefectures) stays alone after linkage. When the person who filled it in is known, by the
     same full name or reading, in exactly one of those accounts, it belongs there.
     Returns record_key -> moved_to, with the record of that person it matched (``evidence_key``) and
     on what (``matched_on``: person_name_key or name_romaji), kept as evidence for ``abm explain``."""
-    named = out.filter(pl.col("kind") != "ma_activities")
+    # only the columns read below: every filter and join then copies 9 columns, not the wide records
+    named = out.select(PLACING_COLUMNS).filter(pl.col("kind") != "ma_activities")
     lone = (named.group_by("account_id")
             .agg(((pl.col("kind") == "ma_leads") & pl.col("is_free_mail").fill_null(False)).all().alias("web"))
             .filter(pl.col("web")).select("account_id"))
