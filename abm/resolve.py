@@ -164,13 +164,18 @@ def _with_accounts(records: pl.DataFrame, assigned: pl.DataFrame) -> pl.DataFram
     return _inherit(out, "account_ref", "account_id")         # MA activities -> their lead's account
 
 
+PLACING_COLUMNS = ("record_key", "kind", "account_id", "is_free_mail", "has_person", "company_key", "company_romaji",
+                   "person_name_key", "name_romaji")
+
+
 def _place_lone_web_forms(out: pl.DataFrame) -> pl.DataFrame:
     """A web form with a webmail address that names a company two accounts share (two 東洋興業 in
     two prefectures) stays alone after linkage. When the person who filled it in is known, by the
     same full name or reading, in exactly one of those accounts, it belongs there.
     Returns record_key -> moved_to, with the record of that person it matched (``evidence_key``) and
     on what (``matched_on``: person_name_key or name_romaji), kept as evidence for ``abm explain``."""
-    named = out.filter(pl.col("kind") != "ma_activities")
+    # only the columns read below: every filter and join then copies 9 columns, not the wide records
+    named = out.select(PLACING_COLUMNS).filter(pl.col("kind") != "ma_activities")
     lone = (named.group_by("account_id")
             .agg(((pl.col("kind") == "ma_leads") & pl.col("is_free_mail").fill_null(False)).all().alias("web"))
             .filter(pl.col("web")).select("account_id"))
@@ -231,7 +236,10 @@ def resolve_persons(records: pl.DataFrame, specs: LinkageSpecs, overrides: Seque
 def _same_account(constraints: Constraints, units: pl.DataFrame) -> Constraints:
     """A person lives in one account: a person must-link across two accounts cannot apply (an
     account-level must-link has to join the companies first)."""
-    account = dict(units.select("record_key", "account_id").iter_rows())
+    constrained = [u for pair in constraints.units_of.values() for u in pair]
+    # only the constrained units' accounts (most nights none): not a dict of every person unit
+    account = dict(units.filter(pl.col("record_key").is_in(constrained)).select("record_key", "account_id")
+                   .iter_rows()) if constrained else {}
     musts = set(constraints.must.get_column("override").to_list())
     apart = {n for n, (a, b) in constraints.units_of.items()
              if f"override {n}" in musts and account.get(a) != account.get(b)}
@@ -263,6 +271,9 @@ def with_switchboard(units: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame
 
 def resolve(records: pl.DataFrame, specs: LinkageSpecs, must_link: pl.DataFrame | None = None,
             overrides: Sequence[Override] = (), folds: tuple = (), store: PairStore | None = None) -> Resolution:
+    # a night's records arrive in pieces (stored rows + tonight's): every join, filter and drop_nulls
+    # over them below is up to 3x slower across chunks than one contiguous copy costs once
+    records = records.rechunk()
     with ThreadPoolExecutor(max_workers=1) as pool:   # the readings table is read beside account linkage
         ahead = pool.submit(warm_table, records)
         with_accounts, account_result, counts, moves, account_status = resolve_accounts(records, specs, must_link,

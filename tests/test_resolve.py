@@ -89,3 +89,14 @@ def test_stable_ids_are_sha1_of_the_anchor_key(keys):
     series = pl.Series("anchor", keys, dtype=pl.Utf8)
     assert stable_ids("P", series).to_list() == expected
     assert pl.DataFrame({"anchor": series}).select(stable_id("P", pl.col("anchor"))).to_series().to_list() == expected
+
+
+def test_lone_web_forms_read_only_their_columns():
+    """The wide records' other columns (some named like the helper's own) change no move."""
+    rows = [_rec("cards:1", "cards", "A_tokyo", "東洋興業", "山田太郎"),
+            _rec("cards:2", "cards", "A_osaka", "東洋興業", "佐藤花子"),
+            _rec("ma_leads:1", "ma_leads", "A_lone1", "東洋興業", "山田太郎", free=True)]
+    narrow = pl.DataFrame(rows)
+    wide = narrow.with_columns(pl.lit("x").alias("candidate"), pl.lit(1).alias("k"), pl.lit("y").alias("email"))
+    assert _place_lone_web_forms(wide).equals(_place_lone_web_forms(narrow))
+    assert _place_lone_web_forms(narrow).height == 1

@@ -17,6 +17,7 @@ import polars as pl
 from abm.linkage.block import RID, block, columns_in
 from abm.linkage.cluster import cluster
 from abm.linkage.compare import any_level, compare_pairs
+from abm.linkage.exact_duplicates import representatives
 from abm.linkage.guards import cannot_links as _cannot_links
 from abm.linkage.reuse import SpecReuse
 from abm.linkage.score import Model, estimate_u, predict, train
@@ -83,8 +84,7 @@ def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None 
     """
     idc = spec.id_column
     signature = [c for c in spec.columns() if c != idc and c in units.columns]
-    units = units.with_columns(pl.col(idc).min().over(signature).alias(REP)) if signature else \
-        units.with_columns(pl.col(idc).alias(REP))
+    units = units.with_columns(representatives(units, idc, signature).alias(REP))
     if cannot_link is not None and cannot_link.height:
         # two identical records a person says differ must stay two units
         pinned = pl.concat([cannot_link.get_column("id_l"), cannot_link.get_column("id_r")]).unique()
@@ -102,9 +102,12 @@ def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None 
     dup = pl.len().over(REP) > 1
     expanded = units.join(
         result.units.select(pl.col(idc).alias(REP), RID, "cluster", "link_score"), on=REP, how="left",
+        maintain_order="left",
     ).with_columns(
         link_score=pl.when(dup).then(pl.lit(1.0)).otherwise(pl.col("link_score")),
-    ).sort(idc)
+    )
+    if not expanded.get_column(idc).is_sorted():   # units mostly come sorted by id: no sort of the wide table
+        expanded = expanded.sort(idc)
     return LinkResult(expanded, result.pairs, result.refused, result.model,
                       {**result.counts, "exact_duplicates_collapsed": units.height - reps.height},
                       result.timings, result.candidates, result.planned, result.conflicts)
@@ -397,11 +400,18 @@ def _corroborated(spec: LinkageSpec) -> pl.Expr:
 def rule_masks(pairs: pl.DataFrame, spec: LinkageSpec, key_ids: list[np.ndarray]) -> list[np.ndarray]:
     """Per blocking rule, which candidate pairs satisfy it (not only those it found first), from each
     row's key id per rule as blocking computed it (``Blocked.key_ids``; -1: a key column is null):
-    two integer gathers per rule."""
-    left = pairs.get_column(f"{RID}_l").to_numpy()
-    right = pairs.get_column(f"{RID}_r").to_numpy()
+    two integer gathers per rule (row numbers widened to intp once, not converted by every gather;
+    the left ids gathered once for both tests)."""
+    left = pairs.get_column(f"{RID}_l").to_numpy().astype(np.intp)
+    right = pairs.get_column(f"{RID}_r").to_numpy().astype(np.intp)
     assert len(key_ids) == len(spec.blocking)
-    return [(ids[left] == ids[right]) & (ids[left] >= 0) for ids in key_ids]
+    masks = []
+    for ids in key_ids:
+        on_left = ids.take(left)
+        mask = on_left == ids.take(right)
+        mask &= on_left >= 0
+        masks.append(mask)
+    return masks
 
 
 def _pair_rids(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec) -> pl.DataFrame:
