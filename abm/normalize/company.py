@@ -279,7 +279,7 @@ def fold_katakana_lookalikes(s: str, table: Mapping[str, str]) -> str:
     """OCR reads katakana as look-alike kanji (エンジニア → 工ンジ二ア, ロ → 口, カ → 力). Inside a
     katakana word — a neighbour on either side is katakana — such a character is the katakana.
     Applied to matching keys only; display names keep what was written."""
-    if not table or not any(ch in table for ch in s):
+    if not table or table.keys().isdisjoint(s):
         return s
     chars = list(s)
     for _ in range(2):  # a second pass fixes a look-alike whose neighbour was itself one

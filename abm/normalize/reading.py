@@ -125,8 +125,12 @@ def _latin_word(word: str) -> str:
         return word
 
 
+#: every character below U+0250 (Latin, Latin-1, Latin Extended-A/B)
+_LATIN_ONLY = re.compile("[\x00-\u024f]*")
+
+
 def _is_latin(s: str) -> bool:
-    return all(ord(ch) < 0x250 for ch in s)
+    return _LATIN_ONLY.fullmatch(s) is not None
 
 
 def _split_latin(s: str, rr: ReadingRules) -> tuple[list[str], list[str]]:
