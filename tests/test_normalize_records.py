@@ -319,3 +319,19 @@ def test_email_columns_match_scalar_functions(raw):
         want_domain = registrable_domain(host, cr) if host is not None else None
         want_free = is_free_mail(host, cr) if host is not None else None
         assert (email, domain, free) == (want, want_domain, want_free), value
+
+
+_DATE_TEXT = st.sampled_from(["2024-01-05", "2024/1/5", "2024-01-05T10:00:00", "2024-02-30", "bad", "", " 2024-1-5 ",
+                              "2024.12.31", "2024-1-5 09:00", "24-01-05", "２０２４-01-05"])
+
+
+@given(st.lists(st.one_of(st.none(), _DATE_TEXT, st.text(max_size=12)), max_size=40))
+@settings(max_examples=80, deadline=None)
+def test_parse_dates_once_per_distinct_value_equals_every_value(raw):
+    """Parsing distinct strings and joining back (the repeated-dates path) gives the per-value answer."""
+    from abm.normalize.values import _parse_dates
+
+    s = pl.Series("when", raw, dtype=pl.Utf8)
+    got = parse_dates(s)
+    assert got.name == "when" and got.dtype == pl.Date
+    assert got.to_list() == _parse_dates(s).to_list()
