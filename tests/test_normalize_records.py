@@ -6,6 +6,8 @@ from datetime import date
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from abm.contract import KINDS, NORMALIZED_SCHEMA
 from abm.normalize.records import (
@@ -250,3 +252,86 @@ def test_assembled_person_fields_match_normalize_person():
     cols = ["family_name", "given_name", "person_name", "person_name_key", "name_kana", "name_romaji"]
     for row, got in zip(rows, out.select(cols).iter_rows(), strict=True):
         assert got == tuple(normalize_person(*row, rules=RULES)), row
+
+
+# --- the vectorised contact columns equal the scalar functions on random values --------------
+# (``_phone`` and ``_email`` keep their intermediate strings as columns; a wrong column name or
+# condition there would show here)
+
+_PHONE_CHARS = list("0123456789０１２３９－（）＋　 -()+.ー内線#xX") + ["ext.", "+81", "(0)", "090", "0120"]
+_EMAIL_CHARS = list("abcXYZ09._%+-@") + ["@", "co.jp", "gmail.com", "example.com", "Ａ", " ", ".."]
+_SEP = st.sampled_from(["", "-", " ", "－", "(", ")", ".", "ー", "  "])
+
+
+@st.composite
+def _phones(draw: st.DrawFn) -> str:
+    """Mostly numbers of a Japanese shape (prefix, groups, separators, extension), some noise."""
+    if draw(st.booleans()):
+        return "".join(draw(st.lists(st.sampled_from(_PHONE_CHARS), max_size=14)))
+    prefix = draw(st.sampled_from(["0", "０", "+81 ", "+81-", "+81 (0)", "+810", " 0", "1"]))
+    shape = draw(st.sampled_from([(1, 4, 4), (2, 4, 4), (3, 3, 4), (2, 3, 3), (4, 2, 4), (1, 4), (2, 4, 4, 1)]))
+    groups = [draw(st.text("0123456789０９", min_size=n, max_size=n)) for n in shape]
+    body = "".join(draw(_SEP) + g for g in groups)
+    return prefix + body + draw(st.sampled_from(["", "", " 内線12", " ext. 3", "#4", "x9", " "]))
+
+
+@st.composite
+def _emails(draw: st.DrawFn) -> str:
+    """Mostly addresses of the usual shape (any case), some noise."""
+    if draw(st.booleans()):
+        return "".join(draw(st.lists(st.sampled_from(_EMAIL_CHARS), max_size=10)))
+    local = draw(st.text("abcXYZ09._+-", min_size=1, max_size=8))
+    host = draw(st.sampled_from(["example.co.jp", "Gmail.com", "MAIL.Yamada-Denki.CO.JP", "x.jp", "docomo.ne.jp",
+                                 "a..b.com", "ｘ.jp", "-bad.com"]))
+    return local + "@" + host
+
+
+@given(st.lists(st.one_of(st.none(), _phones()),
+                min_size=1, max_size=25))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_phone_columns_match_normalize_phone(raw):
+    from abm.normalize.contact import normalize_phone
+
+    df = pl.DataFrame({"card_id": [f"C{i}" for i in range(len(raw))], "phone": raw, "mobile": raw[::-1]},
+                      schema={"card_id": pl.Utf8, "phone": pl.Utf8, "mobile": pl.Utf8})
+    out = normalize_records({"cards": df}, RULES)
+    for phone, mobile, got_phone, got_mobile in zip(raw, raw[::-1], out["phone"], out["mobile"], strict=True):
+        found = {kind: digits for digits, kind in (normalize_phone(mobile), normalize_phone(phone)) if digits}
+        # the landline column prefers ``phone``'s number, the mobile column ``mobile``'s
+        landline = next((d for d, k in (normalize_phone(phone), normalize_phone(mobile)) if k == "landline"), None)
+        cell = next((d for d, k in (normalize_phone(mobile), normalize_phone(phone)) if k == "mobile"), None)
+        assert (got_phone, got_mobile) == (landline, cell), (phone, mobile, found)
+
+
+@given(st.lists(st.one_of(st.none(), _emails()),
+                min_size=1, max_size=25))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_email_columns_match_scalar_functions(raw):
+    from abm.normalize.contact import contact_rules, is_free_mail, normalize_email, registrable_domain
+
+    cr = RULES.view(contact_rules)
+    df = pl.DataFrame({"card_id": [f"C{i}" for i in range(len(raw))], "email": raw},
+                      schema={"card_id": pl.Utf8, "email": pl.Utf8})
+    out = normalize_records({"cards": df}, RULES)
+    for value, email, domain, free in zip(raw, out["email"], out["email_domain"], out["is_free_mail"], strict=True):
+        want = normalize_email(value)
+        host = want.split("@")[-1] if want is not None else None
+        want_domain = registrable_domain(host, cr) if host is not None else None
+        want_free = is_free_mail(host, cr) if host is not None else None
+        assert (email, domain, free) == (want, want_domain, want_free), value
+
+
+_DATE_TEXT = st.sampled_from(["2024-01-05", "2024/1/5", "2024-01-05T10:00:00", "2024-02-30", "bad", "", " 2024-1-5 ",
+                              "2024.12.31", "2024-1-5 09:00", "24-01-05", "２０２４-01-05"])
+
+
+@given(st.lists(st.one_of(st.none(), _DATE_TEXT, st.text(max_size=12)), max_size=40))
+@settings(max_examples=80, deadline=None)
+def test_parse_dates_once_per_distinct_value_equals_every_value(raw):
+    """Parsing distinct strings and joining back (the repeated-dates path) gives the per-value answer."""
+    from abm.normalize.values import _parse_dates
+
+    s = pl.Series("when", raw, dtype=pl.Utf8)
+    got = parse_dates(s)
+    assert got.name == "when" and got.dtype == pl.Date
+    assert got.to_list() == _parse_dates(s).to_list()

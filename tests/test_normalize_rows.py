@@ -156,3 +156,29 @@ def test_property_incremental_normalisation_equals_a_full_one(nights, tables):
             assert summary["mode"] == "incremental"
             assert summary["rows_reused"] + summary["rows_normalized"] == out.height
             assert out.equals(normalize_records(current, RULES))
+
+
+def test_a_store_that_cannot_be_written_is_said_and_the_previous_rows_stay(tmp_path, tables, monkeypatch, caplog):
+    """The store is written by a thread during the run: its failure shows at commit, not as a crash."""
+    _night(tmp_path, tables)
+    before = (tmp_path / FILE).read_bytes()
+
+    def refuse(self, path, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pl.DataFrame, "write_parquet", refuse)
+    out, s = _night(tmp_path, {k: v.head(3) for k, v in tables.items()})
+    assert s["rows_normalized"] == 0 and out.height == sum(min(3, v.height) for v in tables.values())
+    assert "rows not stored (No space left on device)" in caplog.text
+    assert (tmp_path / FILE).read_bytes() == before and not list(tmp_path.glob("*.tmp-*"))
+
+
+def test_the_store_written_in_the_background_is_complete_at_commit(tmp_path, tables):
+    store = RowStore(tmp_path / FILE)
+    store.open("fp")
+    out = store.normalize(tables, RULES)
+    store.commit()
+    assert store._writer is None and store.tmp is None
+    assert pl.read_parquet_metadata(tmp_path / FILE)["rules_fingerprint"] == "fp"
+    again, s = _night(tmp_path, tables)   # every row found in what the thread wrote
+    assert (s["mode"], s["rows_normalized"]) == ("incremental", 0) and again.equals(out)

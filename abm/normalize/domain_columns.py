@@ -49,10 +49,13 @@ def domain_columns(df: pl.DataFrame, col: str, cr: ContactRules, domain: str, fr
 def _domain_columns(df: pl.DataFrame, col: str, cr: ContactRules, domain: str, free: str | None) -> pl.DataFrame:
     host = pl.col("_dc_host")
     df = df.with_columns(_host_expr(pl.col(col)).alias("_dc_host"))
-    hosts = df.select(host.unique())   # e-mail addresses repeat their domains
+    # e-mail addresses repeat their domains. The labels and their count are columns, not
+    # expressions: eager ``with_columns`` re-evaluates a repeated sub-expression at each use
+    # (the split was done once per suffix length and per free-mail length)
+    hosts = df.select(host.unique()).with_columns(host.str.split(".").alias("_dc_labels"))
+    hosts = hosts.with_columns(pl.col("_dc_labels").list.len().alias("_dc_count"))
     fast = (host.str.contains(PLAIN_HOST) & (host.str.len_bytes() <= 253)).fill_null(False)
-    labels = host.str.split(".")
-    count = labels.list.len()
+    labels, count = pl.col("_dc_labels"), pl.col("_dc_count")
     top = max((s.count(".") + 1 for s in cr.public_suffixes), default=0)
     keep: pl.Expr = pl.lit(2, pl.UInt32)
     for n in range(2, top + 1):   # the longest suffix wins: checked last, so it overrides
@@ -65,7 +68,7 @@ def _domain_columns(df: pl.DataFrame, col: str, cr: ContactRules, domain: str, f
         most = max((s.count(".") + 1 for s in cr.free_mail), default=0)
         hits = [(count >= n) & _labels(n, labels).is_in(list(cr.free_mail)) for n in range(2, most + 1)]
         exprs.append(pl.when(fast).then(pl.any_horizontal(hits) if hits else pl.lit(False)).alias("_dc_free"))
-    hosts = hosts.with_columns(exprs)
+    hosts = hosts.with_columns(exprs).drop("_dc_labels", "_dc_count")
     df = df.join(hosts, on="_dc_host", how="left", nulls_equal=True, maintain_order="left")
 
     def slow(value: str | None) -> tuple[str | None, bool | None]:
