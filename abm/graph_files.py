@@ -55,10 +55,52 @@ def graph_parts(rows: Iterable[Mapping[str, Any]], account_id: str) -> tuple[Nod
 
 def node_link_text(graph_attrs: dict[str, Any], nodes: Nodes, edges: Edges) -> str:
     """The node-link JSON file of a directed graph (networkx's ``node_link_data`` with ``edges="edges"``)."""
-    data = {"directed": True, "multigraph": False, "graph": graph_attrs,
-            "nodes": [{**attrs, "id": node} for node, attrs in nodes.items()],
-            "edges": [{**attrs, "source": u, "target": v} for (u, v), attrs in edges.items()]}
+    node_rows = [{**attrs, "id": node} for node, attrs in nodes.items()]
+    edge_rows = [{**attrs, "source": u, "target": v} for (u, v), attrs in edges.items()]
+    data = {"directed": True, "multigraph": False, "graph": graph_attrs, "nodes": node_rows, "edges": edge_rows}
+    flat = [graph_attrs, *node_rows, *edge_rows]
+    if all(type(k) is str and type(v) in _SCALARS for d in flat for k, v in d.items()):
+        return _indented(data)
     return json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1)
+
+
+#: the value types _indented writes itself (anything else goes through json.dumps)
+_SCALARS = frozenset({str, int, bool, type(None)})
+_encode_str = json.encoder.encode_basestring   # json's own (C) string encoder for ensure_ascii=False
+
+
+def _scalar(value: str | int | bool | None) -> str:
+    if isinstance(value, str):
+        return _encode_str(value)
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    return int.__repr__(value)
+
+
+def _flat_dict(d: Mapping[str, Any], level: int) -> str:
+    """A dict of scalars as ``json.dumps(indent=1, sort_keys=True)`` writes it at nesting ``level``."""
+    if not d:
+        return "{}"
+    pad = "\n" + " " * level
+    return "{" + pad + ("," + pad).join(f"{_encode_str(k)}: {_scalar(v)}" for k, v in sorted(d.items())) \
+        + "\n" + " " * (level - 1) + "}"
+
+
+def _indented(data: Mapping[str, Any]) -> str:
+    """``json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1)`` of the node-link layout (a dict of
+    scalars, dicts of scalars and lists of dicts of scalars) without json's pure-Python indenting encoder
+    (its generators were about a third of writing the graph files)."""
+    parts = []
+    for key, value in sorted(data.items()):
+        if isinstance(value, list):
+            text = "[" + "".join(("," if i else "") + "\n  " + _flat_dict(d, 3) for i, d in enumerate(value)) \
+                + "\n ]" if value else "[]"
+        elif isinstance(value, dict):
+            text = _flat_dict(value, 2)
+        else:
+            text = _scalar(value)
+        parts.append(f"{_encode_str(key)}: {text}")
+    return "{\n " + ",\n ".join(parts) + "\n}"
 
 
 def _write_account(rows: list[dict[str, Any]], account_id: str, out: Path) -> list[Path]:

@@ -31,7 +31,7 @@ from abm.detect.flags import track_flags
 from abm.detect.gaps import detect_gaps
 from abm.detect.policy import SEVERITY_RANK, detect_policy
 from abm.detect.quality import data_quality, detach_other_account_contacts
-from abm.detect.touches import TOUCH_KINDS, build_touches
+from abm.detect.touches import TOUCH_KINDS, build_touches, counterparts
 from abm.explain import write_evidence
 from abm.export import export_lanes, write_json
 from abm.graph import committee_edges, resolve_departments, write_graphs
@@ -189,15 +189,18 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
     record_findings = timer("quality", data_quality, resolved)
     resolved = detach_other_account_contacts(resolved, record_findings)  # no touch across accounts
     policy = rules.view(detect_policy)
-    touches = timer("touches", build_touches, resolved, as_of)
+    # each record's counterpart person and department: read by touches, persons and gaps, computed once
+    about = timer("counterparts", counterparts, resolved)
+    touches = timer("touches", build_touches, resolved, as_of, about)
     if bulk:
         timer("activity_touches", bulk_activities.attach, bulk, resolved, as_of)
-    persons = timer("persons", current_persons, resolved, as_of, *bulk_activities.known_part(bulk))
+    persons = timer("persons", current_persons, resolved, as_of, *bulk_activities.known_part(bulk), about=about)
     edges = timer("graph", committee_edges, resolved, persons, touches, *bulk_activities.graph_part(bulk))
     windowed = bulk_activities.with_window(touches, bulk, policy, as_of)
     collisions = timer("collisions", detect_collisions, windowed, resolved, policy, as_of, persons)
-    gaps = timer("gaps", detect_gaps, windowed, persons, resolved, policy, as_of, *bulk_activities.about_part(bulk))
-    del windowed
+    gaps = timer("gaps", detect_gaps, windowed, persons, resolved, policy, as_of, *bulk_activities.about_part(bulk),
+                 about=about)
+    del windowed, about
     records_out = records_table(resolved)
     history = id_history(settings.out_dir, records_out, started, *bulk_activities.history_part(bulk))
     flags = timer("flags", track_flags, settings.out_dir, collisions, gaps, as_of, started, history)

@@ -80,3 +80,32 @@ def test_files_of_a_written_account(tmp_path: Path) -> None:
                              {"id": "internal:第二営業部", "kind": "internal", "label": "第二営業部"}]
     assert [(e["source"], e["weight"]) for e in data["edges"]] == [("person:P1", 1), ("internal:第二営業部", 3)]
     assert nx.read_graphml(tmp_path / "A.graphml").number_of_edges() == 2
+
+
+# --- the node-link JSON is written without json's pure-Python indenting encoder ----------------------
+
+_SCALAR = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.one_of(TEXT, HOSTILE))
+_FLAT = st.dictionaries(st.one_of(TEXT, HOSTILE), _SCALAR, max_size=4)
+
+
+@settings(max_examples=80, deadline=None)
+@given(_FLAT, st.lists(_FLAT, max_size=3), st.lists(_FLAT, max_size=3), st.booleans())
+def test_indented_node_link_is_what_json_dumps_writes(graph: dict[str, Any], nodes: list[dict[str, Any]],
+                                                      edges: list[dict[str, Any]], directed: bool) -> None:
+    from abm.graph_files import _indented
+
+    data = {"directed": directed, "multigraph": False, "graph": graph, "nodes": nodes, "edges": edges}
+    assert _indented(data) == json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1)
+
+
+@pytest.mark.parametrize("value", [1.5, ("a",), ["x", 2], None])
+def test_node_link_text_falls_back_to_json_for_other_values(value: Any) -> None:
+    from abm.graph_files import node_link_text
+
+    nodes = {"person:p": {"kind": "person", "label": "p"}}
+    edges = {("person:p", "person:p"): {"relation": "knows", "weight": 1, "extra": value}}
+    data = {"directed": True, "multigraph": False, "graph": {"account_id": "A"},
+            "nodes": [{"kind": "person", "label": "p", "id": "person:p"}],
+            "edges": [{"relation": "knows", "weight": 1, "extra": value, "source": "person:p", "target": "person:p"}]}
+    assert node_link_text({"account_id": "A"}, nodes, edges) == json.dumps(
+        data, ensure_ascii=False, sort_keys=True, indent=1)

@@ -9,7 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from abm.detect.crm_duplicates import crm_duplicates
-from abm.graph import _renamed
+from abm.graph import _SEP as SEP
+from abm.graph import _renamed, merge_unit_variants
+from abm.normalize.departments import DepartmentRules, default_departments
 from abm.tables import accounts_table
 
 
@@ -104,3 +106,73 @@ def test_accounts_and_crm_duplicates_read_only_their_columns() -> None:
     duplicates = crm_duplicates(RESOLVED)
     assert duplicates.height == 2
     assert duplicates.equals(crm_duplicates(_wide(RESOLVED)))
+
+
+# --- merge_unit_variants works on distinct (account, department, raw) rows with their counts ------------
+
+def _reference_merge(records: pl.DataFrame, rules: DepartmentRules | None = None) -> pl.DataFrame:
+    """merge_unit_variants as it was: the string work on every record, votes by len()."""
+    dr = rules or default_departments()
+    raw = "department_raw" if "department_raw" in records.columns else "department"
+    rows = (records.select(*dict.fromkeys(["account_id", "department", raw]))   # narrow before filtering a wide table
+            .filter(pl.col("account_id").is_not_null() & pl.col("department").is_not_null()))
+    if not dr.unit_variants or rows.is_empty():
+        return records
+    segs = pl.col("department").str.split(SEP)
+    leaf, prefix = segs.list.last(), segs.list.head(segs.list.len() - 1).list.join(SEP)
+    canon_units = sorted(dr.unit_levels, key=lambda u: (-len(u), u))
+    unit = pl.coalesce(pl.when(leaf.str.ends_with(u)).then(pl.lit(u)) for u in canon_units)
+    rows = (rows.select("account_id", "department", pl.col(raw).alias("_raw"), leaf.alias("_leaf"),
+                        prefix.alias("_prefix"), unit.alias("_unit"))
+            .with_columns(pl.col("_leaf").str.head(-pl.col("_unit").str.len_chars().cast(pl.Int64)).alias("_stem")))
+    moves = []
+    for group in dr.unit_variants:
+        others = [pl.col("_raw").str.contains(u, literal=True) for u in sorted(group)]
+        japanese = pl.col("_raw").str.contains(r"[\u3040-\u30ff\u3400-\u9fff]")
+        nested = pl.any_horizontal((pl.lit(SEP) + pl.col("_prefix") + SEP)
+                                   .str.contains(pl.lit(SEP) + pl.col("_stem") + u + SEP, literal=True)
+                                   for u in sorted(group))
+        cand = (rows.filter(pl.col("_unit").is_in(sorted(group)) & (pl.col("_stem").str.len_chars() > 0))
+                .with_columns(nested.alias("_nested"),
+                              (japanese & (pl.col("_raw").str.contains(pl.col("_stem") + pl.col("_unit"), literal=True)
+                                           | (pl.col("_raw").str.contains(pl.col("_unit"), literal=True)
+                                              & (pl.sum_horizontal(others) == 1)))).alias("_written")))
+        # two units under two different parents (営業本部/企画室, 管理本部/企画部) are two departments
+        stems = cand.group_by("account_id", "_stem").agg(
+            pl.col("_unit").n_unique().alias("_n_units"), pl.col("_nested").any().alias("_any_nested"),
+            pl.col("_prefix").filter(pl.col("_prefix") != "").n_unique().alias("_n_parents"))
+        merged = cand.join(stems.filter((pl.col("_n_units") > 1) & ~pl.col("_any_nested") & (pl.col("_n_parents") <= 1)),
+                           on=["account_id", "_stem"]).drop("_n_units", "_any_nested", "_n_parents")
+        winner = (merged.group_by("account_id", "_stem", "_unit")
+                  .agg(pl.col("_written").sum().alias("_w"), pl.len().alias("_n"))
+                  .sort(["account_id", "_stem", "_w", pl.col("_unit") == dr.default_unit, "_n", "_unit"],
+                        descending=[False, False, True, True, True, False])
+                  .group_by("account_id", "_stem", maintain_order=True).first()
+                  .select("account_id", "_stem", pl.col("_unit").alias("_keep")))
+        moves.append(merged.join(winner, on=["account_id", "_stem"])
+                     .filter(pl.col("_unit") != pl.col("_keep"))
+                     .select("account_id", "department",
+                             pl.concat_str([pl.when(pl.col("_prefix") != "").then(pl.col("_prefix") + SEP),
+                                            pl.col("_stem"), pl.col("_keep")], ignore_nulls=True).alias("_to"))
+                     .unique())
+    moved = pl.concat(moves)
+    if moved.is_empty():
+        return records
+    return _renamed(records, moved, "_to")
+
+
+_acc = st.sampled_from(["A", "B", None])
+_dept = st.sampled_from(["企画室", "企画部", "営業本部/企画室", "管理本部/企画部", "経営企画部/経営企画室", "営業部",
+                         "営業室", "総務課", None])
+_raw = st.sampled_from(["企画室", "企画部", "Planning Dept.", "経営企画", "企画部企画室", "営業室", None])
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(_acc, _dept, _raw), max_size=14))
+def test_unit_variants_merge_as_they_did_record_by_record(rows: list[tuple[str | None, str | None, str | None]]) -> None:
+    records = pl.DataFrame({"record_key": [f"r{i}" for i in range(len(rows))],
+                            "account_id": [r[0] for r in rows], "department": [r[1] for r in rows],
+                            "department_raw": [r[2] if r[2] is not None else r[1] for r in rows]},
+                           schema={"record_key": pl.String, "account_id": pl.String, "department": pl.String,
+                                   "department_raw": pl.String})
+    assert merge_unit_variants(records).equals(_reference_merge(records))

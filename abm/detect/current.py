@@ -37,16 +37,17 @@ def _latest(value: str, when: pl.Expr) -> pl.Expr:
 
 
 def current_persons(records: pl.DataFrame, as_of: date | None = None,
-                    also_known: pl.DataFrame | None = None) -> pl.DataFrame:
+                    also_known: pl.DataFrame | None = None, *, about: pl.DataFrame | None = None) -> pl.DataFrame:
     """One row per person_id: person_id, account_id, name, department, title, rank, known_through, …
 
     Department, title and rank come from dated records only, and with ``as_of`` only from records
     dated on or before it (what was current on the as-of date). ``also_known``: the same per-person
-    columns for records kept apart (bulk MA activities, ``abm.activities``), merged in.
+    columns for records kept apart (bulk MA activities, ``abm.activities``), merged in. ``about``:
+    ``counterparts(records)`` when the caller has it (computed once for touches, persons and gaps).
     """
     # only the columns read here: the records table is wide (≈ 60 columns), and it is joined below
     recs = with_dates(records.select(c for c in records.columns if c in _PERSON_INPUTS))
-    about = (recs.join(counterparts(recs), on="record_key", how="left")
+    about = (recs.join(counterparts(recs) if about is None else about, on="record_key", how="left")
              .filter(pl.col("counterpart_person_id").is_not_null()))
     known = about.group_by("counterpart_person_id").agg(
         # makes_touch false: the record's owner is unknown, so it tells nothing about who knows them

@@ -62,10 +62,12 @@ def engaged_departments(touches: pl.DataFrame, policy: Policy, as_of: date) -> p
 
 
 def detect_gaps(touches: pl.DataFrame, persons: pl.DataFrame, records: pl.DataFrame, policy: Policy,
-                as_of: date, also_about: Callable[[list[str]], pl.DataFrame] | None = None) -> pl.DataFrame:
+                as_of: date, also_about: Callable[[list[str]], pl.DataFrame] | None = None, *,
+                about: pl.DataFrame | None = None) -> pl.DataFrame:
     """key_person_gaps.parquet: account_id, counterpart_department, gap_type, person_id, evidence, …
     ``also_about(person_ids)``: counterpart_person_id, record_key, _owner of records kept apart
-    (bulk MA activities, ``abm.activities``) about those persons."""
+    (bulk MA activities, ``abm.activities``) about those persons. ``about``: ``counterparts(records)``
+    when the caller has it (computed once for touches, persons and gaps)."""
     engaged = engaged_departments(touches, policy, as_of)
     people = persons.filter(pl.col("department").is_not_null()).select(
         "account_id", pl.col("department").alias("counterpart_department"), "person_id",
@@ -95,7 +97,7 @@ def detect_gaps(touches: pl.DataFrame, persons: pl.DataFrame, records: pl.DataFr
     owners = records.select("record_key", pl.when(pl.col("makes_touch").fill_null(True))
                             .then(pl.col("owner_name")).alias("_owner"))
     # the records about the hidden key persons only (their lists are sorted below): not every person's
-    rows = (counterparts(records).join(hidden_ids, on="counterpart_person_id", how="semi")
+    rows = ((counterparts(records) if about is None else about).join(hidden_ids, on="counterpart_person_id", how="semi")
             .join(owners, on="record_key", how="left").select("counterpart_person_id", "record_key", "_owner"))
     if also_about is not None:
         rows = pl.concat([rows, also_about(hidden_ids.get_column("counterpart_person_id").to_list())

@@ -75,13 +75,15 @@ def counterparts(records: pl.DataFrame) -> pl.DataFrame:
                     .otherwise(pl.col("department")).alias("counterpart_department")))
 
 
-def build_touches(records: pl.DataFrame, as_of: date) -> pl.DataFrame:
+def build_touches(records: pl.DataFrame, as_of: date, about: pl.DataFrame | None = None) -> pl.DataFrame:
     """touches.parquet: the contract's columns (… record_key, kind, owner_name = our person, null when
-    unknown), then the opportunity's product, stage and amount, is_open_opportunity, date_source."""
+    unknown), then the opportunity's product, stage and amount, is_open_opportunity, date_source.
+    ``about``: ``counterparts(records)`` when the caller has it (the pipeline computes it once for the
+    touches, persons and gaps stages)."""
     # only the columns a touch reads: the records table is wide, and an MA activity log may be most of it
     recs = with_dates(records.select(c for c in records.columns if c in _TOUCH_INPUTS))
     recs = (recs.filter(pl.col("kind").is_in(TOUCH_KINDS) & pl.col("makes_touch").fill_null(True))
-            .join(counterparts(recs), on="record_key", how="left")
+            .join(counterparts(recs) if about is None else about, on="record_key", how="left")
             .with_columns(is_open_opportunity(as_of).alias("is_open_opportunity")))
     sources = [
         recs.with_columns(pl.col("record_date").alias("touched_on"), pl.lit("record_date").alias("date_source")),

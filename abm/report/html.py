@@ -20,8 +20,9 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from abm import __version__
+from abm.report import json_rows
 from abm.report.messages import DEFAULT_LANG, Messages
-from abm.report.model import build_model
+from abm.report.model import model_frames
 from abm.report.overview import build_overview
 from abm.report.quality import build_quality
 
@@ -36,8 +37,9 @@ _JSON_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028"
 
 
 def script_json(data: Any) -> Markup:
-    """``data`` as compact JSON that is safe inside ``<script type="application/json">``."""
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str)
+    """``data`` as compact JSON that is safe inside ``<script type="application/json">``; a dict's
+    values may be frames, written as lists of rows (``abm.report.json_rows``)."""
+    text = json_rows.dumps(data) if isinstance(data, dict) else json.dumps(data, **json_rows.DUMPS)
     for char, escape in _JSON_ESCAPES:   # no escape contains a character escaped after it
         text = text.replace(char, escape)
     return Markup(text)
@@ -46,7 +48,7 @@ def script_json(data: Any) -> Markup:
 def render_report(tables: Mapping[str, pl.DataFrame], as_of: date, counts: Mapping[str, Any],
                   lang: str = DEFAULT_LANG) -> str:
     msg = Messages(lang)
-    data = build_model(tables)
+    data = model_frames(tables)
     data["m"] = msg.table
     data["as_of"] = as_of.isoformat()
     return _ENV.get_template("report.html.j2").render(

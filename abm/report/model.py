@@ -166,7 +166,14 @@ def _known_by(edges: pl.DataFrame, touches: pl.DataFrame, person_ids: pl.Series)
 
 def build_model(tables: Mapping[str, pl.DataFrame]) -> dict[str, Any]:
     """The embedded data of report.html: ``{"s": strings, "a": accounts, "p": persons, "c": collisions,
-    "g": gaps, "r": resolved flags, "fields": {table: field names}}``."""
+    "g": gaps, "r": resolved flags, "fields": {table: field names}}``, rows as lists of tuples."""
+    return {key: value.rows() if isinstance(value, pl.DataFrame) else value
+            for key, value in model_frames(tables).items()}
+
+
+def model_frames(tables: Mapping[str, pl.DataFrame]) -> dict[str, Any]:
+    """``build_model`` with each table's rows still a frame (its columns in the ``*_FIELDS`` order):
+    report.html writes them as JSON in polars (``abm.report.json_rows``), not through Python tuples."""
     accounts = _ensure(tables["accounts"], {"name": pl.String(), "prefecture": pl.String(),
                                             "corporate_number": pl.String(), "domains": _STR_LIST,
                                             "registry_status": pl.String(), "successor_corporate_number": pl.String()})
@@ -244,11 +251,11 @@ def build_model(tables: Mapping[str, pl.DataFrame]) -> dict[str, Any]:
     })
     return {
         "s": strings.values,
-        "a": encoded["a"].select(ACCOUNT_FIELDS).rows(),
-        "p": encoded["p"].select(PERSON_FIELDS).rows(),
-        "c": encoded["c"].select(COLLISION_FIELDS).rows(),
-        "g": encoded["g"].select(GAP_FIELDS).rows(),
-        "r": encoded["r"].select(RESOLVED_FIELDS).rows(),
+        "a": encoded["a"].select(ACCOUNT_FIELDS),
+        "p": encoded["p"].select(PERSON_FIELDS),
+        "c": encoded["c"].select(COLLISION_FIELDS),
+        "g": encoded["g"].select(GAP_FIELDS),
+        "r": encoded["r"].select(RESOLVED_FIELDS),
         "fields": {"a": ACCOUNT_FIELDS, "p": PERSON_FIELDS, "c": COLLISION_FIELDS, "g": GAP_FIELDS,
                    "r": RESOLVED_FIELDS},
     }

@@ -1,0 +1,52 @@
+"""A frame's rows as compact JSON text, written by polars: the bytes ``json.dumps(df.rows())`` gives.
+
+report.html embeds every flag as arrays of small integers (``abm.report.model``); turning ~150 k
+rows into Python tuples (``DataFrame.rows``) and encoding them took ≈ 1 s of the report's lane, which
+holds the GIL. Here each column becomes its JSON text in polars (integers, booleans and lists of
+integers natively; floats and any other type through ``json.dumps`` per value, so their text is
+Python's own), and the rows are joined as strings.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import polars as pl
+
+#: ``json.dumps`` arguments of the report's compact JSON (abm.report.html.script_json)
+DUMPS: Mapping[str, Any] = {"ensure_ascii": False, "separators": (",", ":"), "allow_nan": False, "default": str}
+
+
+def _python_json(series: pl.Series) -> pl.Series:
+    """Each value as ``json.dumps`` writes it (the fallback for types polars does not format alike)."""
+    return pl.Series(series.name, [json.dumps(v, **DUMPS) for v in series.to_list()], dtype=pl.String)
+
+
+def json_column(series: pl.Series) -> pl.Series:
+    """Each value of ``series`` as JSON text, equal to ``json.dumps(value)`` (null -> ``null``)."""
+    dtype = series.dtype
+    if dtype.is_integer() or dtype == pl.Boolean:   # polars writes them as JSON does (true / false)
+        return series.cast(pl.String).fill_null("null")
+    if isinstance(dtype, pl.List) and dtype.inner is not None and dtype.inner.is_integer():
+        items = series.list.eval(pl.element().cast(pl.String).fill_null("null")).list.join(",")
+        return ("[" + items + "]").fill_null("null").alias(series.name)
+    return _python_json(series)
+
+
+def json_rows(df: pl.DataFrame) -> str:
+    """``json.dumps(df.rows(), **DUMPS)``: a list of arrays, one per row, in column order."""
+    if df.width == 0:
+        return json.dumps(df.rows(), **DUMPS)
+    cells = [json_column(df.get_column(name)) for name in df.columns]
+    rows = pl.select(pl.concat_str(pl.lit("["), pl.concat_str(cells, separator=","), pl.lit("]")).alias("row"))
+    return "[" + rows.to_series().str.join(",").item() + "]"
+
+
+def dumps(data: Mapping[str, Any]) -> str:
+    """``json.dumps(data, **DUMPS)`` of a dict whose values may be frames (each as its ``rows()``)."""
+    return "{" + ",".join(
+        json.dumps(key, **DUMPS) + ":" + (json_rows(value) if isinstance(value, pl.DataFrame)
+                                              else json.dumps(value, **DUMPS))
+        for key, value in data.items()) + "}"
