@@ -5,11 +5,13 @@ Exit codes: 0 success; 1 other abm error; 2 unusable input; 3 invalid rules; 4 u
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
 import re
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -289,5 +291,41 @@ def registry_import(source: Path, cache: Path | None, rules_dir: Path | None, ve
     click.echo(f"cache: {reg.root}  (use it with: abm run INPUT_DIR --registry {reg.root})")
 
 
+def entry() -> None:
+    """The ``abm`` console script: ``main``, then an exit that skips tearing the heap down.
+
+    At exit the interpreter frees every object one by one (a 20 k-company run holds ~1.9 GB of
+    frames, dictionaries and caches): ~0.1 s of CPU on a 750-company run, more on a larger one, for
+    memory the kernel takes back at once. The exit code, the atexit handlers (worker pools,
+    temporary directories' finalizers, logging) and the flushed streams are as at a normal exit;
+    with another Python thread still alive the normal exit runs (it waits for that thread).
+    """
+    try:
+        main()
+        code: str | int | None = 0
+    except SystemExit as exc:
+        code = exc.code
+    if threading.active_count() > 1:
+        sys.exit(code)
+    status = _exit_status(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe or stream: nothing more can be said there
+            pass
+    os._exit(status)
+
+
+def _exit_status(code: str | int | None) -> int:
+    """What ``sys.exit(code)`` makes the process status: None 0, an int itself, else printed and 1."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    click.echo(code, err=True)
+    return 1
+
+
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    entry()

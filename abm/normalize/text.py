@@ -304,9 +304,11 @@ def _kakasi() -> Any:
             if _KAKASI is None:
                 import pykakasi
 
+                from abm.normalize import kanwa
                 from abm.normalize.dictionaries import quiet_gc
 
                 with quiet_gc():
+                    kanwa.install()  # words decoded per first character, not the whole table up front
                     kks = pykakasi.Kakasi()
                 _speed_up(kks)
                 _hira_only(kks)
