@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -21,3 +22,11 @@ class Settings:
     registry: Path | None = None           # 法人番号 registry: a cache, or a CSV / zip / folder to import
     registry_cache: Path | None = None     # where to import it (None: the default cache location)
     report_lang: str = "ja"                # labels of report.html (abm/report/messages.yaml)
+
+
+def cache_home() -> Path:
+    """abm's cache root on this machine (the 法人番号 registry, dictionaries in a faster form):
+    ``$ABM_CACHE_DIR``, else ``$XDG_CACHE_HOME/abm``, else ``~/.cache/abm``."""
+    if os.environ.get("ABM_CACHE_DIR"):
+        return Path(os.environ["ABM_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "abm"

@@ -158,18 +158,22 @@ def test_property_incremental_normalisation_equals_a_full_one(nights, tables):
             assert out.equals(normalize_records(current, RULES))
 
 
-def test_a_store_that_cannot_be_written_is_said_and_the_previous_rows_stay(tmp_path, tables, monkeypatch, caplog):
-    """The store is written by a thread during the run: its failure shows at commit, not as a crash."""
+@pytest.mark.parametrize(("error", "said"), [(OSError(28, "No space left on device"), "No space left on device"),
+                                            (pl.exceptions.ComputeError("bad column"), "ComputeError")])
+def test_a_store_that_cannot_be_written_is_said_and_the_previous_rows_stay(tmp_path, tables, monkeypatch, caplog,
+                                                                           error, said):
+    """The store is written by a thread during the run: its failure (any, not only an OS error) shows
+    at commit, not as a crash or a half-written store."""
     _night(tmp_path, tables)
     before = (tmp_path / FILE).read_bytes()
 
     def refuse(self, path, **kwargs):
-        raise OSError(28, "No space left on device")
+        raise error
 
     monkeypatch.setattr(pl.DataFrame, "write_parquet", refuse)
     out, s = _night(tmp_path, {k: v.head(3) for k, v in tables.items()})
     assert s["rows_normalized"] == 0 and out.height == sum(min(3, v.height) for v in tables.values())
-    assert "rows not stored (No space left on device)" in caplog.text
+    assert f"rows not stored ({said})" in caplog.text
     assert (tmp_path / FILE).read_bytes() == before and not list(tmp_path.glob("*.tmp-*"))
 
 

@@ -14,12 +14,18 @@ from hypothesis import strategies as st
 
 from abm.errors import AbmError
 from abm.report.html import render_report, script_json
-from abm.report.model import build_model
+from abm.report.model import model_frames
 from abm.report.overview import department_pairs
 
 HOSTILE = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "</script><script>alert(2)</script>",
            "<!--", "</SCRIPT >", "a\u2028b", "{{ 7*7 }}", "&amp;", "=HYPERLINK(\"http://x.invalid\")"]
 L = pl.List(pl.String)
+
+
+def build_model(tables: dict[str, pl.DataFrame]) -> dict[str, object]:
+    """report.html's embedded data with each table's rows as tuples, as the page's JSON holds them."""
+    return {key: value.rows() if isinstance(value, pl.DataFrame) else value
+            for key, value in model_frames(tables).items()}
 
 
 def _data(html: str) -> dict:

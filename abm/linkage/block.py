@@ -25,6 +25,7 @@ import polars as pl
 from abm.db import query
 from abm.linkage.budget import check_total, fit_rule
 from abm.linkage.columns import Columns
+from abm.linkage.distinct import dense_codes
 from abm.linkage.spec import BlockingRule, LinkageSpec
 
 log = logging.getLogger(__name__)
@@ -130,7 +131,7 @@ def _key_ids(cols: Columns, keys: list[str]) -> np.ndarray:
         complete = (key >= 0) & (nxt >= 0)
         pair = key[complete] * (int(nxt.max(initial=0)) + 1) + nxt[complete]
         key = np.full(len(key), -1, dtype=np.int64)
-        key[complete] = pl.Series(pair).rank("dense").cast(pl.Int64).to_numpy() - 1
+        key[complete] = dense_codes(pl.Series(pair))
     return np.where(key >= 0, key + 1, -1)
 
 

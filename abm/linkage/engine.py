@@ -150,7 +150,8 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
         streamed = score_large(
             prepared, candidates, spec, estimate_u(prepared, spec, spec.u_within, cols),
             _population_pairs(prepared, spec.u_within), SYSTEM_RULE, link_if=_proposed(spec) | _attaching(spec),
-            keep_if=_close(spec), must=must, columns=cols, stated=system)
+            keep_if=_close(spec), must=must, columns=cols, stated=system,
+            key_ids=blocked.key_ids)
         del candidates
         vectors, model = streamed.vectors, streamed.model
         timings |= streamed.timings

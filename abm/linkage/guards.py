@@ -15,7 +15,7 @@ import polars as pl
 from abm.db import query
 from abm.linkage.block import RID, columns_in
 from abm.linkage.columns import Columns
-from abm.linkage.distinct import first_and_inverse
+from abm.linkage.distinct import dense_codes, first_and_inverse
 from abm.linkage.spec import Guard, LinkageSpec
 
 L, R = f"{RID}_l", f"{RID}_r"
@@ -42,14 +42,9 @@ def _profile(cols: Columns, values: list[str]) -> np.ndarray:
         codes = cols.keys(column) + 1   # 0: null
         top = int(codes.max(initial=0)) + 1
         if (int(profile.max(initial=0)) + 1) * top >= _PACK_LIMIT:
-            profile = _renumbered(profile)
+            profile = dense_codes(pl.Series(profile))
         profile = profile * top + codes
-    return _renumbered(profile) if int(profile.max(initial=0)) >= _PROFILE_LIMIT else profile
-
-
-def _renumbered(ids: np.ndarray) -> np.ndarray:
-    """``ids`` densely renumbered 0 … k-1 (equal stays equal, order kept)."""
-    return pl.Series(ids).rank("dense").cast(pl.Int64).to_numpy() - 1
+    return dense_codes(pl.Series(profile)) if int(profile.max(initial=0)) >= _PROFILE_LIMIT else profile
 
 
 def _forbidden(con: duckdb.DuckDBPyConnection, cols: Columns, guard: Guard,

@@ -227,10 +227,10 @@ def predict(vectors: pl.DataFrame, model: Model) -> pl.DataFrame:
     """Add ``match_weight`` (log2 odds) and ``match_probability`` to each pair."""
     prior = model.prior or model.lam
     total = np.full(vectors.height, np.log2(prior / (1 - prior)))
+    assert NULL_LEVEL == -1   # the index of the 0.0 appended to each comparison's weights below
     for name, w in zip(model.names, model.weights(), strict=True):
         # a null level (-1) reads the 0.0 appended last: x + 0.0 is x, so one gather and one add
         # give the sums a masked add gave, without copying the pairs a comparison holds
-        assert NULL_LEVEL == -1
         total += np.append(w, 0.0)[vectors.get_column(f"gamma_{name}").to_numpy()]
     prob = 1.0 / (1.0 + np.exp2(-np.clip(total, -1000, 1000)))
     return vectors.with_columns(

@@ -98,17 +98,6 @@ def _merge_counts(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarra
     return codes, counts
 
 
-def key_ids(prepared: pl.DataFrame, spec: LinkageSpec) -> list[np.ndarray]:
-    """Per blocking rule, one integer per distinct key of each row (-1: a key column is null)."""
-    out = []
-    for rule in spec.blocking:
-        keys = list(rule.on)
-        complete = pl.all_horizontal([pl.col(c).is_not_null() for c in keys])
-        out.append(prepared.select(pl.when(complete).then(pl.struct(keys).rank("dense").cast(pl.Int64))
-                                   .otherwise(-1)).to_series().to_numpy())
-    return out
-
-
 def proposed_components(n: int, left: np.ndarray, right: np.ndarray, must: pl.DataFrame | None = None) -> np.ndarray:
     """Component label per unit of the links the model proposes (pairs ``left``–``right``, plus
     must-links): units in different components are never brought together by clustering."""
@@ -130,7 +119,8 @@ def stated_mask(candidates: pl.DataFrame, stated: pl.DataFrame | None) -> np.nda
 def score_large(prepared: pl.DataFrame, candidates: pl.DataFrame, spec: LinkageSpec, u: list[np.ndarray],
                 population: float, system_rule: str, link_if: pl.Expr, keep_if: pl.Expr,
                 must: pl.DataFrame | None = None, chunk: int = CHUNK, *,
-                columns: Columns | None = None, stated: pl.DataFrame | None = None) -> Streamed:
+                columns: Columns | None = None, stated: pl.DataFrame | None = None,
+                key_ids: list[np.ndarray]) -> Streamed:
     """Compare, train and score ``candidates`` (__rid_l, __rid_r, rule) chunk by chunk; see the module doc.
     ``link_if``/``keep_if`` are evaluated on the scored distinct patterns (gamma columns,
     match_weight, match_probability); ``must``: must-link pairs (__rid_l, __rid_r); ``stated``: the
@@ -143,7 +133,6 @@ def score_large(prepared: pl.DataFrame, candidates: pl.DataFrame, spec: LinkageS
     right = candidates.get_column(R).to_numpy()
     system = (candidates.get_column("rule").cast(pl.Utf8) == system_rule).to_numpy()
     forced = system | stated_mask(candidates, stated)
-    keys = key_ids(prepared, spec)
     columns = columns if columns is not None else Columns(prepared)
     held = [_held_out(spec, r) for r in range(len(spec.blocking))]
     codes = np.empty(candidates.height, dtype=np.int64)
@@ -155,7 +144,7 @@ def score_large(prepared: pl.DataFrame, candidates: pl.DataFrame, spec: LinkageS
         codes[o:end] = pack(g)
         lo, ro, blocked = left[o:end], right[o:end], ~system[o:end]
         overall.append(np.unique(codes[o:end][blocked], return_counts=True))
-        for r, ids in enumerate(keys):   # EM per rule: the pairs satisfying it, its own comparisons held out
+        for r, ids in enumerate(key_ids):   # blocking's key ids (-1: a key column is null);   # EM per rule: the pairs satisfying it, its own comparisons held out
             mask = blocked & (ids[lo] == ids[ro]) & (ids[lo] >= 0)
             if mask.any():
                 gr = g[mask]

@@ -24,6 +24,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from abm.settings import cache_home
+
 #: bump when the file layout below changes (old files are then ignored, not misread)
 FORMAT = b"abm-kanwa-1\n"
 _INDEX_LEN = 8  # bytes of the index length after FORMAT
@@ -74,10 +76,8 @@ def encode(table: dict[int, Any]) -> bytes:
 
 
 def cache_dir() -> Path:
-    """The registry cache's root (``abm.registry.store.cache_home``, not imported: it pulls in
-    DuckDB) and ``dictionaries/`` in it."""
-    base = os.environ.get("ABM_CACHE_DIR") or str(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "abm")
-    return Path(base) / "dictionaries"
+    """``dictionaries/`` in abm's cache root (``abm.settings.cache_home``, the registry's too)."""
+    return cache_home() / "dictionaries"
 
 
 def cache_file(source: Path) -> Path:

@@ -226,8 +226,8 @@ class RowStore:
         try:
             tmp.parent.mkdir(parents=True, exist_ok=True)
             table.write_parquet(tmp, metadata=meta, compression="lz4")   # read and written every night: fast
-        except OSError as exc:
-            self._write_error = exc.strerror or type(exc).__name__
+        except Exception as exc:   # any failure (not only OSError) is said at _wait, never lost in the thread
+            self._write_error = getattr(exc, "strerror", None) or type(exc).__name__
 
     def _wait(self) -> None:
         """The writer thread finished; a file it could not write is dropped, and said."""

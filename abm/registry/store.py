@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
 import tempfile
 import time
@@ -38,6 +37,7 @@ from abm.errors import InputError
 from abm.registry.keys import PROBE_VERSION, ProbeRules, latin_probe, name_probe, probe_rules, reading_probe
 from abm.registry.layout import CLOSE_CAUSE_MERGER, COLUMNS
 from abm.rules import Rules, load_rules
+from abm.settings import cache_home
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +59,6 @@ class Registry:
         if table == "names":
             return str(self.root / "names" / "*.parquet")
         return str(self.root / f"{table}.parquet")
-
-
-def cache_home() -> Path:
-    if os.environ.get("ABM_CACHE_DIR"):
-        return Path(os.environ["ABM_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "abm"
 
 
 def source_files(source: Path) -> list[Path]:

@@ -164,16 +164,11 @@ def _known_by(edges: pl.DataFrame, touches: pl.DataFrame, person_ids: pl.Series)
     return knows.join(owners, on="person_id", how="full", coalesce=True)
 
 
-def build_model(tables: Mapping[str, pl.DataFrame]) -> dict[str, Any]:
-    """The embedded data of report.html: ``{"s": strings, "a": accounts, "p": persons, "c": collisions,
-    "g": gaps, "r": resolved flags, "fields": {table: field names}}``, rows as lists of tuples."""
-    return {key: value.rows() if isinstance(value, pl.DataFrame) else value
-            for key, value in model_frames(tables).items()}
-
-
 def model_frames(tables: Mapping[str, pl.DataFrame]) -> dict[str, Any]:
-    """``build_model`` with each table's rows still a frame (its columns in the ``*_FIELDS`` order):
-    report.html writes them as JSON in polars (``abm.report.json_rows``), not through Python tuples."""
+    """The embedded data of report.html: ``{"s": strings, "a": accounts, "p": persons, "c": collisions,
+    "g": gaps, "r": resolved flags, "fields": {table: field names}}``, each table's rows a frame (its
+    columns in the ``*_FIELDS`` order): report.html writes them as JSON in polars
+    (``abm.report.json_rows``), not through Python tuples."""
     accounts = _ensure(tables["accounts"], {"name": pl.String(), "prefecture": pl.String(),
                                             "corporate_number": pl.String(), "domains": _STR_LIST,
                                             "registry_status": pl.String(), "successor_corporate_number": pl.String()})
