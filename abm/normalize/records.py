@@ -29,12 +29,12 @@ from abm.normalize.contact import (
     PLAIN_POSTAL,
     ContactRules,
     contact_rules,
-    normalize_corporate_number,
     normalize_email,
     normalize_phone,
     normalize_postal_code,
     prefecture_from_postal,
 )
+from abm.normalize.corporate_columns import corporate_number_columns
 from abm.normalize.departments import (
     DepartmentRules,
     department_rules,
@@ -285,8 +285,7 @@ def _normalize_kind(kind: str, df: pl.DataFrame, ctx: _Ctx) -> tuple[pl.DataFram
         sel.update(postal_code=pl.col("postal_n"), prefecture=pl.col("prefecture"))
     if kind == "crm_accounts":
         df = company_kana_column(df, "name_kana", "company_kana", ctx.company)
-        df = apply_unique(df, ["corporate_number"], normalize_corporate_number,
-                          {"corp_n": pl.Utf8, "corp_bad": pl.Boolean})
+        df = corporate_number_columns(df, "corporate_number", "corp_n", "corp_bad")
         sel.update(company_kana=pl.col("company_kana"), corporate_number=pl.col("corp_n"),
                    corporate_number_invalid=pl.col("corp_bad").fill_null(False))
     if kind in PERSON_KINDS:
