@@ -254,6 +254,34 @@ def test_assembled_person_fields_match_normalize_person():
         assert got == tuple(normalize_person(*row, rules=RULES)), row
 
 
+
+_NAME_POOL = ["山田", "髙橋", "ヤマダ", "やまだ", "Yamada", "山田 太郎", "太郎", "ｲﾁﾛｳ", "様", "", None]
+_KANA_POOL = [None, "ヤマダ", "ヤマダ タロウ", "タロウ", "abc", ""]
+_FULL_POOL = [None, "山田 太郎", "YAMADA Taro", "やました まこと", "佐藤花子様", "Mr. John Smith", ""]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(*(st.sampled_from(p) for p in (_NAME_POOL, _NAME_POOL, _KANA_POOL, _KANA_POOL, _FULL_POOL))),
+                min_size=1, max_size=40))
+def test_person_fields_per_distinct_tuple_match_every_row(rows):
+    """The person columns are worked out once per distinct name tuple and joined back: drawn from
+    small pools, tuples repeat (and hold nulls); every row still gets normalize_person's answer, in
+    input order, for a kind without full names and for ma_leads (full_name only)."""
+    from abm.normalize.person import normalize_person
+
+    cols = ["family_name", "given_name", "person_name", "person_name_key", "name_kana", "name_romaji"]
+    ids = [f"P{i}" for i in range(len(rows))]
+    contacts = pl.DataFrame({"contact_id": ids, **{c: [r[i] for r in rows] for i, c in enumerate(
+        ("family_name", "given_name", "family_name_kana", "given_name_kana"))}}, schema_overrides={
+        c: pl.Utf8 for c in ("family_name", "given_name", "family_name_kana", "given_name_kana")})
+    leads = pl.DataFrame({"lead_id": ids, "full_name": [r[4] for r in rows]}, schema={"lead_id": pl.Utf8,
+                                                                                     "full_name": pl.Utf8})
+    out = normalize_records({"crm_contacts": contacts, "ma_leads": leads}, RULES)
+    assert out["source_id"].to_list() == ids + ids
+    got = list(out.select(cols).iter_rows())
+    assert got[:len(rows)] == [tuple(normalize_person(*r[:4], rules=RULES)) for r in rows]
+    assert got[len(rows):] == [tuple(normalize_person(full_name=r[4], rules=RULES)) for r in rows]
+
 # --- the vectorised contact columns equal the scalar functions on random values --------------
 # (``_phone`` and ``_email`` keep their intermediate strings as columns; a wrong column name or
 # condition there would show here)
