@@ -6,7 +6,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from abm.normalize.person import EMPTY, normalize_person, person_rules, romaji_key, split_full_name
+from abm.normalize.person import (
+    EMPTY,
+    _is_latin,
+    _strip_honorifics,
+    normalize_person,
+    person_rules,
+    romaji_key,
+    split_full_name,
+)
 from abm.rules import load_rules
 
 RULES = load_rules(validate=False)
@@ -212,3 +220,33 @@ def test_the_readings_table_is_read_ahead_only_when_it_will_be_needed(tmp_path, 
         (tmp_path / f"{name_readings.CACHE}-{key}.parquet").write_bytes(b"")
     with unique.value_cache(tmp_path if cached else None, key):
         assert name_readings.warm_table(records) is read
+
+
+def _strip_honorifics_reference(s, pr):
+    """``_strip_honorifics`` before the one-call ``endswith`` check (both passes always run)."""
+    if not s:
+        return None
+    for _ in range(2):
+        for h in pr.honorifics:
+            if s.endswith(h) and len(s) > len(h):
+                s = s[: -len(h)].rstrip()
+    if _is_latin(s):
+        words = s.split(" ")
+        while len(words) > 1 and words[0].lower().strip(".") in pr.latin_titles:
+            words = words[1:]
+        s = " ".join(words)
+    return s or None
+
+
+HONORIFIC_TEXT = st.lists(st.sampled_from(["山田", "太郎", "Taro", " ", "　", "Mr.", "ー", *PR.honorifics]),
+                          max_size=6).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(HONORIFIC_TEXT, st.sampled_from([PR.honorifics, ("様", "さん", ""), ("殿", "殿様"), ()]))
+def test_strip_honorifics_same_as_both_passes(s, honorifics):
+    """Skipping a pass when the text ends with no honorific changes nothing (also with an empty one)."""
+    from dataclasses import replace
+
+    pr = replace(PR, honorifics=honorifics)
+    assert _strip_honorifics(s, pr) == _strip_honorifics_reference(s, pr)

@@ -97,6 +97,8 @@ def _strip_honorifics(s: str | None, pr: PersonRules) -> str | None:
     if not s:
         return None
     for _ in range(2):
+        if not s.endswith(pr.honorifics):  # one C call: a pass that strips nothing is skipped
+            break
         for h in pr.honorifics:
             if s.endswith(h) and len(s) > len(h):
                 s = s[: -len(h)].rstrip()
