@@ -81,6 +81,29 @@ def test_map_values_later_works_while_the_caller_does(parallel):
     assert finish() == [(i * 2, True) for i in range(9)]
 
 
+
+@pytest.mark.parametrize("background", [False, True])
+def test_background_workers_run_at_a_lower_priority(parallel, background):
+    """``background``: the workers add BACKGROUND_NICE to their niceness (the caller, working
+    meanwhile, keeps a core); without it they keep the caller's. Results are the same, in order."""
+    import os
+
+    mine = os.nice(0)
+    got = unique.map_values_later(lambda i: (i * 2, os.nice(0)), [(i,) for i in range(7)], background=background)()
+    assert [v for v, _ in got] == [i * 2 for i in range(7)]
+    assert {n for _, n in got} == {min(19, mine + unique.BACKGROUND_NICE) if background else mine}
+    assert os.nice(0) == mine   # the caller's own priority is untouched
+
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_apply_unique_later_background_same_results(parallel, tmp_path, cached):
+    df = pl.DataFrame({"a": ["x", "y", None, "x", "z", "w", "y"]})
+    fn, outputs = (lambda a: ((a or "") * 2, a is None)), {"s": pl.Utf8, "n": pl.Boolean}
+    with unique.value_cache(tmp_path if cached else None, "k"):
+        expected = unique.apply_unique(df, ["a"], fn, outputs, only=pl.col("a") != "w")
+        assert unique.apply_unique_later(df, ["a"], fn, outputs, only=pl.col("a") != "w",
+                                         background=True)().equals(expected)
+
 @pytest.mark.parametrize("workers", ["1", "2"])
 @pytest.mark.parametrize("cached", [False, True])
 def test_apply_unique_later_equals_apply_unique(monkeypatch, tmp_path, workers, cached):

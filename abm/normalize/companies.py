@@ -40,8 +40,9 @@ def _company_table_later(raws: pl.DataFrame, cr: CompanyRules, rr: ReadingRules)
     names = company_names(raws, "_company_raw", cr)
     keys = apply_unique_later(names, ["company_name"], per_name,
                               {"company_key": pl.Utf8, "company_romaji": pl.Utf8, "_latin": pl.Boolean,
-                               "_gist": pl.Utf8}, only=pl.col("company_name").is_not_null(), cache="company_keys_gist")
-    loans = loan_readings_later(names, rr)
+                               "_gist": pl.Utf8}, only=pl.col("company_name").is_not_null(), cache="company_keys_gist",
+                              background=True)   # the normalize stage does every kind's other columns meanwhile
+    loans = loan_readings_later(names, rr, background=True)
 
     def finish() -> pl.DataFrame:
         df = with_company_gist(keys(), rr, loans(), only=pl.col("_latin").fill_null(False))

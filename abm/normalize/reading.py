@@ -203,11 +203,12 @@ MODEL_PARALLEL_MIN = 16
 _LOANS: dict[str, str] = {}
 
 
-def loan_readings_later(df: pl.DataFrame, rules: ReadingRules) -> Callable[[], dict[str, str]]:
+def loan_readings_later(df: pl.DataFrame, rules: ReadingRules, background: bool = False) -> Callable[[], dict[str, str]]:
     """The loan-word readings of the words of ``df``'s Latin display names (``company_name``), in two
     halves: the model runs now (once per distinct word not read before in this process; kept across
     runs: value cache ``loan_word``; over workers from ``MODEL_PARALLEL_MIN`` words), the returned
-    function waits for it and gives {word: reading}."""
+    function waits for it and gives {word: reading}. ``background``: the caller works meanwhile
+    (``abm.normalize.unique.map_values_later``)."""
     names = df.select("company_name").drop_nulls().unique().get_column("company_name").to_list()
     words = sorted({w for n in names if (c := clean(n, keep_spaces=True)) and _is_latin(c)
                     for w in _split_latin(c, rules)[0] if _needs_model(w)})
@@ -218,7 +219,7 @@ def loan_readings_later(df: pl.DataFrame, rules: ReadingRules) -> Callable[[], d
     with one_blas_thread():  # the forked workers inherit the limit
         read = apply_unique_later(pl.DataFrame({"word": new}, schema={"word": pl.Utf8}), ["word"],
                                   lambda w: (_latin_word(w),), {"loan": pl.Utf8}, cache="loan_word",
-                                  min_rows=MODEL_PARALLEL_MIN)
+                                  min_rows=MODEL_PARALLEL_MIN, background=background)
 
     def loans() -> dict[str, str]:
         with one_blas_thread():   # the model runs here when there are no workers

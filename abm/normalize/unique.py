@@ -60,10 +60,23 @@ def _run_chunk(rows: list[tuple[Any, ...]]) -> list[Any]:
     return [_FN(*row) for row in rows]
 
 
-def _install(fn: Callable[..., Any]) -> None:
-    """Pool initializer: the function a forked worker calls (fork: ``fn`` is inherited, not pickled)."""
+#: niceness added to workers whose caller works meanwhile (``background``). The caller is the stage's
+#: critical path: with equal priority, the main process and its workers share the cores evenly, the
+#: main process ends last and a core idles at the end. Linux CFS gives a nice-10 process ~1/10 of a
+#: contended core, so the caller keeps one; an idle core still runs the workers at full speed.
+BACKGROUND_NICE = 10
+
+
+def _install(fn: Callable[..., Any], nice: int = 0) -> None:
+    """Pool initializer: the function a forked worker calls (fork: ``fn`` is inherited, not pickled),
+    and the niceness the worker adds to its own."""
     global _FN
     _FN = fn
+    if nice:
+        try:
+            os.nice(nice)
+        except OSError:  # pragma: no cover - raising one's own niceness is always allowed on Linux
+            pass
 
 
 #: worker pools started by ``map_values_later`` whose results nobody has collected yet
@@ -87,11 +100,12 @@ def map_values(fn: Callable[..., Any], rows: Sequence[tuple[Any, ...]], min_rows
 
 
 def map_values_later(fn: Callable[..., Any], rows: Sequence[tuple[Any, ...]], min_rows: int | None = None,
-                     chunk: int | None = None) -> Callable[[], list[Any]]:
+                     chunk: int | None = None, background: bool = False) -> Callable[[], list[Any]]:
     """``map_values`` in two halves: the worker processes start now and the returned function waits
     for their results, so the caller can do other work meanwhile (both cores busy). Without workers
     (few rows, ``ABM_WORKERS=1``, no fork) the work is done when the function is called. Call it
-    exactly once (it also stops the workers)."""
+    exactly once (it also stops the workers). ``background``: the caller does work meanwhile, so the
+    workers run at a lower CPU priority (``BACKGROUND_NICE``); same results."""
     n = workers()
     if n == 1 or len(rows) < (PARALLEL_MIN if min_rows is None else min_rows) \
             or "fork" not in multiprocessing.get_all_start_methods():
@@ -99,7 +113,8 @@ def map_values_later(fn: Callable[..., Any], rows: Sequence[tuple[Any, ...]], mi
     size = chunk or min(CHUNK, -(-len(rows) // n))  # every worker gets a share of a short list
     chunks = [list(rows[o:o + size]) for o in range(0, len(rows), size)]
     try:
-        pool = multiprocessing.get_context("fork").Pool(n, initializer=_install, initargs=(fn,))
+        pool = multiprocessing.get_context("fork").Pool(n, initializer=_install,
+                                                        initargs=(fn, BACKGROUND_NICE if background else 0))
         _LIVE.add(pool)
         pending = pool.map_async(_run_chunk, chunks, chunksize=1)
     except (OSError, RuntimeError) as exc:  # no fork here (sandbox, limits): same result, one process
@@ -130,23 +145,23 @@ def apply_unique(df: pl.DataFrame, inputs: Sequence[str], fn: Callable[..., Sequ
 
 def apply_unique_later(df: pl.DataFrame, inputs: Sequence[str], fn: Callable[..., Sequence[Any]],
                        outputs: Mapping[str, Any], only: pl.Expr | None = None, cache: str | None = None,
-                       min_rows: int | None = None) -> Callable[[], pl.DataFrame]:
+                       min_rows: int | None = None, background: bool = False) -> Callable[[], pl.DataFrame]:
     """``apply_unique`` in two halves (``map_values_later``): the per-value work starts now, the
     returned function waits for it and joins the results onto ``df``. Call it once, within the same
-    ``value_cache`` block."""
+    ``value_cache`` block. ``background``: as ``map_values_later``'s (the caller works meanwhile)."""
     keys = (df if only is None else df.filter(only)).select(inputs).unique()
     if keys.height == 0:  # e.g. every row took the vectorised fast path
         return lambda: df.with_columns(pl.lit(None, t).alias(c) for c, t in outputs.items())
     if cache and _CACHE is not None:
-        mapped = _cached_map_later(cache, keys, fn, outputs, min_rows)
+        mapped = _cached_map_later(cache, keys, fn, outputs, min_rows, background)
     else:
-        mapped = _map_later(keys, fn, outputs, min_rows)
+        mapped = _map_later(keys, fn, outputs, min_rows, background)
     return lambda: df.join(mapped(), on=list(inputs), how="left", nulls_equal=True, maintain_order="left")
 
 
 def _map_later(keys: pl.DataFrame, fn: Callable[..., Sequence[Any]], outputs: Mapping[str, Any],
-               min_rows: int | None) -> Callable[[], pl.DataFrame]:
-    pending = map_values_later(fn, list(keys.iter_rows()), min_rows)
+               min_rows: int | None, background: bool = False) -> Callable[[], pl.DataFrame]:
+    pending = map_values_later(fn, list(keys.iter_rows()), min_rows, background=background)
     return lambda: pl.concat([keys, _values(pending(), outputs)], how="horizontal")
 
 
@@ -249,7 +264,8 @@ def cache_readable(name: str) -> bool:
 
 
 def _cached_map_later(name: str, keys: pl.DataFrame, fn: Callable[..., Sequence[Any]],
-                      outputs: Mapping[str, Any], min_rows: int | None = None) -> Callable[[], pl.DataFrame]:
+                      outputs: Mapping[str, Any], min_rows: int | None = None,
+                      background: bool = False) -> Callable[[], pl.DataFrame]:
     """The results for ``keys``: cached ones, and the misses computed (started now, awaited by the
     returned function, which also extends the cache)."""
     found = _cache_path(name)
@@ -267,7 +283,7 @@ def _cached_map_later(name: str, keys: pl.DataFrame, fn: Callable[..., Sequence[
             known = None
     hits = keys.join(known, on=inputs, how="inner", nulls_equal=True) if known is not None else None
     misses = keys.join(known.select(inputs), on=inputs, how="anti", nulls_equal=True) if known is not None else keys
-    pending = map_values_later(fn, list(misses.iter_rows()), min_rows)
+    pending = map_values_later(fn, list(misses.iter_rows()), min_rows, background=background)
     return lambda: _cache_results(name, path, written, known, hits, misses, _values(pending(), outputs))
 
 
