@@ -185,18 +185,22 @@ def read_delimited(
     notes += dnotes
     # detected UTF-8: the parser reads the file's own bytes (``utf8_body``), not the text encoded again
     utf8 = None if encoding is not None else data[3:] if used == "utf-8-sig" else data if used == "utf-8" else None
-    if "\x00" in text:  # UTF-16 input
+    if utf8 is None and "\x00" in text:  # UTF-16 input (UTF-8 has none left: NUL bytes were stripped)
         issues["nul_bytes"] = text.count("\x00")
         text = text.replace("\x00", "")
     text = text.lstrip("\r\n")
     if not text or text.isspace():   # (= not text.strip(), without copying the file)
         return RawTable([], empty_frame(0), encoding=used, notes=notes + ["empty file"], issues=issues)
-    body = text.rstrip("\r\n") + "\n"
-    first_line = body[: body.find("\n")]
     if delimiter is None:
-        delimiter = sniff_delimiter(first_line, "\t" if ".tsv" in path.suffixes[-2:] else ",")
-    raw = utf8_body(utf8) if utf8 is not None else None
-    table = _fast_path(body, delimiter, raw) or _slow_path(body, delimiter, name)
+        delimiter = sniff_delimiter(_first_line(text), "\t" if ".tsv" in path.suffixes[-2:] else ",")
+    # the text body (a copy of the whole file) is built only for the paths that read text
+    body: str | None = None
+    if utf8 is not None:
+        raw = utf8_body(utf8)
+    else:
+        body = text_body(text)
+        raw = body.encode("utf-8")
+    table = _fast_path(raw, delimiter) or _slow_path(text_body(text) if body is None else body, delimiter, name)
     table = split_repeated_headers(_trim_blank_header_tail(table))
     table.encoding, table.delimiter = used, delimiter
     table.notes[:0] = notes
@@ -225,25 +229,35 @@ def _trim_blank_header_tail(table: RawTable) -> RawTable:
     return table
 
 
+def text_body(text: str) -> str:
+    """The records' text as the parsers read it: no line breaks before or after, then one."""
+    return text.lstrip("\r\n").rstrip("\r\n") + "\n"
+
+
+def _first_line(text: str) -> str:
+    """The header line for ``sniff_delimiter``: ``text_body(text)``'s first line without copying the
+    file. It may keep CRs that ``text_body`` drops at the end of the file: CRs change no delimiter count."""
+    end = text.find("\n")
+    return text if end < 0 else text[:end]
+
+
 def utf8_body(data: bytes) -> bytes:
-    """``body.encode("utf-8")`` of UTF-8 ``data`` (BOM removed) as ``read_delimited`` makes ``body``:
-    leading line breaks dropped, one line break at the end. The same bytes, as CR and LF never occur
-    inside a UTF-8 multi-byte character (``tests/test_load_read.py`` checks it on arbitrary text)."""
+    """``text_body(data.decode()).encode("utf-8")`` of UTF-8 ``data`` (BOM removed), without decoding:
+    the same bytes, as CR and LF never occur inside a UTF-8 multi-byte character (``tests/test_load_read.py`` checks it on arbitrary text)."""
     return data.lstrip(b"\r\n").rstrip(b"\r\n") + b"\n"
 
 
-def _fast_path(body: str, delimiter: str, raw: bytes | None = None) -> RawTable | None:
-    """polars parse, accepted only when every record is exactly one line with the header's width.
-    ``raw``: ``body`` as UTF-8 bytes when the caller has them.
+def _fast_path(raw: bytes, delimiter: str) -> RawTable | None:
+    """polars parse of ``raw`` (the text body, UTF-8), accepted only when every record is exactly one
+    line with the header's width.
 
     Proof by counting: the newlines and delimiters outside values must equal records and
     (width - 1) x records. A ragged row, a blank line or a quote that runs to the end breaks one of
     these (or makes polars raise); a stray quote pair that swallows whole rows is caught by
     ``_swallows_rows`` on the few values that hold a newline.
     """
-    if "\r" in body and body.count("\r") != body.count("\r\n"):
+    if b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n"):
         return None  # bare CR line ends: let the csv module handle them
-    raw = body.encode("utf-8") if raw is None else raw
     try:
         df = pl.read_csv(
             raw,
@@ -259,10 +273,7 @@ def _fast_path(body: str, delimiter: str, raw: bytes | None = None) -> RawTable 
     if df.height == 0:
         return None
     width = df.width
-    inner = df.select(
-        pl.sum_horizontal(pl.all().fill_null("").str.count_matches(delimiter, literal=True)).sum().alias("d"),
-        pl.sum_horizontal(pl.all().fill_null("").str.count_matches("\n", literal=True)).sum().alias("n"),
-    ).row(0)
+    inner = _inner_counts(df, delimiter, raw)
     d_total = raw.count(delimiter.encode())
     n_total = raw.count(b"\n")
     if d_total - inner[0] != (width - 1) * df.height or n_total - inner[1] != df.height:
@@ -277,6 +288,24 @@ def _fast_path(body: str, delimiter: str, raw: bytes | None = None) -> RawTable 
     return RawTable([h.strip() for h in header], frame)
 
 
+def _inner_counts(df: pl.DataFrame, delimiter: str, raw: bytes) -> tuple[int, int]:
+    """(delimiters, newlines) inside the parsed values. Only a quoted value can hold either, so a
+    file without a quote has none; else each row's values are counted as one string (a delimiter
+    and a newline are one character each: none is made where two values meet)."""
+    if b'"' not in raw:
+        return 0, 0
+    row = pl.concat_str(pl.all(), separator="", ignore_nulls=True)
+    d, n = df.select(row.alias("r")).select(
+        pl.col("r").str.count_matches(delimiter, literal=True).sum().alias("d"),
+        pl.col("r").str.count_matches("\n", literal=True).sum().alias("n"),
+    ).row(0)
+    return int(d or 0), int(n or 0)
+
+
+#: the line boundaries of ``str.splitlines``, as a regex class
+_LINE_BREAKS = "".join(f"\\x{{{ord(c):x}}}" for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
+
+
 def _swallows_rows(rec: list[str], width: int, delimiter: str) -> bool:
     """A multi-line value holding a line with a full row's worth of delimiters: a stray quote."""
     return width > 1 and any(
@@ -288,10 +317,16 @@ def _swallows_rows(rec: list[str], width: int, delimiter: str) -> bool:
 
 
 def _fast_swallow_check(df: pl.DataFrame, delimiter: str) -> bool:
+    """``_swallows_rows`` of every value holding a newline, as one regex per column: a line break
+    followed by a line (up to the next break) with width - 1 delimiters."""
     width = df.width
+    if width < 2:
+        return False
+    breaks, delim = f"[{_LINE_BREAKS}]", f"\\x{{{ord(delimiter):x}}}"
+    swallows = f"{breaks}(?:[^{_LINE_BREAKS}]*{delim}){{{width - 1}}}"
     for col in df.columns:
-        values = df.get_column(col).filter(df.get_column(col).str.contains("\n", literal=True)).to_list()
-        if any(_swallows_rows([v], width, delimiter) for v in values):
+        values = df.get_column(col).filter(df.get_column(col).str.contains("\n", literal=True))
+        if values.str.contains(swallows).any():
             return True
     return False
 
