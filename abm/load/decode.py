@@ -30,7 +30,8 @@ def decode(data: bytes, name: str, encoding: str | None = None) -> tuple[str, st
                 fix="correct `encoding:` in sources.yaml or remove it to let abm detect it",
             ) from exc
     refuse_binary(data, name)
-    if _JIS_ESCAPES.search(data) and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    # every escape starts with ESC: a byte search rules out nearly every file before the regex runs
+    if b"\x1b" in data and _JIS_ESCAPES.search(data) and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return _decode_jis(data, name)
     if data.startswith(b"\xef\xbb\xbf"):
         try:
