@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from abm.load.decode import _JIS_ESCAPES, decode
 from abm.load.layouts import _blank_to_null
+from abm.load.validate import _in_file_order
 
 
 @pytest.mark.parametrize("data", [
@@ -33,3 +34,13 @@ def test_blank_to_null_is_strip_then_null_when_no_character_is_left(values):
     old = df.select(pl.when(stripped.str.len_chars() > 0).then(stripped).alias("v"))
     assert df.select(_blank_to_null(pl.col("v")).alias("v")).equals(old)
 
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a.csv", "b.csv", "B.csv", "名刺.csv", "a.zip/x.csv"]), st.integers(1, 40)),
+                unique=True, max_size=25), st.booleans())
+def test_file_order_is_the_sort_by_file_and_row(keys, presorted):
+    keys = sorted(keys) if presorted else keys
+    table = pl.DataFrame({"source_file": [f for f, _ in keys], "row_number": [r for _, r in keys],
+                          "v": list(range(len(keys)))}, schema={"source_file": pl.Utf8, "row_number": pl.Int64, "v": pl.Int64})
+    assert _in_file_order(table).equals(table.sort("source_file", "row_number"))
