@@ -16,6 +16,7 @@ from abm.load.read import (
     _first_line,
     _inner_counts,
     _swallows_rows,
+    _utf8_first_line,
     read_delimited,
     sniff_delimiter,
     text_body,
@@ -112,3 +113,41 @@ def test_first_line_sniffs_as_the_body_first_line(text):
 def test_swallow_check_cases(values, width, swallows):
     df = pl.DataFrame({f"c{i}": values for i in range(width)})
     assert _fast_swallow_check(df, ",") is swallows is _old_swallow(df, ",")
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TEXT)
+def test_first_line_of_utf8_bytes_is_that_of_the_text(text):
+    """The detected-UTF-8 path reads the header line (or finds the file blank) from the bytes."""
+    stripped = text.lstrip("\r\n")
+    blank = not stripped or stripped.isspace()
+    assert _utf8_first_line(text.encode("utf-8")) == (None if blank else _first_line(stripped))
+
+
+@pytest.mark.parametrize("data", [b"a,b\n1,2\n", "\ufeff名前,会社\n山田,日本\n".encode(), b"\r\n\r\n",
+                                  "\u3000\n \u3000".encode(), "\u3000x,y\n".encode(), "山".encode("cp932"),
+                                  b"\xef\xbb\xbf" + "山".encode("cp932"), b"\xed\xa0\x80a", b"", b"\x1b$B"])
+def test_plain_utf8_is_what_decode_finds(data):
+    from abm.load.decode import decode, plain_utf8
+
+    try:
+        used = decode(data, "x.csv")[1]
+    except InputError:
+        used = None
+    assert plain_utf8(data, "x.csv") == (used if used in ("utf-8", "utf-8-sig") else None)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=24) | _TEXT.map(lambda t: t.encode("utf-8")), st.booleans())
+def test_plain_utf8_validates_as_python_does(data, bom):
+    from abm.load.decode import plain_utf8
+
+    data = (b"\xef\xbb\xbf" if bom else b"") + data.replace(b"\x1b", b"").replace(b"\x00", b"")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff", b"PK\x03\x04", b"\x1f\x8b", b"PAR1", b"\xd0\xcf\x11\xe0", b"%PDF")):
+        return
+    try:
+        (data[3:] if bom else data).decode("utf-8")
+        valid = True
+    except UnicodeDecodeError:
+        valid = False
+    assert (plain_utf8(data, "x.csv") is not None) == valid

@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import re
 
+import polars as pl
+
 from abm.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,21 @@ def decode(data: bytes, name: str, encoding: str | None = None) -> tuple[str, st
             row=max(line - 1, 1),
             fix="save the file as UTF-8, or name its encoding in sources.yaml (encoding: …)",
         ) from exc
+
+
+def plain_utf8(data: bytes, name: str) -> str | None:
+    """``decode``'s encoding for ``data`` when it is "utf-8" or "utf-8-sig" (no JIS escape sequence, no
+    UTF-16 byte-order mark, valid UTF-8 after an optional BOM), found without building the text:
+    polars validates the bytes in a tenth of the time ``bytes.decode`` takes. None: ask ``decode``."""
+    refuse_binary(data, name)
+    if (b"\x1b" in data and _JIS_ESCAPES.search(data)) or data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None
+    bom = data.startswith(b"\xef\xbb\xbf")
+    try:
+        pl.Series([data[3:] if bom else data], dtype=pl.Binary).cast(pl.Utf8)
+    except pl.exceptions.PolarsError:  # not UTF-8 (the same rule as Python's strict decoder)
+        return None
+    return "utf-8-sig" if bom else "utf-8"
 
 
 #: ISO-2022-JP (JIS) escape sequences that switch to a Japanese character set: ESC $ @, ESC $ B,

@@ -25,7 +25,7 @@ from typing import Any
 import polars as pl
 
 from abm.errors import InputError
-from abm.load.decode import decode, refuse_binary
+from abm.load.decode import decode, plain_utf8, refuse_binary
 
 log = logging.getLogger(__name__)
 
@@ -181,26 +181,28 @@ def read_delimited(
         issues["nul_bytes"] = data.count(b"\x00")
         data = data.replace(b"\x00", b"")
         notes.append(f"{issues['nul_bytes']} NUL bytes stripped")
-    text, used, dnotes = decode(data, name, encoding)
-    notes += dnotes
-    # detected UTF-8: the parser reads the file's own bytes (``utf8_body``), not the text encoded again
-    utf8 = None if encoding is not None else data[3:] if used == "utf-8-sig" else data if used == "utf-8" else None
-    if utf8 is None and "\x00" in text:  # UTF-16 input (UTF-8 has none left: NUL bytes were stripped)
-        issues["nul_bytes"] = text.count("\x00")
-        text = text.replace("\x00", "")
-    text = text.lstrip("\r\n")
-    if not text or text.isspace():   # (= not text.strip(), without copying the file)
-        return RawTable([], empty_frame(0), encoding=used, notes=notes + ["empty file"], issues=issues)
-    if delimiter is None:
-        delimiter = sniff_delimiter(_first_line(text), "\t" if ".tsv" in path.suffixes[-2:] else ",")
-    # the text body (a copy of the whole file) is built only for the paths that read text
-    body: str | None = None
-    if utf8 is not None:
-        raw = utf8_body(utf8)
+    used = plain_utf8(data, name) if encoding is None else None
+    if used is not None:  # detected UTF-8: the parser reads the file's own bytes; no text unless needed
+        utf8 = data[3:] if used == "utf-8-sig" else data
+        header_line = _utf8_first_line(utf8)
+        if header_line is None:
+            return RawTable([], empty_frame(0), encoding=used, notes=notes + ["empty file"], issues=issues)
+        if delimiter is None:
+            delimiter = sniff_delimiter(header_line, "\t" if ".tsv" in path.suffixes[-2:] else ",")
+        table = _fast_path(utf8_body(utf8), delimiter) or _slow_path(text_body(utf8.decode()), delimiter, name)
     else:
+        text, used, dnotes = decode(data, name, encoding)
+        notes += dnotes
+        if "\x00" in text:  # UTF-16 input
+            issues["nul_bytes"] = text.count("\x00")
+            text = text.replace("\x00", "")
+        text = text.lstrip("\r\n")
+        if not text or text.isspace():   # (= not text.strip(), without copying the file)
+            return RawTable([], empty_frame(0), encoding=used, notes=notes + ["empty file"], issues=issues)
+        if delimiter is None:
+            delimiter = sniff_delimiter(_first_line(text), "\t" if ".tsv" in path.suffixes[-2:] else ",")
         body = text_body(text)
-        raw = body.encode("utf-8")
-    table = _fast_path(raw, delimiter) or _slow_path(text_body(text) if body is None else body, delimiter, name)
+        table = _fast_path(body.encode("utf-8"), delimiter) or _slow_path(body, delimiter, name)
     table = split_repeated_headers(_trim_blank_header_tail(table))
     table.encoding, table.delimiter = used, delimiter
     table.notes[:0] = notes
@@ -239,6 +241,32 @@ def _first_line(text: str) -> str:
     file. It may keep CRs that ``text_body`` drops at the end of the file: CRs change no delimiter count."""
     end = text.find("\n")
     return text if end < 0 else text[:end]
+
+
+#: the first byte that is not whitespace to ``str.isspace`` (ASCII), and the first that is not a line break
+_NOT_SPACE = re.compile(rb"[^ \t\n\r\x0b\x0c\x1c-\x1f]")
+_NOT_BREAK = re.compile(rb"[^\r\n]")
+
+
+def _utf8_first_line(utf8: bytes) -> str | None:
+    """``_first_line`` of the text of UTF-8 ``utf8`` without its leading line breaks; None when that
+    text is blank (only whitespace). Decodes the first line alone, or the whole file when its first
+    character that is not ASCII whitespace is whitespace all the same (U+3000…)."""
+    visible = _NOT_SPACE.search(utf8)
+    if visible is None or _utf8_char(utf8, visible.start()).isspace():
+        text = utf8.decode("utf-8").lstrip("\r\n")
+        if not text or text.isspace():
+            return None
+    first = _NOT_BREAK.search(utf8)
+    start = first.start() if first else len(utf8)
+    end = utf8.find(b"\n", start)
+    return utf8[start:end if end >= 0 else len(utf8)].decode("utf-8")
+
+
+def _utf8_char(utf8: bytes, at: int) -> str:
+    """The character whose UTF-8 sequence starts at byte ``at`` (its lead byte says how long it is)."""
+    lead = utf8[at]
+    return utf8[at:at + (1 if lead < 0xC0 else 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4)].decode("utf-8")
 
 
 def utf8_body(data: bytes) -> bytes:
