@@ -10,18 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from abm.errors import InputError
-from abm.load.read import (
-    _fast_path,
-    _fast_swallow_check,
-    _first_line,
-    _inner_counts,
-    _swallows_rows,
-    _utf8_first_line,
-    read_delimited,
-    sniff_delimiter,
-    text_body,
-    utf8_body,
-)
+from abm.load.decode import utf8_first_line
+from abm.load.fast_path import _fast_swallow_check, _inner_counts, swallows_rows
+from abm.load.read import _fast_path, _first_line, read_delimited, sniff_delimiter, text_body, utf8_body
 
 _TEXT = st.text(alphabet=st.sampled_from('ab,;\t"\r\n 山田ｱ\x00\u3000\u2028\x85') | st.characters(exclude_categories=("Cs",)), max_size=60)
 
@@ -66,8 +57,8 @@ def _old_inner(df: pl.DataFrame, delimiter: str) -> tuple[int, int]:
 
 
 def _old_swallow(df: pl.DataFrame, delimiter: str) -> bool:
-    """The check as first written: ``_swallows_rows`` on each value holding a newline, in Python."""
-    return any(_swallows_rows([v], df.width, delimiter)
+    """The check as first written: ``swallows_rows`` on each value holding a newline, in Python."""
+    return any(swallows_rows([v], df.width, delimiter)
                for col in df.columns for v in df.get_column(col).drop_nulls().to_list() if "\n" in v)
 
 
@@ -121,7 +112,7 @@ def test_first_line_of_utf8_bytes_is_that_of_the_text(text):
     """The detected-UTF-8 path reads the header line (or finds the file blank) from the bytes."""
     stripped = text.lstrip("\r\n")
     blank = not stripped or stripped.isspace()
-    assert _utf8_first_line(text.encode("utf-8")) == (None if blank else _first_line(stripped))
+    assert utf8_first_line(text.encode("utf-8")) == (None if blank else _first_line(stripped))
 
 
 @pytest.mark.parametrize("data", [b"a,b\n1,2\n", "\ufeff名前,会社\n山田,日本\n".encode(), b"\r\n\r\n",

@@ -82,6 +82,32 @@ def plain_utf8(data: bytes, name: str) -> str | None:
     return "utf-8-sig" if bom else "utf-8"
 
 
+#: the first byte that is not whitespace to ``str.isspace`` (ASCII), and the first that is not a line break
+_NOT_SPACE = re.compile(rb"[^ \t\n\r\x0b\x0c\x1c-\x1f]")
+_NOT_BREAK = re.compile(rb"[^\r\n]")
+
+
+def utf8_first_line(utf8: bytes) -> str | None:
+    """``_first_line`` of the text of UTF-8 ``utf8`` without its leading line breaks; None when that
+    text is blank (only whitespace). Decodes the first line alone, or the whole file when its first
+    character that is not ASCII whitespace is whitespace all the same (U+3000…)."""
+    visible = _NOT_SPACE.search(utf8)
+    if visible is None or _utf8_char(utf8, visible.start()).isspace():
+        text = utf8.decode("utf-8").lstrip("\r\n")
+        if not text or text.isspace():
+            return None
+    first = _NOT_BREAK.search(utf8)
+    start = first.start() if first else len(utf8)
+    end = utf8.find(b"\n", start)
+    return utf8[start:end if end >= 0 else len(utf8)].decode("utf-8")
+
+
+def _utf8_char(utf8: bytes, at: int) -> str:
+    """The character whose UTF-8 sequence starts at byte ``at`` (its lead byte says how long it is)."""
+    lead = utf8[at]
+    return utf8[at:at + (1 if lead < 0xC0 else 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4)].decode("utf-8")
+
+
 #: ISO-2022-JP (JIS) escape sequences that switch to a Japanese character set: ESC $ @, ESC $ B,
 #: ESC $ ( D (JIS X 0212), ESC $ ( O/Q (JIS X 0213), ESC ( I (half-width katakana)
 _JIS_ESCAPES = re.compile(rb"\x1b(?:\$[@B]|\$\([DOQ]|\(I)")

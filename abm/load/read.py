@@ -2,7 +2,7 @@
 
 CSV/TSV/TXT are decoded (UTF-8, UTF-8 BOM, UTF-16 BOM, CP932; lines of mixed UTF-8/CP932 are decoded
 line by line), NUL bytes stripped and counted, the delimiter sniffed from the header line. A file that
-parses cleanly is read by polars (fast path); otherwise Python's csv module re-reads it record by record
+parses cleanly is read by polars (``abm.load.fast_path``); otherwise Python's csv module re-reads it record by record
 so every bad record can be quarantined with its reason (ragged row, unbalanced quote) while the rest load.
 Parquet and .xlsx are read in ``abm.load.sheets``. Frame columns are positional
 (``c0``, ``c1`` …) because headers may repeat or be blank; ``row_number`` is the 1-based record ordinal
@@ -25,7 +25,8 @@ from typing import Any
 import polars as pl
 
 from abm.errors import InputError
-from abm.load.decode import decode, plain_utf8, refuse_binary
+from abm.load.decode import decode, plain_utf8, refuse_binary, utf8_first_line
+from abm.load.fast_path import parse_fast, swallows_rows
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +185,7 @@ def read_delimited(
     used = plain_utf8(data, name) if encoding is None else None
     if used is not None:  # detected UTF-8: the parser reads the file's own bytes; no text unless needed
         utf8 = data[3:] if used == "utf-8-sig" else data
-        header_line = _utf8_first_line(utf8)
+        header_line = utf8_first_line(utf8)
         if header_line is None:
             return RawTable([], empty_frame(0), encoding=used, notes=notes + ["empty file"], issues=issues)
         if delimiter is None:
@@ -243,32 +244,6 @@ def _first_line(text: str) -> str:
     return text if end < 0 else text[:end]
 
 
-#: the first byte that is not whitespace to ``str.isspace`` (ASCII), and the first that is not a line break
-_NOT_SPACE = re.compile(rb"[^ \t\n\r\x0b\x0c\x1c-\x1f]")
-_NOT_BREAK = re.compile(rb"[^\r\n]")
-
-
-def _utf8_first_line(utf8: bytes) -> str | None:
-    """``_first_line`` of the text of UTF-8 ``utf8`` without its leading line breaks; None when that
-    text is blank (only whitespace). Decodes the first line alone, or the whole file when its first
-    character that is not ASCII whitespace is whitespace all the same (U+3000…)."""
-    visible = _NOT_SPACE.search(utf8)
-    if visible is None or _utf8_char(utf8, visible.start()).isspace():
-        text = utf8.decode("utf-8").lstrip("\r\n")
-        if not text or text.isspace():
-            return None
-    first = _NOT_BREAK.search(utf8)
-    start = first.start() if first else len(utf8)
-    end = utf8.find(b"\n", start)
-    return utf8[start:end if end >= 0 else len(utf8)].decode("utf-8")
-
-
-def _utf8_char(utf8: bytes, at: int) -> str:
-    """The character whose UTF-8 sequence starts at byte ``at`` (its lead byte says how long it is)."""
-    lead = utf8[at]
-    return utf8[at:at + (1 if lead < 0xC0 else 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4)].decode("utf-8")
-
-
 def utf8_body(data: bytes) -> bytes:
     """``text_body(data.decode()).encode("utf-8")`` of UTF-8 ``data`` (BOM removed), without decoding:
     the same bytes, as CR and LF never occur inside a UTF-8 multi-byte character (``tests/test_load_read.py`` checks it on arbitrary text)."""
@@ -276,87 +251,9 @@ def utf8_body(data: bytes) -> bytes:
 
 
 def _fast_path(raw: bytes, delimiter: str) -> RawTable | None:
-    """polars parse of ``raw`` (the text body, UTF-8), accepted only when every record is exactly one
-    line with the header's width.
-
-    Proof by counting: the newlines and delimiters outside values must equal records and
-    (width - 1) x records. A ragged row, a blank line or a quote that runs to the end breaks one of
-    these (or makes polars raise); a stray quote pair that swallows whole rows is caught by
-    ``_swallows_rows`` on the few values that hold a newline.
-    """
-    if b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n"):
-        return None  # bare CR line ends: let the csv module handle them
-    try:
-        df = pl.read_csv(
-            raw,
-            has_header=False,
-            infer_schema=False,
-            separator=delimiter,
-            quote_char='"',
-            empty_string_is_null=False,
-            raise_if_empty=False,
-        )
-    except Exception:  # noqa: BLE001 - any polars parse failure means: diagnose with the csv module
-        return None
-    if df.height == 0:
-        return None
-    width = df.width
-    inner = _inner_counts(df, delimiter, raw)
-    d_total = raw.count(delimiter.encode())
-    n_total = raw.count(b"\n")
-    if d_total - inner[0] != (width - 1) * df.height or n_total - inner[1] != df.height:
-        return None
-    if inner[1] and _fast_swallow_check(df, delimiter):
-        return None
-    header = [v if v is not None else "" for v in df.row(0)]
-    body_df = df.slice(1).fill_null("")
-    frame = body_df.rename({c: f"c{i}" for i, c in enumerate(body_df.columns)}).with_columns(
-        pl.int_range(1, body_df.height + 1, dtype=pl.Int64).alias("row_number")
-    )
-    return RawTable([h.strip() for h in header], frame)
-
-
-def _inner_counts(df: pl.DataFrame, delimiter: str, raw: bytes) -> tuple[int, int]:
-    """(delimiters, newlines) inside the parsed values. Only a quoted value can hold either, so a
-    file without a quote has none; else each row's values are counted as one string (a delimiter
-    and a newline are one character each: none is made where two values meet)."""
-    if b'"' not in raw:
-        return 0, 0
-    row = pl.concat_str(pl.all(), separator="", ignore_nulls=True)
-    d, n = df.select(row.alias("r")).select(
-        pl.col("r").str.count_matches(delimiter, literal=True).sum().alias("d"),
-        pl.col("r").str.count_matches("\n", literal=True).sum().alias("n"),
-    ).row(0)
-    return int(d or 0), int(n or 0)
-
-
-#: the line boundaries of ``str.splitlines``, as a regex class
-_LINE_BREAKS = "".join(f"\\x{{{ord(c):x}}}" for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
-
-
-def _swallows_rows(rec: list[str], width: int, delimiter: str) -> bool:
-    """A multi-line value holding a line with a full row's worth of delimiters: a stray quote."""
-    return width > 1 and any(
-        line.count(delimiter) >= width - 1
-        for v in rec
-        if "\n" in v or "\r" in v
-        for line in v.splitlines()[1:]
-    )
-
-
-def _fast_swallow_check(df: pl.DataFrame, delimiter: str) -> bool:
-    """``_swallows_rows`` of every value holding a newline, as one regex per column: a line break
-    followed by a line (up to the next break) with width - 1 delimiters."""
-    width = df.width
-    if width < 2:
-        return False
-    breaks, delim = f"[{_LINE_BREAKS}]", f"\\x{{{ord(delimiter):x}}}"
-    swallows = f"{breaks}(?:[^{_LINE_BREAKS}]*{delim}){{{width - 1}}}"
-    for col in df.columns:
-        values = df.get_column(col).filter(df.get_column(col).str.contains("\n", literal=True))
-        if values.str.contains(swallows).any():
-            return True
-    return False
+    """``abm.load.fast_path.parse_fast`` as a table (None: not provably one record per line)."""
+    parsed = parse_fast(raw, delimiter)
+    return RawTable(*parsed) if parsed is not None else None
 
 
 def _slow_path(body: str, delimiter: str, name: str) -> RawTable:
@@ -423,7 +320,7 @@ def _slow_path(body: str, delimiter: str, name: str) -> RawTable:
             if len(header) < len(rec) <= full_width:
                 beyond += sum(1 for v in rec[len(header):] if v.strip())
                 rec = rec[: len(header)]
-            swallowed = span[1] > span[0] and _swallows_rows(rec, len(header), delimiter)
+            swallowed = span[1] > span[0] and swallows_rows(rec, len(header), delimiter)
             if len(rec) != len(header) or swallowed:
                 if span[1] > span[0]:
                     # a ragged record spanning lines: probably a stray quote. Quarantine its first line
