@@ -182,6 +182,7 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
     with value_cache(cache, rules_fingerprint, read=not settings.full):   # name readings, once per name
         resolution = timer("resolve", resolve, records, specs, must_links(records) if registry else None, overrides,
                            rules.view(text_rules).romaji_folds, store=store)
+    store.write_behind()   # the next run's comparison stores, written in a thread beside the later stages
     incremental = store.summary() | {"normalize": rows.summary()}
     log.info("%s run: %s (%d pairs' comparisons reused, %d compared)", incremental["mode"], incremental["reason"],
              incremental["pairs_reused"], incremental["pairs_compared"])  # a forced full run warned already
