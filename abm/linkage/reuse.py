@@ -51,6 +51,7 @@ from abm.linkage.reuse_guards import (
 )
 from abm.linkage.spec import LinkageSpec
 from abm.linkage.store_writer import Background
+from abm.store_read import StoreReads
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +142,7 @@ class SpecReuse:
     _old: np.ndarray | None = field(default=None, repr=False)
     _written: list[tuple[pl.DataFrame, np.ndarray, np.ndarray]] = field(default_factory=list, repr=False)
     _writer: Background = field(default_factory=Background, repr=False)   # ``write_behind``'s thread
+    reads: StoreReads = field(default_factory=StoreReads, repr=False)     # the store, read ahead (``PairStore.open``)
 
     def unit_hashes(self, prepared: pl.DataFrame, spec: LinkageSpec) -> pl.DataFrame:
         """``unit_hashes(prepared, spec)``, computed once per prepared frame (with the previous store)."""
@@ -237,7 +239,8 @@ class SpecReuse:
               ) -> tuple[tuple[pl.DataFrame, pl.DataFrame] | None, str | None]:
         """The stored unit hashes and pair vectors, or None and why they may not be used."""
         assert self.path is not None
-        meta = pl.read_parquet_metadata(self.path)
+        found = self.reads.take(self.path)
+        meta = found.meta
         if meta.get("abm_store_format") != STORE_FORMAT:
             return None, f"the stored comparisons have another format ({meta.get('abm_store_format')})"
         if meta.get("abm_version") != __version__:
@@ -246,7 +249,7 @@ class SpecReuse:
             return None, f"rules changed (rules fingerprint {meta.get('rules_fingerprint')} -> {self.fingerprint})"
         if meta.get("spec_digest") != digest:
             return None, f"the comparisons of linkage spec {self.name!r} or their column types changed"
-        stored = pl.read_parquet(self.path)
+        stored = found.table()
         expected = {**dict.fromkeys([*HASH, PAIR], pl.UInt64()), **dict.fromkeys(gammas, pl.Int8())}
         if dict(stored.schema) != expected:
             return None, "stored comparisons have unexpected columns"
@@ -320,29 +323,34 @@ class PairStore:
     full: bool = False          # ``--full``: compare every pair, then store them
     fingerprint: str = ""
     specs: dict[str, SpecReuse] = field(default_factory=dict)
+    reads: StoreReads = field(default_factory=StoreReads)   # every store file, read ahead from ``open``
 
     @classmethod
     def beside(cls, out_dir: Path, enabled: bool = True, full: bool = False) -> PairStore:
         return cls(out_dir.with_name(f".{out_dir.name}.cache") if enabled else None, full)
 
     def open(self, fingerprint: str) -> None:
-        """Called under the OUT_DIR lock: remember the rules fingerprint, drop killed runs' temp files."""
+        """Called under the OUT_DIR lock: remember the rules fingerprint, drop killed runs' temp files,
+        start reading the stores (``abm.store_read``: beside the input's load, off the critical path)."""
         self.fingerprint = fingerprint
         if self.directory is not None and self.directory.is_dir():
             for stale in [*self.directory.glob("pairs-*.parquet.tmp-*"), *self.directory.glob("guards-*.parquet.tmp-*")]:
                 stale.unlink(missing_ok=True)
+            if not self.full:
+                self.reads.start(sorted([*self.directory.glob("pairs-*.parquet"), *self.directory.glob("guards-*.parquet")]))
 
     def for_spec(self, spec: LinkageSpec) -> SpecReuse:
         forced = ("--no-cache: no comparisons stored or reused" if self.directory is None
                   else "--full" if self.full else None)
         path = self.directory / f"pairs-{spec.name}.parquet" if self.directory is not None else None
         guards = self.directory / f"guards-{spec.name}.parquet" if self.directory is not None else None
-        self.specs[spec.name] = SpecReuse(spec.name, path, self.fingerprint, forced,
-                                          guards=GuardReuse(spec.name, guards, self.fingerprint, forced))
+        self.specs[spec.name] = SpecReuse(spec.name, path, self.fingerprint, forced, reads=self.reads,
+                                          guards=GuardReuse(spec.name, guards, self.fingerprint, forced, reads=self.reads))
         return self.specs[spec.name]
 
     def commit(self) -> None:
         """After the run is published: its stores replace the previous ones (others are removed)."""
+        self.reads.drop()
         if self.directory is None:
             return
         written = set()
@@ -365,6 +373,7 @@ class PairStore:
 
     def discard(self) -> None:
         """The run failed: its stores are dropped, the previous ones stay."""
+        self.reads.drop()
         for reuse in self.specs.values():
             reuse._written = []
             reuse.wait()

@@ -36,6 +36,7 @@ from abm.linkage.block import RID
 from abm.linkage.guards import cannot_links
 from abm.linkage.spec import LinkageSpec
 from abm.linkage.store_writer import Background
+from abm.store_read import StoreReads
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +192,7 @@ class GuardReuse:
     pairs_reused: int = 0
     pairs_checked: int = 0
     _writer: Background = field(default_factory=Background, repr=False)   # builds and writes the file
+    reads: StoreReads = field(default_factory=StoreReads, repr=False)     # the store, read ahead (``PairStore.open``)
 
     def cannot_links(self, prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec,
                      evaluate: Callable[[pl.DataFrame], pl.DataFrame]) -> pl.DataFrame:
@@ -237,11 +239,12 @@ class GuardReuse:
         if self.forced or self.path is None or not self.path.exists():
             return None
         try:
-            meta = pl.read_parquet_metadata(self.path)
+            found = self.reads.take(self.path)
+            meta = found.meta
             if (meta.get("abm_store_format"), meta.get("abm_version"), meta.get("rules_fingerprint"),
                     meta.get("guards_digest")) != (STORE_FORMAT, __version__, self.fingerprint, digest):
                 return None
-            stored = pl.read_parquet(self.path)
+            stored = found.table()
         except Exception as exc:  # noqa: BLE001 - a damaged store only costs evaluating every pair
             log.warning("linkage %s: stored guard results unreadable (%s)", self.name, type(exc).__name__)
             return None
