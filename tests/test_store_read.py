@@ -86,3 +86,16 @@ def test_full_reads_nothing_ahead(tmp_path):
     store.open("fp")
     rows.open("fp")
     assert not store.reads._reads and not rows.reads._reads
+
+
+@pytest.mark.parametrize(("rows", "repeats"), [
+    ([], False),
+    ([("account", 1, 2), ("contact", 3, 4)], False),
+    ([("account", 1, 2), ("contact", 1, 2)], False),   # one hash, two kinds: two stored records
+    ([("account", 1, 2), ("account", 1, 3)], False),   # first halves repeat, hashes do not
+    ([("account", 1, 2), ("contact", 5, 6), ("account", 1, 2)], True),
+])
+def test_the_row_stores_repeat_check_equals_is_duplicated(rows, repeats):
+    from abm.normalize.rows import HASH, _repeats
+    table = pl.DataFrame(rows, schema={"kind": pl.Utf8, HASH[0]: pl.UInt64, HASH[1]: pl.UInt64}, orient="row")
+    assert _repeats(table) == repeats == bool(table.is_duplicated().any())

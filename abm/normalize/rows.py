@@ -66,6 +66,15 @@ def schema_digest() -> str:
     return digest.hexdigest()[:16]
 
 
+def _repeats(table: pl.DataFrame) -> bool:
+    """Whether a (kind, row hash) repeats in ``table``: distinct first halves of the hash prove it
+    does not by one single-column count (~0.01 s), where the three-column ``is_duplicated`` over
+    270 k rows took ~0.08 s a run."""
+    if table.get_column(HASH[0]).n_unique() == table.height:
+        return False
+    return bool(table.select("kind", *HASH).is_duplicated().any())
+
+
 @dataclass
 class RowStore:
     """The normalised rows of the previous run, for this run (see the module doc)."""
@@ -216,8 +225,7 @@ class RowStore:
         if keys.height != out.height:   # a kind normalize_records does not know: nothing stored
             return
         table = pl.concat([keys, out.select(_CONTENT)], how="horizontal").select(*HASH, *_CONTENT)
-        twice = table.select("kind", *HASH).is_duplicated()   # identical rows (one id twice): stored once
-        if twice.any():
+        if _repeats(table):   # identical rows (one id twice): stored once
             table = table.unique(["kind", *HASH], keep="first", maintain_order=True)
         meta = {"abm_store_format": STORE_FORMAT, "abm_version": __version__,
                 "rules_fingerprint": self.fingerprint, "schema_digest": digest}
