@@ -281,3 +281,23 @@ def test_two_corroborating_identifiers_link_where_em_has_nothing_to_learn():
         cluster = dict(zip(*link(data, spec(corroborated)).units.select("id", "cluster"), strict=True))
         return cluster["a"] == cluster["b"]
     assert not together(0) and together(2)
+
+
+@pytest.mark.parametrize(("w0", "w1", "back"), [(5.0, 3.0, 1), (3.0, 5.0, 0), (4.0, 4.0, 0), (2.0, 9.0, 0), (5.0, 4.5, 1)])
+def test_two_lone_units_a_refusal_keeps_apart_the_weaker_goes_back(w0, w1, back):
+    """Units 0 and 1 (alone) both attach to the cluster of 2 and 3, but their own link was refused:
+    the one attached on the weaker agreement (its strongest qualifying pair's weight) goes back."""
+    from abm.linkage.block import RID
+    from abm.linkage.engine import _attach_unique
+
+    labels = np.array([0, 1, 2, 2])
+    scored = pl.DataFrame({f"{RID}_l": [0, 1, 2, 0], f"{RID}_r": [2, 3, 3, 3],
+                           "gamma_name": [0, 0, 0, 0], "gamma_dom": [0, 0, 0, 0],
+                           "cannot_link": [None, None, None, None], "rule": ["name"] * 4,
+                           "match_weight": [w0, w1, 10.0, w0 - 1]},
+                          schema_overrides={f"{RID}_l": pl.UInt32, f"{RID}_r": pl.UInt32, "cannot_link": pl.Utf8})
+    refused = pl.DataFrame({f"{RID}_l": [0], f"{RID}_r": [1]}, schema={f"{RID}_l": pl.UInt32, f"{RID}_r": pl.UInt32})
+    out, attached = _attach_unique(labels, scored, _attach_spec(), refused)
+    stays = 1 - back
+    assert out[back] == labels[back] and out[stays] == 2
+    assert set(attached[f"{RID}_l"].to_list()) == ({stays} if stays == 0 else {1})

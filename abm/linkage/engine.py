@@ -90,8 +90,10 @@ def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None 
         pinned = pl.concat([cannot_link.get_column("id_l"), cannot_link.get_column("id_r")]).unique()
         units = units.with_columns(
             pl.when(pl.col(idc).is_in(pinned.implode())).then(pl.col(idc)).otherwise(pl.col(REP)).alias(REP))
-    reps = units.with_columns(pl.len().over(REP).alias(N_RECORDS)).filter(pl.col(idc) == pl.col(REP)).select(
-        *_read_by(spec, units), N_RECORDS)  # only what the spec reads: every copy and sort below is narrower
+    # only what the spec reads, selected before the filter (which then copies ~18 columns, not ~56):
+    # every copy and sort below is narrower too
+    reps = units.select(*_read_by(spec, units), pl.len().over(REP).alias(N_RECORDS)).filter(
+        units.get_column(idc) == units.get_column(REP))
     if must_link is not None and must_link.height:
         rep_of = units.select(idc, REP)
         must_link = (must_link.join(rep_of.rename({idc: "id_l"}), on="id_l")
@@ -291,15 +293,15 @@ def _attach_unique(labels: np.ndarray, scored: pl.DataFrame, spec: LinkageSpec, 
     no_against = pl.all_horizontal(pl.col(f"gamma_{c.name}") != len(c.levels) for c in spec.comparisons)
     qualifying = scored.filter(tier.is_not_null() & no_against & pl.col("cannot_link").is_null()
                                 & (pl.col("rule") != SYSTEM_RULE)) \
-        .select(f"{RID}_l", f"{RID}_r", tier.alias("tier"))
+        .select(f"{RID}_l", f"{RID}_r", tier.alias("tier"), "match_weight")   # the weight: no join back below
     counts = records if records is not None else np.ones(len(labels), dtype=np.int64)
     sizes = np.bincount(labels, weights=counts, minlength=len(labels))
     alone_label = np.bincount(labels, minlength=len(labels)) == 1
     both = pl.concat([
         qualifying.select(pl.col(f"{RID}_l").alias("unit"), pl.col(f"{RID}_r").alias("other"), f"{RID}_l", f"{RID}_r",
-                          "tier"),
+                          "tier", "match_weight"),
         qualifying.select(pl.col(f"{RID}_r").alias("unit"), pl.col(f"{RID}_l").alias("other"), f"{RID}_l", f"{RID}_r",
-                          "tier"),
+                          "tier", "match_weight"),
     ])
     unit = both.get_column("unit").to_numpy()
     other = both.get_column("other").to_numpy()
@@ -326,8 +328,8 @@ def _attach_unique(labels: np.ndarray, scored: pl.DataFrame, spec: LinkageSpec, 
         clash = (out[ra] == out[rb]) & (labels[ra] != labels[rb])
         # the unit attached on the weaker agreement goes back (a unit that did not move stays)
         strength = np.full(len(labels), -np.inf)
-        best = both.join(scored.select(f"{RID}_l", f"{RID}_r", "match_weight"), on=[f"{RID}_l", f"{RID}_r"]) \
-            .group_by("unit").agg(pl.col("match_weight").max())
+        # each row of ``both`` is one scored pair (pairs are unique in ``scored``) and carries its weight
+        best = both.group_by("unit").agg(pl.col("match_weight").max())
         strength[best.get_column("unit").to_numpy()] = best.get_column("match_weight").to_numpy()
         strength[~moved] = np.inf
         weaker_l = strength[ra] <= strength[rb]
