@@ -430,11 +430,11 @@ def _pair_rids(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec) -
 
 def _strongest_link(n: int, scored: pl.DataFrame) -> np.ndarray:
     """Per unit, the probability of its strongest accepted link (NaN for a unit linked to nothing)."""
-    linked = scored.filter(pl.col("linked"))
-    both = pl.concat([
-        linked.select(pl.col(f"{RID}_l").alias("rid"), "match_probability"),
-        linked.select(pl.col(f"{RID}_r").alias("rid"), "match_probability"),
-    ]).group_by("rid").agg(pl.col("match_probability").max())
+    linked = scored.filter(pl.col("linked")).select(f"{RID}_l", f"{RID}_r", "match_probability")
+    # an unbuffered running max per unit (no group-by of 2 x the links): fmax skips NaN (a null
+    # probability reads as NaN) unless every value is, as polars' max does; an unlinked unit stays NaN
+    probability = linked.get_column("match_probability").to_numpy()
     best = np.full(n, np.nan)
-    best[both.get_column("rid").to_numpy()] = both.get_column("match_probability").to_numpy()
+    for side in (f"{RID}_l", f"{RID}_r"):
+        np.fmax.at(best, linked.get_column(side).to_numpy(), probability)
     return best
