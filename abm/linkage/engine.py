@@ -19,6 +19,7 @@ from abm.linkage.cluster import cluster
 from abm.linkage.compare import any_level, compare_pairs
 from abm.linkage.exact_duplicates import representatives
 from abm.linkage.guards import cannot_links as _cannot_links
+from abm.linkage.pair_join import join_pairs
 from abm.linkage.reuse import SpecReuse
 from abm.linkage.score import Model, estimate_u, predict, train
 from abm.linkage.spec import LinkageSpec
@@ -178,7 +179,7 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
             f"{RID}_l", f"{RID}_r", pl.col("override").alias("cannot_link"))
         cannot = pl.concat([overridden, cannot]).unique([f"{RID}_l", f"{RID}_r"], keep="first", maintain_order=True)
     # no cannot-link pair (a spec without sql guards): a null column, not a join that copies every pair
-    scored = (scored.join(cannot, on=[f"{RID}_l", f"{RID}_r"], how="left") if cannot.height
+    scored = (join_pairs(scored, cannot) if cannot.height
               else scored.with_columns(pl.lit(None, dtype=pl.Utf8).alias("cannot_link")))
     scored = scored.with_columns(_identifying(spec).alias("identifying"))
     scored = _with_pairs(_with_pairs(scored, system.drop("finding", "from_rid")), vetoes(con, prepared, system, spec))
@@ -208,7 +209,7 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
                         # either, nor into a cluster that holds the other one
                         cannot.select(f"{RID}_l", f"{RID}_r")])
     labels, attached = _attach_unique(clusters.labels, scored, spec, barred, records_per_unit, prepared)
-    scored = (scored.join(attached, on=[f"{RID}_l", f"{RID}_r"], how="left") if attached.height
+    scored = (join_pairs(scored, attached) if attached.height
               else scored.with_columns(pl.lit(None, dtype=pl.Boolean).alias("attached"))).with_columns(
         attached=pl.col("attached").fill_null(False),
     ).with_columns(
@@ -250,7 +251,7 @@ def _with_pairs(scored: pl.DataFrame, other: pl.DataFrame) -> pl.DataFrame:
     """``scored`` left-joined with ``other`` on the pair; with no row to join, its columns as nulls
     (no copy of every scored pair to add nothing)."""
     if other.height:
-        return scored.join(other, on=[f"{RID}_l", f"{RID}_r"], how="left")
+        return join_pairs(scored, other)
     return scored.with_columns(pl.lit(None, dtype=other.schema[c]).alias(c)
                                for c in other.columns if c not in (f"{RID}_l", f"{RID}_r"))
 
