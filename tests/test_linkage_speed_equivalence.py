@@ -62,6 +62,9 @@ GUARDS = [
     {"name": "a_differs_b_same", "kind": "sql", "sql": "l.a <> r.a AND l.b = r.b"},
     {"name": "prefix", "kind": "sql", "sql": "starts_with(l.a, r.a) AND l.a <> r.a"},
     {"name": "c_or_note", "kind": "sql", "sql": "coalesce(l.c, '') <> coalesce(r.c, '') OR l.note = r.note"},
+    # cross-side equalities under an OR, NULLs that make the predicate NULL (the reference's coalesce
+    # says false; the guard's plain WHERE must keep no such pair either)
+    {"name": "cross_or", "kind": "sql", "sql": "l.a <> r.a AND (l.b = r.b OR l.note = r.note) AND l.c IS NOT NULL"},
 ]
 
 column = st.lists(st.sampled_from([*WORDS, None]), min_size=2, max_size=40)
