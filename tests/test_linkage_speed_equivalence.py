@@ -112,6 +112,27 @@ def test_scorers_on_shared_strings_equal_scoring_the_gathered_values(values, see
     assert np.array_equal(_on_distinct(level, cols, left, right), expected)
 
 
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(st.one_of(st.none(), st.sampled_from(["", "|", "||", "|a|", "a", "|a|b|", "a||b", "|b|c|",
+                                                              "||c", "|東洋|とうよう|", "|とうよう|", "東洋 ", "|a|a|"]),
+                                 st.text("ab|東", max_size=6)), min_size=2, max_size=30),
+       seed=st.integers(0, 10_000), dtype=st.sampled_from([pl.String, pl.Categorical]))
+def test_overlap_on_alternative_ids_equals_splitting_each_pair(values, seed, dtype):
+    """``overlap`` by integer ids of each value's alternatives holds exactly where splitting both
+    strings and intersecting the sets does: empty elements ("a||b", "|", "") count as elements."""
+    spec = parse_spec({"name": "t", "id_column": "id", "blocking": [{"keys": ["v"]}],
+                       "comparisons": [{"name": "v", "column": "v", "levels": [{"kind": "overlap"}]}]}, "t.yaml")
+    level = spec.comparisons[0].levels[0]
+    prepared = pl.DataFrame({"v": pl.Series(values, dtype=pl.String).cast(dtype)}).with_row_index(RID)
+    rng = np.random.default_rng(seed)
+    left, right = rng.integers(0, len(values), 80), rng.integers(0, len(values), 80)
+    present = prepared.get_column("v").is_not_null().to_numpy()
+    left, right = left[present[left] & present[right]], right[present[left] & present[right]]
+    cols = Columns(prepared)
+    expected = _evaluate(level, cols.values("v", left), cols.values("v", right))
+    assert np.array_equal(_on_distinct(level, cols, left, right), expected)
+
+
 def _struct_rank_masks(prepared: pl.DataFrame, pairs: pl.DataFrame, spec) -> list[np.ndarray]:
     """The reference: per rule, a dense rank of the struct of its keys (-1 where a key is null)."""
     left, right = pairs.get_column("__rid_l").to_numpy(), pairs.get_column("__rid_r").to_numpy()

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from abm.linkage.reuse import SpecReuse
 
 NULL_LEVEL = -1
+#: packed (code, element) keys stay below this: int64 never overflows
+_PACK_LIMIT = 2**62
 
 #: level kind -> (rapidfuzz scorer, its maximum); native scorers keep cpdist in C (no Python per pair)
 #: level kind -> (rapidfuzz scorer, the scale of its scores)
@@ -78,9 +80,41 @@ def _evaluate(level: Level, sa: pl.Series, sb: pl.Series) -> np.ndarray:
                           dtype=np.float32)
 
 
+def _share_an_alternative(cols: Columns, column: str, left: np.ndarray, right: np.ndarray) -> np.ndarray | None:
+    """The ``overlap`` level over non-null pairs, on the integer ids of each value's alternatives
+    (``Columns.alternatives``): each left element is looked up among the right value's (code,
+    element) keys. A polars split and set intersection per pair of strings cost 0.21 s CPU for
+    persons' readings at 20 k (173 k distinct pairs), this 0.06 s (+ 0.04 s to split each value
+    once). None: the column has no codes (or the keys would not fit an int64)."""
+    alternatives = cols.alternatives(column)
+    codes = cols.codes(column)
+    if alternatives is None or codes is None:
+        return None
+    starts, ids = alternatives
+    width = np.int64(int(ids.max(initial=0)) + 1)
+    lengths = np.diff(starts)
+    if len(lengths) * int(width) >= _PACK_LIMIT:   # (code, element) would not fit one int64
+        return None
+    owner = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+    keys = pl.Series(owner * width + ids)   # (code, element) of every value
+    a, b = codes[left], codes[right]
+    n = lengths[a]
+    pair = np.repeat(np.arange(len(a)), n)   # one row per element of a pair's left value
+    element = ids[np.repeat(starts[a] - np.cumsum(n) + n, n) + np.arange(int(n.sum()))]
+    # a hash lookup: ≈ 6× faster than numpy's searchsorted of ~1 M unsorted keys
+    found = pl.Series(b[pair] * width + element).is_in(keys.implode()).to_numpy()
+    holds = np.zeros(len(a), dtype=bool)
+    holds[pair[found]] = True
+    return holds
+
+
 def _on_distinct(level: Level, cols: Columns, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """``_evaluate`` over the given pairs, computed once per distinct pair of values."""
     dl, dr, inverse = _distinct(cols, level.column, left, right)
+    if level.kind == "overlap":
+        shared = _share_an_alternative(cols, level.column, dl, dr)
+        if shared is not None:
+            return shared[inverse]
     texts = cols.texts(level.column) if level.kind in _SCORERS else None
     if texts is not None:
         codes = cols.codes(level.column)
