@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from abm.db import query
-from abm.linkage import guards
+from abm.linkage import compare, guards
 from abm.linkage.block import RID, block, columns_in
 from abm.linkage.compare import _SCORERS, Columns, _evaluate, _on_distinct
 from abm.linkage.engine import link, rule_masks
@@ -131,6 +131,31 @@ def test_overlap_on_alternative_ids_equals_splitting_each_pair(values, seed, dty
     cols = Columns(prepared)
     expected = _evaluate(level, cols.values("v", left), cols.values("v", right))
     assert np.array_equal(_on_distinct(level, cols, left, right), expected)
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(st.one_of(st.none(), st.text("abcアイ東洋 ", max_size=8)), min_size=2, max_size=30),
+       seed=st.integers(0, 10_000), kind=st.sampled_from(sorted(_SCORERS)),
+       thresholds=st.lists(st.sampled_from([0.3, 0.5, 0.75, 0.8, 0.82, 0.85, 0.88, 0.9, 0.93, 1.0]),
+                           min_size=1, max_size=3, unique=True))
+def test_levels_scored_with_a_cutoff_at_their_lowest_threshold_give_the_same_vectors(values, seed, kind, thresholds):
+    """A comparison of several similarity levels on one column gets the same level codes whether its
+    scorer stops early below the lowest threshold (``_floors``) or scores every pair in full."""
+    spec = parse_spec({"name": "t", "id_column": "id", "blocking": [{"keys": ["v"]}],
+                       "comparisons": [{"name": "v", "column": "v", "levels": [
+                           {"kind": kind, "threshold": t} for t in sorted(thresholds, reverse=True)]}]}, "t.yaml")
+    prepared = pl.DataFrame({"v": pl.Series(values, dtype=pl.String)}).with_row_index(RID)
+    rng = np.random.default_rng(seed)
+    left, right = rng.integers(0, len(values), 60), rng.integers(0, len(values), 60)
+    pairs = pl.DataFrame({L: left.astype(np.uint32), R: right.astype(np.uint32)})
+    floors = compare._floors
+    try:
+        compare._floors = lambda comp: {}   # no cutoff: every similarity in full
+        full = compare._compare_chunk(prepared, pairs, spec)
+    finally:
+        compare._floors = floors
+    assert compare._floors(spec.comparisons[0]) == {("v", kind): min(thresholds)}
+    assert compare._compare_chunk(prepared, pairs, spec).equals(full)
 
 
 def _struct_rank_masks(prepared: pl.DataFrame, pairs: pl.DataFrame, spec) -> list[np.ndarray]:
