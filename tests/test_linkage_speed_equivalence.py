@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from abm.db import query
 from abm.linkage import compare, guards
-from abm.linkage.block import RID, block, columns_in
+from abm.linkage.block import RID, _first_rule_per_pair, block, columns_in
 from abm.linkage.compare import _SCORERS, Columns, _evaluate, _on_distinct
 from abm.linkage.engine import link, rule_masks
 from abm.linkage.guards import cannot_links
@@ -156,6 +156,26 @@ def test_levels_scored_with_a_cutoff_at_their_lowest_threshold_give_the_same_vec
         compare._floors = floors
     assert compare._floors(spec.comparisons[0]) == {("v", kind): min(thresholds)}
     assert compare._compare_chunk(prepared, pairs, spec).equals(full)
+
+
+@settings(max_examples=60, deadline=None)
+@given(parts=st.lists(st.lists(st.tuples(st.integers(0, 12), st.integers(0, 12)), max_size=30), min_size=1, max_size=4),
+       far=st.booleans())
+def test_first_rule_per_pair_by_packed_sort_equals_the_stable_argsort(parts, far):
+    """Each pair once, with the first rule (part) that found it, sorted: the packed sort gives what
+    the stable argsort gives, here and past its 2**28 limit (``far``: row ids that do not pack)."""
+    shift = 2**28 if far else 0
+    frames = [pl.DataFrame({L: [a + shift for a, _ in p], R: [b + shift for _, b in p]},
+                           schema={L: pl.UInt32, R: pl.UInt32}).with_columns(pl.lit(i, dtype=pl.Int8).alias("__rule_index"))
+              for i, p in enumerate(parts)]
+    names = [f"r{i}" for i in range(len(parts))]
+    got = _first_rule_per_pair(frames, names)
+    seen: dict[tuple[int, int], str] = {}
+    for i, p in enumerate(parts):
+        for a, b in p:
+            seen.setdefault((a + shift, b + shift), names[i])
+    assert got.rows() == sorted((a, b, rule) for (a, b), rule in seen.items())
+    assert got.schema == pl.Schema({L: pl.UInt32(), R: pl.UInt32(), "rule": pl.Enum(names)})
 
 
 def _struct_rank_masks(prepared: pl.DataFrame, pairs: pl.DataFrame, spec) -> list[np.ndarray]:
