@@ -6,6 +6,7 @@ Exit codes: 0 success; 1 other abm error; 2 unusable input; 3 invalid rules; 4 u
 from __future__ import annotations
 
 import atexit
+import gc
 import json
 import logging
 import os
@@ -300,6 +301,7 @@ def entry() -> None:
     temporary directories' finalizers, logging) and the flushed streams are as at a normal exit;
     with another Python thread still alive the normal exit runs (it waits for that thread).
     """
+    _batch_gc()
     try:
         main()
         code: str | int | None = 0
@@ -315,6 +317,17 @@ def entry() -> None:
         except (OSError, ValueError):  # a closed pipe or stream: nothing more can be said there
             pass
     os._exit(status)
+
+
+#: the cyclic garbage collector's thresholds for a run (Python's: 700, 10, 10). A run allocates
+#: millions of short-lived containers (imports, per-value dictionaries) that reference counting frees;
+#: at 700 the collector ran ~700 times in a 20 k-company run for 0.25 s of CPU, finding almost nothing.
+#: At 50,000 it runs a few times (0.08 s), and peak RSS was unchanged (1.90 -> 1.87 GB).
+BATCH_GC_THRESHOLDS = (50_000, 20, 10)
+
+
+def _batch_gc() -> None:
+    gc.set_threshold(*BATCH_GC_THRESHOLDS)
 
 
 def _exit_status(code: str | int | None) -> int:

@@ -159,6 +159,9 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
     started = datetime.now(UTC)
     timer = _Timer(on_stage)
     rules = timer("rules", load_rules, settings.rules_dir)
+    rules_fingerprint = fingerprint(rules.root)
+    store.open(rules_fingerprint)   # the stores are read in threads from here, beside the input's load
+    rows.open(rules_fingerprint)
     loaded = timer("load", load_inputs, settings.input_dir, rules)
     check_night(loaded, settings.input_dir, settings.out_dir)  # a failed export keeps yesterday's outputs
     registry = timer("registry", open_registry, settings.registry, settings.registry_cache, rules) \
@@ -166,9 +169,6 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
     overrides = load_overrides(overrides_path(settings.input_dir, settings.overrides))
     # expensive per-value results (readings, romaji, name parts) kept beside OUT_DIR across runs
     cache = settings.out_dir.with_name(f".{settings.out_dir.name}.cache") if settings.value_cache else None
-    rules_fingerprint = fingerprint(rules.root)
-    store.open(rules_fingerprint)
-    rows.open(rules_fingerprint)
     # --full: no cache is read (a night at a first run's cost); every one is written for the next night
     # per-value numpy work: no BLAS threads
     with value_cache(cache, rules_fingerprint, read=not settings.full), one_blas_thread():
@@ -182,6 +182,7 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
     with value_cache(cache, rules_fingerprint, read=not settings.full):   # name readings, once per name
         resolution = timer("resolve", resolve, records, specs, must_links(records) if registry else None, overrides,
                            rules.view(text_rules).romaji_folds, store=store)
+    store.write_behind()   # the next run's comparison stores, written in a thread beside the later stages
     incremental = store.summary() | {"normalize": rows.summary()}
     log.info("%s run: %s (%d pairs' comparisons reused, %d compared)", incremental["mode"], incremental["reason"],
              incremental["pairs_reused"], incremental["pairs_compared"])  # a forced full run warned already

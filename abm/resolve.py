@@ -83,13 +83,16 @@ def _account_units(records: pl.DataFrame) -> pl.DataFrame:
 
 def resolve_accounts(records: pl.DataFrame, specs: LinkageSpecs, must_link: pl.DataFrame | None = None,
                      overrides: Sequence[Override] = (), store: PairStore | None = None,
+                     to: dict[str, pl.Series] | None = None,
                      ) -> tuple[pl.DataFrame, LinkResult, dict[str, int], pl.DataFrame, dict[int, tuple[str, str]]]:
     """``records`` + account_id, account_score; the web forms moved after linkage (with the evidence
     ``abm explain`` shows); and what each account-level override did.
     ``must_link``: (id_l, id_r) record keys linked whatever their score (records anchored to one
     registry corporation); ``overrides``: a person's must- and cannot-links (abm.overrides); ``store``:
-    the previous run's comparisons (abm.linkage.reuse)."""
-    records = _account_refs_from_contacts(records)
+    the previous run's comparisons (abm.linkage.reuse); ``to``: ``pointers`` of ``records`` through
+    account_ref and contact_ref, when the caller has them."""
+    records = _account_refs_from_contacts(records)   # other columns than account_ref, contact_ref: ``to`` holds
+    to = to if to is not None else pointers(records, "account_ref", "contact_ref")
     units = _account_units(records)
     constraints = constraints_for(overrides, "account", records, units.get_column("record_key"))
     forced = constraints.must if must_link is None else pl.concat(
@@ -97,12 +100,12 @@ def resolve_accounts(records: pl.DataFrame, specs: LinkageSpecs, must_link: pl.D
     result = link(units, specs.accounts, must_link=forced, cannot_link=constraints.cannot,
                   reuse=store.for_spec(specs.accounts) if store is not None else None)
     assigned = _ids_for_clusters(result.units, "A", "account_id").rename({"link_score": "account_score"})
-    out = _with_accounts(records, assigned)
+    out = _with_accounts(records, assigned, to)
     moves = _respecting(_place_lone_web_forms(out), constraints, out)
     if moves.height:
         assigned = assigned.join(moves.select("record_key", "moved_to"), on="record_key", how="left").with_columns(
             pl.coalesce("moved_to", "account_id").alias("account_id")).drop("moved_to")
-        out = _with_accounts(records, assigned)
+        out = _with_accounts(records, assigned, to)
     # an opportunity pointing at nothing we know is its own (unresolved) account, never dropped
     orphan = (pl.col("account_id").is_null() & (pl.col("kind") == "crm_opportunities"))
     at = out.select(orphan.arg_true()).to_series()     # only those rows' keys are hashed
@@ -157,11 +160,12 @@ def _account_refs_from_contacts(records: pl.DataFrame) -> pl.DataFrame:
     return out
 
 
-def _with_accounts(records: pl.DataFrame, assigned: pl.DataFrame) -> pl.DataFrame:
-    out = records.join(assigned, on="record_key", how="left")
-    out = _inherit(out, "account_ref", "account_id")          # contacts, opportunities -> CRM account
-    out = _inherit(out, "contact_ref", "account_id")          # opportunity with a missing account -> its contact's
-    return _inherit(out, "account_ref", "account_id")         # MA activities -> their lead's account
+def _with_accounts(records: pl.DataFrame, assigned: pl.DataFrame, to: dict[str, pl.Series]) -> pl.DataFrame:
+    out = records.join(assigned, on="record_key", how="left", maintain_order="left")   # rows stay where ``to`` says
+    ids = out.get_column("account_id")
+    ids = _inherit(ids, to["account_ref"])          # contacts, opportunities -> CRM account
+    ids = _inherit(ids, to["contact_ref"])          # opportunity with a missing account -> its contact's
+    return out.with_columns(_inherit(ids, to["account_ref"]))   # MA activities -> their lead's account
 
 
 PLACING_COLUMNS = ("record_key", "kind", "account_id", "is_free_mail", "has_person", "company_key", "company_romaji",
@@ -203,32 +207,40 @@ def _place_lone_web_forms(out: pl.DataFrame) -> pl.DataFrame:
             .select("record_key", pl.col("candidate").alias("moved_to"), "evidence_key", "matched_on"))
 
 
-def _inherit(records: pl.DataFrame, ref: str, column: str) -> pl.DataFrame:
-    """Fill ``column`` from the record that ``ref`` points at, where still null."""
-    source = records.select(pl.col("record_key").alias(ref), pl.col(column).alias("__inherited")).drop_nulls(
-        "__inherited")
-    # record keys are unique: one value per row, joined on the ref column alone (not a copy of the table)
-    inherited = records.select(ref).join(source, on=ref, how="left", maintain_order="left").get_column("__inherited")
-    return records.with_columns(pl.coalesce(pl.col(column), inherited).alias(column))
+def pointers(records: pl.DataFrame, *refs: str) -> dict[str, pl.Series]:
+    """Per reference column, the row of ``records`` whose record_key it names (null: none). Record
+    keys are unique, so one join per column serves every ``_inherit`` through it: the account IDs
+    are inherited three times per placement and the person IDs twice, each then a gather, not a
+    join on string keys."""
+    rows = records.select("record_key", pl.int_range(pl.len(), dtype=pl.UInt32).alias("__row"))
+    return {ref: records.select(ref).join(rows.rename({"record_key": ref}), on=ref, how="left",
+                                          maintain_order="left").get_column("__row") for ref in refs}
+
+
+def _inherit(values: pl.Series, pointer: pl.Series) -> pl.Series:
+    """Fill ``values`` from the row ``pointer`` names (``pointers``), where still null."""
+    return values.zip_with(values.is_not_null(), values.gather(pointer))
 
 
 def resolve_persons(records: pl.DataFrame, specs: LinkageSpecs, overrides: Sequence[Override] = (),
-                    folds: tuple = (), store: PairStore | None = None,
+                    folds: tuple = (), store: PairStore | None = None, to: dict[str, pl.Series] | None = None,
                     ) -> tuple[pl.DataFrame, LinkResult, dict[int, tuple[str, str]]]:
     """``records`` (with account_id) + person_id, person_score; and what each person-level override did.
     Units carry every common reading of their name (``abm.normalize.name_readings``; ``folds``: the
-    romaji folds of ``romaji.yaml``)."""
+    romaji folds of ``romaji.yaml``; ``to``: ``pointers`` of ``records`` through contact_ref and
+    account_ref, when the caller has them)."""
     units = with_name_readings(records.filter(pl.col("has_person") & pl.col("account_id").is_not_null()), folds)
     units = with_switchboard(units, records)
     constraints = _same_account(constraints_for(overrides, "person", records, units.get_column("record_key")), units)
     result = link(units, specs.persons, must_link=constraints.must, cannot_link=constraints.cannot,
                   reuse=store.for_spec(specs.persons) if store is not None else None)
     assigned = _ids_for_clusters(result.units, "P", "person_id").rename({"link_score": "person_score"})
-    out = records.join(assigned, on="record_key", how="left")
-    out = _inherit(out, "contact_ref", "person_id")   # opportunity -> its contact's person
-    out = out.with_columns(  # activity -> its lead's person (account_ref points at the MA lead)
-        pl.when(pl.col("kind") == "ma_activities").then(pl.col("account_ref")).alias("__lead_ref"))
-    out = _inherit(out, "__lead_ref", "person_id").drop("__lead_ref")
+    to = to if to is not None else pointers(records, "account_ref", "contact_ref")
+    out = records.join(assigned, on="record_key", how="left", maintain_order="left")   # rows stay where ``to`` says
+    ids = _inherit(out.get_column("person_id"), to["contact_ref"])   # opportunity -> its contact's person
+    # activity -> its lead's person (account_ref points at the MA lead)
+    lead = out.select(pl.when(pl.col("kind") == "ma_activities").then(to["account_ref"])).to_series()
+    out = out.with_columns(_inherit(ids, lead))
     status = override_status(overrides, constraints, _unit_clusters(out, constraints, "person_id"), result.refused)
     return out, result, status
 
@@ -276,10 +288,11 @@ def resolve(records: pl.DataFrame, specs: LinkageSpecs, must_link: pl.DataFrame 
     records = records.rechunk()
     with ThreadPoolExecutor(max_workers=1) as pool:   # the readings table is read beside account linkage
         ahead = pool.submit(warm_table, records)
+        to = pointers(records, "account_ref", "contact_ref")   # the rows stay in this order until the sort below
         with_accounts, account_result, counts, moves, account_status = resolve_accounts(records, specs, must_link,
-                                                                                        overrides, store)
+                                                                                        overrides, store, to)
         ahead.result()
-    resolved, person_result, person_status = resolve_persons(with_accounts, specs, overrides, folds, store)
+    resolved, person_result, person_status = resolve_persons(with_accounts, specs, overrides, folds, store, to)
     resolved = resolved.sort("record_key")
     log.info("resolved %d records into %d accounts and %d persons", resolved.height,
              resolved.get_column("account_id").n_unique(), resolved.get_column("person_id").drop_nulls().n_unique())

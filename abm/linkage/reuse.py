@@ -40,8 +40,18 @@ import polars as pl
 from abm import __version__
 from abm.linkage.block import RID
 from abm.linkage.compare import compare_pairs
-from abm.linkage.reuse_guards import STORE_COMPRESSION, GuardReuse, few_units, row_hashes, store_digest
+from abm.linkage.reuse_guards import (
+    STORE_COMPRESSION,
+    GuardReuse,
+    few_units,
+    has_duplicates,
+    row_hashes,
+    store_digest,
+    unit_index,
+)
 from abm.linkage.spec import LinkageSpec
+from abm.linkage.store_writer import Background
+from abm.store_read import StoreReads
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +141,8 @@ class SpecReuse:
     _stored: tuple[pl.DataFrame, pl.DataFrame] | None = field(default=None, repr=False)
     _old: np.ndarray | None = field(default=None, repr=False)
     _written: list[tuple[pl.DataFrame, np.ndarray, np.ndarray]] = field(default_factory=list, repr=False)
+    _writer: Background = field(default_factory=Background, repr=False)   # ``write_behind``'s thread
+    reads: StoreReads = field(default_factory=StoreReads, repr=False)     # the store, read ahead (``PairStore.open``)
 
     def unit_hashes(self, prepared: pl.DataFrame, spec: LinkageSpec) -> pl.DataFrame:
         """``unit_hashes(prepared, spec)``, computed once per prepared frame (with the previous store)."""
@@ -227,7 +239,8 @@ class SpecReuse:
               ) -> tuple[tuple[pl.DataFrame, pl.DataFrame] | None, str | None]:
         """The stored unit hashes and pair vectors, or None and why they may not be used."""
         assert self.path is not None
-        meta = pl.read_parquet_metadata(self.path)
+        found = self.reads.take(self.path)
+        meta = found.meta
         if meta.get("abm_store_format") != STORE_FORMAT:
             return None, f"the stored comparisons have another format ({meta.get('abm_store_format')})"
         if meta.get("abm_version") != __version__:
@@ -236,7 +249,7 @@ class SpecReuse:
             return None, f"rules changed (rules fingerprint {meta.get('rules_fingerprint')} -> {self.fingerprint})"
         if meta.get("spec_digest") != digest:
             return None, f"the comparisons of linkage spec {self.name!r} or their column types changed"
-        stored = pl.read_parquet(self.path)
+        stored = found.table()
         expected = {**dict.fromkeys([*HASH, PAIR], pl.UInt64()), **dict.fromkeys(gammas, pl.Int8())}
         if dict(stored.schema) != expected:
             return None, "stored comparisons have unexpected columns"
@@ -245,11 +258,26 @@ class SpecReuse:
         pairs = stored.filter(~is_unit).select(PAIR, *gammas)
         n = np.uint64(units.height)
         keys = pairs.get_column(PAIR).to_numpy()
-        if units.is_duplicated().any() or not bool((keys[1:] > keys[:-1]).all()) \
+        if has_duplicates(units) or not bool((keys[1:] > keys[:-1]).all()) \
                 or pairs.null_count().sum_horizontal().item() \
                 or bool(((keys >> np.uint64(32)) >= n).any() or ((keys & np.uint64(0xFFFFFFFF)) >= n).any()):
             return None, "stored comparisons are inconsistent (unsorted, duplicate, missing or dangling entries)"
         return (units, pairs), None
+
+    def write_behind(self) -> None:
+        """Start ``flush`` in a thread (``abm.linkage.store_writer``): called once the run has compared
+        everything; ``commit`` waits for it."""
+        if self._written:
+            self._writer.start(self.flush, f"abm-pairs-{self.name}")
+
+    def wait(self) -> None:
+        """The store's thread (if any) finished; a failure is said and leaves the previous store."""
+        error = self._writer.wait()
+        if error is not None:
+            log.warning("linkage %s: comparisons not stored (%s): the next run compares every pair", self.name, error)
+            if self.tmp is not None:
+                self.tmp.unlink(missing_ok=True)
+            self.tmp = None
 
     def flush(self) -> None:
         """This run's store, to a temporary file (``commit`` renames it after publishing): the
@@ -262,12 +290,7 @@ class SpecReuse:
         gammas = pl.concat([part[0] for part in written])
         left = np.concatenate([part[1] for part in written])
         right = np.concatenate([part[2] for part in written])
-        units = hashes.unique(maintain_order=True)
-        if units.height == hashes.height:   # as usual: every unit's values are its own
-            index = np.arange(hashes.height, dtype=np.uint64)
-        else:
-            index = hashes.join(units.with_row_index("__u"), on=HASH, how="left",
-                                maintain_order="left").get_column("__u").to_numpy().astype(np.uint64)
+        units, index = unit_index(hashes)
         key = (index[left] << np.uint64(32)) | index[right]
         order = np.argsort(key, kind="stable")
         key = key[order]
@@ -300,34 +323,42 @@ class PairStore:
     full: bool = False          # ``--full``: compare every pair, then store them
     fingerprint: str = ""
     specs: dict[str, SpecReuse] = field(default_factory=dict)
+    reads: StoreReads = field(default_factory=StoreReads)   # every store file, read ahead from ``open``
 
     @classmethod
     def beside(cls, out_dir: Path, enabled: bool = True, full: bool = False) -> PairStore:
         return cls(out_dir.with_name(f".{out_dir.name}.cache") if enabled else None, full)
 
     def open(self, fingerprint: str) -> None:
-        """Called under the OUT_DIR lock: remember the rules fingerprint, drop killed runs' temp files."""
+        """Called under the OUT_DIR lock: remember the rules fingerprint, drop killed runs' temp files,
+        start reading the stores (``abm.store_read``: beside the input's load, off the critical path)."""
         self.fingerprint = fingerprint
         if self.directory is not None and self.directory.is_dir():
             for stale in [*self.directory.glob("pairs-*.parquet.tmp-*"), *self.directory.glob("guards-*.parquet.tmp-*")]:
                 stale.unlink(missing_ok=True)
+            if not self.full:
+                self.reads.start(sorted([*self.directory.glob("pairs-*.parquet"), *self.directory.glob("guards-*.parquet")]))
 
     def for_spec(self, spec: LinkageSpec) -> SpecReuse:
         forced = ("--no-cache: no comparisons stored or reused" if self.directory is None
                   else "--full" if self.full else None)
         path = self.directory / f"pairs-{spec.name}.parquet" if self.directory is not None else None
         guards = self.directory / f"guards-{spec.name}.parquet" if self.directory is not None else None
-        self.specs[spec.name] = SpecReuse(spec.name, path, self.fingerprint, forced,
-                                          guards=GuardReuse(spec.name, guards, self.fingerprint, forced))
+        self.specs[spec.name] = SpecReuse(spec.name, path, self.fingerprint, forced, reads=self.reads,
+                                          guards=GuardReuse(spec.name, guards, self.fingerprint, forced, reads=self.reads))
         return self.specs[spec.name]
 
     def commit(self) -> None:
         """After the run is published: its stores replace the previous ones (others are removed)."""
+        self.reads.drop()
         if self.directory is None:
             return
         written = set()
         for reuse in self.specs.values():
-            reuse.flush()
+            reuse.wait()
+            reuse.flush()   # when no thread wrote it (a run that did not call write_behind)
+            if reuse.guards:
+                reuse.guards.wait()
             for tmp, path in ((reuse.tmp, reuse.path), (reuse.guards.tmp, reuse.guards.path) if reuse.guards else (None, None)):
                 if tmp is not None and path is not None:
                     try:
@@ -342,11 +373,20 @@ class PairStore:
 
     def discard(self) -> None:
         """The run failed: its stores are dropped, the previous ones stay."""
+        self.reads.drop()
         for reuse in self.specs.values():
             reuse._written = []
+            reuse.wait()
+            if reuse.guards:
+                reuse.guards.wait()
             for tmp in (reuse.tmp, reuse.guards.tmp if reuse.guards else None):
                 if tmp is not None:
                     tmp.unlink(missing_ok=True)
+
+    def write_behind(self) -> None:
+        """Every spec's comparison store starts being written in a thread (after the linkage)."""
+        for reuse in self.specs.values():
+            reuse.write_behind()
 
     def summary(self) -> dict[str, Any]:
         """run.json's ``incremental``: the mode (incremental only when every spec reused its store)."""

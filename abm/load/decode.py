@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import re
 
+import polars as pl
+
 from abm.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -30,7 +32,8 @@ def decode(data: bytes, name: str, encoding: str | None = None) -> tuple[str, st
                 fix="correct `encoding:` in sources.yaml or remove it to let abm detect it",
             ) from exc
     refuse_binary(data, name)
-    if _JIS_ESCAPES.search(data) and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    # every escape starts with ESC: a byte search rules out nearly every file before the regex runs
+    if b"\x1b" in data and _JIS_ESCAPES.search(data) and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return _decode_jis(data, name)
     if data.startswith(b"\xef\xbb\xbf"):
         try:
@@ -62,6 +65,47 @@ def decode(data: bytes, name: str, encoding: str | None = None) -> tuple[str, st
             row=max(line - 1, 1),
             fix="save the file as UTF-8, or name its encoding in sources.yaml (encoding: …)",
         ) from exc
+
+
+def plain_utf8(data: bytes, name: str) -> str | None:
+    """``decode``'s encoding for ``data`` when it is "utf-8" or "utf-8-sig" (no JIS escape sequence, no
+    UTF-16 byte-order mark, valid UTF-8 after an optional BOM), found without building the text:
+    polars validates the bytes in a tenth of the time ``bytes.decode`` takes. None: ask ``decode``."""
+    refuse_binary(data, name)
+    if (b"\x1b" in data and _JIS_ESCAPES.search(data)) or data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None
+    bom = data.startswith(b"\xef\xbb\xbf")
+    try:
+        pl.Series([data[3:] if bom else data], dtype=pl.Binary).cast(pl.Utf8)
+    except pl.exceptions.PolarsError:  # not UTF-8 (the same rule as Python's strict decoder)
+        return None
+    return "utf-8-sig" if bom else "utf-8"
+
+
+#: the first byte that is not whitespace to ``str.isspace`` (ASCII), and the first that is not a line break
+_NOT_SPACE = re.compile(rb"[^ \t\n\r\x0b\x0c\x1c-\x1f]")
+_NOT_BREAK = re.compile(rb"[^\r\n]")
+
+
+def utf8_first_line(utf8: bytes) -> str | None:
+    """``_first_line`` of the text of UTF-8 ``utf8`` without its leading line breaks; None when that
+    text is blank (only whitespace). Decodes the first line alone, or the whole file when its first
+    character that is not ASCII whitespace is whitespace all the same (U+3000…)."""
+    visible = _NOT_SPACE.search(utf8)
+    if visible is None or _utf8_char(utf8, visible.start()).isspace():
+        text = utf8.decode("utf-8").lstrip("\r\n")
+        if not text or text.isspace():
+            return None
+    first = _NOT_BREAK.search(utf8)
+    start = first.start() if first else len(utf8)
+    end = utf8.find(b"\n", start)
+    return utf8[start:end if end >= 0 else len(utf8)].decode("utf-8")
+
+
+def _utf8_char(utf8: bytes, at: int) -> str:
+    """The character whose UTF-8 sequence starts at byte ``at`` (its lead byte says how long it is)."""
+    lead = utf8[at]
+    return utf8[at:at + (1 if lead < 0xC0 else 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4)].decode("utf-8")
 
 
 #: ISO-2022-JP (JIS) escape sequences that switch to a Japanese character set: ESC $ @, ESC $ B,

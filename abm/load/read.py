@@ -2,7 +2,7 @@
 
 CSV/TSV/TXT are decoded (UTF-8, UTF-8 BOM, UTF-16 BOM, CP932; lines of mixed UTF-8/CP932 are decoded
 line by line), NUL bytes stripped and counted, the delimiter sniffed from the header line. A file that
-parses cleanly is read by polars (fast path); otherwise Python's csv module re-reads it record by record
+parses cleanly is read by polars (``abm.load.fast_path``); otherwise Python's csv module re-reads it record by record
 so every bad record can be quarantined with its reason (ragged row, unbalanced quote) while the rest load.
 Parquet and .xlsx are read in ``abm.load.sheets``. Frame columns are positional
 (``c0``, ``c1`` …) because headers may repeat or be blank; ``row_number`` is the 1-based record ordinal
@@ -25,7 +25,8 @@ from typing import Any
 import polars as pl
 
 from abm.errors import InputError
-from abm.load.decode import decode, refuse_binary
+from abm.load.decode import decode, plain_utf8, refuse_binary, utf8_first_line
+from abm.load.fast_path import parse_fast, swallows_rows
 
 log = logging.getLogger(__name__)
 
@@ -181,22 +182,28 @@ def read_delimited(
         issues["nul_bytes"] = data.count(b"\x00")
         data = data.replace(b"\x00", b"")
         notes.append(f"{issues['nul_bytes']} NUL bytes stripped")
-    text, used, dnotes = decode(data, name, encoding)
-    notes += dnotes
-    # detected UTF-8: the parser reads the file's own bytes (``utf8_body``), not the text encoded again
-    utf8 = None if encoding is not None else data[3:] if used == "utf-8-sig" else data if used == "utf-8" else None
-    if "\x00" in text:  # UTF-16 input
-        issues["nul_bytes"] = text.count("\x00")
-        text = text.replace("\x00", "")
-    text = text.lstrip("\r\n")
-    if not text or text.isspace():   # (= not text.strip(), without copying the file)
-        return RawTable([], empty_frame(0), encoding=used, notes=notes + ["empty file"], issues=issues)
-    body = text.rstrip("\r\n") + "\n"
-    first_line = body[: body.find("\n")]
-    if delimiter is None:
-        delimiter = sniff_delimiter(first_line, "\t" if ".tsv" in path.suffixes[-2:] else ",")
-    raw = utf8_body(utf8) if utf8 is not None else None
-    table = _fast_path(body, delimiter, raw) or _slow_path(body, delimiter, name)
+    used = plain_utf8(data, name) if encoding is None else None
+    if used is not None:  # detected UTF-8: the parser reads the file's own bytes; no text unless needed
+        utf8 = data[3:] if used == "utf-8-sig" else data
+        header_line = utf8_first_line(utf8)
+        if header_line is None:
+            return RawTable([], empty_frame(0), encoding=used, notes=notes + ["empty file"], issues=issues)
+        if delimiter is None:
+            delimiter = sniff_delimiter(header_line, "\t" if ".tsv" in path.suffixes[-2:] else ",")
+        table = _fast_path(utf8_body(utf8), delimiter) or _slow_path(text_body(utf8.decode()), delimiter, name)
+    else:
+        text, used, dnotes = decode(data, name, encoding)
+        notes += dnotes
+        if "\x00" in text:  # UTF-16 input
+            issues["nul_bytes"] = text.count("\x00")
+            text = text.replace("\x00", "")
+        text = text.lstrip("\r\n")
+        if not text or text.isspace():   # (= not text.strip(), without copying the file)
+            return RawTable([], empty_frame(0), encoding=used, notes=notes + ["empty file"], issues=issues)
+        if delimiter is None:
+            delimiter = sniff_delimiter(_first_line(text), "\t" if ".tsv" in path.suffixes[-2:] else ",")
+        body = text_body(text)
+        table = _fast_path(body.encode("utf-8"), delimiter) or _slow_path(body, delimiter, name)
     table = split_repeated_headers(_trim_blank_header_tail(table))
     table.encoding, table.delimiter = used, delimiter
     table.notes[:0] = notes
@@ -225,75 +232,28 @@ def _trim_blank_header_tail(table: RawTable) -> RawTable:
     return table
 
 
+def text_body(text: str) -> str:
+    """The records' text as the parsers read it: no line breaks before or after, then one."""
+    return text.lstrip("\r\n").rstrip("\r\n") + "\n"
+
+
+def _first_line(text: str) -> str:
+    """The header line for ``sniff_delimiter``: ``text_body(text)``'s first line without copying the
+    file. It may keep CRs that ``text_body`` drops at the end of the file: CRs change no delimiter count."""
+    end = text.find("\n")
+    return text if end < 0 else text[:end]
+
+
 def utf8_body(data: bytes) -> bytes:
-    """``body.encode("utf-8")`` of UTF-8 ``data`` (BOM removed) as ``read_delimited`` makes ``body``:
-    leading line breaks dropped, one line break at the end. The same bytes, as CR and LF never occur
-    inside a UTF-8 multi-byte character (``tests/test_load_read.py`` checks it on arbitrary text)."""
+    """``text_body(data.decode()).encode("utf-8")`` of UTF-8 ``data`` (BOM removed), without decoding:
+    the same bytes, as CR and LF never occur inside a UTF-8 multi-byte character (``tests/test_load_read.py`` checks it on arbitrary text)."""
     return data.lstrip(b"\r\n").rstrip(b"\r\n") + b"\n"
 
 
-def _fast_path(body: str, delimiter: str, raw: bytes | None = None) -> RawTable | None:
-    """polars parse, accepted only when every record is exactly one line with the header's width.
-    ``raw``: ``body`` as UTF-8 bytes when the caller has them.
-
-    Proof by counting: the newlines and delimiters outside values must equal records and
-    (width - 1) x records. A ragged row, a blank line or a quote that runs to the end breaks one of
-    these (or makes polars raise); a stray quote pair that swallows whole rows is caught by
-    ``_swallows_rows`` on the few values that hold a newline.
-    """
-    if "\r" in body and body.count("\r") != body.count("\r\n"):
-        return None  # bare CR line ends: let the csv module handle them
-    raw = body.encode("utf-8") if raw is None else raw
-    try:
-        df = pl.read_csv(
-            raw,
-            has_header=False,
-            infer_schema=False,
-            separator=delimiter,
-            quote_char='"',
-            empty_string_is_null=False,
-            raise_if_empty=False,
-        )
-    except Exception:  # noqa: BLE001 - any polars parse failure means: diagnose with the csv module
-        return None
-    if df.height == 0:
-        return None
-    width = df.width
-    inner = df.select(
-        pl.sum_horizontal(pl.all().fill_null("").str.count_matches(delimiter, literal=True)).sum().alias("d"),
-        pl.sum_horizontal(pl.all().fill_null("").str.count_matches("\n", literal=True)).sum().alias("n"),
-    ).row(0)
-    d_total = raw.count(delimiter.encode())
-    n_total = raw.count(b"\n")
-    if d_total - inner[0] != (width - 1) * df.height or n_total - inner[1] != df.height:
-        return None
-    if inner[1] and _fast_swallow_check(df, delimiter):
-        return None
-    header = [v if v is not None else "" for v in df.row(0)]
-    body_df = df.slice(1).fill_null("")
-    frame = body_df.rename({c: f"c{i}" for i, c in enumerate(body_df.columns)}).with_columns(
-        pl.int_range(1, body_df.height + 1, dtype=pl.Int64).alias("row_number")
-    )
-    return RawTable([h.strip() for h in header], frame)
-
-
-def _swallows_rows(rec: list[str], width: int, delimiter: str) -> bool:
-    """A multi-line value holding a line with a full row's worth of delimiters: a stray quote."""
-    return width > 1 and any(
-        line.count(delimiter) >= width - 1
-        for v in rec
-        if "\n" in v or "\r" in v
-        for line in v.splitlines()[1:]
-    )
-
-
-def _fast_swallow_check(df: pl.DataFrame, delimiter: str) -> bool:
-    width = df.width
-    for col in df.columns:
-        values = df.get_column(col).filter(df.get_column(col).str.contains("\n", literal=True)).to_list()
-        if any(_swallows_rows([v], width, delimiter) for v in values):
-            return True
-    return False
+def _fast_path(raw: bytes, delimiter: str) -> RawTable | None:
+    """``abm.load.fast_path.parse_fast`` as a table (None: not provably one record per line)."""
+    parsed = parse_fast(raw, delimiter)
+    return RawTable(*parsed) if parsed is not None else None
 
 
 def _slow_path(body: str, delimiter: str, name: str) -> RawTable:
@@ -360,7 +320,7 @@ def _slow_path(body: str, delimiter: str, name: str) -> RawTable:
             if len(header) < len(rec) <= full_width:
                 beyond += sum(1 for v in rec[len(header):] if v.strip())
                 rec = rec[: len(header)]
-            swallowed = span[1] > span[0] and _swallows_rows(rec, len(header), delimiter)
+            swallowed = span[1] > span[0] and swallows_rows(rec, len(header), delimiter)
             if len(rec) != len(header) or swallowed:
                 if span[1] > span[0]:
                     # a ragged record spanning lines: probably a stray quote. Quarantine its first line

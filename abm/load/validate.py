@@ -178,6 +178,15 @@ def suffix_content_ids(table: pl.DataFrame, id_col: str) -> pl.DataFrame:
     )
 
 
+def _in_file_order(table: pl.DataFrame) -> pl.DataFrame:
+    """``table`` sorted by source_file, row_number (unique together). Rows usually arrive in that
+    order already (files are read in name order): checking it is a cheap pass, sorting moves every column."""
+    file, row = pl.col("source_file"), pl.col("row_number")
+    later = (file > file.shift()) | ((file == file.shift()) & (row > row.shift()))
+    ordered = table.select(later.fill_null(False).slice(1).all())
+    return table if ordered.item() else table.sort("source_file", "row_number")
+
+
 def check_ids(table: pl.DataFrame, kind: str, columns: tuple[str, ...]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(kept rows, rejected rows with ``reason`` and ``reason_code``): blank ids, then duplicate ids within the kind.
 
@@ -221,7 +230,7 @@ def check_ids(table: pl.DataFrame, kind: str, columns: tuple[str, ...]) -> tuple
         .alias("reason_code"),
     )
     drop = ["_content", "_kept", "_first_content", "_first_file", "_first_row"]
-    kept = pl.concat([unique, rest.filter(pl.col("_kept")).drop(drop)]).sort("source_file", "row_number")
+    kept = _in_file_order(pl.concat([unique, rest.filter(pl.col("_kept")).drop(drop)]))
     rejected = pl.concat(
         [
             missing.select("source_file", "row_number", "reason", "reason_code"),
