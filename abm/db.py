@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,3 +24,21 @@ def query(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | Non
         return pl.DataFrame()
     table = rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.arrow()
     return pl.from_arrow(table)  # type: ignore[return-value]
+
+
+@contextmanager
+def filters_kept_above_joins(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Within the block, DuckDB leaves a ``WHERE`` where it is written, above the joins (its
+    ``filter_pushdown`` optimiser off; the connection's setting is restored after).
+
+    For a predicate over two rows joined by id (``l.x = r.x OR …``, a guard): pushed down, its
+    cross-side comparisons become join conditions and the join order may pair the rows by them
+    instead of by id (a guard took 350 s so). Left above the joins, its ``AND``s are still
+    evaluated in turn, each on the rows the earlier ones kept."""
+    old = con.execute("SELECT current_setting('disabled_optimizers')").fetchall()[0][0]
+    off = ",".join(x for x in (old, "filter_pushdown") if x)
+    con.execute(f"SET disabled_optimizers = {literal(off)}")
+    try:
+        yield
+    finally:
+        con.execute(f"SET disabled_optimizers = {literal(old)}")

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from abm.linkage.distinct import first_and_inverse
+from abm.linkage.distinct import _packed_order, first_and_inverse
 
 
 def _numpy(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -38,3 +38,25 @@ def test_same_as_numpy(values, dtype):
     assert np.array_equal(first, want_first)
     assert np.array_equal(inverse, want_inverse)
     assert np.array_equal(arr[first][inverse], arr)   # spreading back gives every key
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.integers(-(2**63), 2**63 - 1), st.integers(0, 2**40), st.integers(-3, 3)), max_size=60))
+def test_same_as_numpy_whether_key_and_row_pack_into_64_bits_or_not(values):
+    """Keys spread over at most 2**40 pack with the row number (a plain sort); wider ones take the
+    stable arg sort: both give numpy's answer."""
+    arr = np.array(values, dtype=np.int64)
+    first, inverse = first_and_inverse(arr)
+    want_first, want_inverse = _numpy(arr)
+    assert np.array_equal(first, want_first)
+    assert np.array_equal(inverse, want_inverse)
+
+
+@pytest.mark.parametrize(("key", "packs"), [
+    (np.array([5, 1, 5], dtype=np.int64), True),
+    (np.array([2**62, -(2**62)], dtype=np.int64), False),
+    (np.array([2**63 + 1, 0], dtype=np.uint64), False),   # uint64 beyond int64: never packed
+    (np.array([7, 7, 1], dtype=np.uint32), True),
+])
+def test_which_keys_pack(key, packs):
+    assert (_packed_order(key) is not None) == packs

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from abm.db import query
-from abm.linkage import guards
-from abm.linkage.block import RID, block, columns_in
+from abm.linkage import compare, guards
+from abm.linkage.block import RID, _first_rule_per_pair, block, columns_in
 from abm.linkage.compare import _SCORERS, Columns, _evaluate, _on_distinct
 from abm.linkage.engine import link, rule_masks
 from abm.linkage.guards import cannot_links
@@ -62,6 +62,9 @@ GUARDS = [
     {"name": "a_differs_b_same", "kind": "sql", "sql": "l.a <> r.a AND l.b = r.b"},
     {"name": "prefix", "kind": "sql", "sql": "starts_with(l.a, r.a) AND l.a <> r.a"},
     {"name": "c_or_note", "kind": "sql", "sql": "coalesce(l.c, '') <> coalesce(r.c, '') OR l.note = r.note"},
+    # cross-side equalities under an OR, NULLs that make the predicate NULL (the reference's coalesce
+    # says false; the guard's plain WHERE must keep no such pair either)
+    {"name": "cross_or", "kind": "sql", "sql": "l.a <> r.a AND (l.b = r.b OR l.note = r.note) AND l.c IS NOT NULL"},
 ]
 
 column = st.lists(st.sampled_from([*WORDS, None]), min_size=2, max_size=40)
@@ -107,6 +110,72 @@ def test_scorers_on_shared_strings_equal_scoring_the_gathered_values(values, see
     cols = Columns(prepared)
     expected = _evaluate(level, cols.values("v", left), cols.values("v", right))
     assert np.array_equal(_on_distinct(level, cols, left, right), expected)
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(st.one_of(st.none(), st.sampled_from(["", "|", "||", "|a|", "a", "|a|b|", "a||b", "|b|c|",
+                                                              "||c", "|東洋|とうよう|", "|とうよう|", "東洋 ", "|a|a|"]),
+                                 st.text("ab|東", max_size=6)), min_size=2, max_size=30),
+       seed=st.integers(0, 10_000), dtype=st.sampled_from([pl.String, pl.Categorical]))
+def test_overlap_on_alternative_ids_equals_splitting_each_pair(values, seed, dtype):
+    """``overlap`` by integer ids of each value's alternatives holds exactly where splitting both
+    strings and intersecting the sets does: empty elements ("a||b", "|", "") count as elements."""
+    spec = parse_spec({"name": "t", "id_column": "id", "blocking": [{"keys": ["v"]}],
+                       "comparisons": [{"name": "v", "column": "v", "levels": [{"kind": "overlap"}]}]}, "t.yaml")
+    level = spec.comparisons[0].levels[0]
+    prepared = pl.DataFrame({"v": pl.Series(values, dtype=pl.String).cast(dtype)}).with_row_index(RID)
+    rng = np.random.default_rng(seed)
+    left, right = rng.integers(0, len(values), 80), rng.integers(0, len(values), 80)
+    present = prepared.get_column("v").is_not_null().to_numpy()
+    left, right = left[present[left] & present[right]], right[present[left] & present[right]]
+    cols = Columns(prepared)
+    expected = _evaluate(level, cols.values("v", left), cols.values("v", right))
+    assert np.array_equal(_on_distinct(level, cols, left, right), expected)
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(st.one_of(st.none(), st.text("abcアイ東洋 ", max_size=8)), min_size=2, max_size=30),
+       seed=st.integers(0, 10_000), kind=st.sampled_from(sorted(_SCORERS)),
+       thresholds=st.lists(st.sampled_from([0.3, 0.5, 0.75, 0.8, 0.82, 0.85, 0.88, 0.9, 0.93, 1.0]),
+                           min_size=1, max_size=3, unique=True))
+def test_levels_scored_with_a_cutoff_at_their_lowest_threshold_give_the_same_vectors(values, seed, kind, thresholds):
+    """A comparison of several similarity levels on one column gets the same level codes whether its
+    scorer stops early below the lowest threshold (``_floors``) or scores every pair in full."""
+    spec = parse_spec({"name": "t", "id_column": "id", "blocking": [{"keys": ["v"]}],
+                       "comparisons": [{"name": "v", "column": "v", "levels": [
+                           {"kind": kind, "threshold": t} for t in sorted(thresholds, reverse=True)]}]}, "t.yaml")
+    prepared = pl.DataFrame({"v": pl.Series(values, dtype=pl.String)}).with_row_index(RID)
+    rng = np.random.default_rng(seed)
+    left, right = rng.integers(0, len(values), 60), rng.integers(0, len(values), 60)
+    pairs = pl.DataFrame({L: left.astype(np.uint32), R: right.astype(np.uint32)})
+    floors = compare._floors
+    try:
+        compare._floors = lambda comp: {}   # no cutoff: every similarity in full
+        full = compare._compare_chunk(prepared, pairs, spec)
+    finally:
+        compare._floors = floors
+    assert compare._floors(spec.comparisons[0]) == {("v", kind): min(thresholds)}
+    assert compare._compare_chunk(prepared, pairs, spec).equals(full)
+
+
+@settings(max_examples=60, deadline=None)
+@given(parts=st.lists(st.lists(st.tuples(st.integers(0, 12), st.integers(0, 12)), max_size=30), min_size=1, max_size=4),
+       far=st.booleans())
+def test_first_rule_per_pair_by_packed_sort_equals_the_stable_argsort(parts, far):
+    """Each pair once, with the first rule (part) that found it, sorted: the packed sort gives what
+    the stable argsort gives, here and past its 2**28 limit (``far``: row ids that do not pack)."""
+    shift = 2**28 if far else 0
+    frames = [pl.DataFrame({L: [a + shift for a, _ in p], R: [b + shift for _, b in p]},
+                           schema={L: pl.UInt32, R: pl.UInt32}).with_columns(pl.lit(i, dtype=pl.Int8).alias("__rule_index"))
+              for i, p in enumerate(parts)]
+    names = [f"r{i}" for i in range(len(parts))]
+    got = _first_rule_per_pair(frames, names)
+    seen: dict[tuple[int, int], str] = {}
+    for i, p in enumerate(parts):
+        for a, b in p:
+            seen.setdefault((a + shift, b + shift), names[i])
+    assert got.rows() == sorted((a, b, rule) for (a, b), rule in seen.items())
+    assert got.schema == pl.Schema({L: pl.UInt32(), R: pl.UInt32(), "rule": pl.Enum(names)})
 
 
 def _struct_rank_masks(prepared: pl.DataFrame, pairs: pl.DataFrame, spec) -> list[np.ndarray]:

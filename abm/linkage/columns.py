@@ -24,6 +24,7 @@ class Columns:
         self._nulls: dict[str, np.ndarray] = {}
         self._flags: dict[str, np.ndarray] = {}
         self._texts: dict[str, np.ndarray] = {}
+        self._alternatives: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     def codes(self, column: str) -> np.ndarray | None:
         """Dense codes (int64, -1 for null), or None for a type whose equality is not that of its
@@ -67,8 +68,26 @@ class Columns:
         if codes is None:
             return None
         if column not in self._texts:
-            _, first = np.unique(codes, return_index=True)
-            first = first[codes[first] >= 0]   # one row per non-null code, in code order
-            values = self.prepared.get_column(column).cast(pl.Utf8).gather(first).to_list()
+            values = self._per_code(column, codes).to_list()
             self._texts[column] = np.array(values + [None], dtype=object)[:len(values)]
         return self._texts[column]
+
+    def _per_code(self, column: str, codes: np.ndarray) -> pl.Series:
+        """Per non-null code, in code order, its value as a string."""
+        _, first = np.unique(codes, return_index=True)
+        first = first[codes[first] >= 0]   # one row per non-null code
+        return self.prepared.get_column(column).cast(pl.Utf8).gather(first)
+
+    def alternatives(self, column: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """Per code, the elements of its ``|a|b|`` set of alternatives (split as the ``overlap``
+        level splits them) as integer ids: code c's are ``ids[starts[c]:starts[c + 1]]``. Split once
+        per distinct value, not once per pair; None where the column has no codes."""
+        codes = self.codes(column)
+        if codes is None:
+            return None
+        if column not in self._alternatives:
+            sets = self._per_code(column, codes).str.strip_chars("|").str.split("|")
+            lengths = sets.list.len().to_numpy().astype(np.int64)
+            ids = dense_codes(sets.explode())   # a split never gives an empty list: one row per element
+            self._alternatives[column] = (np.concatenate([[0], np.cumsum(lengths)]), ids)
+        return self._alternatives[column]

@@ -25,6 +25,11 @@ if TYPE_CHECKING:
     from abm.linkage.reuse import SpecReuse
 
 NULL_LEVEL = -1
+#: packed (code, element) keys stay below this: int64 never overflows
+_PACK_LIMIT = 2**62
+#: a scorer's cutoff sits this far below the lowest threshold: a similarity a level tests (≥ threshold
+#: - 1e-6) is never cut to 0 by a rounding at the boundary
+_CUTOFF_MARGIN = 1e-5
 
 #: level kind -> (rapidfuzz scorer, its maximum); native scorers keep cpdist in C (no Python per pair)
 #: level kind -> (rapidfuzz scorer, the scale of its scores)
@@ -78,24 +83,61 @@ def _evaluate(level: Level, sa: pl.Series, sb: pl.Series) -> np.ndarray:
                           dtype=np.float32)
 
 
-def _on_distinct(level: Level, cols: Columns, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """``_evaluate`` over the given pairs, computed once per distinct pair of values."""
+def _share_an_alternative(cols: Columns, column: str, left: np.ndarray, right: np.ndarray) -> np.ndarray | None:
+    """The ``overlap`` level over non-null pairs, on the integer ids of each value's alternatives
+    (``Columns.alternatives``): each left element is looked up among the right value's (code,
+    element) keys. A polars split and set intersection per pair of strings cost 0.21 s CPU for
+    persons' readings at 20 k (173 k distinct pairs), this 0.06 s (+ 0.04 s to split each value
+    once). None: the column has no codes (or the keys would not fit an int64)."""
+    alternatives = cols.alternatives(column)
+    codes = cols.codes(column)
+    if alternatives is None or codes is None:
+        return None
+    starts, ids = alternatives
+    width = np.int64(int(ids.max(initial=0)) + 1)
+    lengths = np.diff(starts)
+    if len(lengths) * int(width) >= _PACK_LIMIT:   # (code, element) would not fit one int64
+        return None
+    owner = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+    keys = pl.Series(owner * width + ids)   # (code, element) of every value
+    a, b = codes[left], codes[right]
+    n = lengths[a]
+    pair = np.repeat(np.arange(len(a)), n)   # one row per element of a pair's left value
+    element = ids[np.repeat(starts[a] - np.cumsum(n) + n, n) + np.arange(int(n.sum()))]
+    # a hash lookup: ≈ 6× faster than numpy's searchsorted of ~1 M unsorted keys
+    found = pl.Series(b[pair] * width + element).is_in(keys.implode()).to_numpy()
+    holds = np.zeros(len(a), dtype=bool)
+    holds[pair[found]] = True
+    return holds
+
+
+def _on_distinct(level: Level, cols: Columns, left: np.ndarray, right: np.ndarray,
+                 floor: float | None = None) -> np.ndarray:
+    """``_evaluate`` over the given pairs, computed once per distinct pair of values. ``floor``: for a
+    scorer, the lowest threshold any level asks of these similarities; below it (with a margin, so
+    no level's test moves) a similarity may come back as 0, which lets rapidfuzz stop early."""
     dl, dr, inverse = _distinct(cols, level.column, left, right)
+    if level.kind == "overlap":
+        shared = _share_an_alternative(cols, level.column, dl, dr)
+        if shared is not None:
+            return shared[inverse]
     texts = cols.texts(level.column) if level.kind in _SCORERS else None
     if texts is not None:
         codes = cols.codes(level.column)
         assert codes is not None
-        scorer, _ = _SCORERS[level.kind]
+        scorer, scale = _SCORERS[level.kind]
+        cutoff = None if floor is None else (floor - _CUTOFF_MARGIN) * scale
         return process.cpdist(texts[codes[dl]], texts[codes[dr]], scorer=scorer, workers=-1,
-                              dtype=np.float32)[inverse]
+                              dtype=np.float32, score_cutoff=cutoff)[inverse]
     return _evaluate(level, cols.values(level.column, dl), cols.values(level.column, dr))[inverse]
 
 
 def _level_holds(level: Level, cols: Columns, left: np.ndarray, right: np.ndarray, todo: np.ndarray,
-                 sims: dict[tuple[str, str], np.ndarray] | None = None) -> np.ndarray:
+                 sims: dict[tuple[str, str], np.ndarray] | None = None,
+                 floors: dict[tuple[str, str], float] | None = None) -> np.ndarray:
     """Boolean mask (over all pairs) of pairs in ``todo`` for which ``level`` holds. ``sims`` keeps
     each (column, scorer)'s similarities, so two levels of one scorer (JW ≥ 0.9, JW ≥ 0.75) score a
-    pair once."""
+    pair once; ``floors``: per (column, scorer), the lowest threshold of those levels (``_floors``)."""
     nulls = cols.nulls(level.column)
     idx = np.flatnonzero(todo & ~nulls[left] & ~nulls[right])
     holds = np.zeros(len(left), dtype=bool)
@@ -110,11 +152,25 @@ def _level_holds(level: Level, cols: Columns, left: np.ndarray, right: np.ndarra
                                                               np.full(len(left), np.nan, dtype=np.float32))
         need = idx[np.isnan(known[idx])]
         if need.size:
-            known[need] = _on_distinct(level, cols, left[need], right[need])
+            floor = (floors or {}).get((level.column, level.kind))
+            known[need] = _on_distinct(level, cols, left[need], right[need], floor)
         holds[idx] = known[idx] / scale >= level.threshold - 1e-6
     else:
         holds[idx] = _on_distinct(level, cols, left[idx], right[idx])
     return holds
+
+
+def _floors(comp: Comparison) -> dict[tuple[str, str], float]:
+    """Per (column, scorer) of ``comp``'s similarity levels, the lowest threshold: no level asks
+    whether a similarity below it reaches anything (such similarities may be scored as 0). With
+    rapidfuzz's score_cutoff at it, accounts' Jaro-Winkler scoring at 20 k costs 0.10 s CPU per
+    column instead of 0.14."""
+    floors: dict[tuple[str, str], float] = {}
+    for level in comp.levels:
+        if level.kind in _SCORERS:
+            key = (level.column, level.kind)
+            floors[key] = min(floors.get(key, level.threshold), level.threshold)
+    return floors
 
 
 #: pairs compared at once: strings are gathered per chunk, so memory does not grow with the pair count
@@ -144,12 +200,13 @@ def _compare_chunk(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpe
     out = {}
     for comp in spec.comparisons:
         sims: dict[tuple[str, str], np.ndarray] = {}
+        floors = _floors(comp)
         nulls = cols.nulls(comp.column)
         null = nulls[left] | nulls[right]
         codes = np.full(len(left), len(comp.levels), dtype=np.int8)
         todo = ~null
         for k, level in enumerate(comp.levels):
-            holds = _level_holds(level, cols, left, right, todo, sims)
+            holds = _level_holds(level, cols, left, right, todo, sims, floors)
             if level.unless_both:
                 flag = cols.flags(level.unless_both)
                 holds &= ~(flag[left] & flag[right])

@@ -5,7 +5,8 @@ Comparison levels and ``sql`` guards are evaluated once per distinct pair of val
 key per pair, ~1.2 M pairs at 20 k companies) and spread back. numpy's unique sorts with a stable
 merge sort on one core (~0.29 s for 1.2 M keys); polars' stable ``arg_sort_by`` uses every core, and
 the rest is a gather, a comparison and a cumulative sum (~0.19 s, ≈ 0.1 s saved per call, about six
-calls a run). ``tests/test_linkage_distinct.py`` pins it to numpy's answer.
+calls a run). Where the key and the row number pack into 64 bits (pair keys of dense codes do), a
+plain numpy sort of the packed integers is cheaper still (``_packed_order``). ``tests/test_linkage_distinct.py`` pins it to numpy's answer.
 
 ``dense_codes``: the same for the values of a column (blocking keys, comparison codes, guard
 profiles): one integer per distinct value, by sorting hashes rather than strings.
@@ -24,14 +25,36 @@ def first_and_inverse(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = len(key)
     if n == 0:
         return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
-    order = pl.DataFrame({"k": key}).select(pl.arg_sort_by("k", maintain_order=True)).to_series().to_numpy()
-    ordered = key[order]
+    packed = _packed_order(key)
+    if packed is not None:
+        order, ordered = packed
+    else:
+        order = pl.DataFrame({"k": key}).select(pl.arg_sort_by("k", maintain_order=True)).to_series().to_numpy()
+        ordered = key[order]
     starts = np.empty(n, dtype=bool)
     starts[0] = True
     np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
     inverse = np.empty(n, dtype=np.intp)
     inverse[order] = np.cumsum(starts) - 1
     return order[starts].astype(np.intp, copy=False), inverse
+
+
+def _packed_order(key: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The stable sort order of ``key`` and the keys in that order, by one plain sort of (key - min,
+    row) packed into a uint64: numpy sorts integers with SIMD, ≈ 3× less CPU than polars' stable
+    arg sort (0.03 s for 755 k pair keys) and far less wall on a busy machine. None when the two
+    do not fit 64 bits (keys spread over more than 2**(64 - bits of the row count))."""
+    if key.dtype.kind not in "iu" or (key.dtype.kind == "u" and key.dtype.itemsize == 8):
+        return None
+    n = len(key)
+    row_bits = max((n - 1).bit_length(), 1)
+    low = int(key.min())
+    if (int(key.max()) - low).bit_length() + row_bits > 64:
+        return None
+    shifted = (key.astype(np.int64) - np.int64(low)).astype(np.uint64)   # 0 … span, no overflow: span < 2**63
+    packed = np.sort((shifted << np.uint64(row_bits)) | np.arange(n, dtype=np.uint64))
+    order = (packed & np.uint64((1 << row_bits) - 1)).astype(np.intp)
+    return order, key[order]
 
 
 #: a fixed seed: the same value hashes alike in every call (codes need not match across runs, only within one)

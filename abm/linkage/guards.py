@@ -12,7 +12,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from abm.db import query
+from abm.db import filters_kept_above_joins, query
 from abm.linkage.block import RID, columns_in
 from abm.linkage.columns import Columns
 from abm.linkage.distinct import dense_codes, first_and_inverse
@@ -63,9 +63,13 @@ def _forbidden(con: duckdb.DuckDBPyConnection, cols: Columns, guard: Guard,
     con.register("__guard_pairs", pl.DataFrame({L: left[first], R: right[first],
                                                 _INDEX: np.arange(len(first), dtype=np.int64)}).to_arrow())
     try:
-        hits = query(con, f"SELECT p.{_INDEX} FROM __guard_pairs p JOIN __guard_units l ON l.{RID} = p.{L} "
-                          f"JOIN __guard_units r ON r.{RID} = p.{R} WHERE coalesce(({guard.sql}), false)",
-                     {k: list(v) for k, v in guard.params})
+        # a plain WHERE (NULL keeps no row, as false), kept above the joins: its ANDs are evaluated
+        # in turn on the pairs the earlier ones kept (wrapped in coalesce, every one on every pair:
+        # 0.65 → 0.32 s CPU for same_reading_other_kanji on 1.18 M pairs)
+        with filters_kept_above_joins(con):
+            hits = query(con, f"SELECT p.{_INDEX} FROM __guard_pairs p JOIN __guard_units l ON l.{RID} = p.{L} "
+                              f"JOIN __guard_units r ON r.{RID} = p.{R} WHERE ({guard.sql})",
+                         {k: list(v) for k, v in guard.params})
     finally:
         con.unregister("__guard_units")
         con.unregister("__guard_pairs")
