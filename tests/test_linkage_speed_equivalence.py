@@ -93,6 +93,20 @@ def test_guards_per_own_columns_equal_the_joint_evaluation(a, b, c, note, seed, 
     assert got.equals(_reference_cannot_links(prepared, pairs, spec))
 
 
+def _assert_distinct_scoring_equals_gathered(spec, values, seed, dtype, n_pairs):
+    """The spec's one level scored once per distinct pair of values equals it evaluated on every
+    gathered pair (``n_pairs`` random pairs of ``values``, those with a null side left out)."""
+    level = spec.comparisons[0].levels[0]
+    prepared = pl.DataFrame({"v": pl.Series(values, dtype=pl.String).cast(dtype)}).with_row_index(RID)
+    rng = np.random.default_rng(seed)
+    left, right = rng.integers(0, len(values), n_pairs), rng.integers(0, len(values), n_pairs)
+    present = prepared.get_column("v").is_not_null().to_numpy()
+    left, right = left[present[left] & present[right]], right[present[left] & present[right]]
+    cols = Columns(prepared)
+    expected = _evaluate(level, cols.values("v", left), cols.values("v", right))
+    assert np.array_equal(_on_distinct(level, cols, left, right), expected)
+
+
 @settings(max_examples=40, deadline=None)
 @given(values=st.lists(st.one_of(st.none(), st.text("abcアイ東洋 ", max_size=8)), min_size=2, max_size=30),
        seed=st.integers(0, 10_000), kind=st.sampled_from(sorted(_SCORERS)),
@@ -101,15 +115,7 @@ def test_scorers_on_shared_strings_equal_scoring_the_gathered_values(values, see
     spec = parse_spec({"name": "t", "id_column": "id", "blocking": [{"keys": ["v"]}],
                        "comparisons": [{"name": "v", "column": "v", "levels": [{"kind": kind, "threshold": 0.5}]}]},
                       "t.yaml")
-    level = spec.comparisons[0].levels[0]
-    prepared = pl.DataFrame({"v": pl.Series(values, dtype=pl.String).cast(dtype)}).with_row_index(RID)
-    rng = np.random.default_rng(seed)
-    left, right = rng.integers(0, len(values), 50), rng.integers(0, len(values), 50)
-    present = prepared.get_column("v").is_not_null().to_numpy()
-    left, right = left[present[left] & present[right]], right[present[left] & present[right]]
-    cols = Columns(prepared)
-    expected = _evaluate(level, cols.values("v", left), cols.values("v", right))
-    assert np.array_equal(_on_distinct(level, cols, left, right), expected)
+    _assert_distinct_scoring_equals_gathered(spec, values, seed, dtype, 50)
 
 
 @settings(max_examples=60, deadline=None)
@@ -122,15 +128,7 @@ def test_overlap_on_alternative_ids_equals_splitting_each_pair(values, seed, dty
     strings and intersecting the sets does: empty elements ("a||b", "|", "") count as elements."""
     spec = parse_spec({"name": "t", "id_column": "id", "blocking": [{"keys": ["v"]}],
                        "comparisons": [{"name": "v", "column": "v", "levels": [{"kind": "overlap"}]}]}, "t.yaml")
-    level = spec.comparisons[0].levels[0]
-    prepared = pl.DataFrame({"v": pl.Series(values, dtype=pl.String).cast(dtype)}).with_row_index(RID)
-    rng = np.random.default_rng(seed)
-    left, right = rng.integers(0, len(values), 80), rng.integers(0, len(values), 80)
-    present = prepared.get_column("v").is_not_null().to_numpy()
-    left, right = left[present[left] & present[right]], right[present[left] & present[right]]
-    cols = Columns(prepared)
-    expected = _evaluate(level, cols.values("v", left), cols.values("v", right))
-    assert np.array_equal(_on_distinct(level, cols, left, right), expected)
+    _assert_distinct_scoring_equals_gathered(spec, values, seed, dtype, 80)
 
 
 @settings(max_examples=60, deadline=None)
