@@ -182,7 +182,7 @@ def test_the_store_written_in_the_background_is_complete_at_commit(tmp_path, tab
     store.open("fp")
     out = store.normalize(tables, RULES)
     store.commit()
-    assert store._writer is None and store.tmp is None
+    assert not store._writer.busy and store.tmp is None
     assert pl.read_parquet_metadata(tmp_path / FILE)["rules_fingerprint"] == "fp"
     again, s = _night(tmp_path, tables)   # every row found in what the thread wrote
     assert (s["mode"], s["rows_normalized"]) == ("incremental", 0) and again.equals(out)

@@ -1,6 +1,6 @@
-"""The comparison and guard stores are built and written in a thread (``abm.linkage.store_writer``):
+"""The comparison and guard stores are built and written in a thread (``abm.store_write``):
 the files equal those written at commit, a failure in the thread keeps the previous store and is said,
-and a discarded run leaves nothing behind; ``unit_index`` / ``has_duplicates`` equal the two-column
+and a discarded run leaves nothing behind; ``unit_index`` / ``has_repeats`` equal the two-column
 ``unique`` / ``is_duplicated`` they shortcut."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from abm.linkage.engine import link
 from abm.linkage.reuse import PairStore
-from abm.linkage.reuse_guards import HASH, has_duplicates, unit_index
-from abm.linkage.store_writer import Background
+from abm.linkage.reuse_guards import HASH, unit_index
+from abm.store_write import Background, has_repeats
 from tests.test_incremental import BASE, SPEC
 
 
@@ -45,7 +45,7 @@ def test_unit_index_equals_unique_and_join(pairs):
     units, index = unit_index(hashes)
     want_units, want_index = _reference(hashes)
     assert units.equals(want_units) and np.array_equal(index, want_index) and index.dtype == np.uint64
-    assert has_duplicates(hashes) == bool(hashes.is_duplicated().any())
+    assert has_repeats(hashes, HASH[0]) == bool(hashes.is_duplicated().any())
 
 
 @settings(max_examples=100, deadline=None)

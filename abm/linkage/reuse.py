@@ -44,14 +44,14 @@ from abm.linkage.reuse_guards import (
     STORE_COMPRESSION,
     GuardReuse,
     few_units,
-    has_duplicates,
+    inconsistent,
     row_hashes,
     store_digest,
     unit_index,
 )
 from abm.linkage.spec import LinkageSpec
-from abm.linkage.store_writer import Background
 from abm.store_read import StoreReads
+from abm.store_write import Background
 
 log = logging.getLogger(__name__)
 
@@ -256,28 +256,20 @@ class SpecReuse:
         is_unit = pl.col(HASH[0]).is_not_null()
         units = stored.filter(is_unit).select(HASH)
         pairs = stored.filter(~is_unit).select(PAIR, *gammas)
-        n = np.uint64(units.height)
-        keys = pairs.get_column(PAIR).to_numpy()
-        if has_duplicates(units) or not bool((keys[1:] > keys[:-1]).all()) \
-                or pairs.null_count().sum_horizontal().item() \
-                or bool(((keys >> np.uint64(32)) >= n).any() or ((keys & np.uint64(0xFFFFFFFF)) >= n).any()):
+        if inconsistent(units, pairs):
             return None, "stored comparisons are inconsistent (unsorted, duplicate, missing or dangling entries)"
         return (units, pairs), None
 
     def write_behind(self) -> None:
-        """Start ``flush`` in a thread (``abm.linkage.store_writer``): called once the run has compared
+        """Start ``flush`` in a thread (``abm.store_write``): called once the run has compared
         everything; ``commit`` waits for it."""
         if self._written:
             self._writer.start(self.flush, f"abm-pairs-{self.name}")
 
     def wait(self) -> None:
         """The store's thread (if any) finished; a failure is said and leaves the previous store."""
-        error = self._writer.wait()
-        if error is not None:
-            log.warning("linkage %s: comparisons not stored (%s): the next run compares every pair", self.name, error)
-            if self.tmp is not None:
-                self.tmp.unlink(missing_ok=True)
-            self.tmp = None
+        self.tmp = self._writer.settle(lambda: self.tmp, lambda why: log.warning(
+            "linkage %s: comparisons not stored (%s): the next run compares every pair", self.name, why))
 
     def flush(self) -> None:
         """This run's store, to a temporary file (``commit`` renames it after publishing): the

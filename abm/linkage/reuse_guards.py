@@ -35,8 +35,8 @@ from abm import __version__
 from abm.linkage.block import RID
 from abm.linkage.guards import cannot_links
 from abm.linkage.spec import LinkageSpec
-from abm.linkage.store_writer import Background
 from abm.store_read import StoreReads
+from abm.store_write import Background, has_repeats
 
 log = logging.getLogger(__name__)
 
@@ -127,9 +127,14 @@ def unit_index(hashes: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray]:
     return units, index
 
 
-def has_duplicates(units: pl.DataFrame) -> bool:
-    """``units.is_duplicated().any()`` of a store's unit hashes, counting one column first."""
-    return units.get_column(HASH[0]).n_unique() != units.height and bool(units.is_duplicated().any())
+def inconsistent(units: pl.DataFrame, pairs: pl.DataFrame) -> bool:
+    """A stored table of unit hashes and pair rows (comparisons or guard results) that must not be
+    used: a unit hash twice, pair keys unsorted or repeated, a missing value, or a pair naming a unit
+    the store does not hold."""
+    keys, n = pairs.get_column(PAIR).to_numpy(), np.uint64(units.height)
+    return (has_repeats(units, HASH[0]) or not bool((keys[1:] > keys[:-1]).all())
+            or bool(pairs.null_count().sum_horizontal().item())
+            or bool(((keys >> np.uint64(32)) >= n).any() or ((keys & np.uint64(0xFFFFFFFF)) >= n).any()))
 
 
 #: a night's pairs are compared / guarded on just the units they touch when those are fewer than
@@ -252,26 +257,19 @@ class GuardReuse:
             return None
         is_unit = pl.col(HASH[0]).is_not_null()
         units, pairs = stored.filter(is_unit).select(HASH), stored.filter(~is_unit).select(PAIR, GUARD)
-        keys, n = pairs.get_column(PAIR).to_numpy(), np.uint64(units.height)
-        if has_duplicates(units) or not bool((keys[1:] > keys[:-1]).all()) \
-                or pairs.null_count().sum_horizontal().item() \
-                or bool(((keys >> np.uint64(32)) >= n).any() or ((keys & np.uint64(0xFFFFFFFF)) >= n).any()):
+        if inconsistent(units, pairs):
             log.warning("linkage %s: stored guard results inconsistent: every pair evaluated", self.name)
             return None
         return units, pairs
 
     def wait(self) -> None:
         """The store's thread finished; a failure is said and leaves the previous store."""
-        error = self._writer.wait()
-        if error is not None:
-            log.warning("linkage %s: guard results not stored (%s)", self.name, error)
-            if self.tmp is not None:
-                self.tmp.unlink(missing_ok=True)
-            self.tmp = None
+        self.tmp = self._writer.settle(
+            lambda: self.tmp, lambda why: log.warning("linkage %s: guard results not stored (%s)", self.name, why))
 
     def _write(self, codes: np.ndarray, hashes: pl.DataFrame, left: np.ndarray, right: np.ndarray,
                digest: str) -> None:
-        """The store's file, built and written in a thread (``abm.linkage.store_writer``): only the
+        """The store's file, built and written in a thread (``abm.store_write``): only the
         next run reads it; ``PairStore.commit`` waits for it."""
         if self.path is not None:
             self._writer.start(lambda: self._write_now(codes, hashes, left, right, digest), f"abm-guards-{self.name}")

@@ -32,8 +32,7 @@ def decode(data: bytes, name: str, encoding: str | None = None) -> tuple[str, st
                 fix="correct `encoding:` in sources.yaml or remove it to let abm detect it",
             ) from exc
     refuse_binary(data, name)
-    # every escape starts with ESC: a byte search rules out nearly every file before the regex runs
-    if b"\x1b" in data and _JIS_ESCAPES.search(data) and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if _jis_escaped(data) and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return _decode_jis(data, name)
     if data.startswith(b"\xef\xbb\xbf"):
         try:
@@ -72,7 +71,7 @@ def plain_utf8(data: bytes, name: str) -> str | None:
     UTF-16 byte-order mark, valid UTF-8 after an optional BOM), found without building the text:
     polars validates the bytes in a tenth of the time ``bytes.decode`` takes. None: ask ``decode``."""
     refuse_binary(data, name)
-    if (b"\x1b" in data and _JIS_ESCAPES.search(data)) or data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if _jis_escaped(data) or data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return None
     bom = data.startswith(b"\xef\xbb\xbf")
     try:
@@ -111,6 +110,12 @@ def _utf8_char(utf8: bytes, at: int) -> str:
 #: ISO-2022-JP (JIS) escape sequences that switch to a Japanese character set: ESC $ @, ESC $ B,
 #: ESC $ ( D (JIS X 0212), ESC $ ( O/Q (JIS X 0213), ESC ( I (half-width katakana)
 _JIS_ESCAPES = re.compile(rb"\x1b(?:\$[@B]|\$\([DOQ]|\(I)")
+
+
+def _jis_escaped(data: bytes) -> bool:
+    """``data`` holds a JIS escape sequence. Every one starts with ESC: a byte search rules out nearly
+    every file before the regex runs (22 ms -> 1 ms on a 14 MB file)."""
+    return b"\x1b" in data and _JIS_ESCAPES.search(data) is not None
 _JIS_CODECS = ("iso2022_jp", "iso2022_jp_ext", "iso2022_jp_2004", "iso2022_jp_2")
 #: what a binary file named like text is, by its first bytes
 _MAGIC = ((b"PK\x03\x04", "a ZIP archive"), (b"\x1f\x8b", "a gzip-compressed file"), (b"PAR1", "a Parquet file"),

@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +36,7 @@ from abm.contract import KINDS
 from abm.normalize.records import NORMALIZED_DTYPES, _prepare, empty_normalized, normalize_records
 from abm.rules import Rules
 from abm.store_read import StoreReads
+from abm.store_write import Background, has_repeats
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +67,8 @@ def schema_digest() -> str:
 
 
 def _repeats(table: pl.DataFrame) -> bool:
-    """Whether a (kind, row hash) repeats in ``table``: distinct first halves of the hash prove it
-    does not by one single-column count (~0.01 s), where the three-column ``is_duplicated`` over
-    270 k rows took ~0.08 s a run."""
-    if table.get_column(HASH[0]).n_unique() == table.height:
-        return False
-    return bool(table.select("kind", *HASH).is_duplicated().any())
+    """Whether a (kind, row hash) repeats in ``table`` (``abm.store_write.has_repeats``)."""
+    return has_repeats(table.select("kind", *HASH), HASH[0])
 
 
 @dataclass
@@ -87,8 +83,7 @@ class RowStore:
     reason: str = ""
     rows_reused: int = 0
     rows_normalized: int = 0
-    _writer: threading.Thread | None = field(default=None, repr=False)   # writing the store's temporary file
-    _write_error: str | None = field(default=None, repr=False)
+    _writer: Background = field(default_factory=Background, repr=False)   # writing the store's temporary file
     reads: StoreReads = field(default_factory=StoreReads, repr=False)   # the store, read ahead from ``open``
 
     @classmethod
@@ -229,31 +224,15 @@ class RowStore:
             table = table.unique(["kind", *HASH], keep="first", maintain_order=True)
         meta = {"abm_store_format": STORE_FORMAT, "abm_version": __version__,
                 "rules_fingerprint": self.fingerprint, "schema_digest": digest}
-        self.tmp = self.path.with_name(f"{FILE}.tmp-{os.getpid()}")
+        self.tmp = tmp = self.path.with_name(f"{FILE}.tmp-{os.getpid()}")
         # written by a thread while the run goes on (polars writes without the GIL): the file is only
         # needed when the run is published, and writing ~300 k records took ~0.7 s of a night's normalize
-        self._writer = threading.Thread(target=self._write_file, args=(table, self.tmp, meta), name="abm-rows-store")
-        self._writer.start()
-
-    def _write_file(self, table: pl.DataFrame, tmp: Path, meta: dict[str, str]) -> None:
-        """The store's temporary file (in the writer thread); a failure is kept for ``_wait``."""
-        try:
-            tmp.parent.mkdir(parents=True, exist_ok=True)
-            table.write_parquet(tmp, metadata=meta, compression="lz4")   # read and written every night: fast
-        except Exception as exc:   # any failure (not only OSError) is said at _wait, never lost in the thread
-            self._write_error = getattr(exc, "strerror", None) or type(exc).__name__
+        self._writer.start(lambda: _write_file(table, tmp, meta), "abm-rows-store")
 
     def _wait(self) -> None:
         """The writer thread finished; a file it could not write is dropped, and said."""
-        if self._writer is not None:
-            self._writer.join()
-            self._writer = None
-        if self._write_error is not None:
-            log.warning("normalize: rows not stored (%s): the next run normalises every row", self._write_error)
-            self._write_error = None
-            if self.tmp is not None:
-                self.tmp.unlink(missing_ok=True)
-            self.tmp = None
+        self.tmp = self._writer.settle(lambda: self.tmp, lambda why: log.warning(
+            "normalize: rows not stored (%s): the next run normalises every row", why))
 
     def commit(self) -> None:
         """After the run is published: its rows replace the previous ones."""
@@ -276,3 +255,9 @@ class RowStore:
     def summary(self) -> dict[str, Any]:
         return {"mode": self.mode, "reason": self.reason, "rows_reused": self.rows_reused,
                 "rows_normalized": self.rows_normalized}
+
+
+def _write_file(table: pl.DataFrame, tmp: Path, meta: dict[str, str]) -> None:
+    """The store's temporary file (in the writer thread: a failure is said at ``RowStore._wait``)."""
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    table.write_parquet(tmp, metadata=meta, compression="lz4")   # read and written every night: fast
