@@ -68,21 +68,55 @@ def write_parquet(stage: Path, tables: Mapping[str, pl.DataFrame]) -> None:
 DB_THREADS = 1
 
 
-def write_database(stage: Path, tables: Mapping[str, pl.DataFrame]) -> None:
-    """The same tables in ``abm.duckdb`` with the BI objects (abm.bi), in one transaction. The tables
-    are read from memory (Arrow), not from the Parquet files, so this can run beside write_parquet."""
-    con = duckdb.connect(str(stage / "abm.duckdb"), config={"threads": DB_THREADS})
-    try:
+class DatabaseWriter:
+    """``abm.duckdb`` written in parts, each part's tables in one transaction: the pipeline hands over
+    the large tables as soon as they are final (records after resolve, touches, persons, the
+    committee edges), so their inserts and compression run beside the later stages (abm.outputs.Ahead),
+    and ``finish`` adds the rest and the BI objects (abm.bi) in the outputs block. The tables are read
+    from memory (Arrow), not from the Parquet files, so this can run beside write_parquet. A failed
+    run leaves a half-written file in the staging directory, which is discarded (abm.publish) as
+    before. One part at a time (the caller orders them); any thread may write the next part."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._names: set[str] = set()
+
+    def add(self, tables: Mapping[str, pl.DataFrame]) -> None:
+        """Create and commit ``tables``."""
+        self._part(tables, bi=False)
+
+    def finish(self, tables: Mapping[str, pl.DataFrame]) -> None:
+        """Create ``tables`` and the BI objects over every table written, commit and close."""
+        try:
+            self._part(tables, bi=True)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def _part(self, tables: Mapping[str, pl.DataFrame], bi: bool) -> None:
+        if self._con is None:
+            self._con = duckdb.connect(str(self._path), config={"threads": DB_THREADS})
+        con = self._con
         con.execute("BEGIN")
         for name, df in tables.items():
             # polars' own Arrow layout (string views): no copy to large strings; DuckDB stores the same VARCHARs
             con.register("_abm_export", df.to_arrow(compat_level=pl.CompatLevel.newest()))
             con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _abm_export')
             con.unregister("_abm_export")
-        create_bi_objects(con, set(tables))
+        self._names |= set(tables)
+        if bi:
+            create_bi_objects(con, self._names)
         con.execute("COMMIT")
-    finally:
-        con.close()
+
+
+def write_database(stage: Path, tables: Mapping[str, pl.DataFrame]) -> None:
+    """The same tables in ``abm.duckdb`` with the BI objects (abm.bi), in one transaction."""
+    DatabaseWriter(stage / "abm.duckdb").finish(tables)
 
 
 def write_csvs(stage: Path, tables: Mapping[str, pl.DataFrame]) -> None:
@@ -92,14 +126,15 @@ def write_csvs(stage: Path, tables: Mapping[str, pl.DataFrame]) -> None:
         write_csv(df, stage / "csv" / f"{name}.csv")
 
 
-def export_lanes(stage: Path, tables: Mapping[str, pl.DataFrame],
-                 csv: bool = True) -> list[dict[str, Callable[[], None]]]:
+def export_lanes(stage: Path, tables: Mapping[str, pl.DataFrame], csv: bool = True,
+                 database: Callable[[], None] | None = None) -> list[dict[str, Callable[[], None]]]:
     """write_tables as lanes for abm.outputs: the DuckDB file (one DuckDB thread) beside the polars
-    writers (Parquet, then CSV; polars spreads each over the cores)."""
+    writers (Parquet, then CSV; polars spreads each over the cores). ``database``: the job that ends
+    abm.duckdb when parts of it were written ahead (DatabaseWriter); by default it is written whole."""
     files: dict[str, Callable[[], None]] = {"export_parquet": lambda: write_parquet(stage, tables)}
     if csv:
         files["export_csv"] = lambda: write_csvs(stage, tables)
-    return [{"export_duckdb": lambda: write_database(stage, tables)}, files]
+    return [{"export_duckdb": database or (lambda: write_database(stage, tables))}, files]
 
 
 def write_tables(stage: Path, tables: Mapping[str, pl.DataFrame], csv: bool = True) -> None:

@@ -18,14 +18,22 @@ Timings (run.json): each job's ``timings_s`` is its own wall time from the commo
 a job is the CPU time of its own thread (``time.thread_time``: the native worker threads of polars
 and DuckDB are not in it); the whole block is the stage ``outputs``, its wall time and the CPU time
 of the process (and its children) while it ran.
+
+Ahead of the block (``Ahead``): writers whose tables are final before the last post-resolve stage
+(the evidence files after resolve, the large tables' part of abm.duckdb) start in one more thread as
+soon as their tables exist, and run beside the post-resolve stages, which leave part of the second
+core idle; the block then has less to do. Their ``timings_s`` is their own wall time (from their own
+start), their ``cpu_s_by_stage`` the CPU time of their thread.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from types import TracebackType
+from typing import Protocol, TypeVar
 
 
 @dataclass(frozen=True)
@@ -65,3 +73,71 @@ def run_concurrently(lanes: Sequence[Lane]) -> dict[str, JobTime]:
         if error is not None:
             raise error
     return times
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+C = TypeVar("C", bound=_Closable)
+
+
+class Ahead:
+    """Writers started before the outputs block: one thread runs them in the order submitted (a
+    failed job skips the ones after it, as in a lane). ``settle`` waits for them and raises the first
+    failure; leaving the ``with`` block settles them too (without raising when the block itself
+    failed: its error is the one to report), then closes what ``closing`` was given — so nothing
+    still writes into the staging directory when the run publishes or discards it (abm.publish)."""
+
+    def __init__(self) -> None:
+        self._pool: ThreadPoolExecutor | None = None
+        self._jobs: list[Future[None]] = []
+        self._closables: list[_Closable] = []
+        self._failed = False
+        self.times: dict[str, JobTime] = {}
+
+    def submit(self, name: str, job: Callable[[], object]) -> None:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="abm-ahead")
+        self._jobs.append(self._pool.submit(self._run, name, job))
+
+    def closing(self, thing: C) -> C:
+        """``thing`` is closed once the jobs have ended (its use by a job ends first)."""
+        self._closables.append(thing)
+        return thing
+
+    def settle(self) -> None:
+        """Wait for every job submitted; the first failure (in submission order) is raised."""
+        wait(self._jobs)
+        for future in self._jobs:
+            error = future.exception()
+            if error is not None:
+                raise error
+
+    def _run(self, name: str, job: Callable[[], object]) -> None:
+        if self._failed:
+            return
+        start, cpu = time.perf_counter(), time.thread_time()
+        try:
+            job()
+        except BaseException:
+            self._failed = True
+            raise
+        finally:
+            self.times[name] = JobTime(round(time.perf_counter() - start, 3), round(time.thread_time() - cpu, 3))
+
+    def __enter__(self) -> Ahead:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        try:
+            if error is None:
+                self.settle()
+            else:
+                wait(self._jobs)
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown()
+            for thing in self._closables:
+                thing.close()

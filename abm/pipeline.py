@@ -33,7 +33,7 @@ from abm.detect.policy import SEVERITY_RANK, detect_policy
 from abm.detect.quality import data_quality, detach_other_account_contacts
 from abm.detect.touches import TOUCH_KINDS, build_touches, counterparts
 from abm.explain import write_evidence
-from abm.export import export_lanes, write_json
+from abm.export import DatabaseWriter, export_lanes, write_json
 from abm.graph import committee_edges, resolve_departments, write_graphs
 from abm.history import id_history
 from abm.linkage.reuse import PairStore
@@ -44,7 +44,7 @@ from abm.normalize.departments import department_rules
 from abm.normalize.rows import RowStore
 from abm.normalize.text import text_rules
 from abm.normalize.unique import fingerprint, one_blas_thread, value_cache
-from abm.outputs import JobTime, Lane, run_concurrently
+from abm.outputs import Ahead, JobTime, Lane, run_concurrently
 from abm.overrides import load_overrides, overrides_path
 from abm.publish import publication
 from abm.registry.accounts import enrich_accounts
@@ -103,6 +103,12 @@ class _Timer:
             self.timings["export"] = max(exports)
 
 
+    def ahead(self, jobs: dict[str, JobTime]) -> None:
+        """The writers run before the outputs block (abm.outputs.Ahead): each its own wall and CPU time."""
+        for name, took in jobs.items():
+            self.timings[name], self.cpu[name] = took.wall, took.cpu
+
+
 def _cpu_seconds() -> float:
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
@@ -141,8 +147,9 @@ def run(settings: Settings, on_stage: Callable[[str], None] | None = None) -> Ru
     store = PairStore.beside(settings.out_dir, enabled=settings.value_cache, full=settings.full)
     rows = RowStore.beside(settings.out_dir, enabled=settings.value_cache, full=settings.full)
     try:
-        with publication(settings.out_dir, settings.input_dir, settings.rules_dir or DEFAULT_RULES_DIR) as stage:
-            result = _run(settings, stage, on_stage, store, rows)
+        with publication(settings.out_dir, settings.input_dir, settings.rules_dir or DEFAULT_RULES_DIR) as stage, \
+                Ahead() as ahead:   # writers started before the outputs block end before publishing
+            result = _run(settings, stage, on_stage, store, rows, ahead)
     except BaseException:
         store.discard()
         rows.discard()
@@ -155,7 +162,7 @@ def run(settings: Settings, on_stage: Callable[[str], None] | None = None) -> Ru
 
 
 def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None, store: PairStore,
-         rows: RowStore) -> RunResult:
+         rows: RowStore, ahead: Ahead) -> RunResult:
     started = datetime.now(UTC)
     timer = _Timer(on_stage)
     rules = timer("rules", load_rules, settings.rules_dir)
@@ -183,26 +190,40 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
         resolution = timer("resolve", resolve, records, specs, must_links(records) if registry else None, overrides,
                            rules.view(text_rules).romaji_folds, store=store)
     store.write_behind()   # the next run's comparison stores, written in a thread beside the later stages
+    # what needs resolve alone is written beside the post-resolve stages (abm.outputs.Ahead): the linkage
+    # evidence, then each large table's part of abm.duckdb as soon as the table is final
+    ahead.submit("evidence", lambda: write_evidence(stage, resolution.accounts, resolution.persons, anchors,
+                                                    resolution.moves))
+    database = ahead.closing(DatabaseWriter(stage / "abm.duckdb"))
+    early: set[str] = set()
+
+    def final(name: str, table: pl.DataFrame) -> None:
+        early.add(name)
+        ahead.submit(f"duckdb_{name}", lambda: database.add({name: table}))
     incremental = store.summary() | {"normalize": rows.summary()}
     log.info("%s run: %s (%d pairs' comparisons reused, %d compared)", incremental["mode"], incremental["reason"],
              incremental["pairs_reused"], incremental["pairs_compared"])  # a forced full run warned already
     resolved = timer("departments", resolve_departments, resolution.records, rules.view(department_rules))
     record_findings = timer("quality", data_quality, resolved)
     resolved = detach_other_account_contacts(resolved, record_findings)  # no touch across accounts
+    records_out = records_table(resolved)
+    final("records", records_out)
     policy = rules.view(detect_policy)
     # each record's counterpart person and department: read by touches, persons and gaps, computed once
     about = timer("counterparts", counterparts, resolved)
     touches = timer("touches", build_touches, resolved, as_of, about)
+    final("touches", touches)
     if bulk:
         timer("activity_touches", bulk_activities.attach, bulk, resolved, as_of)
     persons = timer("persons", current_persons, resolved, as_of, *bulk_activities.known_part(bulk), about=about)
+    final("persons", persons)
     edges = timer("graph", committee_edges, resolved, persons, touches, *bulk_activities.graph_part(bulk))
+    final("committee_edges", edges)
     windowed = bulk_activities.with_window(touches, bulk, policy, as_of)
     collisions = timer("collisions", detect_collisions, windowed, resolved, policy, as_of, persons)
     gaps = timer("gaps", detect_gaps, windowed, persons, resolved, policy, as_of, *bulk_activities.about_part(bulk),
                  about=about)
     del windowed, about
-    records_out = records_table(resolved)
     history = id_history(settings.out_dir, records_out, started, *bulk_activities.history_part(bulk))
     flags = timer("flags", track_flags, settings.out_dir, collisions, gaps, as_of, started, history)
     collisions, gaps = flags.collisions, flags.gaps
@@ -235,18 +256,22 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
         counts["registry"] = registry_counts(anchors, accounts)
 
     urgent = _most_urgent_accounts(collisions, gaps, settings.graph_files)
+
+    def last_part() -> None:   # abm.duckdb's other tables, once the parts written ahead are in
+        ahead.settle()
+        database.finish({name: df for name, df in tables.items() if name not in early})
+
     # the writers are independent of each other: they run side by side (abm.outputs), the reports
     # (Python work that holds the GIL) in one lane
     timer.overlapped("outputs", [
         {"xlsx": lambda: write_xlsx(stage / "report.xlsx", tables),
          "report": lambda: write_report(stage / "report.html", tables, as_of, counts, settings.report_lang)},
-        *export_lanes(stage, tables),
+        *export_lanes(stage, tables, database=last_part),
         # per-account graph files for the accounts that need attention most; any other account's
-        # graph is one call away from committee_edges (abm.graph.account_graph); then the linkage
-        # evidence files (abm.explain)
-        {"graphs": lambda: write_graphs(edges, stage / "graphs", urgent),
-         "evidence": lambda: write_evidence(stage, resolution.accounts, resolution.persons, anchors, resolution.moves)},
+        # graph is one call away from committee_edges (abm.graph.account_graph)
+        {"graphs": lambda: write_graphs(edges, stage / "graphs", urgent)},
     ])
+    timer.ahead(ahead.times)
     if bulk:  # records and touches get the bulk activity rows from DuckDB (abm.activities)
         timer("activity_export", bulk_activities.export, bulk, stage)
         bulk.close()
