@@ -183,3 +183,13 @@ def test_closed_and_absorbed_accounts_are_marked(status: str | None, successor: 
     assert (None if got is None else s[got]) == mark
     succ = a1[fields.index("successor")]
     assert (None if succ is None else s[succ]) == successor
+
+
+def test_message_catalogue_reads_as_the_pure_python_safe_loader_reads_it():
+    """The catalogue is parsed by libyaml where PyYAML has it: the same labels as yaml.safe_load."""
+    import yaml
+
+    from abm.report.messages import _catalogue
+
+    text = Path(__file__).parents[1].joinpath("abm", "report", "messages.yaml").read_text(encoding="utf-8")
+    assert _catalogue() == yaml.load(text, Loader=yaml.SafeLoader)
