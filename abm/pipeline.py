@@ -102,7 +102,6 @@ class _Timer:
         if exports:
             self.timings["export"] = max(exports)
 
-
     def ahead(self, jobs: dict[str, JobTime]) -> None:
         """The writers run before the outputs block (abm.outputs.Ahead): each its own wall and CPU time."""
         for name, took in jobs.items():
@@ -200,6 +199,7 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
     def final(name: str, table: pl.DataFrame) -> None:
         early.add(name)
         ahead.submit(f"duckdb_{name}", lambda: database.add({name: table}))
+
     incremental = store.summary() | {"normalize": rows.summary()}
     log.info("%s run: %s (%d pairs' comparisons reused, %d compared)", incremental["mode"], incremental["reason"],
              incremental["pairs_reused"], incremental["pairs_compared"])  # a forced full run warned already
