@@ -20,17 +20,14 @@ and DuckDB are not in it); the whole block is the stage ``outputs``, its wall ti
 of the process (and its children) while it ran.
 
 Ahead of the block (``Ahead``): writers whose tables are final before the last post-resolve stage
-(the evidence files after resolve, the large tables' part of abm.duckdb) start in one more thread, at
-a lower priority, as soon as their tables exist, and run beside the post-resolve stages on what they
-leave idle of the second core; the block then has less to do, and runs what is left of them itself. Their ``timings_s`` is their own wall time (from their own
+(the evidence files after resolve, the large tables' part of abm.duckdb) start in one more thread as
+soon as their tables exist, and run beside the post-resolve stages, which leave part of the second
+core idle; the block then has less to do. Their ``timings_s`` is their own wall time (from their own
 start), their ``cpu_s_by_stage`` the CPU time of their thread.
 """
 
 from __future__ import annotations
 
-import os
-import sys
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -84,46 +81,25 @@ class _Closable(Protocol):
 
 C = TypeVar("C", bound=_Closable)
 
-#: niceness the ahead thread adds to its own (Linux: a thread has its own). The post-resolve stages
-#: (the main thread and polars' threads) are the run's critical path: Linux gives a nice-10 thread
-#: ~1/10 of a contended core, so it runs on what they leave idle; what it has not started when the
-#: outputs block needs it runs in the block at the block's priority (``settle``).
-AHEAD_NICE = 10
-
-
-def _lower_priority() -> None:
-    """ThreadPoolExecutor initializer: the calling thread's niceness raised by AHEAD_NICE (Linux only;
-    elsewhere, or where it is refused, the thread keeps the process's priority)."""
-    if sys.platform != "linux":   # pragma: no cover - PRIO_PROCESS takes a thread id on Linux only
-        return
-    try:
-        tid = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + AHEAD_NICE)
-    except OSError:  # pragma: no cover - raising one's own niceness is always allowed on Linux
-        pass
-
 
 class Ahead:
-    """Writers started before the outputs block: one thread, at a lower priority (AHEAD_NICE), runs
-    them in the order submitted (a failed job skips the ones after it, as in a lane). ``settle``
-    waits for the job running and runs the ones not started yet in the calling thread, then raises
-    the first failure; leaving the ``with`` block settles them too (without raising when the block
-    itself failed: its error is the one to report), then closes what ``closing`` was given — so
-    nothing still writes into the staging directory when the run publishes or discards it
-    (abm.publish)."""
+    """Writers started before the outputs block: one thread runs them in the order submitted (a
+    failed job skips the ones after it, as in a lane). ``settle`` waits for them and raises the first
+    failure; leaving the ``with`` block settles them too (without raising when the block itself
+    failed: its error is the one to report), then closes what ``closing`` was given — so nothing
+    still writes into the staging directory when the run publishes or discards it (abm.publish)."""
 
     def __init__(self) -> None:
         self._pool: ThreadPoolExecutor | None = None
-        self._jobs: list[tuple[str, Callable[[], object], Future[None]]] = []
+        self._jobs: list[Future[None]] = []
         self._closables: list[_Closable] = []
         self._failed = False
         self.times: dict[str, JobTime] = {}
 
     def submit(self, name: str, job: Callable[[], object]) -> None:
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="abm-ahead",
-                                            initializer=_lower_priority)
-        self._jobs.append((name, job, self._pool.submit(self._run, name, job)))
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="abm-ahead")
+        self._jobs.append(self._pool.submit(self._run, name, job))
 
     def closing(self, thing: C) -> C:
         """``thing`` is closed once the jobs have ended (its use by a job ends first)."""
@@ -131,33 +107,12 @@ class Ahead:
         return thing
 
     def settle(self) -> None:
-        """Wait for every job submitted, running here the ones not started yet (in order, after the
-        one running has ended: a job may build on the one before); the first failure (in submission
-        order) is raised."""
-        self._take_over()
-        for _, _, future in self._jobs:
+        """Wait for every job submitted; the first failure (in submission order) is raised."""
+        wait(self._jobs)
+        for future in self._jobs:
             error = future.exception()
             if error is not None:
                 raise error
-
-    def _take_over(self) -> None:
-        # cancelled from the last: the thread takes its jobs in order, so those it has not started
-        # are always the last ones
-        taken = set()
-        for index in reversed(range(len(self._jobs))):
-            if not self._jobs[index][2].cancel():
-                break
-            taken.add(index)
-        wait([future for index, (_, _, future) in enumerate(self._jobs) if index not in taken])
-        for index in sorted(taken):
-            name, job, _ = self._jobs[index]
-            done: Future[None] = Future()
-            try:
-                self._run(name, job)
-                done.set_result(None)
-            except BaseException as error:  # noqa: BLE001 - raised in order by settle
-                done.set_exception(error)
-            self._jobs[index] = (name, job, done)
 
     def _run(self, name: str, job: Callable[[], object]) -> None:
         if self._failed:
@@ -179,10 +134,8 @@ class Ahead:
         try:
             if error is None:
                 self.settle()
-            else:   # the jobs not started are dropped: the run has failed
-                for _, _, future in self._jobs:
-                    future.cancel()
-                wait([future for _, _, future in self._jobs])
+            else:
+                wait(self._jobs)
         finally:
             if self._pool is not None:
                 self._pool.shutdown()

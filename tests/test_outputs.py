@@ -4,8 +4,6 @@ parts (abm.export)."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import sys
 import threading
 import time
 from pathlib import Path
@@ -19,7 +17,7 @@ from hypothesis import strategies as st
 from abm.bi import BI_OBJECTS
 from abm.errors import AbmError, InputError
 from abm.export import DatabaseWriter, write_database, write_parquet
-from abm.outputs import AHEAD_NICE, Ahead, run_concurrently
+from abm.outputs import Ahead, run_concurrently
 
 
 def _boom(error: BaseException):
@@ -222,50 +220,3 @@ def test_pipeline_database_holds_every_table_and_bi_object(demo_run: Path, demo_
     for name, df in demo_tables.items():
         scalar = [c for c, t in df.schema.items() if not isinstance(t, pl.List | pl.Struct)]
         assert objects[name][2].equals(df.sort(scalar, nulls_last=True)), name
-
-
-def test_ahead_runs_the_jobs_not_started_in_the_settling_thread_in_order():
-    """A job the ahead thread has not started when the block needs it runs in the block's thread (at
-    the block's priority), after the one running has ended; the order of the jobs is kept."""
-    ran: list[tuple[str, str]] = []
-    started, go = threading.Event(), threading.Event()
-
-    def job(name: str):
-        def run() -> None:
-            if name == "a":
-                started.set()
-                go.wait(10)
-            ran.append((name, threading.current_thread().name))
-        return run
-
-    with Ahead() as ahead:
-        for name in "abc":
-            ahead.submit(name, job(name))
-        started.wait(10)
-
-        def release() -> None:   # once settle has taken b and c back, let a end
-            while not all(future.cancelled() for _, _, future in ahead._jobs[1:]):
-                time.sleep(0.001)
-            go.set()
-
-        releaser = threading.Thread(target=release)
-        releaser.start()
-        ahead.settle()
-        releaser.join()
-    here = threading.current_thread().name
-    assert [name for name, _ in ran] == ["a", "b", "c"]
-    assert ran[0][1].startswith("abm-ahead") and ran[1][1] == ran[2][1] == here
-    assert set(ahead.times) == set("abc")
-
-
-@pytest.mark.skipif(sys.platform != "linux", reason="a thread's own niceness is Linux's")
-def test_ahead_thread_runs_at_a_lower_priority():
-    seen: list[int] = []
-    base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-    with Ahead() as ahead:
-        ahead.submit("nice", lambda: seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
-        started = threading.Event()
-        ahead.submit("wait", started.set)
-        started.wait(10)
-    assert seen == [min(base + AHEAD_NICE, 19)]
-    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base   # the caller's is unchanged
