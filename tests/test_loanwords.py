@@ -158,3 +158,24 @@ def test_loan_readings_keep_the_value_cache(tmp_path: Any, monkeypatch: pytest.M
     monkeypatch.setattr(R, "_read_words", no_model)
     with value_cache(tmp_path, "k"):
         assert R.loan_readings_later(names, rr, background=background)() == first
+
+
+# --- the stress world (bench/loanwords_stress.py) ------------------------------------------------
+
+@pytest.mark.parametrize(("name", "same"), [
+    ("Fukuoka Hayashi Printing Logistics", False),
+    ("FUKUOKA HAYASHI Co., Ltd.", False),
+    ("株式会社中央新栄電子", True),
+    ("Ace Real Estate", True),          # no Hepburn word: nothing to replace
+    ("", True),
+])
+def test_stress_world_anglicises_only_hepburn_words(name: str, same: bool) -> None:
+    from bench.loanwords_stress import anglicise
+
+    new = anglicise(name)
+    assert (new == name) is same
+    if name.startswith("Fukuoka"):
+        assert new.endswith(" Printing Logistics") and "Fukuoka" not in new
+        assert anglicise(name) == new   # the same name, the same words
+    if name.startswith("FUKUOKA"):
+        assert new.endswith(" Co., Ltd.") and new.split()[0].isupper()
