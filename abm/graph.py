@@ -75,9 +75,12 @@ def merge_unit_variants(records: pl.DataFrame, rules: DepartmentRules | None = N
     segs = pl.col("department").str.split(_SEP)
     leaf, prefix = segs.list.last(), segs.list.head(segs.list.len() - 1).list.join(_SEP)
     canon_units = sorted(dr.unit_levels, key=lambda u: (-len(u), u))
-    unit = pl.coalesce(pl.when(leaf.str.ends_with(u)).then(pl.lit(u)) for u in canon_units)
+    # on the _leaf column, not on ``leaf``: the expression would split every path once per unit (≈ 20)
+    unit = pl.coalesce(pl.when(pl.col("_leaf").str.ends_with(u)).then(pl.lit(u)) for u in canon_units)
     rows = (rows.select("account_id", "department", pl.col(raw).alias("_raw"), leaf.alias("_leaf"),
-                        prefix.alias("_prefix"), unit.alias("_unit"), "_count")
+                        prefix.alias("_prefix"), "_count")
+            .with_columns(unit.alias("_unit")).select("account_id", "department", "_raw", "_leaf", "_prefix", "_unit",
+                                                      "_count")
             .with_columns(pl.col("_leaf").str.head(-pl.col("_unit").str.len_chars().cast(pl.Int64)).alias("_stem")))
     moves = []
     for group in dr.unit_variants:

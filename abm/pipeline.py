@@ -7,6 +7,7 @@ written to a staging directory and swapped in only when all of them are written.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import platform
 import resource
@@ -22,6 +23,7 @@ import polars as pl
 
 from abm import __version__
 from abm.activities import pipeline as bulk_activities
+from abm.activities.bulk import ActivityStore
 from abm.contract import CONTRACT_VERSION
 from abm.detect.collisions import detect_collisions
 from abm.detect.crm_duplicates import crm_duplicates
@@ -38,7 +40,7 @@ from abm.graph import committee_edges, resolve_departments, write_graphs
 from abm.history import id_history
 from abm.linkage.reuse import PairStore
 from abm.linkage.spec import linkage_specs
-from abm.load import load_inputs
+from abm.load import Loaded, load_inputs
 from abm.load.night import check_night
 from abm.normalize.departments import department_rules
 from abm.normalize.rows import RowStore
@@ -50,10 +52,10 @@ from abm.publish import publication
 from abm.registry.accounts import enrich_accounts
 from abm.registry.link import must_links, registry_counts, registry_specs, with_anchors
 from abm.registry.match import anchor_records
-from abm.registry.store import open_registry
+from abm.registry.store import Registry, open_registry
 from abm.report.html import write_report
 from abm.report.xlsx import write_xlsx
-from abm.resolve import resolve
+from abm.resolve import Resolution, resolve
 from abm.rules import DEFAULT_RULES_DIR, load_rules
 from abm.runs import runs_table
 from abm.settings import Settings
@@ -203,7 +205,15 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
     incremental = store.summary() | {"normalize": rows.summary()}
     log.info("%s run: %s (%d pairs' comparisons reused, %d compared)", incremental["mode"], incremental["reason"],
              incremental["pairs_reused"], incremental["pairs_compared"])  # a forced full run warned already
+    # what the run reports of the input tables, the normalised records and the linkage units, read now:
+    # none of them is held through the later stages (1 M records: ≈ 0.2 + 0.35 + 0.6 GB)
+    read_early = _record_counts(loaded, records)
+    linkage = {"accounts": resolution.accounts.summary(), "persons": resolution.persons.summary()}
+    normalized = records if settings.keep_intermediate else None
+    del records
+    loaded = dataclasses.replace(loaded, tables={})
     resolved = timer("departments", resolve_departments, resolution.records, rules.view(department_rules))
+    resolution = _released(resolution)
     record_findings = timer("quality", data_quality, resolved)
     resolved = detach_other_account_contacts(resolved, record_findings)  # no touch across accounts
     records_out = records_table(resolved)
@@ -227,11 +237,9 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
     history = id_history(settings.out_dir, records_out, started, *bulk_activities.history_part(bulk))
     flags = timer("flags", track_flags, settings.out_dir, collisions, gaps, as_of, started, history)
     collisions, gaps = flags.collisions, flags.gaps
-    accounts = timer("accounts", lambda: enrich_accounts(   # the accounts table is built inside the stage's time
-        bulk_activities.adjust_accounts(accounts_table(resolved), bulk), resolved, registry))
+    accounts = timer("accounts", _accounts, resolved, bulk, registry)   # the accounts table inside the stage's time
     duplicates = timer("crm_duplicates", crm_duplicates, resolved)
-    quality = timer("data_quality", lambda: data_quality_table(
-        record_findings, link_conflicts(resolved, resolution.accounts, resolution.persons), contacts_on_other_companies(resolved)))
+    quality = timer("data_quality", _quality, record_findings, resolved, resolution)
 
     tables = {
         "records": records_out, "accounts": accounts, "persons": persons, "touches": touches,
@@ -240,11 +248,11 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
         "overrides": resolution.overrides,
         "crm_duplicates": duplicates, "data_quality": quality,
     }
+    del resolved   # the outputs read the tables: the wide records' other columns are freed
     counts: dict[str, Any] = {name: df.height for name, df in tables.items()}
-    counts["input_rows"] = sum(df.height for df in loaded.tables.values()) + loaded.quarantine.height
+    counts["input_rows"] = read_early["input_rows"]
     counts["resolution"] = resolution.counts
-    counts["corporate_numbers_invalid"] = int(records.get_column("corporate_number_invalid").fill_null(False).sum())
-    counts["rows_without_touch_owner"] = int((~records.get_column("makes_touch").fill_null(True)).sum())
+    counts |= read_early   # corporate_numbers_invalid, rows_without_touch_owner after it, as before
     counts["collisions_by_level"] = _value_counts(collisions, "level")
     counts["gaps_by_type"] = _value_counts(gaps, "gap_type")
     counts["data_quality_by_finding"] = _value_counts(quality, "finding")
@@ -275,9 +283,9 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
     if bulk:  # records and touches get the bulk activity rows from DuckDB (abm.activities)
         timer("activity_export", bulk_activities.export, bulk, stage)
         bulk.close()
-    if settings.keep_intermediate:
+    if normalized is not None:   # --keep-intermediate
         (stage / "stages").mkdir()
-        records.write_parquet(stage / "stages" / "records_normalized.parquet")
+        normalized.write_parquet(stage / "stages" / "records_normalized.parquet")
         resolution.accounts.pairs.write_parquet(stage / "stages" / "account_pairs.parquet")
         resolution.persons.pairs.write_parquet(stage / "stages" / "person_pairs.parquet")
     write_json(stage / "run.json", {
@@ -291,9 +299,9 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
         "counts": counts,
         "files": loaded.file_stats(),
         "linkage": {
-            "accounts": resolution.accounts.summary()
+            "accounts": linkage["accounts"]
             | {"threshold": rules.view(linkage_specs).accounts.threshold},
-            "persons": resolution.persons.summary()
+            "persons": linkage["persons"]
             | {"threshold": rules.view(linkage_specs).persons.threshold},
         },
         "overrides": resolution.overrides.filter(pl.col("status") != "applied").to_dicts(),
@@ -306,6 +314,32 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
     })
     return RunResult(out_dir=settings.out_dir, as_of=as_of, counts=counts, timings=timer.timings,
                      incremental=incremental)
+
+
+def _record_counts(loaded: Loaded, records: pl.DataFrame) -> dict[str, Any]:
+    """run.json's counts of the input rows and of the normalised records."""
+    return {"input_rows": sum(df.height for df in loaded.tables.values()) + loaded.quarantine.height,
+            "corporate_numbers_invalid": int(records.get_column("corporate_number_invalid").fill_null(False).sum()),
+            "rows_without_touch_owner": int((~records.get_column("makes_touch").fill_null(True)).sum())}
+
+
+def _accounts(resolved: pl.DataFrame, bulk: ActivityStore | None, registry: Registry | None) -> pl.DataFrame:
+    return enrich_accounts(bulk_activities.adjust_accounts(accounts_table(resolved), bulk), resolved, registry)
+
+
+def _quality(record_findings: pl.DataFrame, resolved: pl.DataFrame, resolution: Resolution) -> pl.DataFrame:
+    return data_quality_table(record_findings, link_conflicts(resolved, resolution.accounts, resolution.persons),
+                              contacts_on_other_companies(resolved))
+
+
+def _released(resolution: Resolution) -> Resolution:
+    """``resolution`` without what no later stage reads: its records (the departments stage has made its
+    own from them) and both linkages' units (their summaries are taken before). Held to the end, they
+    were ≈ 1 GB of the 1 M-record run's peak, in the outputs."""
+    return dataclasses.replace(
+        resolution, records=resolution.records.clear(),
+        accounts=dataclasses.replace(resolution.accounts, units=resolution.accounts.units.clear()),
+        persons=dataclasses.replace(resolution.persons, units=resolution.persons.units.clear()))
 
 
 def _most_urgent_accounts(collisions: pl.DataFrame, gaps: pl.DataFrame, limit: int) -> list[str]:

@@ -104,3 +104,34 @@ def test_key_ids_group_complete_keys_as_a_struct_rank(a, b):
         ids = _key_ids(Columns(frame), keys)
         assert ids.min(initial=1) >= -1 and 0 not in ids
         assert _same_partition(np.where(ids > 0, ids - 1, -1), want)
+
+
+def _codes_by_sorted_frame(series: pl.Series, hashes: pl.Series) -> np.ndarray | None:
+    """The previous ``_codes_by_hash``: the (row, value, hash) frame sorted by hash, every adjacent
+    pair of values compared."""
+    frame = pl.DataFrame({"v": series, "h": hashes}).with_row_index("i").filter(pl.col("v").is_not_null()).sort("h")
+    h = frame.get_column("h").to_numpy()
+    starts = np.empty(len(h), dtype=bool)
+    starts[:1] = True
+    np.not_equal(h[1:], h[:-1], out=starts[1:])
+    values = frame.get_column("v")
+    if len(h) > 1 and not starts.all():
+        equal = (values.slice(1) == values.slice(0, len(h) - 1)).to_numpy()
+        if not (equal | starts[1:]).all():
+            return None
+    codes = np.full(len(series), -1, dtype=np.int64)
+    codes[frame.get_column("i").to_numpy()] = np.cumsum(starts) - 1
+    return codes
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.one_of(st.none(), st.sampled_from(["a", "b", "", "東", "a "])), st.integers(0, 4)),
+                max_size=40), st.booleans())
+def test_codes_by_hash_equal_the_sorted_frame_ones(rows, real_hashes):
+    """The same codes (numbered in hash order) and the same collision verdict, with hashes that
+    collide at will or the real ones."""
+    series = pl.Series([v for v, _ in rows], dtype=pl.String)
+    hashes = series.hash(7) if real_hashes else pl.Series([h for _, h in rows], dtype=pl.UInt64)
+    got, want = _codes_by_hash(series, hashes), _codes_by_sorted_frame(series, hashes)
+    assert (got is None) == (want is None)
+    assert got is None or np.array_equal(got, want)

@@ -213,3 +213,31 @@ def test_a_failing_stage_stops_the_workers_it_started(parallel, monkeypatch):
     assert started, "the company names went to worker processes"
     assert not unique._LIVE
     assert multiprocessing.active_children() == []
+
+
+@pytest.mark.parametrize("background", [False, True])
+@pytest.mark.parametrize("n", [0, 1, 5, 50])
+def test_batched_function_gives_what_row_by_row_gives(background: bool, n: int) -> None:
+    """A ``Batched`` function is called once with every row (in this process, in a thread when the
+    caller works meanwhile) and gives the results ``fn(*row)`` would, in order."""
+    from abm.normalize.unique import Batched, map_values_later
+
+    calls: list[int] = []
+
+    def many(rows: list[tuple[object, ...]]) -> list[object]:
+        calls.append(len(rows))
+        return [f"{a}-{b}" for a, b in rows]
+    rows = [(i, i * i) for i in range(n)]
+    assert map_values_later(Batched(many), rows, min_rows=1, background=background)() == [f"{a}-{b}" for a, b in rows]
+    assert calls == ([n] if n else [])
+    assert Batched(many)(2, 3) == "2-3"
+
+
+def test_batched_function_failure_reaches_the_caller() -> None:
+    from abm.normalize.unique import Batched, map_values_later
+
+    def many(rows: list[tuple[object, ...]]) -> list[object]:
+        raise ValueError("broken")
+    wait = map_values_later(Batched(many), [(1,)], background=True)
+    with pytest.raises(ValueError, match="broken"):
+        wait()

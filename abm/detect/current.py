@@ -13,7 +13,7 @@ from datetime import date
 import polars as pl
 
 from abm.contract import ID_ANCHOR_ORDER, PERSON_KINDS
-from abm.detect.touches import REFERRING_KINDS, counterparts, with_dates
+from abm.detect.touches import REFERRING_KINDS, counterparts, with_counterparts, with_dates
 
 #: Same-day tie-break between kinds (the curated CRM record first); then record_key.
 KIND_ORDER = {k: i for i, k in enumerate(k for k in ID_ANCHOR_ORDER if k in PERSON_KINDS)}
@@ -47,7 +47,7 @@ def current_persons(records: pl.DataFrame, as_of: date | None = None,
     """
     # only the columns read here: the records table is wide (≈ 60 columns), and it is joined below
     recs = with_dates(records.select(c for c in records.columns if c in _PERSON_INPUTS))
-    about = (recs.join(counterparts(recs) if about is None else about, on="record_key", how="left")
+    about = (with_counterparts(recs, counterparts(recs) if about is None else about)
              .filter(pl.col("counterpart_person_id").is_not_null()))
     known = about.group_by("counterpart_person_id").agg(
         # makes_touch false: the record's owner is unknown, so it tells nothing about who knows them

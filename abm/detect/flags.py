@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-import duckdb
 import polars as pl
 
+from abm import memory_db
 from abm.db import query
 from abm.history import iso_utc_text_to_timestamp
 
@@ -83,7 +83,7 @@ def with_flag_ids(df: pl.DataFrame) -> pl.DataFrame:
                             pl.concat_str([ftype.fill_null(_NULL), *[part(f) for f in _FIELDS]],
                                           separator=_SEP).alias("_flag_key"))
     keys = keyed.select("_flag_key").unique()
-    con = duckdb.connect()
+    con = memory_db.connect()
     try:
         con.register("flag_keys", keys.to_arrow())
         hashed = query(con, "SELECT _flag_key, 'F' || substr(md5(_flag_key), 1, 16) AS flag_id FROM flag_keys")

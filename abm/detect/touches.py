@@ -67,12 +67,30 @@ def counterparts(records: pl.DataFrame) -> pl.DataFrame:
     targets = records.select(pl.col("record_key").alias("_ref"), pl.col("person_id").alias("_ref_person"),
                              pl.col("department").alias("_ref_department")).unique("_ref", keep="first")
     return (records.select("record_key", "person_id", "department", ref.alias("_ref"))
-            .join(targets, on="_ref", how="left")
+            .join(targets, on="_ref", how="left", maintain_order="left")   # row for row: see with_counterparts
             .select("record_key",
                     pl.coalesce("_ref_person", "person_id").alias("counterpart_person_id"),
                     pl.when(pl.col("_ref").is_not_null())
                     .then(pl.coalesce("_ref_department", "department"))
                     .otherwise(pl.col("department")).alias("counterpart_department")))
+
+
+def keys_once(records: pl.DataFrame) -> bool:
+    """Every record_key present and distinct: true of the loader's records (an id repeated within a kind
+    is quarantined), and what lets a touch be matched to its own record without a hash join."""
+    keys = records.get_column("record_key")
+    return keys.null_count() == 0 and keys.n_unique() == keys.len()
+
+
+def with_counterparts(recs: pl.DataFrame, about: pl.DataFrame) -> pl.DataFrame:
+    """``recs`` left-joined with ``about`` (``counterparts``) on record_key. When ``about`` holds the same
+    keys in the same order, each once (it was computed from these rows: the pipeline's case), its
+    columns are set beside ``recs``: the same rows as the join, without hashing every key (touches and
+    persons both did, ≈ 0.1 s CPU each at 20 k records)."""
+    if (about.height == recs.height and about.get_column("record_key").equals(recs.get_column("record_key"))
+            and keys_once(recs)):
+        return recs.hstack(about.drop("record_key"))
+    return recs.join(about, on="record_key", how="left")
 
 
 def build_touches(records: pl.DataFrame, as_of: date, about: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -82,22 +100,27 @@ def build_touches(records: pl.DataFrame, as_of: date, about: pl.DataFrame | None
     touches, persons and gaps stages)."""
     # only the columns a touch reads: the records table is wide, and an MA activity log may be most of it
     recs = with_dates(records.select(c for c in records.columns if c in _TOUCH_INPUTS))
-    recs = (recs.filter(pl.col("kind").is_in(TOUCH_KINDS) & pl.col("makes_touch").fill_null(True))
-            .join(counterparts(recs) if about is None else about, on="record_key", how="left")
+    once = keys_once(recs)
+    recs = (with_counterparts(recs, counterparts(recs) if about is None else about)
+            .filter(pl.col("kind").is_in(TOUCH_KINDS) & pl.col("makes_touch").fill_null(True))
             .with_columns(is_open_opportunity(as_of).alias("is_open_opportunity")))
+    # one touch per record and day (a contact created and last active the same day touches once, the
+    # first source's row kept): with each record once, only a later source's row on its record_date repeats
+    later_day = (pl.col("touched_on") != pl.col("record_date")).fill_null(True) if once else pl.lit(True)
     sources = [
         recs.with_columns(pl.col("record_date").alias("touched_on"), pl.lit("record_date").alias("date_source")),
         recs.filter(pl.col("kind") == "crm_contacts").with_columns(
-            pl.col("last_activity_on").alias("touched_on"), pl.lit("last_activity_on").alias("date_source")),
+            pl.col("last_activity_on").alias("touched_on"), pl.lit("last_activity_on").alias("date_source"))
+        .filter(later_day),
         recs.filter(pl.col("is_open_opportunity")).with_columns(
-            pl.lit(as_of).alias("touched_on"), pl.lit("open_on_as_of").alias("date_source")),
+            pl.lit(as_of).alias("touched_on"), pl.lit("open_on_as_of").alias("date_source")).filter(later_day),
     ]
     touches = (pl.concat([s.select(
         "account_id", pl.col("counterpart_person_id").alias("person_id"), "counterpart_department",
         "internal_department", pl.col("touched_on").cast(pl.Date), "record_key", "kind", "owner_name", "product",
         "stage", "amount", "is_open_opportunity", "date_source") for s in sources])
-        .filter(pl.col("touched_on").is_not_null() & (pl.col("touched_on") <= as_of))
-        # one touch per record and day (a contact created and last active the same day touches once)
-        .unique(["record_key", "touched_on"], keep="first", maintain_order=True)
-        .sort(["account_id", "touched_on", "record_key", "date_source"], nulls_last=True))
-    return touches.cast(TOUCH_SCHEMA)  # type: ignore[arg-type]
+        .filter(pl.col("touched_on").is_not_null() & (pl.col("touched_on") <= as_of)))
+    if not once:   # a repeated record_key: the hash pass over (record_key, touched_on)
+        touches = touches.unique(["record_key", "touched_on"], keep="first", maintain_order=True)
+    # (record_key, touched_on) is unique here: no tie is left for date_source to break
+    return touches.sort(["account_id", "touched_on", "record_key"], nulls_last=True).cast(TOUCH_SCHEMA)  # type: ignore[arg-type]

@@ -22,6 +22,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from abm import memory_db
 from abm.db import query
 from abm.linkage.budget import check_total, fit_rule
 from abm.linkage.columns import Columns
@@ -156,7 +157,7 @@ def block(units: pl.DataFrame, spec: LinkageSpec, con: duckdb.DuckDBPyConnection
     """Candidate pairs for ``units`` under ``spec.blocking``: per rule, every pair of rows that share
     its key in a block of at most ``max_block`` rows and that no earlier rule's key joins (as an
     equi-join excluding earlier rules would), plus the window pairs of the larger blocks."""
-    con = con or duckdb.connect()
+    con = con or memory_db.connect()
     prepared = prepare(units, spec, con)
     cols = Columns(prepared)
     flagged = _flag_blocks(prepared, spec, cols)

@@ -81,17 +81,23 @@ def dense_codes(series: pl.Series) -> np.ndarray:
 
 def _codes_by_hash(series: pl.Series, hashes: pl.Series) -> np.ndarray | None:
     """``dense_codes`` from ``hashes`` (one per value, equal values hash alike), numbered in hash
-    order; None when two different values share a hash."""
-    frame = pl.DataFrame({"v": series, "h": hashes}).with_row_index("i").filter(pl.col("v").is_not_null()).sort("h")
-    h = frame.get_column("h").to_numpy()
-    starts = np.empty(len(h), dtype=bool)
+    order; None when two different values share a hash. Only the hashes are sorted (an argsort of
+    integers), and only the values whose hash repeats the previous one are gathered to check each
+    run holds one value — not a sort of the whole (row, value, hash) frame, which moves every
+    string (20 account columns at 20 k: 0.22 → 0.19 s CPU)."""
+    h = hashes.to_numpy()
+    if series.null_count():
+        rows = np.flatnonzero(series.is_not_null().to_numpy())
+        order = rows[np.argsort(h[rows])]
+    else:
+        order = np.argsort(h)
+    ordered = h[order]
+    starts = np.empty(len(ordered), dtype=bool)
     starts[:1] = True
-    np.not_equal(h[1:], h[:-1], out=starts[1:])
-    values = frame.get_column("v")
-    if len(h) > 1 and not starts.all():   # each run of one hash must hold one value
-        equal = (values.slice(1) == values.slice(0, len(h) - 1)).to_numpy()
-        if not (equal | starts[1:]).all():
-            return None
+    np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
+    repeat = np.flatnonzero(~starts)   # each run of one hash must hold one value
+    if len(repeat) and not (series.gather(order[repeat]) == series.gather(order[repeat - 1])).all():
+        return None
     codes = np.full(len(series), -1, dtype=np.int64)
-    codes[frame.get_column("i").to_numpy()] = np.cumsum(starts) - 1
+    codes[order] = np.cumsum(starts) - 1
     return codes

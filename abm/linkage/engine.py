@@ -10,10 +10,10 @@ import logging
 import time
 from dataclasses import dataclass, field, replace
 
-import duckdb
 import numpy as np
 import polars as pl
 
+from abm import memory_db
 from abm.linkage.block import RID, block, columns_in
 from abm.linkage.cluster import cluster
 from abm.linkage.compare import any_level, compare_pairs
@@ -126,7 +126,7 @@ def _read_by(spec: LinkageSpec, units: pl.DataFrame) -> list[str]:
 def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFrame | None,
                    cannot_link: pl.DataFrame | None = None, reuse: SpecReuse | None = None) -> LinkResult:
     timings: dict[str, float] = {}
-    con = duckdb.connect()
+    con = memory_db.connect()  # a connection of the process's one in-memory database (abm.memory_db)
     t = time.perf_counter()
     blocked = block(units, spec, con)
     timings["block"] = time.perf_counter() - t

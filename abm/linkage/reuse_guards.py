@@ -27,11 +27,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Final
 
-import duckdb
 import numpy as np
 import polars as pl
 
-from abm import __version__
+from abm import __version__, memory_db
 from abm.linkage.block import RID
 from abm.linkage.guards import cannot_links
 from abm.linkage.spec import LinkageSpec
@@ -178,7 +177,7 @@ def evaluate_few(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec,
         return evaluate(pairs)
     rows, local = few
     sub = prepared[rows].with_columns(pl.Series(RID, np.arange(len(rows)), dtype=prepared.schema[RID]))
-    with duckdb.connect() as con:
+    with memory_db.connect() as con:
         found = cannot_links(con, sub, local, spec)
     return found.with_columns(
         pl.Series(f"{RID}_l", rows[found.get_column(f"{RID}_l").to_numpy()], dtype=pl.UInt32),

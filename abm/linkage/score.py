@@ -122,33 +122,62 @@ def _em(patterns: np.ndarray, counts: np.ndarray, n_levels: list[int], u: list[n
     return m, lam, it, converged, expected
 
 
+#: bits per comparison in a packed pattern (levels -1 … 126 shifted to 0 … 127)
+_BITS = 7
+#: comparisons that pack into one int64 (9 × 7 = 63 bits)
+_PACKED_WIDTH = 63 // _BITS
+
+
 def _patterns(gammas: np.ndarray, chunk: int = 2_000_000) -> tuple[np.ndarray, np.ndarray]:
     """Distinct rows of the level matrix with their counts. Rows are packed into one integer
-    (levels -1 … 126 shifted to 0 … 127, 7 bits each) so that the distinct step is a 1-D sort,
-    done ``chunk`` rows at a time and merged (memory does not grow with the pair count)."""
+    (``_packed``) so that the distinct step is a 1-D sort, done ``chunk`` rows at a time and
+    merged (memory does not grow with the pair count)."""
     width = gammas.shape[1]
     if len(gammas) == 0:
         return gammas.reshape(0, width).astype(np.int64), np.zeros(0)
-    if width > 9:  # more than 63 bits: fall back to the row-wise unique
+    if width > _PACKED_WIDTH:  # more than 63 bits: fall back to the row-wise unique
         patterns, counts = np.unique(gammas, axis=0, return_counts=True)
         return patterns.astype(np.int64), counts.astype(float)
+    return _distinct_packed(_packed(gammas), width, chunk)
+
+
+def _packed(gammas: np.ndarray) -> np.ndarray:
+    """Each row of levels as one int64, ``_BITS`` bits per comparison, the first comparison highest
+    (a null level, -1, packs as 0 bits)."""
+    codes = np.zeros(len(gammas), dtype=np.int64)
+    for c in range(gammas.shape[1]):
+        codes = (codes << _BITS) | (gammas[:, c].astype(np.int64) + 1)
+    return codes
+
+
+def _distinct_packed(codes: np.ndarray, width: int, chunk: int = 2_000_000) -> tuple[np.ndarray, np.ndarray]:
+    """``_patterns`` of packed rows: the distinct codes (a 1-D sort per ``chunk``, merged) unpacked
+    into a level matrix, with their counts."""
+    if len(codes) == 0:
+        return np.zeros((0, width), dtype=np.int64), np.zeros(0)
     codes_parts, count_parts = [], []
-    for o in range(0, len(gammas), chunk):
-        part = gammas[o:o + chunk]
-        codes = np.zeros(len(part), dtype=np.int64)
-        for c in range(width):
-            codes = (codes << 7) | (part[:, c].astype(np.int64) + 1)
-        u, k = np.unique(codes, return_counts=True)
+    for o in range(0, len(codes), chunk):
+        u, k = np.unique(codes[o:o + chunk], return_counts=True)
         codes_parts.append(u)
         count_parts.append(k)
-    codes, inverse = np.unique(np.concatenate(codes_parts), return_inverse=True)
-    counts = np.bincount(inverse, weights=np.concatenate(count_parts).astype(float), minlength=len(codes))
-    patterns = np.empty((len(codes), width), dtype=np.int64)
-    rest = codes.copy()
+    distinct, inverse = np.unique(np.concatenate(codes_parts), return_inverse=True)
+    counts = np.bincount(inverse, weights=np.concatenate(count_parts).astype(float), minlength=len(distinct))
+    patterns = np.empty((len(distinct), width), dtype=np.int64)
+    rest = distinct.copy()
     for c in reversed(range(width)):
-        patterns[:, c] = (rest & 127) - 1
-        rest >>= 7
+        patterns[:, c] = (rest & ((1 << _BITS) - 1)) - 1
+        rest >>= _BITS
     return patterns, counts
+
+
+def _held_out_mask(held: list[int], width: int) -> np.int64:
+    """The bits of a packed row (``_packed``) that the comparisons not ``held`` occupy: and-ing a
+    row with it sets the held comparisons to the null level, as ``g[:, held] = NULL_LEVEL`` does."""
+    keep = 0
+    for c in range(width):
+        if c not in held:
+            keep |= ((1 << _BITS) - 1) << (_BITS * (width - 1 - c))
+    return np.int64(keep)
 
 
 def _held_out(spec: LinkageSpec, rule_index: int) -> list[int]:
@@ -174,6 +203,21 @@ def train(vectors: pl.DataFrame, spec: LinkageSpec, u: list[np.ndarray],
     if vectors.height == 0:
         return train_patterns([], (np.zeros((0, len(cols)), dtype=np.int64), np.zeros(0)), spec, u)
     gammas = vectors.select(cols).to_numpy()   # int8: one byte per pair per comparison
+    if gammas.shape[1] > _PACKED_WIDTH:
+        return train_patterns(_rule_patterns_rowwise(gammas, spec, rule_masks), _patterns(gammas), spec, u)
+    # every pair packed once, each rule's held-out comparisons nulled by a bit mask: not a copy of
+    # the level matrix per rule, packed again (11 rules over 1.18 M pairs at 20 k: 0.25 → 0.11 s CPU)
+    codes = _packed(gammas)
+    width = gammas.shape[1]
+    per_rule = [_distinct_packed(codes[mask] & _held_out_mask(_held_out(spec, r), width), width)
+                if mask.any() else None for r, mask in enumerate(rule_masks)]
+    return train_patterns(per_rule, _distinct_packed(codes, width), spec, u)
+
+
+def _rule_patterns_rowwise(gammas: np.ndarray, spec: LinkageSpec, rule_masks: list[np.ndarray]
+                           ) -> list[tuple[np.ndarray, np.ndarray] | None]:
+    """Per blocking rule, the patterns of its pairs with its own comparisons held out, row by row
+    (more comparisons than pack into an int64)."""
     per_rule: list[tuple[np.ndarray, np.ndarray] | None] = []
     for r, mask in enumerate(rule_masks):
         if not mask.any():
@@ -182,7 +226,7 @@ def train(vectors: pl.DataFrame, spec: LinkageSpec, u: list[np.ndarray],
         g = gammas[mask]   # a copy (boolean index)
         g[:, _held_out(spec, r)] = NULL_LEVEL
         per_rule.append(_patterns(g))
-    return train_patterns(per_rule, _patterns(gammas), spec, u)
+    return per_rule
 
 
 def train_patterns(per_rule: list[tuple[np.ndarray, np.ndarray] | None], overall: tuple[np.ndarray, np.ndarray],

@@ -14,7 +14,7 @@ import logging
 import duckdb
 import polars as pl
 
-from abm.db import query
+from abm.db import filters_kept_above_joins, query
 from abm.linkage.block import RID, columns_in
 from abm.linkage.spec import LinkageSpec
 
@@ -62,12 +62,16 @@ def vetoes(con: duckdb.DuckDBPyConnection, prepared: pl.DataFrame, pairs: pl.Dat
     con.register("__sl_prep", prepared.select(columns_in(prepared, *(v.sql or "" for v in spec.system_links.vetoes)))
                  .to_arrow())
     con.register("__sl_pairs", pairs.select(L, R).to_arrow())
-    parts = [
-        query(con, f"SELECT p.{L}, p.{R}, '{v.name}' AS system_veto FROM __sl_pairs p "
-                   f"JOIN __sl_prep l ON l.{RID} = p.{L} JOIN __sl_prep r ON r.{RID} = p.{R} "
-                   f"WHERE coalesce(({v.sql}), false)").cast(schema)  # type: ignore[arg-type]
-        for v in spec.system_links.vetoes
-    ]
+    # a plain WHERE (NULL keeps no row, as coalesce(…, false) did), kept above the joins: its ANDs
+    # are evaluated in turn on the pairs the earlier ones kept, not every one on every pair (as the
+    # guards, abm.linkage.guards)
+    with filters_kept_above_joins(con):
+        parts = [
+            query(con, f"SELECT p.{L}, p.{R}, '{v.name}' AS system_veto FROM __sl_pairs p "
+                       f"JOIN __sl_prep l ON l.{RID} = p.{L} JOIN __sl_prep r ON r.{RID} = p.{R} "
+                       f"WHERE ({v.sql})").cast(schema)  # type: ignore[arg-type]
+            for v in spec.system_links.vetoes
+        ]
     con.unregister("__sl_prep")
     con.unregister("__sl_pairs")
     return pl.concat(parts).unique([L, R], keep="first", maintain_order=True)

@@ -18,13 +18,11 @@ from __future__ import annotations
 
 import hashlib
 import marshal
-import os
 import pickle
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from abm.settings import cache_home
+from abm.normalize.dictionaries import cache_dir, write_atomically
 
 #: bump when the file layout below changes (old files are then ignored, not misread)
 FORMAT = b"abm-kanwa-1\n"
@@ -75,11 +73,6 @@ def encode(table: dict[int, Any]) -> bytes:
     return b"".join([FORMAT, len(index).to_bytes(_INDEX_LEN, "little"), index, *blobs])
 
 
-def cache_dir() -> Path:
-    """``dictionaries/`` in abm's cache root (``abm.settings.cache_home``, the registry's too)."""
-    return cache_home() / "dictionaries"
-
-
 def cache_file(source: Path) -> Path:
     """Where the per-character form of ``source`` lives: a name that changes with the source file."""
     st = source.stat()
@@ -102,21 +95,13 @@ def load_table(source: Path) -> Any:
 
 
 def _write(table: dict[int, Any], source: Path) -> None:
-    """Write the per-character form atomically (a reader never sees half a file); failures are
-    ignored: the next run loads the stock way again."""
+    """Write the per-character form for the next run (``write_atomically``: failures are ignored,
+    the next run loads the stock way again)."""
     try:
         target = cache_file(source)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".kanwa-")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(encode(table))
-            os.replace(tmp, target)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-    except (OSError, ValueError):
-        pass
+    except OSError:
+        return
+    write_atomically(target, lambda f: f.write(encode(table)))
 
 
 def install() -> None:

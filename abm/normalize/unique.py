@@ -18,7 +18,9 @@ import logging
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +101,29 @@ def map_values(fn: Callable[..., Any], rows: Sequence[tuple[Any, ...]], min_rows
     return map_values_later(fn, rows, min_rows, chunk)()
 
 
+@dataclass(frozen=True)
+class Batched:
+    """A per-value function vectorised over values (the loan-word model reads a batch of words in the
+    numpy calls of one): ``many(rows)`` gives every row's result in order. ``map_values_later`` calls
+    it once, in this process — in a thread when the caller works meanwhile (numpy leaves the GIL
+    in its products) — instead of row by row over worker processes."""
+    many: Callable[[list[tuple[Any, ...]]], list[Any]]
+
+    def __call__(self, *row: Any) -> Any:
+        return self.many([row])[0]
+
+
+def _batch_later(fn: Batched, rows: list[tuple[Any, ...]], background: bool) -> Callable[[], list[Any]]:
+    if not rows:   # every value cached
+        return list
+    if not background:
+        return lambda: fn.many(rows)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="abm-batch")
+    pending = pool.submit(fn.many, rows)
+    pool.shutdown(wait=False)   # the one task runs on; its thread ends with it
+    return pending.result
+
+
 def map_values_later(fn: Callable[..., Any], rows: Sequence[tuple[Any, ...]], min_rows: int | None = None,
                      chunk: int | None = None, background: bool = False) -> Callable[[], list[Any]]:
     """``map_values`` in two halves: the worker processes start now and the returned function waits
@@ -106,6 +131,8 @@ def map_values_later(fn: Callable[..., Any], rows: Sequence[tuple[Any, ...]], mi
     (few rows, ``ABM_WORKERS=1``, no fork) the work is done when the function is called. Call it
     exactly once (it also stops the workers). ``background``: the caller does work meanwhile, so the
     workers run at a lower CPU priority (``BACKGROUND_NICE``); same results."""
+    if isinstance(fn, Batched):
+        return _batch_later(fn, list(rows), background)
     n = workers()
     if n == 1 or len(rows) < (PARALLEL_MIN if min_rows is None else min_rows) \
             or "fork" not in multiprocessing.get_all_start_methods():
