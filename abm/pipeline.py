@@ -8,6 +8,7 @@ written to a staging directory and swapped in only when all of them are written.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import platform
 import resource
@@ -193,8 +194,6 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
     store.write_behind()   # the next run's comparison stores, written in a thread beside the later stages
     # what needs resolve alone is written beside the post-resolve stages (abm.outputs.Ahead): the linkage
     # evidence, then each large table's part of abm.duckdb as soon as the table is final
-    ahead.submit("evidence", lambda: write_evidence(stage, resolution.accounts, resolution.persons, anchors,
-                                                    resolution.moves))
     database = ahead.closing(DatabaseWriter(stage / "abm.duckdb"))
     early: set[str] = set()
 
@@ -214,6 +213,9 @@ def _run(settings: Settings, stage: Path, on_stage: Callable[[str], None] | None
     loaded = dataclasses.replace(loaded, tables={})
     resolved = timer("departments", resolve_departments, resolution.records, rules.view(department_rules))
     resolution = _released(resolution)
+    # its arguments bound now (a lambda would read `resolution` whenever the thread gets to it)
+    ahead.submit("evidence", functools.partial(write_evidence, stage, resolution.accounts, resolution.persons,
+                                               anchors, resolution.moves))
     record_findings = timer("quality", data_quality, resolved)
     resolved = detach_other_account_contacts(resolved, record_findings)  # no touch across accounts
     records_out = records_table(resolved)
