@@ -43,8 +43,8 @@ def test_every_lane_ends_and_the_first_failure_is_raised(failing: dict[str, Base
                 done.append(name)
         return job
 
-    lanes = [{"a": None}, {"b": None, "e": None}, {"c": None}, {"d": None, "f": None}]
-    lanes = [{name: _boom(failing[name]) if name in failing else ok(name) for name in lane} for lane in lanes]
+    names = [("a",), ("b", "e"), ("c",), ("d", "f")]
+    lanes = [{name: _boom(failing[name]) if name in failing else ok(name) for name in lane} for lane in names]
     first = next((failing[name] for lane in lanes for name in lane if name in failing), None)
     if first is None:
         times = run_concurrently(lanes)

@@ -82,13 +82,14 @@ def keys_once(records: pl.DataFrame) -> bool:
     return keys.null_count() == 0 and keys.n_unique() == keys.len()
 
 
-def with_counterparts(recs: pl.DataFrame, about: pl.DataFrame) -> pl.DataFrame:
+def with_counterparts(recs: pl.DataFrame, about: pl.DataFrame, once: bool | None = None) -> pl.DataFrame:
     """``recs`` left-joined with ``about`` (``counterparts``) on record_key. When ``about`` holds the same
     keys in the same order, each once (it was computed from these rows: the pipeline's case), its
     columns are set beside ``recs``: the same rows as the join, without hashing every key (touches and
-    persons both did, ≈ 0.1 s CPU each at 20 k records)."""
+    persons both did, ≈ 0.1 s CPU each at 20 k records). ``once``: ``keys_once(recs)`` when the caller
+    knows it already."""
     if (about.height == recs.height and about.get_column("record_key").equals(recs.get_column("record_key"))
-            and keys_once(recs)):
+            and (keys_once(recs) if once is None else once)):
         return recs.hstack(about.drop("record_key"))
     return recs.join(about, on="record_key", how="left")
 
@@ -101,7 +102,7 @@ def build_touches(records: pl.DataFrame, as_of: date, about: pl.DataFrame | None
     # only the columns a touch reads: the records table is wide, and an MA activity log may be most of it
     recs = with_dates(records.select(c for c in records.columns if c in _TOUCH_INPUTS))
     once = keys_once(recs)
-    recs = (with_counterparts(recs, counterparts(recs) if about is None else about)
+    recs = (with_counterparts(recs, counterparts(recs) if about is None else about, once)
             .filter(pl.col("kind").is_in(TOUCH_KINDS) & pl.col("makes_touch").fill_null(True))
             .with_columns(is_open_opportunity(as_of).alias("is_open_opportunity")))
     # one touch per record and day (a contact created and last active the same day touches once, the

@@ -116,6 +116,8 @@ def _jis_escaped(data: bytes) -> bool:
     """``data`` holds a JIS escape sequence. Every one starts with ESC: a byte search rules out nearly
     every file before the regex runs (22 ms -> 1 ms on a 14 MB file)."""
     return b"\x1b" in data and _JIS_ESCAPES.search(data) is not None
+
+
 _JIS_CODECS = ("iso2022_jp", "iso2022_jp_ext", "iso2022_jp_2004", "iso2022_jp_2")
 #: what a binary file named like text is, by its first bytes
 _MAGIC = ((b"PK\x03\x04", "a ZIP archive"), (b"\x1f\x8b", "a gzip-compressed file"), (b"PAR1", "a Parquet file"),

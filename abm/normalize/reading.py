@@ -120,9 +120,14 @@ def _latin_word(word: str) -> str:
     if c2k is None:
         return word
     try:
-        return romaji(c2k(word)) or word
+        return _loan_romaji(c2k(word), word)
     except Exception:
         return word
+
+
+def _loan_romaji(katakana: str, word: str) -> str:
+    """The model's katakana reading of ``word`` in romaji (the word as written when it has none)."""
+    return romaji(katakana) or word
 
 
 #: every character below U+0250 (Latin, Latin-1, Latin Extended-A/B)
@@ -213,7 +218,7 @@ def _read_words(rows: list[tuple[str, ...]]) -> list[tuple[str]]:
             read = dict(zip(todo, katakana(model, todo), strict=True))
     except Exception:  # noqa: BLE001 - as ``_latin_word``: a word the model fails on stays as written
         return [(_latin_word(w),) for w in words]
-    return [((romaji(read[w]) or w) if w in read else w,) for w in words]
+    return [(_loan_romaji(read[w], w) if w in read else w,) for w in words]
 
 
 def loan_readings_later(df: pl.DataFrame, rules: ReadingRules, background: bool = False) -> Callable[[], dict[str, str]]:
