@@ -21,6 +21,7 @@ class Columns:
     def __init__(self, prepared: pl.DataFrame):
         self.prepared = prepared
         self._codes: dict[str, np.ndarray | None] = {}
+        self._narrow: dict[str, np.ndarray | None] = {}
         self._nulls: dict[str, np.ndarray] = {}
         self._flags: dict[str, np.ndarray] = {}
         self._texts: dict[str, np.ndarray] = {}
@@ -40,6 +41,14 @@ class Columns:
             else:
                 self._codes[column] = None
         return self._codes[column]
+
+    def narrow_codes(self, column: str) -> np.ndarray | None:
+        """``codes`` as int32 where every code fits (fewer than 2**31 rows): a comparison gathers them
+        at both rows of every pair, and half the bytes is about half the time of those gathers."""
+        if column not in self._narrow:
+            codes = self.codes(column)
+            self._narrow[column] = codes.astype(np.int32) if codes is not None and len(codes) < 2**31 else codes
+        return self._narrow[column]
 
     def keys(self, column: str) -> np.ndarray:
         """Codes that group rows by value for any type (blocking keys, guard profiles): ``codes``,

@@ -134,19 +134,22 @@ def _on_distinct(level: Level, cols: Columns, left: np.ndarray, right: np.ndarra
 
 def _level_holds(level: Level, cols: Columns, left: np.ndarray, right: np.ndarray, todo: np.ndarray,
                  sims: dict[tuple[str, str], np.ndarray] | None = None,
-                 floors: dict[tuple[str, str], float] | None = None) -> np.ndarray:
+                 floors: dict[tuple[str, str], float] | None = None,
+                 sides: _Sides | None = None) -> np.ndarray:
     """Boolean mask (over all pairs) of pairs in ``todo`` for which ``level`` holds. ``sims`` keeps
     each (column, scorer)'s similarities, so two levels of one scorer (JW ≥ 0.9, JW ≥ 0.75) score a
-    pair once; ``floors``: per (column, scorer), the lowest threshold of those levels (``_floors``)."""
-    nulls = cols.nulls(level.column)
-    idx = np.flatnonzero(todo & ~nulls[left] & ~nulls[right])
+    pair once; ``floors``: per (column, scorer), the lowest threshold of those levels (``_floors``);
+    ``sides``: the pairs' codes gathered once per column (``_Sides``), shared by the other levels."""
+    sides = sides if sides is not None else _Sides(cols, left, right)
+    if level.kind == "exact" and (gathered := sides.codes(level.column)) is not None:
+        # two equal codes, neither null (-1): no index of the todo pairs, no second gather
+        code_l, code_r = gathered
+        return todo & (code_l == code_r) & (code_l >= 0)
+    idx = np.flatnonzero(todo & sides.present(level.column))
     holds = np.zeros(len(left), dtype=bool)
     if idx.size == 0:
         return holds
-    codes = cols.codes(level.column)
-    if level.kind == "exact" and codes is not None:
-        holds[idx] = codes[left[idx]] == codes[right[idx]]
-    elif level.kind in _SCORERS:
+    if level.kind in _SCORERS:
         _, scale = _SCORERS[level.kind]
         known = (sims if sims is not None else {}).setdefault((level.column, level.kind),
                                                               np.full(len(left), np.nan, dtype=np.float32))
@@ -158,6 +161,44 @@ def _level_holds(level: Level, cols: Columns, left: np.ndarray, right: np.ndarra
     else:
         holds[idx] = _on_distinct(level, cols, left[idx], right[idx])
     return holds
+
+
+class _Sides:
+    """The codes, non-null masks and flags of columns at the two rows of each pair, gathered once per
+    column and comparison: the name comparison reads ``company_key`` in three of its levels and its
+    null, ``company_romaji`` in three, ``name_has_kanji`` twice. Codes are gathered as int32 where
+    they fit (half the bytes of int64). Built per comparison, so at most one comparison's columns are
+    held for a chunk of pairs."""
+
+    def __init__(self, cols: Columns, left: np.ndarray, right: np.ndarray):
+        self.cols, self.left, self.right = cols, left, right
+        self._codes: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
+        self._present: dict[str, np.ndarray] = {}
+        self._flags: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def codes(self, column: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """Each pair's two codes (-1: null), or None for a column without codes (floats)."""
+        if column not in self._codes:
+            codes = self.cols.narrow_codes(column)
+            self._codes[column] = None if codes is None else (codes[self.left], codes[self.right])
+        return self._codes[column]
+
+    def present(self, column: str) -> np.ndarray:
+        """Whether both sides of each pair hold a value in ``column``."""
+        if column not in self._present:
+            gathered = self.codes(column)
+            if gathered is not None:
+                self._present[column] = (gathered[0] >= 0) & (gathered[1] >= 0)
+            else:
+                nulls = self.cols.nulls(column)
+                self._present[column] = ~(nulls[self.left] | nulls[self.right])
+        return self._present[column]
+
+    def flags(self, column: str) -> tuple[np.ndarray, np.ndarray]:
+        if column not in self._flags:
+            flag = self.cols.flags(column)
+            self._flags[column] = (flag[self.left], flag[self.right])
+        return self._flags[column]
 
 
 def _floors(comp: Comparison) -> dict[tuple[str, str], float]:
@@ -199,28 +240,33 @@ def _compare_chunk(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpe
     right = pairs.get_column(f"{RID}_r").to_numpy().astype(np.intp)
     out = {}
     for comp in spec.comparisons:
-        sims: dict[tuple[str, str], np.ndarray] = {}
-        floors = _floors(comp)
-        nulls = cols.nulls(comp.column)
-        null = nulls[left] | nulls[right]
-        codes = np.full(len(left), len(comp.levels), dtype=np.int8)
-        todo = ~null
-        for k, level in enumerate(comp.levels):
-            holds = _level_holds(level, cols, left, right, todo, sims, floors)
-            if level.unless_both:
-                flag = cols.flags(level.unless_both)
-                holds &= ~(flag[left] & flag[right])
-            if level.only_differing:
-                flag = cols.flags(level.only_differing)
-                holds &= flag[left] != flag[right]
-            codes[holds] = k
-            todo &= ~holds
-        if comp.neutral_differing:
-            flag = cols.flags(comp.neutral_differing)
-            null |= todo & (flag[left] != flag[right])
-        if comp.neutral_if_either:
-            flag = cols.flags(comp.neutral_if_either)
-            null |= todo & (flag[left] | flag[right])
-        codes[null] = NULL_LEVEL
-        out[gamma_column(comp)] = codes
+        out[gamma_column(comp)] = _comparison_codes(comp, cols, left, right)
     return pairs.with_columns([pl.Series(name, values, dtype=pl.Int8) for name, values in out.items()])
+
+
+def _comparison_codes(comp: Comparison, cols: Columns, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """One comparison's level code per pair: -1 null, else the first level that holds, else k."""
+    sims: dict[tuple[str, str], np.ndarray] = {}
+    floors = _floors(comp)
+    sides = _Sides(cols, left, right)
+    null = ~sides.present(comp.column)
+    codes = np.full(len(left), len(comp.levels), dtype=np.int8)
+    todo = ~null
+    for k, level in enumerate(comp.levels):
+        holds = _level_holds(level, cols, left, right, todo, sims, floors, sides)
+        if level.unless_both:
+            flag_l, flag_r = sides.flags(level.unless_both)
+            holds &= ~(flag_l & flag_r)
+        if level.only_differing:
+            flag_l, flag_r = sides.flags(level.only_differing)
+            holds &= flag_l != flag_r
+        codes[holds] = k
+        todo &= ~holds
+    if comp.neutral_differing:
+        flag_l, flag_r = sides.flags(comp.neutral_differing)
+        null |= todo & (flag_l != flag_r)
+    if comp.neutral_if_either:
+        flag_l, flag_r = sides.flags(comp.neutral_if_either)
+        null |= todo & (flag_l | flag_r)
+    codes[null] = NULL_LEVEL
+    return codes

@@ -69,13 +69,27 @@ def dense_codes(series: pl.Series) -> np.ndarray:
     Not a dense rank: ranking strings sorts them (≈ 60 ms per 130 k-row column, a few dozen
     columns a run). The values' 64-bit hashes are sorted instead (≈ 3× faster) and every run of
     equal hashes is checked to hold one value, so a hash collision cannot merge two values: on
-    one, the rank is taken after all. Other types are ranked (integers rank fast). Categorical and
-    enum values count as their strings."""
+    one, the rank is taken after all. Integers get their dense rank by a numpy sort
+    (``_integer_rank``), other types polars' rank. Categorical and enum values count as their strings."""
     if isinstance(series.dtype, pl.Categorical | pl.Enum):
         series = series.cast(pl.Utf8)
+    if series.dtype.is_integer():
+        return _integer_rank(series)
     codes = _codes_by_hash(series, series.hash(_SEED)) if series.dtype == pl.Utf8 else None
-    if codes is None:   # numbers (their rank is cheap), or two values share a hash: the rank, exact
+    if codes is None:   # other types, or two values share a hash: the rank, exact
         codes = series.rank("dense").cast(pl.Int64).fill_null(0).to_numpy() - 1
+    return codes
+
+
+def _integer_rank(series: pl.Series) -> np.ndarray:
+    """The dense rank - 1 of an integer series (-1 for null), as ``first_and_inverse``'s inverse:
+    its packed numpy sort is ≈ 3× less CPU than polars' dense rank (composite blocking keys of
+    persons at 20 k: 8 keys of 50–160 k rows, 70 → 23 ms)."""
+    if not series.null_count():
+        return first_and_inverse(series.to_numpy())[1].astype(np.int64, copy=False)
+    present = series.is_not_null().to_numpy()
+    codes = np.full(len(series), -1, dtype=np.int64)
+    codes[present] = first_and_inverse(series.drop_nulls().to_numpy())[1]
     return codes
 
 
