@@ -52,6 +52,19 @@ def test_the_sample_has_the_size_asked_distinct_pairs_inside_groups(n_units, gro
     assert pairs.height == expected
 
 
+@settings(max_examples=40, deadline=None)
+@given(n_units=st.integers(0, 300), groups=st.one_of(st.none(), st.integers(1, 40)), n=st.integers(0, 400),
+       seed=st.integers(0, 2**16))
+def test_pairs_come_sorted_by_left_then_right_as_a_lexsort_orders_them(n_units, groups, n, seed):
+    """The packed sort of the pairs gives the order (and the UInt32 columns) the lexsort of the two did."""
+    frame, ids = _frame(n_units, groups, seed)
+    pairs = sample_pairs(frame, n, seed, "g" if groups else None, ids)
+    left, right = pairs.get_column(f"{RID}_l").to_numpy(), pairs.get_column(f"{RID}_r").to_numpy()
+    order = np.lexsort((right, left))
+    assert pairs.schema == pl.Schema({f"{RID}_l": pl.UInt32(), f"{RID}_r": pl.UInt32()})
+    assert np.array_equal(order, np.arange(len(order)))
+
+
 def test_no_group_of_two_falls_back_to_pairs_of_any_two_units():
     frame = pl.DataFrame({RID: np.arange(5, dtype=np.uint32), "g": ["a", "b", "c", "d", None]})
     assert sample_pairs(frame, 100, 1, "g", _ids(np.arange(5))).height == 10
