@@ -169,9 +169,14 @@ def block(units: pl.DataFrame, spec: LinkageSpec, con: duckdb.DuckDBPyConnection
     narrow = np.int32 if len(prepared) < 2**31 else np.int64
     joins = [np.where(ok, key, -1 - np.arange(len(key), dtype=np.int64)).astype(narrow)
              for key, ok in zip(ids, oks, strict=True)]
+    built: list[int] = []   # per rule, the pairs of its small blocks (before any exclusion)
     for i, rule in enumerate(spec.blocking):
         left, right = _all_pairs(ids[i], oks[i])   # numpy's index type: each gather below uses them as they are
-        for j in range(i):   # pairs an earlier rule joins are that rule's
+        built.append(len(left))
+        # pairs an earlier rule joins are that rule's. The rules that joined the most pairs first: they
+        # tend to drop the most (company_key most of company_romaji's), so the later tests gather less
+        # (accounts at 20 k: 85 -> 58 ms); the pairs kept, and their order, are the same in any order
+        for j in sorted(range(i), key=lambda j: -built[j]):
             later = joins[j][left] != joins[j][right]
             left, right = left[later], right[later]
         part = pl.DataFrame({f"{RID}_l": left.astype(np.uint32), f"{RID}_r": right.astype(np.uint32)}).with_columns(

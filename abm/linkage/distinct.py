@@ -95,11 +95,38 @@ def _integer_rank(series: pl.Series) -> np.ndarray:
 
 def _codes_by_hash(series: pl.Series, hashes: pl.Series) -> np.ndarray | None:
     """``dense_codes`` from ``hashes`` (one per value, equal values hash alike), numbered in hash
-    order; None when two different values share a hash. Only the hashes are sorted (an argsort of
-    integers), and only the values whose hash repeats the previous one are gathered to check each
-    run holds one value — not a sort of the whole (row, value, hash) frame, which moves every
-    string (20 account columns at 20 k: 0.22 → 0.19 s CPU)."""
+    order; None when two different values share a hash. Only the hashes are sorted, and only the
+    values whose hash repeats the previous one are gathered to check each run holds one value — not
+    a sort of the whole (row, value, hash) frame, which moves every string.
+
+    The sort is a plain numpy sort of each hash's high bits packed with its row number in one
+    uint64 (≈ 25 % less CPU per column than an argsort of the hashes: 13 account columns at 20 k,
+    ≈ 85 → 65 ms). Sorting the high bits orders the distinct values as their full hashes do, so the
+    codes are those of the full sort; where two different values share the high bits (rare: ~1 in
+    10,000 columns of 160 k values), the full hashes are sorted instead (``_codes_by_full_hash``)."""
     h = hashes.to_numpy()
+    n = len(h)
+    row_bits = max((n - 1).bit_length(), 1)
+    low = np.uint64((1 << row_bits) - 1)
+    packed = (h & ~low) | np.arange(n, dtype=np.uint64)
+    if series.null_count():
+        packed = packed[series.is_not_null().to_numpy()]
+    packed.sort()
+    order = (packed & low).astype(np.intp)
+    high = packed >> np.uint64(row_bits)
+    starts = np.empty(len(high), dtype=bool)
+    starts[:1] = True
+    np.not_equal(high[1:], high[:-1], out=starts[1:])
+    repeat = np.flatnonzero(~starts)   # each run of one hash must hold one value
+    if len(repeat) and not (series.gather(order[repeat]) == series.gather(order[repeat - 1])).all():
+        return _codes_by_full_hash(series, h)
+    codes = np.full(n, -1, dtype=np.int64)
+    codes[order] = np.cumsum(starts) - 1
+    return codes
+
+
+def _codes_by_full_hash(series: pl.Series, h: np.ndarray) -> np.ndarray | None:
+    """``_codes_by_hash`` by an argsort of the full 64-bit hashes; None when two values share one."""
     if series.null_count():
         rows = np.flatnonzero(series.is_not_null().to_numpy())
         order = rows[np.argsort(h[rows])]
