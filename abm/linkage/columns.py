@@ -82,10 +82,12 @@ class Columns:
         return self._texts[column]
 
     def _per_code(self, column: str, codes: np.ndarray) -> pl.Series:
-        """Per non-null code, in code order, its value as a string."""
-        _, first = np.unique(codes, return_index=True)
-        first = first[codes[first] >= 0]   # one row per non-null code
-        return self.prepared.get_column(column).cast(pl.Utf8).gather(first)
+        """Per non-null code, in code order, its value as a string: read at any one row of the code
+        (all hold that value), found by one scatter of the row numbers — not a sort (``np.unique``)."""
+        rows = np.flatnonzero(codes >= 0)
+        one = np.empty(int(codes.max(initial=-1)) + 1, dtype=np.intp)   # codes are dense: 0 … k-1
+        one[codes[rows]] = rows
+        return self.prepared.get_column(column).cast(pl.Utf8).gather(one)
 
     def alternatives(self, column: str) -> tuple[np.ndarray, np.ndarray] | None:
         """Per code, the elements of its ``|a|b|`` set of alternatives (split as the ``overlap``
