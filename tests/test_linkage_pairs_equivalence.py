@@ -8,8 +8,10 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from abm.linkage.block import _all_pairs
+from abm import memory_db
+from abm.linkage.block import RID, _all_pairs, prepare
 from abm.linkage.columns import Columns
+from abm.linkage.spec import parse_spec
 
 
 def _all_pairs_before(ids: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -59,3 +61,21 @@ def test_values_per_code_equal_those_of_each_codes_first_row(values, dtype):
     assert cols._per_code("v", codes).equals(_per_code_before(frame, "v", codes))
     texts = cols.texts("v")
     assert texts is not None and texts.tolist() == _per_code_before(frame, "v", codes).to_list()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "ab", "", "東", "B", "a "])), max_size=12),
+       st.booleans())
+def test_units_are_prepared_in_id_order_sorted_or_not(ids, presort):
+    """``prepare`` skips the sort only where the ids already come strictly increasing: the same frame."""
+    units = pl.DataFrame({"id": ids, "x": list(range(len(ids)))}, schema={"id": pl.String, "x": pl.Int64})
+    if presort:
+        units = units.sort("id").unique("id", keep="first", maintain_order=True)
+    spec = parse_spec({"name": "t", "id_column": "id", "blocking": [{"keys": ["x"]}],
+                       "comparisons": [{"name": "x", "column": "x", "levels": [{"kind": "exact"}]}]}, "t.yaml")
+    got = prepare(units, spec, memory_db.connect())
+    want = units.sort("id").with_row_index(RID)
+    assert got.get_column("id").to_list() == want.get_column("id").to_list()
+    assert got.get_column(RID).to_list() == list(range(units.height)) and got.columns == want.columns
+    if units.get_column("id").n_unique() == units.height:   # unique ids: one order, the same rows
+        assert got.equals(want)
