@@ -23,6 +23,7 @@ from abm.detect.touches import with_dates
 from abm.graph_files import graph_parts
 from abm.graph_files import write_graphs as write_graphs  # the files, re-exported for the pipeline
 from abm.normalize.departments import DepartmentRules, default_departments
+from abm.tables import sort_rows
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -231,7 +232,8 @@ def committee_edges(records: pl.DataFrame, persons: pl.DataFrame, touches: pl.Da
                          weight=pl.col("n"), first_on=pl.col("f"), last_on=pl.col("l"))
 
     edges = pl.concat([member_of, part_of, _reports_to(persons), knows_edges])
-    return edges.sort(["account_id", "relation", "src", "dst"]).cast(EDGE_SCHEMA)  # type: ignore[arg-type]
+    # (account_id, relation, src, dst) is unique: each part is one row per key
+    return sort_rows(edges, ["account_id", "relation", "src", "dst"]).cast(EDGE_SCHEMA)  # type: ignore[arg-type]
 
 
 # --- one account as a networkx graph (the files: abm.graph_files) ----------------------------------

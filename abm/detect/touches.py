@@ -21,6 +21,7 @@ from datetime import date
 import polars as pl
 
 from abm.contract import TOUCH_OWNER, TOUCH_VIA
+from abm.tables import sort_rows
 
 TOUCH_KINDS = tuple(TOUCH_OWNER)
 #: Kinds whose counterpart is another record: kind -> the column holding that record's key.
@@ -124,4 +125,4 @@ def build_touches(records: pl.DataFrame, as_of: date, about: pl.DataFrame | None
     if not once:   # a repeated record_key: the hash pass over (record_key, touched_on)
         touches = touches.unique(["record_key", "touched_on"], keep="first", maintain_order=True)
     # (record_key, touched_on) is unique here: no tie is left for date_source to break
-    return touches.sort(["account_id", "touched_on", "record_key"], nulls_last=True).cast(TOUCH_SCHEMA)  # type: ignore[arg-type]
+    return sort_rows(touches, ["account_id", "touched_on", "record_key"], nulls_last=True).cast(TOUCH_SCHEMA)  # type: ignore[arg-type]
