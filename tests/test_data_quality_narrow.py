@@ -93,7 +93,8 @@ def records(draw: st.DrawFn) -> pl.DataFrame:
                                                              "company_name")})
 
 
-def _conflicts(draw: st.DrawFn, n_records: int) -> pl.DataFrame:
+@st.composite
+def conflicts(draw: st.DrawFn, n_records: int) -> pl.DataFrame:
     keys = [f"r{i}" for i in range(max(n_records, 1))] + ["gone"]
     rows = draw(st.lists(st.fixed_dictionaries({
         "id_from": st.sampled_from(keys), "id_to": st.sampled_from(keys),
@@ -113,8 +114,8 @@ def test_contacts_on_other_companies_as_whole_table(recs: pl.DataFrame) -> None:
 @given(st.data())
 def test_link_conflicts_as_whole_table(data: st.DataObject) -> None:
     recs = data.draw(records())
-    accounts = cast(LinkResult, SimpleNamespace(conflicts=_conflicts(data.draw, recs.height)))
-    persons = cast(LinkResult, SimpleNamespace(conflicts=_conflicts(data.draw, recs.height)))
+    accounts = cast(LinkResult, SimpleNamespace(conflicts=data.draw(conflicts(recs.height))))
+    persons = cast(LinkResult, SimpleNamespace(conflicts=data.draw(conflicts(recs.height))))
     assert link_conflicts(recs, accounts, persons).equals(_link_conflicts_whole(recs, accounts, persons))
 
 
