@@ -23,6 +23,7 @@ from abm.detect.touches import with_dates
 from abm.graph_files import graph_parts
 from abm.graph_files import write_graphs as write_graphs  # the files, re-exported for the pipeline
 from abm.normalize.departments import DepartmentRules, default_departments
+from abm.tables import sort_rows
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -77,11 +78,13 @@ def merge_unit_variants(records: pl.DataFrame, rules: DepartmentRules | None = N
     canon_units = sorted(dr.unit_levels, key=lambda u: (-len(u), u))
     # on the _leaf column, not on ``leaf``: the expression would split every path once per unit (≈ 20)
     unit = pl.coalesce(pl.when(pl.col("_leaf").str.ends_with(u)).then(pl.lit(u)) for u in canon_units)
-    rows = (rows.select("account_id", "department", pl.col(raw).alias("_raw"), leaf.alias("_leaf"),
-                        prefix.alias("_prefix"), "_count")
-            .with_columns(unit.alias("_unit")).select("account_id", "department", "_raw", "_leaf", "_prefix", "_unit",
-                                                      "_count")
-            .with_columns(pl.col("_leaf").str.head(-pl.col("_unit").str.len_chars().cast(pl.Int64)).alias("_stem")))
+    # the string work once per distinct spelling (department, raw spelling): ≈ 100 at 20 k, where the
+    # (account, spelling) rows are ≈ 130 k; each row gets its spelling's columns by a join
+    spelled = (rows.select("department", pl.col(raw).alias("_raw")).unique()
+               .select("department", "_raw", leaf.alias("_leaf"), prefix.alias("_prefix"))
+               .with_columns(unit.alias("_unit"))
+               .with_columns(pl.col("_leaf").str.head(-pl.col("_unit").str.len_chars().cast(pl.Int64)).alias("_stem")))
+    rows = rows.select("account_id", "department", pl.col(raw).alias("_raw"), "_count")
     moves = []
     for group in dr.unit_variants:
         others = [pl.col("_raw").str.contains(u, literal=True) for u in sorted(group)]
@@ -89,11 +92,13 @@ def merge_unit_variants(records: pl.DataFrame, rules: DepartmentRules | None = N
         nested = pl.any_horizontal((pl.lit(_SEP) + pl.col("_prefix") + _SEP)
                                    .str.contains(pl.lit(_SEP) + pl.col("_stem") + u + _SEP, literal=True)
                                    for u in sorted(group))
-        cand = (rows.filter(pl.col("_unit").is_in(sorted(group)) & (pl.col("_stem").str.len_chars() > 0))
-                .with_columns(nested.alias("_nested"),
-                              (japanese & (pl.col("_raw").str.contains(pl.col("_stem") + pl.col("_unit"), literal=True)
-                                           | (pl.col("_raw").str.contains(pl.col("_unit"), literal=True)
-                                              & (pl.sum_horizontal(others) == 1)))).alias("_written")))
+        variants = (spelled.filter(pl.col("_unit").is_in(sorted(group)) & (pl.col("_stem").str.len_chars() > 0))
+                    .with_columns(nested.alias("_nested"),
+                                  (japanese & (pl.col("_raw").str.contains(pl.col("_stem") + pl.col("_unit"), literal=True)
+                                               | (pl.col("_raw").str.contains(pl.col("_unit"), literal=True)
+                                                  & (pl.sum_horizontal(others) == 1)))).alias("_written")))
+        cand = rows.join(variants, on=["department", "_raw"], nulls_equal=True).select(
+            "account_id", "department", "_raw", "_leaf", "_prefix", "_unit", "_count", "_stem", "_nested", "_written")
         # two units under two different parents (営業本部/企画室, 管理本部/企画部) are two departments
         stems = cand.group_by("account_id", "_stem").agg(
             pl.col("_unit").n_unique().alias("_n_units"), pl.col("_nested").any().alias("_any_nested"),
@@ -231,7 +236,8 @@ def committee_edges(records: pl.DataFrame, persons: pl.DataFrame, touches: pl.Da
                          weight=pl.col("n"), first_on=pl.col("f"), last_on=pl.col("l"))
 
     edges = pl.concat([member_of, part_of, _reports_to(persons), knows_edges])
-    return edges.sort(["account_id", "relation", "src", "dst"]).cast(EDGE_SCHEMA)  # type: ignore[arg-type]
+    # (account_id, relation, src, dst) is unique: each part is one row per key
+    return sort_rows(edges, ["account_id", "relation", "src", "dst"]).cast(EDGE_SCHEMA)  # type: ignore[arg-type]
 
 
 # --- one account as a networkx graph (the files: abm.graph_files) ----------------------------------

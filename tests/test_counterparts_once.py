@@ -65,3 +65,19 @@ def test_the_pipeline_computes_counterparts_once(demo_dir, tmp_path, monkeypatch
         monkeypatch.setattr(f"{module}.counterparts", counted)
     pipeline.run(Settings(input_dir=demo_dir, out_dir=tmp_path / "out", value_cache=False))
     assert len(calls) == 1
+
+
+def test_hidden_key_person_holders_are_the_owners_of_the_records_about_them() -> None:
+    """holder_owners: our people named on the records about the decision maker (touching records only),
+    looked up for those records alone."""
+    records = make_records([
+        *(card(f"C{i}", "B", "P9", "営業企画部", "第一営業部", _ago(5 + i), owner_name="鈴木") for i in range(3)),
+        card("D1", "B", "P8", "営業企画部", "人事部", _ago(200), rank=5, owner_name="山田"),
+        card("D2", "B", "P8", "営業企画部", "人事部", _ago(210), rank=5, owner_name="佐藤", makes_touch=False),
+        card("D3", "B", "P8", "営業企画部", "総務部", _ago(220), rank=5, owner_name="青木"),
+        opportunity("O2", "B", None, "第一営業部", _ago(2))])
+    touches = build_touches(records, AS_OF)
+    gaps = detect_gaps(touches, current_persons(records, AS_OF), records, Policy(), AS_OF)
+    hidden = gaps.filter(pl.col("gap_type") == "hidden_key_person")
+    assert hidden.get_column("person_id").to_list() == ["P8"]
+    assert hidden.get_column("holder_owners").to_list() == [["山田", "青木"]]

@@ -176,3 +176,17 @@ def test_unit_variants_merge_as_they_did_record_by_record(rows: list[tuple[str |
                            schema={"record_key": pl.String, "account_id": pl.String, "department": pl.String,
                                    "department_raw": pl.String})
     assert merge_unit_variants(records).equals(_reference_merge(records))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(_acc, _dept, _raw), max_size=14), st.booleans())
+def test_unit_variants_per_spelling_as_per_row(rows: list[tuple[str | None, str | None, str | None]],
+                                               with_raw: bool) -> None:
+    """The string work once per distinct (department, raw) spelling, joined back to its rows: the same
+    moves, also where the raw spelling is missing (a null joins a null) or there is no raw column."""
+    columns = {"record_key": [f"r{i}" for i in range(len(rows))], "account_id": [r[0] for r in rows],
+               "department": [r[1] for r in rows]}
+    if with_raw:
+        columns["department_raw"] = [r[2] for r in rows]
+    records = pl.DataFrame(columns, schema={c: pl.String for c in columns})
+    assert merge_unit_variants(records).equals(_reference_merge(records))

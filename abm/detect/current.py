@@ -14,6 +14,7 @@ import polars as pl
 
 from abm.contract import ID_ANCHOR_ORDER, PERSON_KINDS
 from abm.detect.touches import REFERRING_KINDS, counterparts, with_counterparts, with_dates
+from abm.tables import sort_rows
 
 #: Same-day tie-break between kinds (the curated CRM record first); then record_key.
 KIND_ORDER = {k: i for i, k in enumerate(k for k in ID_ANCHOR_ORDER if k in PERSON_KINDS)}
@@ -61,10 +62,10 @@ def current_persons(records: pl.DataFrame, as_of: date | None = None,
         known = pl.concat([known, also_known.select(known.columns).cast(known.schema)]).group_by("person_id").agg(
             pl.col("known_through").list.explode(keep_nulls=False, empty_as_null=False).drop_nulls().unique().sort(), pl.col("known_since").min(),
             pl.col("last_seen_on").max(), pl.col("n_records").sum())
-    own = (recs.filter(pl.col("kind").is_in(PERSON_KINDS) & pl.col("person_id").is_not_null())
-           .with_columns(pl.col("kind").replace_strict(KIND_ORDER, default=9, return_dtype=pl.Int8).alias("_k"))
-           .sort(["person_id", "record_date", "_k", "record_key"], descending=[False, True, False, True],
-                 nulls_last=True))
+    own = sort_rows(recs.filter(pl.col("kind").is_in(PERSON_KINDS) & pl.col("person_id").is_not_null())
+                    .with_columns(pl.col("kind").replace_strict(KIND_ORDER, default=9, return_dtype=pl.Int8).alias("_k")),
+                    ["person_id", "record_date", "_k", "record_key"], descending=[False, True, False, True],
+                    nulls_last=True)
     rank = pl.col("rank").fill_null(0)
     stating = pl.col("record_date").is_not_null()
     if as_of is not None:

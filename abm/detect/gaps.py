@@ -94,11 +94,13 @@ def detect_gaps(touches: pl.DataFrame, persons: pl.DataFrame, records: pl.DataFr
              .group_by(_DEPT).agg((pl.col("_shared") > 0).any().alias("_reached")))
     hidden_makers = makers.join(holds.filter(~pl.col("_reached")), on=_DEPT, how="semi")
     hidden_ids = hidden_makers.select(pl.col("person_id").alias("counterpart_person_id")).unique()
-    owners = records.select("record_key", pl.when(pl.col("makes_touch").fill_null(True))
-                            .then(pl.col("owner_name")).alias("_owner"))
     # the records about the hidden key persons only (their lists are sorted below): not every person's
-    rows = ((counterparts(records) if about is None else about).join(hidden_ids, on="counterpart_person_id", how="semi")
-            .join(owners, on="record_key", how="left").select("counterpart_person_id", "record_key", "_owner"))
+    rows = (counterparts(records) if about is None else about).join(hidden_ids, on="counterpart_person_id", how="semi")
+    # and their owners looked up for those records alone: a join against every record hashed all the keys
+    owners = records.select("record_key", pl.when(pl.col("makes_touch").fill_null(True))
+                            .then(pl.col("owner_name")).alias("_owner")).filter(
+        pl.col("record_key").is_in(rows.get_column("record_key").implode()))
+    rows = rows.join(owners, on="record_key", how="left").select("counterpart_person_id", "record_key", "_owner")
     if also_about is not None:
         rows = pl.concat([rows, also_about(hidden_ids.get_column("counterpart_person_id").to_list())
                           .cast(rows.schema)])  # type: ignore[arg-type]

@@ -21,6 +21,7 @@ from datetime import date
 import polars as pl
 
 from abm.contract import TOUCH_OWNER, TOUCH_VIA
+from abm.tables import sort_rows
 
 TOUCH_KINDS = tuple(TOUCH_OWNER)
 #: Kinds whose counterpart is another record: kind -> the column holding that record's key.
@@ -65,7 +66,9 @@ def counterparts(records: pl.DataFrame) -> pl.DataFrame:
     for kind, column in REFERRING_KINDS.items():
         ref = pl.when(pl.col("kind") == kind).then(pl.col(column)).otherwise(ref)
     targets = records.select(pl.col("record_key").alias("_ref"), pl.col("person_id").alias("_ref_person"),
-                             pl.col("department").alias("_ref_department")).unique("_ref", keep="first")
+                             pl.col("department").alias("_ref_department"))
+    if not keys_once(records):   # each key once already (the loader's records): nothing to drop
+        targets = targets.unique("_ref", keep="first")
     return (records.select("record_key", "person_id", "department", ref.alias("_ref"))
             .join(targets, on="_ref", how="left", maintain_order="left")   # row for row: see with_counterparts
             .select("record_key",
@@ -79,7 +82,11 @@ def keys_once(records: pl.DataFrame) -> bool:
     """Every record_key present and distinct: true of the loader's records (an id repeated within a kind
     is quarantined), and what lets a touch be matched to its own record without a hash join."""
     keys = records.get_column("record_key")
-    return keys.null_count() == 0 and keys.n_unique() == keys.len()
+    if keys.null_count():
+        return False
+    if keys.is_sorted():   # the resolved records come sorted by key: neighbours tell, without hashing every key
+        return keys.len() < 2 or bool((keys.slice(1) != keys.slice(0, keys.len() - 1)).all())
+    return keys.n_unique() == keys.len()
 
 
 def with_counterparts(recs: pl.DataFrame, about: pl.DataFrame, once: bool | None = None) -> pl.DataFrame:
@@ -124,4 +131,4 @@ def build_touches(records: pl.DataFrame, as_of: date, about: pl.DataFrame | None
     if not once:   # a repeated record_key: the hash pass over (record_key, touched_on)
         touches = touches.unique(["record_key", "touched_on"], keep="first", maintain_order=True)
     # (record_key, touched_on) is unique here: no tie is left for date_source to break
-    return touches.sort(["account_id", "touched_on", "record_key"], nulls_last=True).cast(TOUCH_SCHEMA)  # type: ignore[arg-type]
+    return sort_rows(touches, ["account_id", "touched_on", "record_key"], nulls_last=True).cast(TOUCH_SCHEMA)  # type: ignore[arg-type]
