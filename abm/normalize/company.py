@@ -301,6 +301,7 @@ def company_key(name: str | None, rules: Rules | CompanyRules) -> str | None:
 
 
 _LATIN_WORD = re.compile(r"[a-z0-9]+")
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
 def _romaji(name: str, cr: CompanyRules) -> str | None:
@@ -324,7 +325,7 @@ def _romaji(name: str, cr: CompanyRules) -> str | None:
         mapped = cr.text.words.get(word)
         parts.append(romaji(mapped) if mapped is not None else word)
         i += 1
-    out = re.sub(r"[^a-z0-9]+", "", "".join(parts))
+    out = _NON_ALNUM.sub("", "".join(parts))
     return fold_romaji(out, cr.text.romaji_folds) or None
 
 

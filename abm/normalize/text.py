@@ -324,13 +324,15 @@ def _speed_up(kks: Any) -> None:
 
     pykakasi finds the longest dictionary word at a position by scanning EVERY entry that starts
     with the current kanji (thousands for 山, 日, 大 …): ~100 µs per name. The same answer comes
-    from probing the prefixes of the text, longest first, in the same table. The replacement is
+    from probing the prefixes of the text, longest first, in the same table (only the lengths its
+    words under that character have: a few, where every length up to the longest were ~10). The replacement is
     kept only when it gives the stock results on a self-test; on any surprise the stock one stays.
     """
     try:
         jconv = kks._jconv
         itaiji, kanwa, is_vs = jconv._itaiji, jconv._kanwa, jconv._is_vschr
-        longest: dict[str, int] = {}
+        #: the lengths of the words under a first character, longest first: only those are probed
+        lengths: dict[str, tuple[int, ...]] = {}
 
         def convert(itext: str, btext: str) -> tuple[str, int]:
             text = itaiji.convert(itext)
@@ -338,11 +340,14 @@ def _speed_up(kks: Any) -> None:
             table = kanwa.load(text[0])
             if table is None:
                 return "", 0
-            top = longest.get(text[0])
-            if top is None:
-                top = longest[text[0]] = max((len(k) for k in table), default=0)
+            sizes = lengths.get(text[0])
+            if sizes is None:
+                sizes = lengths[text[0]] = tuple(sorted({len(k) for k in table if k}, reverse=True))
             hstr, max_len = "", 0
-            for length in range(min(top, len(text)), 0, -1):
+            n = len(text)
+            for length in sizes:
+                if length > n:
+                    continue
                 for yomi, con in table.get(text[:length], ()):
                     if con is None or btext in con:
                         hstr, max_len = yomi, length
@@ -464,10 +469,40 @@ def _romaji(s: str | None) -> str:
 
 def fold_romaji(token: str, folds: tuple[tuple[re.Pattern[str], str], ...]) -> str:
     """Apply the long-vowel/spelling folds (Ohno/Oono/Ono → ono) until the token is stable."""
+    anywhere = _any_fold(folds)
     for _ in range(8):
+        # a pass where no pattern matches changes nothing: one search instead of a sub per fold
+        # (most tokens need no fold, and every folded one ends with such a pass)
+        if anywhere is not None and anywhere.search(token) is None:
+            break
         before = token
         for pattern, repl in folds:
             token = pattern.sub(repl, token)
         if token == before:
             break
     return token
+
+
+#: ``_any_fold``'s patterns by the id of their folds (held, so that the id stays their own)
+_ANY_FOLD: dict[int, tuple[tuple[tuple[re.Pattern[str], str], ...], re.Pattern[str] | None]] = {}
+
+
+def _any_fold(folds: tuple[tuple[re.Pattern[str], str], ...]) -> re.Pattern[str] | None:
+    """One pattern that matches a text where any of ``folds``' patterns does (their alternation),
+    or None when they cannot be combined so (different or verbose flags, groups that a backreference
+    could name)."""
+    found = _ANY_FOLD.get(id(folds))
+    if found is not None and found[0] is folds:
+        return found[1]
+    combined: re.Pattern[str] | None = None
+    flags = {p.flags for p, _ in folds}
+    if folds and len(flags) == 1 and not next(iter(flags)) & re.VERBOSE \
+            and all(p.groups == 0 and not p.groupindex for p, _ in folds):
+        try:
+            combined = re.compile("|".join(f"(?:{p.pattern})" for p, _ in folds), flags.pop())
+        except re.error:  # e.g. a global inline flag not at the start of the whole pattern
+            combined = None
+    if len(_ANY_FOLD) >= 16:   # callers pass the rules' one fold list; never grow unbounded
+        _ANY_FOLD.clear()
+    _ANY_FOLD[id(folds)] = (folds, combined)
+    return combined
