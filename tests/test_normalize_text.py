@@ -226,3 +226,21 @@ def test_fold_romaji_as_every_pass(token: str, folds: tuple[tuple[object, str], 
 def test_the_rules_folds_are_searched_at_once() -> None:
     assert T._any_fold(TR.romaji_folds) is not None
     assert T._any_fold(OTHER_FOLDS[1]) is None and T._any_fold(OTHER_FOLDS[3]) is None  # type: ignore[arg-type]
+
+
+#: kana/kanji runs (and their neighbours, and what must send a value to the full cleaning) one space apart
+SPACED_WORDS = st.lists(st.text(st.sampled_from(
+    [chr(c) for c in range(0x3040, 0x3100)] + ["ー"] * 20 + ["一"] * 20 + list("山田髙﨑龘\u4e00\u9fff\u3400\uf929々ｰｶﾞ～-・")),
+    min_size=1, max_size=5), min_size=1, max_size=4).map(" ".join)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(SPACED_WORDS | st.text(SETTLED_PIECES, min_size=1, max_size=12), st.booleans())
+def test_spaced_settled_words_are_cleaned_as_by_the_full_path(s: str, keep_spaces: bool) -> None:
+    """Kana/kanji runs one space apart, kept as they are with ``keep_spaces``: the full cleaning's answer."""
+    assert T.clean(s, keep_spaces) == T._clean(s, keep_spaces)
+
+
+@pytest.mark.parametrize("s", ["鈴木 和也", "たけだ かずや", "ノグチ アイ", "山田 太郎 様"])
+def test_spaced_names_take_the_fast_path(s: str) -> None:
+    assert T._SETTLED_WORDS.fullmatch(s) and T.clean(s, keep_spaces=True) == s == T._clean(s, keep_spaces=True)

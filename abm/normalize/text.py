@@ -120,6 +120,10 @@ def _clean_once(s: str, keep_spaces: bool) -> str:
 #: against the full cleaning, exhaustively up to three characters)
 _SETTLED = re.compile(r"[\u3041-\u3096\u30a1-\u30fa\u30fc\u4e00-\u9fff]+|[!-)+-}]+(?: [!-)+-}]+)*")
 _UNSETTLED = re.compile(r"ーー|[\u30a1-\u30fa\u30fc]一[\u30a1-\u30fa]")
+#: ... and with ``keep_spaces``, such kana/kanji runs one ASCII space apart ("山田 太郎", a person's
+#: full name): each run is cleaned alone and the spaces kept, and the katakana fixes of the whole
+#: text cannot reach across a space
+_SETTLED_WORDS = re.compile(r"[\u3041-\u3096\u30a1-\u30fa\u30fc\u4e00-\u9fff]+(?: [\u3041-\u3096\u30a1-\u30fa\u30fc\u4e00-\u9fff]+)+")
 
 
 def clean(s: str | None, keep_spaces: bool = False) -> str | None:
@@ -132,7 +136,7 @@ def clean(s: str | None, keep_spaces: bool = False) -> str | None:
         return None
     if not isinstance(s, str):
         s = str(s)
-    if _SETTLED.fullmatch(s) and not _UNSETTLED.search(s):
+    if (_SETTLED.fullmatch(s) or (keep_spaces and _SETTLED_WORDS.fullmatch(s))) and not _UNSETTLED.search(s):
         return s
     if len(s) <= 256:
         return _clean_cached(s, keep_spaces)
