@@ -328,15 +328,13 @@ def _speed_up(kks: Any) -> None:
 
     pykakasi finds the longest dictionary word at a position by scanning EVERY entry that starts
     with the current kanji (thousands for 山, 日, 大 …): ~100 µs per name. The same answer comes
-    from probing the prefixes of the text, longest first, in the same table (only the lengths its
-    words under that character have: a few, where every length up to the longest were ~10). The replacement is
+    from probing the prefixes of the text, longest first, in the same table. The replacement is
     kept only when it gives the stock results on a self-test; on any surprise the stock one stays.
     """
     try:
         jconv = kks._jconv
         itaiji, kanwa, is_vs = jconv._itaiji, jconv._kanwa, jconv._is_vschr
-        #: the lengths of the words under a first character, longest first: only those are probed
-        lengths: dict[str, tuple[int, ...]] = {}
+        longest: dict[str, int] = {}
 
         def convert(itext: str, btext: str) -> tuple[str, int]:
             text = itaiji.convert(itext)
@@ -344,14 +342,11 @@ def _speed_up(kks: Any) -> None:
             table = kanwa.load(text[0])
             if table is None:
                 return "", 0
-            sizes = lengths.get(text[0])
-            if sizes is None:
-                sizes = lengths[text[0]] = tuple(sorted({len(k) for k in table if k}, reverse=True))
+            top = longest.get(text[0])
+            if top is None:
+                top = longest[text[0]] = max((len(k) for k in table), default=0)
             hstr, max_len = "", 0
-            n = len(text)
-            for length in sizes:
-                if length > n:
-                    continue
+            for length in range(min(top, len(text)), 0, -1):
                 for yomi, con in table.get(text[:length], ()):
                     if con is None or btext in con:
                         hstr, max_len = yomi, length
