@@ -91,3 +91,44 @@ def test_company_kana_column_equals_company_kana(values: list[str | None]) -> No
 def test_company_kana_cases(raw: str) -> None:
     df = company_kana_column(pl.DataFrame({"k": [raw]}), "k", "out", CR)
     assert df.get_column("out").to_list() == [company_kana(raw, CR)]
+
+
+def _company_table_reference(raws: pl.DataFrame) -> pl.DataFrame:
+    """``companies._company_table_later`` as it was: every display name's keys read in one map,
+    after every raw name was split."""
+    from abm.normalize.company_columns import company_names
+    from abm.normalize.reading import company_gist, needs_loans, reading_rules, with_company_gist
+    from abm.normalize.unique import apply_unique
+
+    rr = load_rules(validate=False).view(reading_rules)
+
+    def per_name(name: str) -> tuple[str | None, str | None, bool, str | None]:
+        key, rom = display_keys(name, CR)
+        latin = needs_loans(name)
+        return key, rom, latin, None if latin else company_gist(name, rr, rom)
+
+    names = company_names(raws, "_company_raw", CR)
+    keys = apply_unique(names, ["company_name"], per_name,
+                        {"company_key": pl.Utf8, "company_romaji": pl.Utf8, "_latin": pl.Boolean, "_gist": pl.Utf8},
+                        only=pl.col("company_name").is_not_null())
+    df = with_company_gist(keys, rr, only=pl.col("_latin").fill_null(False))
+    return df.with_columns(pl.coalesce("company_gist", "_gist").alias("company_gist")).drop("_latin", "_gist")
+
+
+@pytest.mark.parametrize("workers", [False, True])
+def test_company_table_as_one_map_of_every_display_name(monkeypatch: pytest.MonkeyPatch, workers: bool) -> None:
+    """The display names split by expression are read first (in workers), the others after: the
+    table is the one a single map over every display name gave, row for row."""
+    from abm.normalize import unique
+    from abm.normalize.companies import _company_table_later
+    from abm.normalize.reading import reading_rules
+    from tests.test_normalize_kana_reading import fixture_names
+
+    if workers:
+        monkeypatch.setattr(unique, "PARALLEL_MIN", 1)
+        monkeypatch.setattr(unique, "CHUNK", 50)
+        monkeypatch.setenv("ABM_WORKERS", "2")
+    extra = ["株式会社山田電機", "山田電機(株)", "Yamada Denki Co., Ltd.", "ﾔﾏﾀﾞ電機", "Alpha Steel Inc.", "", None]
+    raws = pl.DataFrame({"_company_raw": [*fixture_names(), *extra]}, schema={"_company_raw": pl.Utf8}).unique()
+    got = _company_table_later(raws, CR, load_rules(validate=False).view(reading_rules))()
+    assert got.equals(_company_table_reference(raws))

@@ -181,3 +181,66 @@ def test_settled_text_is_cleaned_as_by_the_full_path(s: str, keep_spaces: bool) 
                                "Yamada Denki Co., Ltd.", "a-b (c) & d/e"])
 def test_settled_values_take_the_fast_path(s: str) -> None:
     assert T._SETTLED.fullmatch(s) and not T._UNSETTLED.search(s) and T.clean(s) == s == T._clean(s)
+
+
+def _fold_romaji_reference(token: str, folds: tuple[tuple[object, str], ...]) -> str:
+    """``fold_romaji`` before its one-search check: every fold applied, pass after pass."""
+    import re
+
+    for _ in range(8):
+        before = token
+        for pattern, repl in folds:
+            assert isinstance(pattern, re.Pattern)
+            token = pattern.sub(repl, token)
+        if token == before:
+            break
+    return token
+
+
+def _folds(*pairs: tuple[str, str], flags: int = 0) -> tuple[tuple[object, str], ...]:
+    import re
+
+    return tuple((re.compile(p, flags), r) for p, r in pairs)
+
+
+#: the rules' folds, and lists the one-search check must refuse (flags, groups) or that loop long
+OTHER_FOLDS = [
+    _folds(("a(?=b)", "ba"), ("b+", "a")),                       # never stable: eight passes
+    _folds(("(o)h", r"\1"), ("uu", "u")),                        # a group: no combined search
+    _folds(("OU", "o"), ("nn", "n"), flags=2),                   # IGNORECASE, alike: combined
+    (*_folds(("OU", "o")), *_folds(("x", "ks"), flags=2)),       # different flags: no combined search
+    _folds(("(?i)tt", "t")),                                     # a global inline flag: no combined search
+    _folds(("", "-")),                                           # matches everywhere
+    (),
+]
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.text(st.sampled_from(list("aeiouohnmbpctkxsyOUHNM -")), max_size=16) | ANY_TEXT,
+       st.sampled_from([TR.romaji_folds, *OTHER_FOLDS]))
+def test_fold_romaji_as_every_pass(token: str, folds: tuple[tuple[object, str], ...]) -> None:
+    """``fold_romaji`` (a pass skipped where no fold matches) == every fold applied pass after pass."""
+    assert T.fold_romaji(token, folds) == _fold_romaji_reference(token, folds)  # type: ignore[arg-type]
+
+
+def test_the_rules_folds_are_searched_at_once() -> None:
+    assert T._any_fold(TR.romaji_folds) is not None
+    assert T._any_fold(OTHER_FOLDS[1]) is None and T._any_fold(OTHER_FOLDS[3]) is None  # type: ignore[arg-type]
+
+
+#: kana/kanji runs (and their neighbours, and what must send a value to the full cleaning) one space apart
+SPACED_WORDS = st.lists(st.text(st.sampled_from(
+    [chr(c) for c in range(0x3040, 0x3100)] + ["ー"] * 20 + ["一"] * 20 + list("山田髙﨑龘\u4e00\u9fff\u3400\uf929々ｰｶﾞ～-・")),
+    min_size=1, max_size=5), min_size=1, max_size=4).map(" ".join)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(SPACED_WORDS | st.text(SETTLED_PIECES, min_size=1, max_size=12), st.booleans())
+def test_spaced_settled_words_are_cleaned_as_by_the_full_path(s: str, keep_spaces: bool) -> None:
+    """Kana/kanji runs one space apart, kept as they are with ``keep_spaces``: the full cleaning's answer."""
+    assert T.clean(s, keep_spaces) == T._clean(s, keep_spaces)
+
+
+@pytest.mark.parametrize("s", ["鈴木 和也", "たけだ かずや", "ノグチ アイ", "山田 太郎 様"])
+def test_spaced_names_take_the_fast_path(s: str) -> None:
+    assert T._SETTLED_WORDS.fullmatch(s) and T.clean(s, keep_spaces=True) == s == T._clean(s, keep_spaces=True)

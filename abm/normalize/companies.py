@@ -11,7 +11,7 @@ import polars as pl
 
 from abm.contract import KINDS
 from abm.normalize.company import CompanyRules, display_keys
-from abm.normalize.company_columns import company_names
+from abm.normalize.company_columns import company_names, fast_split
 from abm.normalize.reading import (
     ReadingRules,
     company_gist,
@@ -28,24 +28,34 @@ def company_column(kind: str) -> str:
 
 def _company_table_later(raws: pl.DataFrame, cr: CompanyRules, rr: ReadingRules) -> Callable[[], pl.DataFrame]:
     """Company columns of distinct raw names: legal form split by expression where provably the
-    same (``abm.normalize.company_columns``), then per distinct display name — in worker processes,
-    started now — its keys and, for a name not in Latin letters, its cross-script reading
-    (``company_gist``); the loan-word model reads the Latin names' words beside them. The returned
-    function waits for both and reads the Latin names' gists."""
+    same (``abm.normalize.company_columns``), then per distinct display name its keys and, for a
+    name not in Latin letters, its cross-script reading (``company_gist``); the loan-word model
+    reads the Latin names' words beside them. The display names of the names split by expression
+    go to worker processes at once — before the other names are split one by one here — and the
+    others (fewer, mostly Latin, cheap) are read here when the returned function is called, while
+    the workers run on; it then waits for them and the loan words, and reads the Latin names' gists."""
     def per_name(name: str) -> tuple[str | None, str | None, bool, str | None]:
         key, rom = display_keys(name, cr)
         latin = needs_loans(name)
         return key, rom, latin, None if latin else company_gist(name, rr, rom)
 
-    names = company_names(raws, "_company_raw", cr)
-    keys = apply_unique_later(names, ["company_name"], per_name,
-                              {"company_key": pl.Utf8, "company_romaji": pl.Utf8, "_latin": pl.Boolean,
-                               "_gist": pl.Utf8}, only=pl.col("company_name").is_not_null(), cache="company_keys_gist",
-                              background=True)   # the normalize stage does every kind's other columns meanwhile
+    outputs = {"company_key": pl.Utf8, "company_romaji": pl.Utf8, "_latin": pl.Boolean, "_gist": pl.Utf8}
+    split = fast_split(raws, "_company_raw", cr)
+    first = split.filter(pl.col("_cc_fast")).select(pl.col("_cc_name_f").alias("company_name")).unique()
+    keys_first = apply_unique_later(first, ["company_name"], per_name, outputs,
+                                    only=pl.col("company_name").is_not_null(), cache="company_keys_gist",
+                                    background=True)   # the normalize stage does every kind's other columns meanwhile
+    names = company_names(raws, "_company_raw", cr, split)
+    rest = names.select("company_name").drop_nulls().unique().join(first, on="company_name", how="anti")
+    keys_rest = apply_unique_later(rest, ["company_name"], per_name, outputs, cache="company_keys_gist_rest",
+                                   background=True)
     loans = loan_readings_later(names, rr, background=True)
 
     def finish() -> pl.DataFrame:
-        df = with_company_gist(keys(), rr, loans(), only=pl.col("_latin").fill_null(False))
+        later = keys_rest()   # first: in this process (few), while the workers read the others
+        keys = pl.concat([keys_first(), later])
+        df = names.join(keys, on="company_name", how="left", nulls_equal=True, maintain_order="left")
+        df = with_company_gist(df, rr, loans(), only=pl.col("_latin").fill_null(False))
         return df.with_columns(pl.coalesce("company_gist", "_gist").alias("company_gist")).drop("_latin", "_gist")
     return finish
 

@@ -275,12 +275,29 @@ def _is_katakana(ch: str) -> bool:
     return "\u30a1" <= ch <= "\u30fa" or ch == "ー"
 
 
+#: ``_lookalike_near_katakana``'s patterns by the id of their table (held, so that the id stays its own)
+_NEAR: dict[int, tuple[Mapping[str, str], re.Pattern[str]]] = {}
+
+
+def _lookalike_near_katakana(table: Mapping[str, str]) -> re.Pattern[str]:
+    """A look-alike of ``table`` next to a katakana character (``_is_katakana``)."""
+    found = _NEAR.get(id(table))
+    if found is not None and found[0] is table:
+        return found[1]
+    alike = "".join(re.escape(ch) for ch in table)
+    pattern = re.compile(rf"[\u30a1-\u30faー][{alike}]|[{alike}][\u30a1-\u30faー]")
+    if len(_NEAR) >= 16:   # callers pass the rules' one table; never grow unbounded
+        _NEAR.clear()
+    _NEAR[id(table)] = (table, pattern)
+    return pattern
+
+
 def fold_katakana_lookalikes(s: str, table: Mapping[str, str]) -> str:
     """OCR reads katakana as look-alike kanji (エンジニア → 工ンジ二ア, ロ → 口, カ → 力). Inside a
     katakana word — a neighbour on either side is katakana — such a character is the katakana.
     Applied to matching keys only; display names keep what was written."""
-    if not table or table.keys().isdisjoint(s):
-        return s
+    if not table or table.keys().isdisjoint(s) or _lookalike_near_katakana(table).search(s) is None:
+        return s   # no look-alike has a katakana neighbour: nothing changes (工業, 二丁目)
     chars = list(s)
     for _ in range(2):  # a second pass fixes a look-alike whose neighbour was itself one
         for i, ch in enumerate(chars):
@@ -301,6 +318,7 @@ def company_key(name: str | None, rules: Rules | CompanyRules) -> str | None:
 
 
 _LATIN_WORD = re.compile(r"[a-z0-9]+")
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
 def _romaji(name: str, cr: CompanyRules) -> str | None:
@@ -324,7 +342,7 @@ def _romaji(name: str, cr: CompanyRules) -> str | None:
         mapped = cr.text.words.get(word)
         parts.append(romaji(mapped) if mapped is not None else word)
         i += 1
-    out = re.sub(r"[^a-z0-9]+", "", "".join(parts))
+    out = _NON_ALNUM.sub("", "".join(parts))
     return fold_romaji(out, cr.text.romaji_folds) or None
 
 

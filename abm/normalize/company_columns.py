@@ -95,9 +95,10 @@ def company_columns(df: pl.DataFrame, col: str, cr: CompanyRules) -> pl.DataFram
                         {"company_key": pl.Utf8, "company_romaji": pl.Utf8}, only=pl.col("company_name").is_not_null())
 
 
-def company_names(df: pl.DataFrame, col: str, cr: CompanyRules) -> pl.DataFrame:
-    """``df`` with ``company_name`` (the display name) and ``legal_form`` of the raw name ``col``."""
-    df = fast_split(df, col, cr)
+def company_names(df: pl.DataFrame, col: str, cr: CompanyRules, split: pl.DataFrame | None = None) -> pl.DataFrame:
+    """``df`` with ``company_name`` (the display name) and ``legal_form`` of the raw name ``col``
+    (``split``: ``fast_split(df, col, cr)`` when the caller has it already)."""
+    df = fast_split(df, col, cr) if split is None else split
     df = df.with_columns(_form_of(df.get_column("_cc_abbr"), df.get_column("_cc_jp"), cr).alias("_cc_form_f"))
     df = apply_unique(df, [col], lambda raw: split_legal_form(raw, cr), {"_cc_name_s": pl.Utf8, "_cc_form_s": pl.Utf8},
                       only=~pl.col("_cc_fast"), cache="company_split")

@@ -50,8 +50,11 @@ class ReadingRules:
     japanese: tuple[tuple[str, str], ...]
 
 
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
 def _fold(s: str, folds: tuple[tuple[re.Pattern[str], str], ...]) -> str:
-    s = re.sub(r"[^a-z0-9]+", "", s.lower())
+    s = _NON_ALNUM.sub("", s.lower())
     return _LONG.sub(r"\1", fold_romaji(s, folds))
 
 
@@ -155,7 +158,6 @@ def _split_latin(s: str, rr: ReadingRules) -> tuple[list[str], list[str]]:
     return words, tail
 
 
-@lru_cache(maxsize=4)
 def _by_length(japanese: tuple[tuple[str, str], ...]) -> tuple[tuple[int, dict[str, str]], ...]:
     """``ReadingRules.japanese`` as (length, {romaji: label}), longest first: one dictionary probe
     per length instead of an ``endswith`` per business word (the same first match: a length has at
@@ -165,6 +167,24 @@ def _by_length(japanese: tuple[tuple[str, str], ...]) -> tuple[tuple[int, dict[s
         if key:
             lengths.setdefault(len(key), {}).setdefault(key, label)
     return tuple(sorted(lengths.items(), reverse=True))
+
+
+_Ends = tuple[tuple[tuple[int, dict[str, str]], ...], tuple[str, ...]]
+#: ``_ends`` by the id of its ``japanese`` (held, so that the id stays its own): a look-up by value
+#: would hash the whole tuple on every name
+_ENDS: dict[int, tuple[tuple[tuple[str, str], ...], _Ends]] = {}
+
+
+def _ends(japanese: tuple[tuple[str, str], ...]) -> _Ends:
+    """``_by_length(japanese)`` and every romaji of ``japanese`` (for one ``str.endswith``)."""
+    found = _ENDS.get(id(japanese))
+    if found is not None and found[0] is japanese:
+        return found[1]
+    if len(_ENDS) >= 16:   # callers pass the rules' one tuple; never grow unbounded
+        _ENDS.clear()
+    ends = _by_length(japanese), tuple(key for key, _ in japanese if key)
+    _ENDS[id(japanese)] = (japanese, ends)
+    return ends
 
 
 def company_gist(display: str | None, rules: Rules | ReadingRules, reading: str | None = None,
@@ -183,10 +203,12 @@ def company_gist(display: str | None, rules: Rules | ReadingRules, reading: str 
             head = _fold("".join((loans or {}).get(w) or _latin_word(w) for w in words), rr.folds)
         else:
             head = _fold(reading or romaji(s), rr.folds)
-            by_length = _by_length(rr.japanese)
+            by_length, endings = _ends(rr.japanese)
             stripped = True
             while stripped:   # the longest business word at the end first, as rr.japanese is ordered
                 stripped = False
+                if not head.endswith(endings):   # one C call: no business word at the end, nothing to strip
+                    break
                 for length, labels in by_length:
                     label = labels.get(head[-length:]) if len(head) - length >= 2 else None
                     if label is not None:

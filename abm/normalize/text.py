@@ -120,6 +120,10 @@ def _clean_once(s: str, keep_spaces: bool) -> str:
 #: against the full cleaning, exhaustively up to three characters)
 _SETTLED = re.compile(r"[\u3041-\u3096\u30a1-\u30fa\u30fc\u4e00-\u9fff]+|[!-)+-}]+(?: [!-)+-}]+)*")
 _UNSETTLED = re.compile(r"ーー|[\u30a1-\u30fa\u30fc]一[\u30a1-\u30fa]")
+#: ... and with ``keep_spaces``, such kana/kanji runs one ASCII space apart ("山田 太郎", a person's
+#: full name): each run is cleaned alone and the spaces kept, and the katakana fixes of the whole
+#: text cannot reach across a space
+_SETTLED_WORDS = re.compile(r"[\u3041-\u3096\u30a1-\u30fa\u30fc\u4e00-\u9fff]+(?: [\u3041-\u3096\u30a1-\u30fa\u30fc\u4e00-\u9fff]+)+")
 
 
 def clean(s: str | None, keep_spaces: bool = False) -> str | None:
@@ -132,7 +136,7 @@ def clean(s: str | None, keep_spaces: bool = False) -> str | None:
         return None
     if not isinstance(s, str):
         s = str(s)
-    if _SETTLED.fullmatch(s) and not _UNSETTLED.search(s):
+    if (_SETTLED.fullmatch(s) or (keep_spaces and _SETTLED_WORDS.fullmatch(s))) and not _UNSETTLED.search(s):
         return s
     if len(s) <= 256:
         return _clean_cached(s, keep_spaces)
@@ -464,10 +468,40 @@ def _romaji(s: str | None) -> str:
 
 def fold_romaji(token: str, folds: tuple[tuple[re.Pattern[str], str], ...]) -> str:
     """Apply the long-vowel/spelling folds (Ohno/Oono/Ono → ono) until the token is stable."""
+    anywhere = _any_fold(folds)
     for _ in range(8):
+        # a pass where no pattern matches changes nothing: one search instead of a sub per fold
+        # (most tokens need no fold, and every folded one ends with such a pass)
+        if anywhere is not None and anywhere.search(token) is None:
+            break
         before = token
         for pattern, repl in folds:
             token = pattern.sub(repl, token)
         if token == before:
             break
     return token
+
+
+#: ``_any_fold``'s patterns by the id of their folds (held, so that the id stays their own)
+_ANY_FOLD: dict[int, tuple[tuple[tuple[re.Pattern[str], str], ...], re.Pattern[str] | None]] = {}
+
+
+def _any_fold(folds: tuple[tuple[re.Pattern[str], str], ...]) -> re.Pattern[str] | None:
+    """One pattern that matches a text where any of ``folds``' patterns does (their alternation),
+    or None when they cannot be combined so (different or verbose flags, groups that a backreference
+    could name)."""
+    found = _ANY_FOLD.get(id(folds))
+    if found is not None and found[0] is folds:
+        return found[1]
+    combined: re.Pattern[str] | None = None
+    flags = {p.flags for p, _ in folds}
+    if folds and len(flags) == 1 and not next(iter(flags)) & re.VERBOSE \
+            and all(p.groups == 0 and not p.groupindex for p, _ in folds):
+        try:
+            combined = re.compile("|".join(f"(?:{p.pattern})" for p, _ in folds), flags.pop())
+        except re.error:  # e.g. a global inline flag not at the start of the whole pattern
+            combined = None
+    if len(_ANY_FOLD) >= 16:   # callers pass the rules' one fold list; never grow unbounded
+        _ANY_FOLD.clear()
+    _ANY_FOLD[id(folds)] = (folds, combined)
+    return combined
