@@ -170,7 +170,7 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"abm-guards-{spec.name}") as pool:
             # the sql guards read the pairs' row numbers, never their scores: they are evaluated (mostly
             # inside DuckDB, which releases the GIL) beside the comparisons and EM, on a connection of their own
-            guarded = pool.submit(_guard_pairs, None, prepared, candidates, spec, cols, reuse)
+            guarded = pool.submit(_guard_pairs_apart, prepared, candidates, spec, cols, reuse)
             t = time.perf_counter()
             vectors = compare_pairs(prepared, candidates, spec, reuse=reuse, cols=cols)
             timings["compare"] = time.perf_counter() - t
@@ -256,16 +256,20 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
                       counts, timings, n_candidates, blocked.planned, conflicts)
 
 
-def _guard_pairs(con: duckdb.DuckDBPyConnection | None, prepared: pl.DataFrame, pairs: pl.DataFrame,
+def _guard_pairs(con: duckdb.DuckDBPyConnection, prepared: pl.DataFrame, pairs: pl.DataFrame,
                  spec: LinkageSpec, cols: Columns, reuse: SpecReuse | None) -> pl.DataFrame:
     """The pairs a ``sql`` guard forbids (``abm.linkage.guards``), what the guard store knows of
-    unchanged pairs taken from it. ``con``: None for a connection of its own (closed after)."""
-    if con is None:
-        with memory_db.connect() as own:
-            return _guard_pairs(own, prepared, pairs, spec, cols, reuse)
+    unchanged pairs taken from it."""
     if reuse is None or reuse.guards is None:
         return _cannot_links(con, prepared, pairs, spec, cols)
     return reuse.guards.cannot_links(prepared, pairs, spec, lambda todo: _cannot_links(con, prepared, todo, spec, cols))
+
+
+def _guard_pairs_apart(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec, cols: Columns,
+                       reuse: SpecReuse | None) -> pl.DataFrame:
+    """``_guard_pairs`` on a connection of its own (a thread's), closed after."""
+    with memory_db.connect() as con:
+        return _guard_pairs(con, prepared, pairs, spec, cols, reuse)
 
 
 def _with_pairs(scored: pl.DataFrame, other: pl.DataFrame) -> pl.DataFrame:
