@@ -294,12 +294,16 @@ def resolve(records: pl.DataFrame, specs: LinkageSpecs, must_link: pl.DataFrame 
     records = records.rechunk()
     with ThreadPoolExecutor(max_workers=1) as pool:   # the readings table is read beside account linkage
         ahead = pool.submit(warm_table, records)
-        to = pointers(records, "account_ref", "contact_ref")   # the rows stay in this order until the sort below
+        # the rows stay in this order until the end (every join below keeps the left order, as ``to``
+        # says): the final order by record_key (unique) is this order's argsort, sorted beside linkage
+        order = pool.submit(records.get_column("record_key").arg_sort)
+        to = pointers(records, "account_ref", "contact_ref")
         with_accounts, account_result, counts, moves, account_status = resolve_accounts(records, specs, must_link,
                                                                                         overrides, store, to)
         ahead.result()
+        by_key = order.result()
     resolved, person_result, person_status = resolve_persons(with_accounts, specs, overrides, folds, store, to)
-    resolved = resolved.sort("record_key")
+    resolved = resolved[by_key]   # = resolved.sort("record_key"), without sorting the keys again
     log.info("resolved %d records into %d accounts and %d persons", resolved.height,
              resolved.get_column("account_id").n_unique(), resolved.get_column("person_id").drop_nulls().n_unique())
     table = as_table(overrides, account_status | person_status)
