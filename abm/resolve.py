@@ -8,7 +8,6 @@ opportunities their contact, MA activities their MA lead.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -16,8 +15,10 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from abm import memory_db
 from abm.constraints import Constraints, constraints_for, override_status
 from abm.contract import ACCOUNT_UNIT_KINDS, ID_ANCHOR_ORDER
+from abm.db import literal, query
 from abm.linkage.engine import LinkResult, link
 from abm.linkage.reuse import PairStore
 from abm.linkage.spec import LinkageSpecs
@@ -43,11 +44,16 @@ class Resolution:
 
 def stable_ids(prefix: str, keys: pl.Series) -> pl.Series:
     """A deterministic ID per anchor record key (null stays null): the same anchor gives the same ID
-    every night. SHA-1 rather than polars' hash, whose values may change between polars versions;
-    one list comprehension over the batch (no per-value polars callback)."""
-    sha1 = hashlib.sha1
-    return pl.Series(keys.name, [None if key is None else f"{prefix}{sha1(key.encode('utf-8')).hexdigest()[:12]}"
-                                 for key in keys.to_list()], dtype=pl.Utf8)
+    every night. SHA-1 (of the key's UTF-8 bytes, the first 12 hex digits) rather than polars' hash,
+    whose values may change between polars versions; computed by DuckDB's ``sha1`` over the batch
+    (≈ 0.06 → 0.02 s CPU for 100 k anchors against ``hashlib`` one key at a time; the same digits,
+    tests/test_resolve.py). A projection keeps the rows' order (DuckDB preserves insertion order)."""
+    if keys.len() == 0:
+        return pl.Series(keys.name, [], dtype=pl.Utf8)
+    with memory_db.connect() as con:
+        con.register("__anchors", pl.DataFrame({"k": keys.cast(pl.Utf8)}).to_arrow())
+        ids = query(con, f"SELECT {literal(prefix)} || left(sha1(k), 12) AS k FROM __anchors").to_series()
+    return ids.cast(pl.Utf8).rename(keys.name)
 
 
 def stable_id(prefix: str, anchor: pl.Expr) -> pl.Expr:
@@ -288,12 +294,16 @@ def resolve(records: pl.DataFrame, specs: LinkageSpecs, must_link: pl.DataFrame 
     records = records.rechunk()
     with ThreadPoolExecutor(max_workers=1) as pool:   # the readings table is read beside account linkage
         ahead = pool.submit(warm_table, records)
-        to = pointers(records, "account_ref", "contact_ref")   # the rows stay in this order until the sort below
+        # the rows stay in this order until the end (every join below keeps the left order, as ``to``
+        # says): the final order by record_key (unique) is this order's argsort, sorted beside linkage
+        order = pool.submit(records.get_column("record_key").arg_sort)
+        to = pointers(records, "account_ref", "contact_ref")
         with_accounts, account_result, counts, moves, account_status = resolve_accounts(records, specs, must_link,
                                                                                         overrides, store, to)
         ahead.result()
+        by_key = order.result()
     resolved, person_result, person_status = resolve_persons(with_accounts, specs, overrides, folds, store, to)
-    resolved = resolved.sort("record_key")
+    resolved = resolved[by_key]   # = resolved.sort("record_key"), without sorting the keys again
     log.info("resolved %d records into %d accounts and %d persons", resolved.height,
              resolved.get_column("account_id").n_unique(), resolved.get_column("person_id").drop_nulls().n_unique())
     table = as_table(overrides, account_status | person_status)

@@ -332,3 +332,42 @@ def test_strongest_link_is_the_group_by_max(rows):
     scored = pl.DataFrame(rows, schema={f"{RID}_l": pl.UInt32, f"{RID}_r": pl.UInt32, "match_probability": pl.Float64,
                                         "linked": pl.Boolean}, orient="row")
     assert np.array_equal(_strongest_link(6, scored), _strongest_by_group_by(6, scored), equal_nan=True)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_the_guards_run_beside_scoring_on_exactly_the_scored_pairs(seed):
+    """In memory the sql guards are evaluated in a thread while the pairs are compared and scored
+    (``engine._guard_pairs``): they see the candidate pairs in the order scoring keeps them, and their
+    cannot-links are what the guards say of the scored pairs, as when they ran after scoring."""
+    import duckdb
+
+    from abm.linkage import engine
+    from abm.linkage.guards import cannot_links
+
+    seen: list[tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]] = []
+    guard_pairs = engine._guard_pairs
+
+    def recorded(con, prepared, pairs, spec, cols, reuse):
+        found = guard_pairs(con, prepared, pairs, spec, cols, reuse)
+        seen.append((prepared, pairs.select("__rid_l", "__rid_r"), found))
+        return found
+
+    spec = parse_spec(_spec(guards=[
+        {"name": "z_end", "kind": "sql", "sql": "right(l.name, 1) = 'z' AND right(r.name, 1) <> 'z'"},
+        {"name": "other_email", "kind": "sql", "sql": "l.email <> r.email"}]), "toy.yaml")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(engine, "_guard_pairs", recorded)
+        result = link(_toy_people(60, seed), spec)
+    (prepared, pairs, found), = seen
+    assert pairs.equals(result.pairs.select("__rid_l", "__rid_r"))
+    assert found.equals(cannot_links(duckdb.connect(), prepared, result.pairs, spec))
+    by_pair = dict(zip(zip(found["__rid_l"], found["__rid_r"], strict=True), found["cannot_link"], strict=True))
+    assert result.pairs["cannot_link"].to_list() == [
+        by_pair.get(pair) for pair in zip(result.pairs["__rid_l"], result.pairs["__rid_r"], strict=True)]
+
+
+def test_a_failing_guard_fails_the_link_after_its_thread_ends():
+    spec = parse_spec(_spec(guards=[{"name": "broken", "kind": "sql", "sql": "l.no_such_column = r.name"}]), "toy.yaml")
+    with pytest.raises(Exception, match="no_such_column"):
+        link(_toy_people(20, 1), spec)

@@ -6,6 +6,8 @@ import hashlib
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from abm.resolve import _place_lone_web_forms, stable_id, stable_ids
 
@@ -100,3 +102,13 @@ def test_lone_web_forms_read_only_their_columns():
     wide = narrow.with_columns(pl.lit("x").alias("candidate"), pl.lit(1).alias("k"), pl.lit("y").alias("email"))
     assert _place_lone_web_forms(wide).equals(_place_lone_web_forms(narrow))
     assert _place_lone_web_forms(narrow).height == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(max_size=30)), max_size=40), st.sampled_from(["A", "P", "'x"]))
+def test_stable_ids_in_a_batch_are_hashlib_sha1_key_by_key(keys, prefix):
+    """DuckDB's ``sha1`` over the batch gives, row for row, what ``hashlib`` gives each key."""
+    expected = [None if k is None else prefix + hashlib.sha1(k.encode("utf-8")).hexdigest()[:12] for k in keys]
+    got = stable_ids(prefix, pl.Series("anchor", keys, dtype=pl.Utf8))
+    assert got.name == "anchor" and got.dtype == pl.Utf8
+    assert got.to_list() == expected

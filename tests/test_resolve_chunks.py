@@ -34,3 +34,8 @@ def test_chunked_records_resolve_as_one_piece(small_world: Path, tmp_path: Path,
     assert chunked.accounts.units.equals(whole.accounts.units)
     assert chunked.persons.units.equals(whole.persons.units)
     assert chunked.accounts.pairs.equals(whole.accounts.pairs)
+    # the rows come back in record_key order (the input order's argsort, taken beside linkage):
+    # what ``sort("record_key")`` gives, every row of the input once
+    assert whole.records.equals(whole.records.sort("record_key"))
+    assert whole.records.get_column("record_key").sort().equals(records.get_column("record_key").sort())
+    assert whole.records.get_column("record_key").is_unique().all()

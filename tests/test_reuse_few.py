@@ -21,7 +21,7 @@ from abm.linkage.compare import compare_pairs
 from abm.linkage.engine import link
 from abm.linkage.guards import cannot_links
 from abm.linkage.reuse import PairStore, compare_few
-from abm.linkage.reuse_guards import evaluate_few, touched_rows
+from abm.linkage.reuse_guards import GuardReuse, evaluate_few, touched_rows
 from abm.linkage.spec import parse_spec
 
 RAW = {
@@ -142,3 +142,32 @@ def test_touched_rows_is_np_unique_of_both_ends(case, dtype):
     want = np.unique(np.concatenate([left, right]))
     assert got.dtype == want.dtype
     assert np.array_equal(got, want)
+
+
+@settings(max_examples=30, deadline=None)
+@given(rows=UNITS, data=st.data())
+def test_a_store_that_is_off_answers_as_the_store_that_finds_nothing(rows, data):
+    """``--no-cache``: the guard store (path None) hands every pair to ``evaluate`` without hashing
+    or looking up a unit; its answer is the one a store holding nothing gives, pair for pair."""
+    units = pl.DataFrame([(f"u{i:02d}", *row) for i, row in enumerate(rows)],
+                         schema={"id": pl.Utf8, "name": pl.Utf8, "email": pl.Utf8, "size": pl.Float64,
+                                 "aliases": pl.Utf8}, orient="row")
+    prepared = block(units, SPEC, duckdb.connect()).prepared
+    n = prepared.height
+    every = [(a, b) for a in range(n) for b in range(a + 1, n)]
+    picked = sorted(data.draw(st.lists(st.sampled_from(every), max_size=40, unique=True)),
+                    key=lambda _: data.draw(st.integers(0, 3)))   # pairs in any order
+    pairs = pl.DataFrame({f"{RID}_l": [a for a, _ in picked], f"{RID}_r": [b for _, b in picked]},
+                         schema={f"{RID}_l": pl.UInt32, f"{RID}_r": pl.UInt32})
+
+    def evaluate(todo: pl.DataFrame) -> pl.DataFrame:
+        return cannot_links(duckdb.connect(), prepared, todo, SPEC)
+
+    off = GuardReuse("toy", None, "fp", None)
+    directory = Path(tempfile.mkdtemp())
+    empty = GuardReuse("toy", directory / "guards-toy.parquet", "fp", None)   # no file yet
+    got = off.cannot_links(prepared, pairs, SPEC, evaluate)
+    assert got.equals(empty.cannot_links(prepared, pairs, SPEC, evaluate))
+    assert (off.pairs_reused, off.pairs_checked) == (empty.pairs_reused, empty.pairs_checked) == (0, len(picked))
+    empty.wait()
+    shutil.rmtree(directory)

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
+import duckdb
 import numpy as np
 import polars as pl
 
 from abm import memory_db
 from abm.linkage.block import RID, block, columns_in
 from abm.linkage.cluster import cluster
+from abm.linkage.columns import Columns
 from abm.linkage.compare import any_level, compare_pairs
 from abm.linkage.exact_duplicates import representatives
 from abm.linkage.guards import cannot_links as _cannot_links
@@ -159,21 +162,27 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
         vectors, model = streamed.vectors, streamed.model
         timings |= streamed.timings
         t = time.perf_counter()
+        scored = predict(vectors, model)
+        timings["score"] = timings.get("score", 0.0) + time.perf_counter() - t
+        t = time.perf_counter()
+        cannot = _guard_pairs(con, prepared, scored, spec, cols, reuse)   # of the pairs kept
     else:
-        t = time.perf_counter()
-        vectors = compare_pairs(prepared, candidates, spec, reuse=reuse, cols=cols)
-        timings["compare"] = time.perf_counter() - t
-        t = time.perf_counter()
-        u = estimate_u(prepared, spec, spec.u_within, cols, reuse)
-        blocked_vectors = vectors.filter(pl.col("rule") != SYSTEM_RULE)  # EM learns from blocking alone
-        model = train(blocked_vectors, spec, u, rule_masks(blocked_vectors, spec, blocked.key_ids))
-        model = model.with_prior(_population_pairs(prepared, spec.u_within), blocked_vectors.height)
-    scored = predict(vectors, model)
-    timings["score"] = timings.get("score", 0.0) + time.perf_counter() - t
-
-    t = time.perf_counter()
-    cannot = _cannot_links(con, prepared, scored, spec, cols) if reuse is None or reuse.guards is None else \
-        reuse.guards.cannot_links(prepared, scored, spec, lambda todo: _cannot_links(con, prepared, todo, spec, cols))
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"abm-guards-{spec.name}") as pool:
+            # the sql guards read the pairs' row numbers, never their scores: they are evaluated (mostly
+            # inside DuckDB, which releases the GIL) beside the comparisons and EM, on a connection of their own
+            guarded = pool.submit(_guard_pairs_apart, prepared, candidates, spec, cols, reuse)
+            t = time.perf_counter()
+            vectors = compare_pairs(prepared, candidates, spec, reuse=reuse, cols=cols)
+            timings["compare"] = time.perf_counter() - t
+            t = time.perf_counter()
+            u = estimate_u(prepared, spec, spec.u_within, cols, reuse)
+            blocked_vectors = vectors.filter(pl.col("rule") != SYSTEM_RULE)  # EM learns from blocking alone
+            model = train(blocked_vectors, spec, u, rule_masks(blocked_vectors, spec, blocked.key_ids))
+            model = model.with_prior(_population_pairs(prepared, spec.u_within), blocked_vectors.height)
+            scored = predict(vectors, model)
+            timings["score"] = time.perf_counter() - t
+            t = time.perf_counter()
+            cannot = guarded.result()   # the pairs are those scored, in the same order
     if cannot_link is not None and cannot_link.height:
         overridden = _pair_rids(prepared, cannot_link, spec).select(
             f"{RID}_l", f"{RID}_r", pl.col("override").alias("cannot_link"))
@@ -245,6 +254,22 @@ def _link_distinct(units: pl.DataFrame, spec: LinkageSpec, must_link: pl.DataFra
     counts = {**blocked.counts, "system_links": system.height, "system_link_conflicts": conflicts.height}
     return LinkResult(out_units, scored.with_columns(pl.col("rule").cast(pl.Utf8)), clusters.refused, model,
                       counts, timings, n_candidates, blocked.planned, conflicts)
+
+
+def _guard_pairs(con: duckdb.DuckDBPyConnection, prepared: pl.DataFrame, pairs: pl.DataFrame,
+                 spec: LinkageSpec, cols: Columns, reuse: SpecReuse | None) -> pl.DataFrame:
+    """The pairs a ``sql`` guard forbids (``abm.linkage.guards``), what the guard store knows of
+    unchanged pairs taken from it."""
+    if reuse is None or reuse.guards is None:
+        return _cannot_links(con, prepared, pairs, spec, cols)
+    return reuse.guards.cannot_links(prepared, pairs, spec, lambda todo: _cannot_links(con, prepared, todo, spec, cols))
+
+
+def _guard_pairs_apart(prepared: pl.DataFrame, pairs: pl.DataFrame, spec: LinkageSpec, cols: Columns,
+                       reuse: SpecReuse | None) -> pl.DataFrame:
+    """``_guard_pairs`` on a connection of its own (a thread's), closed after."""
+    with memory_db.connect() as con:
+        return _guard_pairs(con, prepared, pairs, spec, cols, reuse)
 
 
 def _with_pairs(scored: pl.DataFrame, other: pl.DataFrame) -> pl.DataFrame:
