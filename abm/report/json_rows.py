@@ -24,6 +24,19 @@ def _python_json(series: pl.Series) -> pl.Series:
     return pl.Series(series.name, [json.dumps(v, **DUMPS) for v in series.to_list()], dtype=pl.String)
 
 
+def _float_json(series: pl.Series) -> pl.Series:
+    """Float64s as ``json.dumps`` writes them. A whole number below 2**53 (an amount, mostly) is its
+    integer's digits and ".0" in Python and in polars alike (both write the shortest text that reads
+    back, in positional notation below 1e16, "-0.0" included); any other value goes through
+    ``json.dumps`` (Python's exponent notation differs from polars', and NaN must raise)."""
+    whole = (series.is_finite() & (series.abs() < 2.0 ** 53) & (series == series.floor())).fill_null(False)
+    text = series.cast(pl.String)
+    other = (~whole & series.is_not_null()).arg_true()
+    if other.len():
+        text = text.scatter(other, [json.dumps(v, **DUMPS) for v in series.gather(other).to_list()])
+    return text.fill_null("null").alias(series.name)
+
+
 def json_column(series: pl.Series) -> pl.Series:
     """Each value of ``series`` as JSON text, equal to ``json.dumps(value)`` (null -> ``null``)."""
     dtype = series.dtype
@@ -32,6 +45,8 @@ def json_column(series: pl.Series) -> pl.Series:
     if isinstance(dtype, pl.List) and dtype.inner is not None and dtype.inner.is_integer():
         items = series.list.eval(pl.element().cast(pl.String).fill_null("null")).list.join(",")
         return ("[" + items + "]").fill_null("null").alias(series.name)
+    if dtype == pl.Float64:   # (a Float32's shortest text is not its double's)
+        return _float_json(series)
     return _python_json(series)
 
 
