@@ -38,6 +38,27 @@ def test_a_non_finite_float_is_refused_as_json_dumps_refuses_it():
         json_rows(pl.DataFrame({"f": [float("nan")]}))
 
 
+WHOLE = [0.0, -0.0, 1.0, -3.0, 1200000.0, 1e15, 123456789012345.0, 2.0**53 - 1, -(2.0**53 - 1), 2.0**53,
+         2.0**53 + 2, 1e16, 1e17, -1e22, 1e300]
+FRACTIONS = [0.5, 100.25, 1e-7, 2.5e-5, 1e-4, 0.1 + 0.2, 5e-324, -1.5e-300, 1234.5678]
+
+
+@pytest.mark.parametrize("dtype", [pl.Float64, pl.Float32])
+def test_floats_whole_or_not_as_json_dumps_writes_them(dtype: pl.DataType):
+    # a whole Float64 below 2**53 is written by polars, any other float by json.dumps
+    values = [v for v in [*WHOLE, *FRACTIONS, None] if v is None or abs(v) < 3e38 or dtype == pl.Float64]
+    df = pl.DataFrame({"f": values}, schema={"f": dtype})
+    assert json_rows(df) == json.dumps(df.rows(), **DUMPS)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(-(2**54), 2**54).map(float),
+                          st.integers(-(10**6), 10**6).map(lambda n: n / 100)), max_size=20))
+def test_any_amounts_as_json_dumps_writes_them(values: list[float | None]):
+    df = pl.DataFrame({"f": values}, schema={"f": pl.Float64})
+    assert json_rows(df) == json.dumps(df.rows(), **DUMPS)
+
+
 _ints = st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1))
 _floats = st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False))
 

@@ -24,23 +24,48 @@ def _python_json(series: pl.Series) -> pl.Series:
     return pl.Series(series.name, [json.dumps(v, **DUMPS) for v in series.to_list()], dtype=pl.String)
 
 
+def _float_json(series: pl.Series) -> pl.Series:
+    """Float64s as ``json.dumps`` writes them. A whole number below 2**53 (an amount, mostly) is its
+    integer's digits and ".0" in Python and in polars alike (both write the shortest text that reads
+    back, in positional notation below 1e16, "-0.0" included); any other value goes through
+    ``json.dumps`` (Python's exponent notation differs from polars', and NaN must raise)."""
+    whole = (series.is_finite() & (series.abs() < 2.0 ** 53) & (series == series.floor())).fill_null(False)
+    text = series.cast(pl.String)
+    other = (~whole & series.is_not_null()).arg_true()
+    if other.len():
+        text = text.scatter(other, [json.dumps(v, **DUMPS) for v in series.gather(other).to_list()])
+    return text.fill_null("null").alias(series.name)
+
+
+def _native(col: pl.Expr, dtype: pl.DataType) -> pl.Expr | None:
+    """A column's JSON text as an expression, where polars writes it as JSON does (integers,
+    booleans as true / false, lists of integers); None for the other types."""
+    if dtype.is_integer() or dtype == pl.Boolean:
+        return col.cast(pl.String).fill_null("null")
+    if isinstance(dtype, pl.List) and dtype.inner is not None and dtype.inner.is_integer():
+        items = col.list.eval(pl.element().cast(pl.String).fill_null("null")).list.join(",")
+        return pl.concat_str(pl.lit("["), items, pl.lit("]")).fill_null("null")
+    return None
+
+
 def json_column(series: pl.Series) -> pl.Series:
     """Each value of ``series`` as JSON text, equal to ``json.dumps(value)`` (null -> ``null``)."""
-    dtype = series.dtype
-    if dtype.is_integer() or dtype == pl.Boolean:   # polars writes them as JSON does (true / false)
-        return series.cast(pl.String).fill_null("null")
-    if isinstance(dtype, pl.List) and dtype.inner is not None and dtype.inner.is_integer():
-        items = series.list.eval(pl.element().cast(pl.String).fill_null("null")).list.join(",")
-        return ("[" + items + "]").fill_null("null").alias(series.name)
+    native = _native(pl.col(series.name), series.dtype)
+    if native is not None:
+        return series.to_frame().select(native).to_series()
+    if series.dtype == pl.Float64:   # (a Float32's shortest text is not its double's)
+        return _float_json(series)
     return _python_json(series)
 
 
 def json_rows(df: pl.DataFrame) -> str:
-    """``json.dumps(df.rows(), **DUMPS)``: a list of arrays, one per row, in column order."""
+    """``json.dumps(df.rows(), **DUMPS)``: a list of arrays, one per row, in column order. The
+    columns polars writes natively are expressions of one select (not a Series operation each)."""
     if df.width == 0:
         return json.dumps(df.rows(), **DUMPS)
-    cells = [json_column(df.get_column(name)) for name in df.columns]
-    rows = pl.select(pl.concat_str(pl.lit("["), pl.concat_str(cells, separator=","), pl.lit("]")).alias("row"))
+    cells = [native if (native := _native(pl.col(name), dtype)) is not None
+             else pl.lit(json_column(df.get_column(name))) for name, dtype in df.schema.items()]
+    rows = df.select(pl.concat_str(pl.lit("["), pl.concat_str(cells, separator=","), pl.lit("]")).alias("row"))
     return "[" + rows.to_series().str.join(",").item() + "]"
 
 

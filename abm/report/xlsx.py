@@ -153,15 +153,16 @@ def _utf16_prefix(value: str) -> str:
 
 
 def _widths(df: pl.DataFrame) -> list[float]:
-    """Display width per column: a CJK character counts two (≈ bytes beyond the characters / 2)."""
+    """Display width per column: a CJK character counts two (≈ bytes beyond the characters / 2,
+    that is (characters + bytes) / 2); every text column's longest in one select."""
+    texts = [name for name, dtype in df.schema.items() if dtype == pl.String]
+    longest = df.select(((pl.col(t).str.len_chars() + pl.col(t).str.len_bytes()) / 2).max()
+                        for t in texts).row(0, named=True) if texts and df.height else {}
     widths = []
     for name, dtype in df.schema.items():
         width = float(len(name))
         if dtype == pl.String and df.height:
-            s = df.get_column(name).drop_nulls()
-            if s.len():
-                shown = (s.str.len_chars() + (s.str.len_bytes() - s.str.len_chars()) / 2).max()
-                width = max(width, float(shown or 0))  # type: ignore[arg-type]
+            width = max(width, float(longest.get(name) or 0))
         elif dtype in (pl.Date, pl.Datetime):
             width = max(width, 11.0)
         else:
