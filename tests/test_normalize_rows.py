@@ -3,6 +3,7 @@ table equals a full normalisation row for row, in the same order, whatever the n
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from pathlib import Path
 
@@ -164,6 +165,8 @@ def test_a_store_that_cannot_be_written_is_said_and_the_previous_rows_stay(tmp_p
                                                                            error, said):
     """The store is written by a thread during the run: its failure (any, not only an OS error) shows
     at commit, not as a crash or a half-written store."""
+    # an earlier CLI test in the same worker may have set abm's logger to ERROR (`-q`): ask for warnings
+    caplog.set_level(logging.WARNING, logger="abm")
     _night(tmp_path, tables)
     before = (tmp_path / FILE).read_bytes()
 

@@ -84,7 +84,7 @@ def test_a_failed_write_in_the_thread_drops_the_store_and_says_so(tmp_path, monk
         real(self, file, *args, **kwargs)
 
     monkeypatch.setattr(pl.DataFrame, "write_parquet", failing)
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.WARNING, logger="abm"):  # abm's own level may be ERROR (`-q`)
         _night(tmp_path, behind=True).commit()
     # no half-written file published; as for a failed write at commit, the previous file goes too
     # (PairStore.commit keeps only what this run wrote): the next run compares every pair
