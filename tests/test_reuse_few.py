@@ -48,15 +48,20 @@ UNITS = st.lists(st.tuples(st.sampled_from(WORDS), st.sampled_from(["a@x.jp", "b
                            st.sampled_from(["|a|b|", "|b|", "|c|", None])), min_size=2, max_size=30)
 
 
-@settings(max_examples=40, deadline=None)
-@given(rows=UNITS, data=st.data())
-def test_vectors_on_the_touched_units_equal_vectors_over_every_unit(rows, data):
+def _prepared(rows: list[tuple]) -> tuple[pl.DataFrame, list[tuple[int, int]]]:
+    """The toy units of ``rows`` prepared by blocking, and every pair of their row numbers."""
     units = pl.DataFrame([(f"u{i:02d}", *row) for i, row in enumerate(rows)],
                          schema={"id": pl.Utf8, "name": pl.Utf8, "email": pl.Utf8, "size": pl.Float64,
                                  "aliases": pl.Utf8}, orient="row")
     prepared = block(units, SPEC, duckdb.connect()).prepared
     n = prepared.height
-    every = [(a, b) for a in range(n) for b in range(a + 1, n)]
+    return prepared, [(a, b) for a in range(n) for b in range(a + 1, n)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=UNITS, data=st.data())
+def test_vectors_on_the_touched_units_equal_vectors_over_every_unit(rows, data):
+    prepared, every = _prepared(rows)
     picked = data.draw(st.lists(st.sampled_from(every), max_size=6, unique=True))
     pairs = pl.DataFrame({f"{RID}_l": [a for a, _ in picked], f"{RID}_r": [b for _, b in picked]},
                          schema={f"{RID}_l": pl.UInt32, f"{RID}_r": pl.UInt32}).with_columns(pl.lit("r").alias("rule"))
@@ -69,7 +74,7 @@ def test_vectors_on_the_touched_units_equal_vectors_over_every_unit(rows, data):
     got = compare_few(prepared, pairs, SPEC, everything)
     assert got.equals(compare_pairs(prepared, pairs, SPEC))
     touched = len(np.unique([u for pair in picked for u in pair]))
-    assert bool(calls) == (not picked or touched >= 0.5 * n)   # few touched units: not over every unit
+    assert bool(calls) == (not picked or touched >= 0.5 * prepared.height)   # few touched units: not over every unit
 
     calls.clear()
 
@@ -80,7 +85,7 @@ def test_vectors_on_the_touched_units_equal_vectors_over_every_unit(rows, data):
     forbidden = evaluate_few(prepared, pairs.drop("rule"), SPEC, all_guards)
     expected = cannot_links(duckdb.connect(), prepared, pairs.drop("rule"), SPEC)
     assert forbidden.sort(f"{RID}_l", f"{RID}_r").equals(expected.sort(f"{RID}_l", f"{RID}_r"))
-    assert bool(calls) == (not picked or touched >= 0.5 * n)
+    assert bool(calls) == (not picked or touched >= 0.5 * prepared.height)
 
 
 def _world(n: int, seed: int) -> pl.DataFrame:
@@ -149,12 +154,7 @@ def test_touched_rows_is_np_unique_of_both_ends(case, dtype):
 def test_a_store_that_is_off_answers_as_the_store_that_finds_nothing(rows, data):
     """``--no-cache``: the guard store (path None) hands every pair to ``evaluate`` without hashing
     or looking up a unit; its answer is the one a store holding nothing gives, pair for pair."""
-    units = pl.DataFrame([(f"u{i:02d}", *row) for i, row in enumerate(rows)],
-                         schema={"id": pl.Utf8, "name": pl.Utf8, "email": pl.Utf8, "size": pl.Float64,
-                                 "aliases": pl.Utf8}, orient="row")
-    prepared = block(units, SPEC, duckdb.connect()).prepared
-    n = prepared.height
-    every = [(a, b) for a in range(n) for b in range(a + 1, n)]
+    prepared, every = _prepared(rows)
     picked = sorted(data.draw(st.lists(st.sampled_from(every), max_size=40, unique=True)),
                     key=lambda _: data.draw(st.integers(0, 3)))   # pairs in any order
     pairs = pl.DataFrame({f"{RID}_l": [a for a, _ in picked], f"{RID}_r": [b for _, b in picked]},

@@ -21,7 +21,7 @@ from datetime import date
 import polars as pl
 
 from abm.contract import TOUCH_OWNER, TOUCH_VIA
-from abm.tables import sort_rows
+from abm.tables import sort_rows, strictly_increasing
 
 TOUCH_KINDS = tuple(TOUCH_OWNER)
 #: Kinds whose counterpart is another record: kind -> the column holding that record's key.
@@ -84,9 +84,8 @@ def keys_once(records: pl.DataFrame) -> bool:
     keys = records.get_column("record_key")
     if keys.null_count():
         return False
-    if keys.is_sorted():   # the resolved records come sorted by key: neighbours tell, without hashing every key
-        return keys.len() < 2 or bool((keys.slice(1) != keys.slice(0, keys.len() - 1)).all())
-    return keys.n_unique() == keys.len()
+    # the resolved records come sorted by key: neighbours tell, without hashing every key
+    return strictly_increasing(keys) or keys.n_unique() == keys.len()
 
 
 def with_counterparts(recs: pl.DataFrame, about: pl.DataFrame, once: bool | None = None) -> pl.DataFrame:

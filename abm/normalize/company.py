@@ -15,7 +15,16 @@ from types import MappingProxyType
 import polars as pl
 
 from abm.errors import RulesError
-from abm.normalize.text import TextRules, clean, fold_romaji, fold_variants, romaji, text_rules, to_katakana
+from abm.normalize.text import (
+    TextRules,
+    by_identity,
+    clean,
+    fold_romaji,
+    fold_variants,
+    romaji,
+    text_rules,
+    to_katakana,
+)
 from abm.rules import Rules, require, string_list
 
 LEGAL_FILE = "legal_forms.yaml"
@@ -275,21 +284,11 @@ def _is_katakana(ch: str) -> bool:
     return "\u30a1" <= ch <= "\u30fa" or ch == "ー"
 
 
-#: ``_lookalike_near_katakana``'s patterns by the id of their table (held, so that the id stays its own)
-_NEAR: dict[int, tuple[Mapping[str, str], re.Pattern[str]]] = {}
-
-
+@by_identity
 def _lookalike_near_katakana(table: Mapping[str, str]) -> re.Pattern[str]:
     """A look-alike of ``table`` next to a katakana character (``_is_katakana``)."""
-    found = _NEAR.get(id(table))
-    if found is not None and found[0] is table:
-        return found[1]
     alike = "".join(re.escape(ch) for ch in table)
-    pattern = re.compile(rf"[\u30a1-\u30faー][{alike}]|[{alike}][\u30a1-\u30faー]")
-    if len(_NEAR) >= 16:   # callers pass the rules' one table; never grow unbounded
-        _NEAR.clear()
-    _NEAR[id(table)] = (table, pattern)
-    return pattern
+    return re.compile(rf"[\u30a1-\u30faー][{alike}]|[{alike}][\u30a1-\u30faー]")
 
 
 def fold_katakana_lookalikes(s: str, table: Mapping[str, str]) -> str:

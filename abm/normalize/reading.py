@@ -28,7 +28,7 @@ import polars as pl
 
 from abm.errors import RulesError
 from abm.normalize.dictionaries import quiet_gc
-from abm.normalize.text import clean, fold_romaji, romaji
+from abm.normalize.text import by_identity, clean, fold_romaji, romaji
 from abm.normalize.unique import Batched, apply_unique, apply_unique_later, one_blas_thread
 from abm.rules import Rules, require, string_list
 
@@ -170,21 +170,12 @@ def _by_length(japanese: tuple[tuple[str, str], ...]) -> tuple[tuple[int, dict[s
 
 
 _Ends = tuple[tuple[tuple[int, dict[str, str]], ...], tuple[str, ...]]
-#: ``_ends`` by the id of its ``japanese`` (held, so that the id stays its own): a look-up by value
-#: would hash the whole tuple on every name
-_ENDS: dict[int, tuple[tuple[tuple[str, str], ...], _Ends]] = {}
 
 
+@by_identity
 def _ends(japanese: tuple[tuple[str, str], ...]) -> _Ends:
     """``_by_length(japanese)`` and every romaji of ``japanese`` (for one ``str.endswith``)."""
-    found = _ENDS.get(id(japanese))
-    if found is not None and found[0] is japanese:
-        return found[1]
-    if len(_ENDS) >= 16:   # callers pass the rules' one tuple; never grow unbounded
-        _ENDS.clear()
-    ends = _by_length(japanese), tuple(key for key, _ in japanese if key)
-    _ENDS[id(japanese)] = (japanese, ends)
-    return ends
+    return _by_length(japanese), tuple(key for key, _ in japanese if key)
 
 
 def company_gist(display: str | None, rules: Rules | ReadingRules, reading: str | None = None,

@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 import jaconv
 import jntajis
@@ -482,26 +482,40 @@ def fold_romaji(token: str, folds: tuple[tuple[re.Pattern[str], str], ...]) -> s
     return token
 
 
-#: ``_any_fold``'s patterns by the id of their folds (held, so that the id stays their own)
-_ANY_FOLD: dict[int, tuple[tuple[tuple[re.Pattern[str], str], ...], re.Pattern[str] | None]] = {}
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 
+def by_identity(build: Callable[[_T], _R]) -> Callable[[_T], _R]:
+    """``build`` memoised by the identity of its one argument — a rules table or tuple, which every
+    caller passes as the same object: a look-up by value would hash the whole table on every name.
+    The argument is held beside its result (so its id stays its own), and the memo is cleared past
+    16 entries (never unbounded)."""
+    memo: dict[int, tuple[_T, _R]] = {}
+
+    @functools.wraps(build)
+    def cached(arg: _T) -> _R:
+        found = memo.get(id(arg))
+        if found is not None and found[0] is arg:
+            return found[1]
+        if len(memo) >= 16:
+            memo.clear()
+        result = build(arg)
+        memo[id(arg)] = (arg, result)
+        return result
+    return cached
+
+
+@by_identity
 def _any_fold(folds: tuple[tuple[re.Pattern[str], str], ...]) -> re.Pattern[str] | None:
     """One pattern that matches a text where any of ``folds``' patterns does (their alternation),
     or None when they cannot be combined so (different or verbose flags, groups that a backreference
     could name)."""
-    found = _ANY_FOLD.get(id(folds))
-    if found is not None and found[0] is folds:
-        return found[1]
-    combined: re.Pattern[str] | None = None
     flags = {p.flags for p, _ in folds}
-    if folds and len(flags) == 1 and not next(iter(flags)) & re.VERBOSE \
-            and all(p.groups == 0 and not p.groupindex for p, _ in folds):
-        try:
-            combined = re.compile("|".join(f"(?:{p.pattern})" for p, _ in folds), flags.pop())
-        except re.error:  # e.g. a global inline flag not at the start of the whole pattern
-            combined = None
-    if len(_ANY_FOLD) >= 16:   # callers pass the rules' one fold list; never grow unbounded
-        _ANY_FOLD.clear()
-    _ANY_FOLD[id(folds)] = (folds, combined)
-    return combined
+    if not folds or len(flags) != 1 or next(iter(flags)) & re.VERBOSE \
+            or any(p.groups or p.groupindex for p, _ in folds):
+        return None
+    try:
+        return re.compile("|".join(f"(?:{p.pattern})" for p, _ in folds), flags.pop())
+    except re.error:  # e.g. a global inline flag not at the start of the whole pattern
+        return None
